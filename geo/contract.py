@@ -1,0 +1,235 @@
+"""The data contract: tables, columns, codes and their Chinese labels.
+
+Every store (GeoPackage, PostGIS) holds these tables. In memory a table is a
+``geopandas.GeoDataFrame`` in EPSG:4326 (spatial tables) or a
+``pandas.DataFrame`` (``readings``, ``status_events``, ``meta``). Dates and
+date-times are ``datetime64`` (naive, local time); ids are strings.
+
+See ``../shared/DATA_CONTRACT.md``; columns beyond the required ones are
+marked ``required=False`` and may be absent from stores written by others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+#: CRS of every stored geometry. CGCS2000 (EPSG:4490) is accepted on input as equivalent.
+STORE_CRS = "EPSG:4326"
+ACCEPTED_EPSG = (4326, 4490)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str", "float", "int", "date", "datetime", "bool"
+    required: bool = True
+    nullable: bool = True
+    label: str = ""  # Chinese header for users
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+    geometry: str | None = None  # "Point", "Polygon", "LineString" (multi variants accepted)
+    key: str | None = "id"
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+STATUS = {
+    "enterprises": ("operating", "committed", "suspended", "closed", "relocated", "converted"),
+    "kilns": ("operating", "closed", "rebuilt", "relocated"),
+    "farms": ("operating", "treating", "accepted", "closed", "relocated"),
+}
+
+#: Statuses that take a site out of the riverside rule (and count as done in closure campaigns).
+RESOLVED = {
+    "enterprises": frozenset({"closed", "relocated", "converted"}),
+    "kilns": frozenset({"closed", "relocated"}),
+    "farms": frozenset({"closed", "relocated"}),
+}
+
+STATUS_LABELS = {
+    "operating": "在产",
+    "committed": "已签承诺",
+    "suspended": "停产整顿",
+    "closed": "已关停",
+    "relocated": "已搬迁",
+    "converted": "已转产",
+    "rebuilt": "已改建",
+    "treating": "治理中",
+    "accepted": "已验收",
+}
+# Farms "operating" reads better as 在养 to a livestock officer.
+STATUS_LABELS_BY_LAYER = {"farms": {**STATUS_LABELS, "operating": "在养"}}
+
+SITE_LAYERS = ("enterprises", "kilns", "farms")
+
+LAYER_LABELS = {
+    "townships": "乡镇（街道）",
+    "rivers": "河流",
+    "waterbodies": "水库湖泊",
+    "enterprises": "企业",
+    "kilns": "石灰窑（棚）",
+    "farms": "养殖场",
+    "sampling_points": "水质监测点",
+    "readings": "监测数据",
+    "status_events": "状态记录",
+    "meta": "元数据",
+}
+
+C = Column
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "townships", "乡镇（街道）",
+            (C("code", "str", nullable=False, label="编码"), C("name", "str", nullable=False, label="名称"),
+             C("kind", "str", nullable=False, label="类型"),
+             C("approximate", "bool", required=False, label="示意边界"),
+             C("note", "str", required=False, label="备注")),
+            geometry="Polygon", key="code", codes={"kind": ("街道", "镇", "乡")},
+        ),
+        Table(
+            "rivers", "河流",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="名称"),
+             C("width_m", "float", nullable=False, label="河宽(米)"),
+             C("grade", "str", required=False, label="等级")),
+            geometry="LineString",
+        ),
+        Table(
+            "waterbodies", "水库湖泊",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="名称"),
+             C("kind", "str", nullable=False, label="类型")),
+            geometry="Polygon", codes={"kind": ("reservoir", "lake", "pond")},
+        ),
+        Table(
+            "enterprises", "企业",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="企业名称"),
+             C("industry", "str", label="行业"), C("status", "str", nullable=False, label="状态"),
+             C("deadline", "date", label="整改期限"), C("closed_on", "date", label="关停日期"),
+             C("park", "str", required=False, label="所在园区"),
+             C("destination", "str", required=False, label="搬迁去向"),
+             C("department", "str", required=False, label="结对部门"),
+             C("committed_on", "date", required=False, label="承诺签订日期")),
+            geometry="Point", codes={"status": STATUS["enterprises"]},
+        ),
+        Table(
+            "kilns", "石灰窑（棚）",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="名称"),
+             C("village", "str", label="所属村"), C("kind", "str", nullable=False, label="类型"),
+             C("status", "str", nullable=False, label="状态"), C("closed_on", "date", label="关停日期")),
+            geometry="Point", codes={"status": STATUS["kilns"], "kind": ("kiln", "shed")},
+        ),
+        Table(
+            "farms", "养殖场",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="养殖场名称"),
+             C("species", "str", label="畜种"), C("head_count", "int", label="存栏量"),
+             C("status", "str", nullable=False, label="状态"), C("deadline", "date", label="整改期限"),
+             C("village", "str", required=False, label="所属村")),
+            geometry="Point", codes={"status": STATUS["farms"]},
+        ),
+        Table(
+            "sampling_points", "水质监测点",
+            (C("id", "str", nullable=False, label="编号"), C("name", "str", nullable=False, label="名称"),
+             C("kind", "str", nullable=False, label="类型"), C("waterbody", "str", nullable=False, label="水体"),
+             C("target_class", "int", nullable=False, label="目标类别"),
+             C("water_id", "str", required=False, label="所在水体编号"),
+             C("feature_id", "str", required=False, label="排口所属企业")),
+            geometry="Point", codes={"kind": ("section", "outfall"), "waterbody": ("river", "lake")},
+        ),
+        Table(
+            "readings", "监测数据",
+            (C("point_id", "str", nullable=False, label="监测点"), C("sampled_at", "datetime", nullable=False, label="采样时间"),
+             C("parameter", "str", nullable=False, label="指标"), C("value", "float", nullable=False, label="数值"),
+             C("unit", "str", label="单位"),
+             # True when the lab reported "<value" or ND: value then holds the detection limit.
+             C("below_detection", "bool", required=False, label="低于检出限")),
+            key=None,
+        ),
+        Table(
+            "status_events", "状态记录",
+            (C("layer", "str", nullable=False, label="图层"), C("feature_id", "str", nullable=False, label="编号"),
+             C("status", "str", nullable=False, label="状态"), C("effective_on", "date", nullable=False, label="生效日期"),
+             C("recorded_at", "datetime", label="录入时间"), C("recorded_by", "str", label="录入人"),
+             C("note", "str", label="备注")),
+            key=None, codes={"layer": SITE_LAYERS},
+        ),
+        Table(
+            "meta", "元数据",
+            (C("key", "str", nullable=False), C("value", "str")),
+            key="key",
+        ),
+    )
+}
+del C
+
+#: GB 3838-2002 parameter codes accepted in ``readings.parameter`` (plus water temperature, unclassed).
+PARAMETERS = (
+    "pH", "DO", "CODMn", "COD", "BOD5", "NH3-N", "TP", "TN", "Cu", "Zn", "F", "Se", "As", "Hg", "Cd",
+    "Cr6", "Pb", "CN", "VP", "OIL", "LAS", "S2", "FC", "WT",
+)
+
+
+def status_label(status: str, layer: str | None = None) -> str:
+    """Chinese label of a status code (the code itself when unknown)."""
+    labels = STATUS_LABELS_BY_LAYER.get(layer or "", STATUS_LABELS)
+    return labels.get(status, status)
+
+
+def empty(table: str) -> pd.DataFrame:
+    """An empty frame of ``table`` with every contract column and dtype."""
+    import geopandas as gpd
+
+    spec = TABLES[table]
+    df = coerce(table, pd.DataFrame({c: [] for c in spec.column_names}))
+    if spec.geometry:
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs=STORE_CRS), crs=STORE_CRS)
+    return df
+
+
+def coerce(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with the contract dtypes on every contract column it has.
+
+    Raises ``ValueError`` naming the column when a value cannot be converted;
+    the store calls this before it writes, so nothing half-typed is stored.
+    """
+    spec = TABLES[table]
+    out = df.copy()
+    for col in spec.columns:
+        if col.name not in out.columns:
+            continue
+        s = out[col.name]
+        try:
+            if col.kind == "str":
+                out[col.name] = s.astype(object).where(s.notna(), None).map(
+                    lambda v: v if v is None else str(v)).astype(object)
+            elif col.kind == "float":
+                out[col.name] = pd.to_numeric(s, errors="raise").astype("float64")
+            elif col.kind == "int":
+                out[col.name] = pd.to_numeric(s, errors="raise").astype("Int64")
+            elif col.kind == "bool":
+                out[col.name] = s.astype("boolean")
+            elif col.kind == "date":
+                out[col.name] = pd.to_datetime(s, errors="raise", format="mixed").dt.normalize().astype("datetime64[ms]")
+            elif col.kind == "datetime":
+                out[col.name] = pd.to_datetime(s, errors="raise", format="mixed").astype("datetime64[ms]")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{table}.{col.name}: {exc}") from exc
+    return out

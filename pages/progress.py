@@ -1,0 +1,5 @@
+"""关停进度 page (placeholder until its issue lands)."""
+import streamlit as st
+
+st.title("关停进度")
+st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")

@@ -1,0 +1,67 @@
+"""Streamlit glue shared by the pages: the store, cached reads by data version, common widgets.
+
+Pages stay thin: they call ``geo`` for answers and ``layers`` for maps, and
+use these helpers so that nothing is read twice for the same data version.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from geo import contract
+from geo.store import Store, open_store
+
+
+@st.cache_resource(show_spinner=False)
+def _store(spec: str | None) -> Store:
+    return open_store(spec)
+
+
+def get_store() -> Store:
+    """The app's store (``QINGSHAN_STORE`` or the working copy of the demo), opened once per process."""
+    return _store(None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read(url: str, version: str, table: str) -> pd.DataFrame:
+    return _store(None).read(table)
+
+
+def load(table: str) -> pd.DataFrame:
+    """``table`` from the store, cached until the store's data version changes."""
+    store = get_store()
+    return _read(store.url, store.version(), table)
+
+
+def load_many(*tables: str) -> dict[str, pd.DataFrame]:
+    return {t: load(t) for t in tables}
+
+
+def data_version() -> str:
+    """Key for caches of anything derived from the store."""
+    return get_store().version()
+
+
+def report_date() -> dt.date:
+    """The date the data stands at: the store's ``as_of`` meta entry (the demo: 2007-06-30), else today."""
+    meta = load("meta")
+    value = dict(zip(meta["key"], meta["value"])).get("as_of") if len(meta) else None
+    try:
+        return dt.date.fromisoformat(value) if value else dt.date.today()
+    except ValueError:
+        return dt.date.today()
+
+
+def as_of_input(label: str = "截至日期", key: str = "as_of") -> dt.date:
+    """A date control defaulting to the data's report date (history is replayed from status events)."""
+    return st.date_input(label, value=report_date(), min_value=dt.date(2000, 1, 1), key=key)
+
+
+def township_names() -> list[str]:
+    return load("townships")["name"].tolist()
+
+
+def status_label(code: str, layer: str | None = None) -> str:
+    return contract.status_label(code, layer)
