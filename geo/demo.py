@@ -548,8 +548,9 @@ def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
         GpkgStore(tmp, create=True).replace_all(tables)
         os.replace(tmp, out)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for leftover in (tmp, tmp + ".lock"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
     return out
 
 
