@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="青山 · 生态整治监测", page_icon="⛰", layout="wide")
+st.set_page_config(page_title="青山 · 生态整治监测", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="总览", icon="🗺", url_path="", default=True),
-    st.Page("pages/wall.py", title="大屏", icon="🖥", url_path="wall"),
-    st.Page("pages/progress.py", title="关停进度", icon="📉", url_path="progress"),
-    st.Page("pages/buffer.py", title="河岸缓冲", icon="🌊", url_path="buffer"),
-    st.Page("pages/water.py", title="水质", icon="💧", url_path="water"),
-    st.Page("pages/patrol.py", title="巡查路线", icon="🚗", url_path="patrol"),
-    st.Page("pages/data.py", title="数据", icon="🗂", url_path="data"),
+    st.Page("pages/overview.py", title="总览", url_path="", default=True),
+    st.Page("pages/wall.py", title="大屏", url_path="wall"),
+    st.Page("pages/progress.py", title="关停进度", url_path="progress"),
+    st.Page("pages/buffer.py", title="河岸缓冲", url_path="buffer"),
+    st.Page("pages/water.py", title="水质", url_path="water"),
+    st.Page("pages/patrol.py", title="巡查路线", url_path="patrol"),
+    st.Page("pages/data.py", title="数据", url_path="data"),
 ]
 
 page = st.navigation(PAGES)

@@ -1,5 +1,50 @@
-"""总览 page (placeholder until its issue lands)."""
+"""总览 /: the overview map of every layer over the townships, on any date."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("总览")
-st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")
+import ui
+from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
+from geo.history import sites_on
+from geo.spatial import with_township
+from layers import mapview
+from layers.overview import ALL_LAYERS, overview_map
+
+st.title("总览 · 生态整治一张图")
+
+frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
+                      "status_events", "meta")
+c1, c2, c3 = st.columns([1, 2, 3])
+with c1:
+    as_of = ui.as_of_input("截至日期（按状态记录回放）")
+with c2:
+    towns = st.multiselect("乡镇（街道）", frames["townships"]["name"].tolist(), placeholder="全区")
+with c3:
+    names = {"townships": "乡镇边界", "water": "河流水库", "enterprises": "企业", "kilns": "石灰窑（棚）",
+             "farms": "养殖场", "sampling_points": "水质监测点"}
+    chosen = st.pills("图层", list(ALL_LAYERS), default=list(ALL_LAYERS), selection_mode="multi",
+                      format_func=names.get, key="layers")
+
+
+@st.cache_data(show_spinner="正在生成地图…", max_entries=32)
+def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> str:
+    return mapview.to_html(overview_map(frames, as_of=as_of, township=list(towns), layers=layers, height=640))
+
+
+mapview.show(_map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ())), height=640)
+if frames["townships"].get("approximate", pd.Series([False])).fillna(False).any():
+    st.caption("注：乡镇（街道）边界为按驻地生成的示意边界，仅供演示，须以官方边界替换。")
+
+# Counts under the map: what the map shows, in numbers.
+rows = []
+for layer in SITE_LAYERS:
+    sites = with_township(sites_on(frames[layer], frames["status_events"], layer, as_of), frames["townships"])
+    if towns:
+        sites = sites[sites["township"].isin(towns)]
+    for status, n in sites["status"].value_counts().items():
+        rows.append({"图层": LAYER_LABELS[layer], "状态": status_label(status, layer), "数量": int(n)})
+if rows:
+    table = pd.DataFrame(rows).pivot_table(index="图层", columns="状态", values="数量", fill_value=0, aggfunc="sum")
+    st.subheader(f"{as_of:%Y年%m月%d日} 各类点位状态")
+    st.dataframe(table, width="stretch")

@@ -1,0 +1,270 @@
+"""Monthly briefing: one PDF a leadership meeting can use, plus an xlsx of the same figures.
+
+The PDF (A4 landscape, matplotlib, CJK font embedded) holds, dated:
+
+1. the headline figures (:func:`geo.progress.kpis`) and a township map of
+   completion for each campaign;
+2. the cumulative closures of each campaign against its deadline, with the
+   projection at the trailing 90-day pace;
+3. the overdue list (or, when nothing is overdue, the sites due soonest) and
+   the department pairing.
+
+Chinese text needs a CJK font: :func:`cjk_family` finds Noto Sans CJK (Debian
+``fonts-noto-cjk``) or another CJK family and fails with a clear bilingual
+message when none is installed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import subprocess
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import progress as P
+from .cli import UserError
+
+#: CJK families tried in order (matplotlib family names).
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+                "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei",
+                "PingFang SC", "Noto Serif CJK SC")
+
+A4_LANDSCAPE = (11.69, 8.27)
+ROWS_PER_PAGE = 26
+
+
+def cjk_family() -> str:
+    """A matplotlib font family that renders Chinese; raises :class:`UserError` when none is installed."""
+    from matplotlib import font_manager as fm
+
+    names = {f.name for f in fm.fontManager.ttflist}
+    for fam in CJK_FAMILIES:
+        if fam in names:
+            return fam
+    # Not known to matplotlib's cache: ask fontconfig for any font covering Chinese.
+    try:
+        path = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh-cn"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        path = ""
+    if path and Path(path).exists() and Path(path).suffix.lower() in (".ttf", ".ttc", ".otf"):
+        fm.fontManager.addfont(path)
+        name = fm.FontProperties(fname=path).get_name()
+        if _covers_chinese(path):
+            return name
+    raise UserError("未找到中文字体，无法生成简报 PDF。请安装 Noto Sans CJK（Debian：apt-get install fonts-noto-cjk）。",
+                    "No CJK font found, cannot render the briefing PDF. Install Noto Sans CJK "
+                    "(Debian: apt-get install fonts-noto-cjk).")
+
+
+def _covers_chinese(path: str) -> bool:
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        return FT2Font(path).get_char_index(ord("关")) != 0
+    except (OSError, RuntimeError):
+        return False
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+def _fmt_date(d) -> str:
+    d = pd.Timestamp(d)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _pct(r) -> str:
+    return "—" if r is None or (isinstance(r, float) and np.isnan(r)) else f"{100 * r:.1f}%"
+
+
+def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
+    """Township choropleth of completion rate (0–100 %), grey where the campaign has no target."""
+    import matplotlib as mpl
+
+    rate = comp.set_index("township")["rate"]
+    g = townships.copy()
+    g["rate"] = g["name"].map(rate)
+    cmap = mpl.colormaps["RdYlGn"]
+    norm = mpl.colors.Normalize(0, 1)
+    has = g["rate"].notna()
+    if (~has).any():
+        g[~has].plot(ax=ax, color="#eeeeee", edgecolor="#999999", linewidth=0.4, hatch="///")
+    if has.any():
+        g[has].plot(ax=ax, column="rate", cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.5)
+    pts = g.geometry.representative_point()
+    for name, p, r in zip(g["name"], pts, g["rate"]):
+        label = name if pd.isna(r) else f"{name}\n{100 * r:.0f}%"
+        ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=5.5 if pd.isna(r) else 6.5,
+                    color="#666666" if pd.isna(r) else "#111111")
+    ax.set_title(title, fontsize=11)
+    ax.set_axis_off()
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    cb = ax.figure.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02,
+                            format=mpl.ticker.PercentFormatter(1.0))
+    cb.ax.tick_params(labelsize=7)
+    cb.set_label("完成率（灰色斜线：无任务）", fontsize=7)
+
+
+def _draw_timeline(ax, series: pd.DataFrame, proj: P.Projection, title: str, unit: str) -> None:
+    ax.step(series["date"], series["done"], where="post", color="#1f6fb2", linewidth=1.8, label="累计完成")
+    ax.axhline(proj.targets, color="#888888", linewidth=0.8, linestyle=":", label=f"目标 {proj.targets}{unit}")
+    line = proj.line()
+    if len(line):
+        ax.plot(line["date"], line["done"], color="#1f6fb2", linestyle="--", linewidth=1.2,
+                label=f"按近{proj.window_days}天进度预计 {proj.projected_on:%Y-%m-%d} 完成")
+    elif proj.remaining > 0:
+        ax.plot([], [], " ", label=f"近{proj.window_days}天无进展，按此进度无法完成")
+    if proj.deadline is not None:
+        ax.axvline(proj.deadline, color="#c0392b", linewidth=1.2, label=f"期限 {proj.deadline:%Y-%m-%d}")
+    ax.axvline(proj.as_of, color="#555555", linewidth=0.6, linestyle="-.")
+    ax.set_title(title, fontsize=11)
+    ax.set_ylim(0, max(proj.targets, int(series["done"].max()) if len(series) else 0) * 1.08 + 1)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
+    fig.text(0.5, 0.95, title, ha="center", fontsize=15, weight="bold")
+    if note:
+        fig.text(0.5, 0.91, note, ha="center", fontsize=9, color="#555555")
+    ax = fig.add_axes((0.04, 0.05, 0.92, 0.83))
+    ax.set_axis_off()
+    if len(df) == 0:
+        ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
+        return
+    tbl = ax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+                   cellLoc="center")
+    tbl.auto_set_font_size(False)
+    tbl.set_fontsize(8)
+    tbl.scale(1, 1.25)
+    for (r, _), cell in tbl.get_celld().items():
+        if r == 0:
+            cell.set_facecolor("#dde7f0")
+
+
+def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
+    cols = ["campaign", "id", "name", "township", "status", "deadline", "days_left", "department", "destination"]
+    out = P.labelled(df[[c for c in cols if c in df.columns]].assign(layer=df["layer"]))
+    out = out.drop(columns=[P.HEADERS["layer"]])
+    return out
+
+
+def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "", window_days: int = 90,
+               generated: dt.datetime | None = None) -> bytes:
+    """The briefing PDF (bytes) for ``as_of``."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    family = cjk_family()
+    frames = P.prepare(frames)
+    day = P.as_day(as_of)
+    k = P.kpis(frames, day)
+    generated = generated or dt.datetime.now()
+    heading = f"{district}生态整治关停进度简报"
+    dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
+    buf = io.BytesIO()
+    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42}
+    with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
+                                                      "Subject": "关停进度简报", "Creator": "青山 Qingshan"}) as pdf:
+        # page 1: figures and maps
+        fig = Figure(figsize=A4_LANDSCAPE)
+        fig.text(0.5, 0.955, heading, ha="center", fontsize=18, weight="bold")
+        fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+        c, lime, f = k["chemical"], k["lime"], k["livestock"]
+        blocks = [
+            ("化工园区关停", [f"已关停 {c['done']}/{c['targets']} 家（{_pct(c['rate'])}）",
+                        f"已签承诺 {c['committed']} 家，落实搬迁去向 {c['with_destination']} 家，就地关停/转产 {c['in_place']} 家",
+                        f"期限 {c['deadline'] or '—'}，" + (f"剩余 {c['days_to_deadline']} 天"
+                                                          if (c['days_to_deadline'] or 0) >= 0
+                                                          else f"已逾期 {-c['days_to_deadline']} 天")]),
+            ("石灰窑（棚）整治", [f"完成 {lime['done']}/{lime['targets']} 座（{_pct(lime['rate'])}）",
+                           f"钙棚关停 {lime['sheds_closed']}/{lime['sheds']} 座",
+                           f"石灰窑关停 {lime['kilns_closed']} 座，改建或搬迁 {lime['kilns_rebuilt_or_relocated']} 座"
+                           f"（共 {lime['kilns']} 座）"]),
+            ("畜禽养殖场治理", [f"治理目标 {f['targets']} 家，治理中 {f['treating']} 家",
+                         f"已验收或关停搬迁 {f['done']} 家（{_pct(f['rate'])}）",
+                         f"期限 {f['deadline'] or '—'}"]),
+        ]
+        for i, (title, lines) in enumerate(blocks):
+            x = 0.04 + i * 0.32
+            fig.text(x, 0.865, title, fontsize=12, weight="bold", color="#1f4e79")
+            for j, line in enumerate(lines):
+                fig.text(x, 0.835 - j * 0.028, line, fontsize=9)
+        fig.text(0.04, 0.72, f"逾期未完成：{k['overdue']} 处", fontsize=10,
+                 color="#c0392b" if k["overdue"] else "#2e7d32", weight="bold")
+        towns = frames["townships"]
+        for i, key in enumerate(P.CAMPAIGNS):
+            ax = fig.add_axes((0.02 + i * 0.33, 0.03, 0.31, 0.66))
+            _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + " · 乡镇完成率")
+        pdf.savefig(fig)
+
+        # page 2: over time
+        fig = Figure(figsize=A4_LANDSCAPE)
+        fig.text(0.5, 0.955, "累计完成进度与期限", ha="center", fontsize=16, weight="bold")
+        fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+        axes = fig.subplots(1, 3, gridspec_kw={"left": 0.05, "right": 0.98, "top": 0.85, "bottom": 0.12,
+                                               "wspace": 0.2})
+        for ax, key in zip(axes, P.CAMPAIGNS):
+            start = day - pd.Timedelta(days=540)  # a year and a half of history reads well on paper
+            series, proj = P.timeline(frames, key, day, window_days, start=start)
+            _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
+        pdf.savefig(fig)
+
+        # page 3+: overdue (or due soonest) and departments
+        od = P.overdue(frames, day)
+        if len(od):
+            title, df = f"逾期未完成清单（{len(od)} 处）", od
+            note = "期限已过、截至当日尚未完成的点位，按逾期天数排序"
+        else:
+            df = P.pending_sites(frames, day)
+            title, note = "逾期未完成清单：无", f"截至当日无逾期点位。以下为期限最近的未完成点位（共 {len(df)} 处）"
+        rows = _list_frame(df)
+        for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
+            fig = Figure(figsize=A4_LANDSCAPE)
+            page = rows.iloc[start:start + ROWS_PER_PAGE]
+            suffix = f"（续 {start // ROWS_PER_PAGE + 1}）" if start else ""
+            _table_page(fig, title + suffix, page, note + "　" + dated)
+            pdf.savefig(fig)
+        dept = P.department_pairs(frames, day)
+        fig = Figure(figsize=A4_LANDSCAPE)
+        dcols = ["department", "id", "name", "status", "deadline", "days_left", "destination"]
+        dtab = P.labelled(dept[dcols].assign(layer="enterprises")).drop(columns=[P.HEADERS["layer"]])
+        _table_page(fig, f"部门结对：未完成企业（{len(dept)} 家）", dtab.iloc[:ROWS_PER_PAGE], dated)
+        pdf.savefig(fig)
+    return buf.getvalue()
+
+
+def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None) -> bytes:
+    """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名."""
+    frames = P.prepare(frames)
+    day = P.as_day(as_of)
+    sheets: dict[str, pd.DataFrame] = {"指标": P.kpi_table(P.kpis(frames, day))}
+    for key, c in P.CAMPAIGNS.items():
+        comp = P.completion(frames, key, day)
+        sheets[f"{c.label}完成率"] = P.labelled(comp[comp["targets"] > 0])
+    od = P.overdue(frames, day)
+    sheets["逾期清单"] = P.labelled(od)
+    sheets["待办清单"] = P.labelled(P.pending_sites(frames, day))
+    sheets["结对部门"] = P.labelled(P.department_pairs(frames, day, pending_only=False).assign(layer="enterprises"))
+    sheets["乡镇排名"] = P.labelled(P.township_ranking(frames, day, weights))
+    return P.to_xlsx(sheets)
+
+
+def write(frames: Mapping[str, pd.DataFrame], as_of, out_pdf: Path, *, district: str = "") -> tuple[Path, Path]:
+    """Write the briefing PDF to ``out_pdf`` and its xlsx next to it (same name, ``.xlsx``).
+
+    Both are rendered in memory first, so a failure (e.g. no CJK font) writes nothing.
+    """
+    out_pdf = Path(out_pdf)
+    pdf = render_pdf(frames, as_of, district=district)
+    xlsx = render_xlsx(frames, as_of)
+    out_xlsx = out_pdf.with_suffix(".xlsx")
+    out_pdf.parent.mkdir(parents=True, exist_ok=True)
+    out_pdf.write_bytes(pdf)
+    out_xlsx.write_bytes(xlsx)
+    return out_pdf, out_xlsx

@@ -1,0 +1,662 @@
+"""The PostGIS store: the data contract in a shared PostgreSQL database.
+
+One GeoPackage serves one desk; a bureau with a wall screen, planners and
+inspectors writing at once needs a database. :class:`PostgisStore` gives the
+same API as :class:`geo.store.GpkgStore` over PostgreSQL + PostGIS:
+
+- one table per contract table, named as in the contract, with typed columns
+  (``date``, ``timestamp``, ``double precision``, ``integer``, ``boolean``,
+  ``text``) and ``geometry(<Type>, 4326)`` with a GiST index (polygons and
+  lines stored as their multi type, as the GeoPackage does); columns beyond
+  the contract are stored too, typed from their pandas dtype;
+- a hidden ``_seq`` column keeps table order (the contract breaks ties between
+  status events by table order), so a round trip returns rows in order;
+- ``commit`` is one transaction: the rows are validated exactly as the
+  GeoPackage store validates them (:func:`geo.store.validate_change`), then
+  ``upsert`` is ``INSERT … ON CONFLICT``, ``append`` an ``INSERT`` (``COPY``),
+  ``replace`` a ``DELETE`` and ``COPY``. Readers keep seeing the previous data
+  until the commit ends (MVCC), and a failed commit changes nothing;
+- concurrent status updates: a commit that appends ``status_events`` first locks
+  the sites concerned (``SELECT … FOR UPDATE``) and, after writing, sets their
+  ``status`` to their latest event, so two inspectors updating one site are both
+  recorded and the current status is always the latest event. Deadlocks and
+  serialisation failures are retried;
+- ``version()`` reads a counter in ``qingshan_meta`` that every commit bumps in
+  its own transaction (so a reader never sees a new version with old data).
+
+Connections come from one SQLAlchemy pool per URL and process; every value
+goes to the database as a parameter or through ``COPY`` and every identifier
+is quoted by psycopg, never formatted into SQL text.
+
+Command line: ``python -m geo migrate --store postgresql://…`` creates or
+upgrades the schema (idempotent); ``python -m geo copy SRC DST`` copies a whole
+store between GeoPackage and PostGIS, either way.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+import uuid
+from typing import Iterable, Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from psycopg import sql
+
+from . import contract
+from .contract import SITE_LAYERS, STORE_CRS, TABLES
+from .store import Change, Store, StoreError, normalise, validate_change
+
+#: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
+SCHEMA_VERSION = 1
+META_TABLE = "qingshan_meta"
+SEQ = "_seq"  # hidden column: table order
+
+_SQL_TYPES = {"str": "text", "float": "double precision", "int": "integer", "date": "date",
+              "datetime": "timestamp", "bool": "boolean"}
+# Stored geometry type per contract geometry: single parts are promoted, as in the GeoPackage.
+_GEOM_TYPES = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
+_TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": "text"}
+_NUMERIC = {"integer", "bigint", "double precision", "smallint", "real", "numeric"}
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+_RETRIES = 8
+
+_ENGINES: dict[str, object] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+# --- connections ------------------------------------------------------------------------
+
+def _sa_url(url: str):
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    return u.set(drivername="postgresql+psycopg")
+
+
+def engine_for(url: str):
+    """The pooled SQLAlchemy engine of ``url`` (one per URL and process, shared by every store object)."""
+    from sqlalchemy import create_engine
+
+    u = _sa_url(url)
+    key = u.render_as_string(hide_password=False)
+    with _ENGINES_LOCK:
+        eng = _ENGINES.get(key)
+        if eng is None:
+            # Small pool: a Streamlit process serves its sessions from it; pre-ping survives server restarts.
+            eng = create_engine(u, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800,
+                                connect_args={"application_name": "qingshan"})
+            _ENGINES[key] = eng
+        return eng
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections to ``url`` (tests drop their databases after)."""
+    key = _sa_url(url).render_as_string(hide_password=False)
+    with _ENGINES_LOCK:
+        eng = _ENGINES.pop(key, None)
+    if eng is not None:
+        eng.dispose()
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None)
+
+
+# --- schema -----------------------------------------------------------------------------
+
+def _create_table(cur, table: str, columns: Iterable[str] | None = None) -> None:
+    """Create ``table`` with its hidden order column, key, required contract columns and geometry."""
+    spec = TABLES[table]
+    cols = [sql.SQL("{} bigserial NOT NULL").format(sql.Identifier(SEQ))]
+    names = [c.name for c in spec.columns if c.required] if columns is None else list(columns)
+    for name in names:
+        col = spec.column(name)
+        decl = sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_SQL_TYPES[col.kind]))
+        if name == spec.key:
+            decl = sql.SQL("{} PRIMARY KEY").format(decl)
+        cols.append(decl)
+    if spec.geometry:
+        cols.append(sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(_GEOM_TYPES[spec.geometry])))
+    if spec.key is None:
+        cols.append(sql.SQL("PRIMARY KEY ({})").format(sql.Identifier(SEQ)))
+    cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(sql.Identifier(table), sql.SQL(", ").join(cols)))
+    if spec.key is not None:
+        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(f"{table}_seq_idx"), sql.Identifier(table), sql.Identifier(SEQ)))
+    if spec.geometry:
+        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geometry)").format(
+            sql.Identifier(f"{table}_geometry_gist"), sql.Identifier(table)))
+
+
+def _migration_1(cur) -> None:
+    """Every contract table, indexes for the common lookups."""
+    for table in TABLES:
+        _create_table(cur, table)
+    # The latest event of a site, the latest reading of a point: both are index-ordered scans.
+    cur.execute("CREATE INDEX IF NOT EXISTS status_events_site_idx ON status_events "
+                "(layer, feature_id, effective_on, recorded_at)")
+    cur.execute("CREATE INDEX IF NOT EXISTS readings_point_idx ON readings (point_id, parameter, sampled_at)")
+
+
+#: (schema version, migration): each runs once, in order, in the migrating transaction.
+MIGRATIONS = ((1, _migration_1),)
+
+
+def migrate(url: str) -> tuple[int, int]:
+    """Create or upgrade the Qingshan schema in the database of ``url``; idempotent.
+
+    Returns
+    -------
+    (before, after)
+        Schema versions before and after (``before == after`` when already current).
+    """
+    eng = engine_for(url)
+    with _driver_tx(eng) as cur:
+        # One migrator at a time; the lock ends with the transaction.
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x71696E67,))
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+        if cur.fetchone() is None:
+            try:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(f"PostGIS is not installed in this database and could not be created "
+                                 f"(ask the administrator to run CREATE EXTENSION postgis): {exc}") from exc
+        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value text NOT NULL)").format(
+            sql.Identifier(META_TABLE)))
+        before = _schema_version(cur)
+        if before > SCHEMA_VERSION:
+            raise StoreError(f"the database schema is version {before}, newer than this program "
+                             f"({SCHEMA_VERSION}); update Qingshan")
+        for number, step in MIGRATIONS:
+            if number > before:
+                step(cur)
+        meta = sql.Identifier(META_TABLE)
+        cur.execute(sql.SQL("INSERT INTO {} VALUES ('schema_version', %s) ON CONFLICT (key) "
+                            "DO UPDATE SET value = EXCLUDED.value").format(meta), (str(SCHEMA_VERSION),))
+        # epoch: tells a recreated database from the old one, so cached data of the old one is never reused.
+        cur.execute(sql.SQL("INSERT INTO {} VALUES ('epoch', %s), ('data_version', '0') "
+                            "ON CONFLICT (key) DO NOTHING").format(meta), (uuid.uuid4().hex[:12],))
+    return before, SCHEMA_VERSION
+
+
+def _schema_version(cur) -> int:
+    cur.execute("SELECT to_regclass(%s)", (META_TABLE,))
+    if cur.fetchone()[0] is None:
+        return 0
+    cur.execute(sql.SQL("SELECT value FROM {} WHERE key = 'schema_version'").format(sql.Identifier(META_TABLE)))
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextlib.contextmanager
+def _driver_tx(eng, *, isolation: str | None = None, readonly: bool = False) -> Iterator:
+    """A psycopg cursor inside one pooled transaction (committed on success, rolled back on error)."""
+    opts = {}
+    if isolation:
+        opts["isolation_level"] = isolation
+    with eng.connect().execution_options(**opts) as conn:
+        with conn.begin():
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                if readonly:
+                    cur.execute("SET TRANSACTION READ ONLY")
+                yield cur
+
+
+# --- values in and out -----------------------------------------------------------------
+
+def _kind_of(table: str, name: str, s: pd.Series) -> str:
+    """SQL type of a frame column: the contract's for contract columns, else from the dtype."""
+    spec = TABLES[table]
+    if name in spec.column_names:
+        return _SQL_TYPES[spec.column(name).kind]
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dt):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dt):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "timestamp"
+    return "text"
+
+
+def _py_values(s: pd.Series, sqltype: str) -> list:
+    """Python values for ``COPY`` (``None`` for every kind of missing)."""
+    if sqltype == "date":
+        ts = pd.to_datetime(s)
+        return [None if v is pd.NaT else v.date() for v in ts.tolist()]
+    if sqltype == "timestamp":
+        ts = pd.to_datetime(s)
+        return [None if v is pd.NaT else v.to_pydatetime() for v in ts.tolist()]
+    if sqltype == "double precision":
+        arr = pd.to_numeric(s).to_numpy(dtype="float64", na_value=np.nan)
+        out = arr.astype(object)
+        out[np.isnan(arr)] = None  # NaN would be stored as the float NaN, not as NULL
+        return out.tolist()
+    vals = s.astype(object).where(s.notna(), None).tolist()
+    if sqltype in ("integer", "bigint"):
+        return [None if v is None else int(v) for v in vals]
+    if sqltype == "boolean":
+        return [None if v is None else bool(v) for v in vals]
+    return [None if v is None else str(v) for v in vals]
+
+
+def _ewkb_hex(table: str, geoms) -> list:
+    """Hex EWKB (SRID 4326) of each geometry, single parts promoted to the stored multi type."""
+    g = np.asarray(geoms, dtype=object).copy()
+    kind = TABLES[table].geometry
+    if kind in ("Polygon", "LineString") and len(g):
+        single = shapely.get_type_id(g) == (3 if kind == "Polygon" else 1)
+        if single.any():
+            make = shapely.multipolygons if kind == "Polygon" else shapely.multilinestrings
+            g[single] = make(g[single][:, None])
+    missing = shapely.is_missing(g)
+    out = np.full(len(g), None, dtype=object)
+    if (~missing).any():
+        out[~missing] = shapely.to_wkb(shapely.set_srid(g[~missing], 4326), hex=True, include_srid=True,
+                                       output_dimension=2)
+    return out.tolist()
+
+
+def _frame_from_rows(table: str, names: list[str], types: list[str], rows: list[tuple]) -> pd.DataFrame:
+    """A frame from fetched rows, typed from the SQL column types (geometry arrives as WKB)."""
+    spec = TABLES[table]
+    cols = list(zip(*rows)) if rows else [() for _ in names]
+    data: dict[str, object] = {}
+    geom = None
+    for name, sqltype, values in zip(names, types, cols):
+        if name == "geometry" and spec.geometry:
+            geom = shapely.from_wkb(np.array(values, dtype=object)) if len(values) else np.array([], dtype=object)
+            continue
+        has_null = any(v is None for v in values)
+        if sqltype in ("date", "timestamp"):
+            data[name] = pd.Series(np.array(values, dtype="datetime64[ms]"))
+        elif sqltype in ("double precision", "real", "numeric"):
+            data[name] = pd.Series(np.array([np.nan if v is None else v for v in values], dtype="float64"))
+        elif sqltype in ("integer", "bigint", "smallint"):
+            data[name] = pd.Series(pd.array(values, dtype="Int64") if has_null else np.array(values, dtype="int64"))
+        elif sqltype == "boolean":
+            data[name] = pd.Series(pd.array(values, dtype="boolean") if has_null else np.array(values, dtype=bool))
+        else:
+            # As pyogrio reads text from a GeoPackage: pandas' string dtype, NaN for NULL.
+            data[name] = pd.Series(list(values), dtype="str")
+    df = pd.DataFrame(data, columns=[n for n in names if not (n == "geometry" and spec.geometry)])
+    if spec.geometry:
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=STORE_CRS), crs=STORE_CRS)
+    return df
+
+
+# --- the store --------------------------------------------------------------------------
+
+class PostgisStore(Store):
+    """A store in a PostgreSQL + PostGIS database (see the module docstring).
+
+    Parameters
+    ----------
+    url
+        ``postgresql://user:password@host:port/dbname`` (``postgres://`` and
+        ``postgresql+psycopg://`` accepted). A ``?options=-csearch_path=name,public``
+        suffix keeps several stores in one database, one schema each.
+    create
+        Create or upgrade the schema when it is missing or old (as ``geo migrate``).
+    """
+
+    def __init__(self, url: str, *, create: bool = False):
+        self._spec = url
+        self.engine = engine_for(url)
+        self.url = _sa_url(url).render_as_string(hide_password=True)
+        try:
+            with _driver_tx(self.engine) as cur:
+                have = _schema_version(cur)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any connection failure: one clear message
+            raise StoreError(f"cannot open the database {self.url}: {getattr(exc, 'orig', exc)}") from exc
+        if have < SCHEMA_VERSION:
+            if not create:
+                what = "holds no Qingshan store" if have == 0 else f"has schema version {have}, older than {SCHEMA_VERSION}"
+                raise StoreError(f"the database {self.url} {what}; run: python -m geo migrate --store URL")
+            migrate(url)
+        elif have > SCHEMA_VERSION:
+            raise StoreError(f"the database schema is version {have}, newer than this program ({SCHEMA_VERSION})")
+
+    # -- reading ---------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = current_schema() AND table_name = ANY(%s)", (list(TABLES),))
+            names = {r[0] for r in cur.fetchall()}
+        return [t for t in TABLES if t in names]
+
+    @staticmethod
+    def _columns(cur, table: str) -> dict[str, str]:
+        """Stored columns of ``table`` (hidden ones left out) and their SQL types, in table order."""
+        cur.execute("SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END "
+                    "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s "
+                    "ORDER BY ordinal_position", (table,))
+        return {name: _TYPE_NAMES.get(typ, typ) for name, typ in cur.fetchall() if name != SEQ}
+
+    def _read(self, cur, table: str, raw: bool) -> pd.DataFrame:
+        cols = self._columns(cur, table)
+        if not cols:
+            return contract.empty(table)
+        exprs = [sql.SQL("ST_AsBinary({})").format(sql.Identifier(n)) if t == "geometry" else sql.Identifier(n)
+                 for n, t in cols.items()]
+        cur.execute(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            sql.SQL(", ").join(exprs), sql.Identifier(table), sql.Identifier(SEQ)))
+        df = _frame_from_rows(table, list(cols), list(cols.values()), cur.fetchall())
+        return df if raw else normalise(table, df)
+
+    def read(self, table: str) -> pd.DataFrame:
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            return self._read(cur, table, raw=False)
+
+    def read_raw(self, table: str) -> pd.DataFrame:
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            return self._read(cur, table, raw=True)
+
+    def read_many(self, tables: Iterable[str] = tuple(TABLES)) -> dict[str, pd.DataFrame]:
+        """Several tables from one snapshot: sites and their events always agree."""
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            return {t: self._read(cur, t, raw=False) for t in tables}
+
+    def version(self) -> str:
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key IN ('epoch', 'data_version')").format(
+                sql.Identifier(META_TABLE)))
+            kv = dict(cur.fetchall())
+        return f"pg-{kv.get('epoch', '')}-{kv.get('data_version', '0')}"
+
+    # -- aggregations the database does best ---------------------------------------------
+
+    def latest_readings(self, parameters: Iterable[str] | None = None) -> pd.DataFrame:
+        """The latest reading of each sampling point and parameter (``DISTINCT ON`` over the readings index)."""
+        params = list(parameters) if parameters is not None else None
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, "readings")
+            query = sql.SQL("SELECT DISTINCT ON (point_id, parameter) {} FROM readings "
+                            "WHERE (%(p)s::text[] IS NULL OR parameter = ANY(%(p)s::text[])) "
+                            "ORDER BY point_id, parameter, sampled_at DESC, {} DESC").format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(SEQ))
+            cur.execute(query, {"p": params})
+            df = _frame_from_rows("readings", list(cols), list(cols.values()), cur.fetchall())
+        return normalise("readings", df)
+
+    def status_counts(self, layer: str) -> pd.Series:
+        """Number of ``layer`` sites by current status (``GROUP BY`` in the database)."""
+        if layer not in SITE_LAYERS:
+            raise StoreError(f"not a site layer: {layer!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute(sql.SQL("SELECT status, count(*) FROM {} GROUP BY status ORDER BY status").format(
+                sql.Identifier(layer)))
+            rows = cur.fetchall()
+        return pd.Series({s: int(n) for s, n in rows}, dtype="int64", name="count")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def commit(self, changes: list[Change]) -> None:
+        if not changes:
+            return
+        prepared: list[tuple[Change, pd.DataFrame]] = []
+        for ch in changes:
+            try:
+                rows = normalise(ch.table, ch.rows)
+            except (ValueError, StoreError) as exc:
+                raise StoreError(f"{ch.table}: {exc}") from exc
+            if SEQ in rows.columns:
+                raise StoreError(f"{ch.table}: the column name {SEQ} is reserved")
+            prepared.append((ch, rows))
+        for attempt in range(_RETRIES):
+            try:
+                with _driver_tx(self.engine) as cur:
+                    self._commit_in(cur, prepared)
+                return
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - database errors become StoreError below
+                if _sqlstate(exc) in _RETRY_SQLSTATES and attempt < _RETRIES - 1:
+                    # Another writer held the same rows: back off a little, then run the whole commit again.
+                    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+                    continue
+                raise StoreError(f"the database refused the commit; nothing was written: "
+                                 f"{getattr(exc, 'orig', exc)}") from exc
+
+    def _commit_in(self, cur, prepared: list[tuple[Change, pd.DataFrame]]) -> None:
+        # 1. Sites whose events this commit appends: lock them first, in a fixed order, so two
+        #    updates of one site run one after the other and the second sees the first's event.
+        touched = _sites_touched(prepared)
+        for layer in sorted(touched):
+            cur.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE").format(
+                sql.Identifier(layer)), (sorted(touched[layer]),))
+        # 2. Validate every change as the GeoPackage store does, before anything is written.
+        names = {ch.table for ch, _ in prepared}
+        columns = {t: self._columns(cur, t) for t in names}
+        missing_tables = [t for t in names if not columns[t]]
+        if missing_tables:
+            raise StoreError(f"tables {missing_tables} are missing; run: python -m geo migrate --store URL")
+        filled = {}
+        for t in names:
+            cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t)))
+            filled[t] = bool(cur.fetchone()[0])
+        problems = _validate(prepared, {t: list(c) for t, c in columns.items()}, dict(filled))
+        if problems:
+            raise StoreError(f"{len(problems)} problem(s); nothing was written", problems)
+        # 3. Write.
+        for ch, rows in prepared:
+            self._apply(cur, ch, rows, columns[ch.table], filled[ch.table])
+            filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
+        # 4. Current status = latest event, for every site an event was added to.
+        for layer in sorted(touched):
+            cur.execute(sql.SQL(
+                "UPDATE {site} s SET status = e.status FROM ("
+                " SELECT DISTINCT ON (feature_id) feature_id, status FROM status_events"
+                " WHERE layer = %s AND feature_id = ANY(%s)"
+                " ORDER BY feature_id, effective_on DESC, recorded_at DESC NULLS FIRST, {seq} DESC) e"
+                " WHERE s.id = e.feature_id AND s.status IS DISTINCT FROM e.status").format(
+                site=sql.Identifier(layer), seq=sql.Identifier(SEQ)), (layer, sorted(touched[layer])))
+        # 5. New data version, last, so the counter's row lock is held only for an instant.
+        cur.execute(sql.SQL("UPDATE {} SET value = (value::bigint + 1)::text WHERE key = 'data_version'").format(
+            sql.Identifier(META_TABLE)))
+
+    def _apply(self, cur, ch: Change, rows: pd.DataFrame, columns: dict[str, str], filled: bool) -> None:
+        """Write one validated change; ``columns`` (name → SQL type) is updated to the table's new columns."""
+        table, spec = ch.table, TABLES[ch.table]
+        tid = sql.Identifier(table)
+        frame_cols = [c for c in rows.columns if not (c == "geometry" and spec.geometry)]
+        # As in the GeoPackage, replacing (or writing into an empty table) leaves exactly the frame's
+        # columns; the table is emptied first, so optional columns are simply dropped and re-added.
+        fresh = ch.how == "replace" or not filled
+        if fresh:
+            cur.execute(sql.SQL("DELETE FROM {}").format(tid))
+            required = set(spec.required_names)
+            for name in [c for c in columns if c not in required and c != "geometry"]:
+                cur.execute(sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(tid, sql.Identifier(name)))
+                del columns[name]
+        for name in frame_cols:
+            want = _kind_of(table, name, rows[name])
+            have = columns.get(name)
+            if have is None:
+                cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                    tid, sql.Identifier(name), sql.SQL(want)))
+                columns[name] = want
+            elif have != want and name not in spec.column_names:
+                # An extra column whose values changed kind: widen (numbers to double, anything else to text).
+                wider = "double precision" if {have, want} <= _NUMERIC else "text"
+                if have != wider:
+                    cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
+                        tid, sql.Identifier(name), sql.SQL(wider), sql.Identifier(name), sql.SQL(wider)))
+                    columns[name] = wider
+        if len(rows) == 0:
+            return
+        write_cols = frame_cols + (["geometry"] if spec.geometry else [])
+        values = [_py_values(rows[c], columns[c]) for c in frame_cols]
+        if spec.geometry:
+            values.append(_ewkb_hex(table, rows.geometry.values))
+        ids = sql.SQL(", ").join(map(sql.Identifier, write_cols))
+        if ch.how == "upsert" and not fresh:
+            # Stage the rows, then one INSERT … ON CONFLICT: a row with an existing key replaces the old
+            # row whole (columns it lacks become NULL) and moves to the end of the table, as in the GeoPackage.
+            stage = sql.Identifier(f"_stage_{table}")
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                stage, ids, tid))
+            cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN _n bigserial").format(stage))
+            _copy(cur, stage, write_cols, values)
+            others = [c for c in columns if c != spec.key]
+            sets = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in others + [SEQ]]
+            cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY _n "
+                                "ON CONFLICT ({}) DO UPDATE SET {}").format(
+                tid, ids, ids, stage, sql.Identifier(spec.key), sql.SQL(", ").join(sets)))
+        else:
+            _copy(cur, tid, write_cols, values)
+
+
+def _copy(cur, target, columns: list[str], values: list[list]) -> None:
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+            target, sql.SQL(", ").join(map(sql.Identifier, columns)))) as cp:
+        for row in zip(*values):
+            cp.write_row(row)
+
+
+def _sites_touched(prepared: list[tuple[Change, pd.DataFrame]]) -> dict[str, set[str]]:
+    """Sites (by layer) that gain a status event in this commit."""
+    out: dict[str, set[str]] = {}
+    for ch, rows in prepared:
+        if ch.table != "status_events" or ch.how == "replace" or not len(rows):
+            continue
+        if not {"layer", "feature_id"} <= set(rows.columns):
+            continue
+        for layer, fid in zip(rows["layer"], rows["feature_id"]):
+            if layer in SITE_LAYERS and fid is not None:
+                out.setdefault(layer, set()).add(str(fid))
+    return out
+
+
+def _validate(prepared, columns: dict[str, list[str]], filled: dict[str, bool]) -> list:
+    """Problems of each change, judged as :meth:`GpkgStore.commit` judges them.
+
+    The GeoPackage validates the new rows inside the table that results; for a
+    keyed table only the new rows are in scope, and the result differs from
+    the rows alone only by the table's columns the rows lack (NULL in the new
+    rows). So the rows, widened to the table's columns, give the same findings
+    without reading the table.
+    """
+    from .check import Problem
+
+    problems: list = []
+    for ch, rows in prepared:
+        spec = TABLES[ch.table]
+        cols = columns[ch.table]
+        fresh = ch.how == "replace" or not filled[ch.table]
+        result_cols = list(rows.columns) if fresh else cols + [c for c in rows.columns if c not in cols]
+        if spec.key is None:
+            problems += validate_change(ch, rows)
+        else:
+            judged = rows.copy()
+            for c in result_cols:
+                if c not in judged.columns:
+                    judged[c] = None
+            judged = normalise(ch.table, judged)
+            problems += validate_change(Change(ch.table, rows, ch.how), judged)
+            # A row without a key cannot be stored (the key is the primary key).
+            for i in np.flatnonzero(rows[spec.key].isna().to_numpy()) if spec.key in rows.columns else []:
+                problems.append(Problem(ch.table, f"#{i + 1}", spec.key, "empty id", "编号为空"))
+        columns[ch.table] = result_cols
+        filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
+    return problems
+
+
+# --- copy between stores -----------------------------------------------------------------
+
+def copy_store(src: Store, dst: Store) -> dict[str, int]:
+    """Make ``dst`` hold exactly what ``src`` holds (every contract table), in one commit.
+
+    Returns the number of rows copied per table. Tables ``src`` lacks are
+    emptied in ``dst``; nothing is written if any table fails validation.
+    """
+    present_src, present_dst = set(src.tables()), set(dst.tables())
+    frames = src.read_many([t for t in TABLES if t in present_src]) if present_src else {}
+    changes: list[Change] = []
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        df = frames.get(table)
+        if df is None:
+            if table in present_dst:
+                changes.append(Change(table, contract.empty(table), "replace"))
+            continue
+        if len(df) == 0 and table not in present_dst:
+            continue
+        changes.append(Change(table, df, "replace"))
+        counts[table] = len(df)
+    dst.commit(changes)
+    return counts
+
+
+# --- command line ------------------------------------------------------------------------
+
+def add_cli(sub) -> None:
+    from .cli import add_store_arg
+
+    p = sub.add_parser("migrate", help="create or upgrade the PostGIS schema / 创建或升级 PostGIS 数据库结构")
+    add_store_arg(p)
+    p.set_defaults(func=_cli_migrate)
+    p = sub.add_parser("copy", help="copy a whole store between GeoPackage and PostGIS / 在 GeoPackage 与 PostGIS 间复制数据")
+    p.add_argument("src", help="source: GeoPackage path or postgresql:// URL")
+    p.add_argument("dst", help="destination: GeoPackage path or postgresql:// URL (replaced entirely)")
+    p.set_defaults(func=_cli_copy)
+
+
+def _is_pg(spec: str) -> bool:
+    return str(spec).startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+
+
+def _cli_migrate(args) -> int:
+    import os
+
+    from .cli import UserError
+
+    spec = args.store or os.environ.get("QINGSHAN_STORE", "")
+    if not _is_pg(spec):
+        raise UserError("migrate 只用于 PostGIS 数据库：请用 --store postgresql://… 指定",
+                        "migrate applies to a PostGIS database: give --store postgresql://…")
+    engine_for(spec)
+    before, after = migrate(spec)
+    shown = _sa_url(spec).render_as_string(hide_password=True)
+    if before == after:
+        print(f"schema version {after} already current in {shown}")
+    else:
+        print(f"schema migrated from version {before} to {after} in {shown}")
+    return 0
+
+
+def _cli_copy(args) -> int:
+    from pathlib import Path
+
+    from .cli import UserError
+    from .store import open_store
+
+    if not _is_pg(args.src) and not Path(args.src).exists():
+        raise UserError(f"源数据不存在：{args.src}", f"no store at {args.src}")
+    if not _is_pg(args.dst) and Path(args.dst).resolve() == Path(args.src).resolve():
+        raise UserError("源与目标相同", "source and destination are the same store")
+    src = open_store(args.src)
+    dst = open_store(args.dst, create=True)
+    t0 = time.perf_counter()
+    counts = copy_store(src, dst)
+    for table, n in counts.items():
+        print(f"{table}\t{n}")
+    print(f"copied {sum(counts.values())} rows in {len(counts)} tables from {src.url} to {dst.url} "
+          f"in {time.perf_counter() - t0:.2f} s")
+    return 0

@@ -1,0 +1,727 @@
+"""Closure progress: how far each campaign is, by township and over time.
+
+Everything here is replayed from ``status_events`` (via :mod:`geo.history`),
+so every figure can be asked "as it stood on" any date.
+
+``frames`` is a mapping of contract tables: ``townships``, ``status_events``,
+``enterprises``, ``kilns``, ``farms`` (missing site layers count as empty).
+Call :func:`prepare` once to attach each site's township; every function
+also accepts unprepared frames and does the spatial join itself.
+
+Campaigns and what "done" means
+-------------------------------
+- **chemical** (化工园区关停): the enterprises in the 沈家经济开发区 park (``park``
+  column). Done when ``closed``, ``relocated`` or ``converted``.
+- **lime** (石灰窑（棚）整治): every kiln and shed (``kind`` kiln / shed). A kiln
+  campaign target is done when ``closed``, ``rebuilt`` or ``relocated``: a
+  rebuilt kiln no longer burns lime the old way, which is what the source
+  report counts ("26 kilns closed, 49 rebuilt or relocated").
+- **livestock** (畜禽养殖场治理): the farms that are treatment targets, i.e. that
+  have a ``treating`` event effective on or before the date asked. Done when
+  ``accepted`` (treatment passed acceptance), ``closed`` or ``relocated``.
+
+A site is **overdue** on a date when its ``deadline`` is strictly before the
+date and it is not done (a deadline of 30 September is met on 30 September).
+The wall screen reads :func:`kpis`.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import contract, history
+from .spatial import township_of
+
+CHEMICAL_PARK = "沈家经济开发区"
+#: Township label of sites whose point lies in no township polygon.
+OUTSIDE = "（界外）"
+#: Group label of sites whose group column is empty.
+UNKNOWN_GROUP = "（未填）"
+
+#: ``destination`` values that mean "closes or converts where it stands" (no relocation site).
+IN_PLACE = frozenset({"就地关停", "就地转产", "就地转型"})
+
+GROUP_COLUMN = {"enterprises": "industry", "kilns": "kind", "farms": "species"}
+GROUP_LABELS = {"kiln": "石灰窑", "shed": "石灰钙棚"}
+
+#: Statuses that count as dealt with in the closure campaigns (wider than the riverside rule's
+#: ``contract.RESOLVED``: a rebuilt kiln and an accepted farm are done here).
+DONE = {
+    "enterprises": frozenset({"closed", "relocated", "converted"}),
+    "kilns": frozenset({"closed", "rebuilt", "relocated"}),
+    "farms": frozenset({"accepted", "closed", "relocated"}),
+}
+
+#: Chinese headers for exports and tables.
+HEADERS = {
+    "layer": "图层", "group": "类别", "township": "乡镇", "status": "状态", "count": "数量",
+    "campaign": "专项", "id": "编号", "name": "名称", "deadline": "整改期限", "days_left": "剩余天数",
+    "overdue": "是否逾期", "department": "结对部门", "destination": "搬迁去向", "committed_on": "承诺签订日期",
+    "targets": "目标数", "done": "已完成", "pending": "未完成", "rate": "完成率", "score": "得分", "rank": "排名",
+    "date": "日期", "paired": "结对企业数", "village": "所属村",
+}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A closure campaign: which sites of ``layer`` are its targets, and which statuses finish one."""
+
+    key: str
+    label: str
+    layer: str
+    done: frozenset
+    #: ``select(sites, events, as_of) -> bool mask`` over ``sites`` (already as they stood on ``as_of``)
+    select: Callable[[pd.DataFrame, pd.DataFrame, pd.Timestamp | None], pd.Series]
+    unit: str = "家"
+
+
+def _in_park(sites: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Series:
+    if "park" not in sites.columns:
+        return pd.Series(False, index=sites.index)
+    return sites["park"].eq(CHEMICAL_PARK).fillna(False).astype(bool)
+
+
+def _every(sites: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Series:
+    return pd.Series(True, index=sites.index)
+
+
+def _ever_treating(sites: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Series:
+    ev = events[(events["layer"] == "farms") & (events["status"] == "treating")]
+    if as_of is not None:
+        ev = ev[ev["effective_on"] <= as_of]
+    return sites["id"].isin(ev["feature_id"])
+
+
+CAMPAIGNS: dict[str, Campaign] = {
+    c.key: c
+    for c in (
+        Campaign("chemical", "化工园区关停", "enterprises", DONE["enterprises"], _in_park, "家"),
+        Campaign("lime", "石灰窑（棚）整治", "kilns", DONE["kilns"], _every, "座"),
+        Campaign("livestock", "畜禽养殖场治理", "farms", DONE["farms"], _ever_treating, "家"),
+    )
+}
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def as_day(value) -> pd.Timestamp:
+    """A date-like value (date, ``YYYY-MM-DD``, Timestamp) as a midnight ``Timestamp``."""
+    ts = pd.Timestamp(value)
+    if pd.isna(ts):
+        raise ValueError(f"not a date: {value!r}")
+    return ts.normalize()
+
+
+def prepare(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``frames`` with a ``township`` column on every site layer (one spatial join per layer)."""
+    out = dict(frames)
+    towns = frames.get("townships")
+    for layer in contract.SITE_LAYERS:
+        sites = frames.get(layer)
+        if sites is None:
+            out[layer] = contract.empty(layer).assign(township=pd.Series(dtype=object))
+            continue
+        if "township" not in sites.columns:
+            sites = sites.copy()
+            sites["township"] = township_of(sites, towns) if towns is not None and len(towns) else pd.NA
+        out[layer] = sites
+    if "status_events" not in out:
+        out["status_events"] = contract.empty("status_events")
+    return out
+
+
+def _events(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    ev = frames.get("status_events")
+    return contract.empty("status_events") if ev is None else ev
+
+
+def sites_as_of(frames: Mapping[str, pd.DataFrame], layer: str, as_of=None) -> pd.DataFrame:
+    """The ``layer`` sites as they stood on ``as_of`` (``None``: now), with ``township`` and ``group``.
+
+    Sites not yet on the ledger on ``as_of`` are left out; ``township`` is
+    :data:`OUTSIDE` for a point in no township, ``group`` is the layer's group
+    column (:data:`GROUP_COLUMN`) with :data:`UNKNOWN_GROUP` for blanks.
+    """
+    frames = prepare(frames) if "township" not in frames.get(layer, pd.DataFrame()).columns else frames
+    sites = frames[layer]
+    day = None if as_of is None else as_day(as_of)
+    out = history.sites_on(pd.DataFrame(sites), _events(frames), layer, day).copy()
+    out["township"] = out["township"].astype(object).where(out["township"].notna(), OUTSIDE)
+    gcol = GROUP_COLUMN[layer]
+    grp = out[gcol] if gcol in out.columns else pd.Series(None, index=out.index, dtype=object)
+    out["group"] = grp.astype(object).where(grp.notna() & grp.astype(str).str.strip().ne(""), UNKNOWN_GROUP)
+    return out
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+COUNT_COLUMNS = ["layer", "group", "township", "status", "count"]
+
+
+def counts(frames: Mapping[str, pd.DataFrame], as_of=None) -> pd.DataFrame:
+    """Sites by layer × group × township × status on ``as_of``: columns ``layer,group,township,status,count``.
+
+    Only combinations that occur are listed; rows are in layer order, then
+    group, township and status (status in contract order).
+    """
+    frames = prepare(frames)
+    parts = []
+    for layer in contract.SITE_LAYERS:
+        s = sites_as_of(frames, layer, as_of)
+        if len(s) == 0:
+            continue
+        g = s.groupby(["group", "township", "status"], sort=False).size().rename("count").reset_index()
+        g.insert(0, "layer", layer)
+        order = {st: i for i, st in enumerate(contract.STATUS[layer])}
+        g["_s"] = g["status"].map(order).fillna(len(order))
+        parts.append(g.sort_values(["group", "township", "_s"]).drop(columns="_s"))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "count" else object) for c in COUNT_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)[COUNT_COLUMNS]
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+def _campaign(campaign: str | Campaign) -> Campaign:
+    if isinstance(campaign, Campaign):
+        return campaign
+    try:
+        return CAMPAIGNS[campaign]
+    except KeyError:
+        raise ValueError(f"unknown campaign {campaign!r}; one of {', '.join(CAMPAIGNS)}") from None
+
+
+def targets(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> pd.DataFrame:
+    """The campaign's target sites as they stood on ``as_of``, with a boolean ``done`` column."""
+    c = _campaign(campaign)
+    day = None if as_of is None else as_day(as_of)
+    s = sites_as_of(frames, c.layer, day)
+    s = s[c.select(s, _events(frames), day).to_numpy()].copy()
+    s["done"] = s["status"].isin(c.done)
+    return s
+
+
+def completion(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> pd.DataFrame:
+    """Completion of ``campaign`` per township on ``as_of``: ``township, targets, done, pending, rate``.
+
+    Every township of the ``townships`` table is listed (in table order; those
+    with no target have ``rate`` NaN), then :data:`OUTSIDE` if any target lies
+    outside them. ``rate`` = done ÷ targets in [0, 1].
+    """
+    frames = prepare(frames)
+    t = targets(frames, campaign, as_of)
+    g = t.groupby("township", sort=False)["done"].agg(targets="size", done="sum")
+    names = list(frames["townships"]["name"]) if "townships" in frames else []
+    extra = [n for n in g.index if n not in names]
+    g = g.reindex(names + extra, fill_value=0)
+    g["targets"] = g["targets"].astype("int64")
+    g["done"] = g["done"].astype("int64")
+    g["pending"] = g["targets"] - g["done"]
+    g["rate"] = (g["done"] / g["targets"].where(g["targets"] > 0)).astype("float64")
+    return g.rename_axis("township").reset_index()
+
+
+def campaign_deadline(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> pd.Timestamp | None:
+    """The campaign's deadline: the latest ``deadline`` among its targets (``None`` when none has one)."""
+    t = targets(frames, campaign, as_of)
+    if "deadline" not in t.columns or t["deadline"].isna().all():
+        return None
+    return pd.Timestamp(t["deadline"].max()).normalize()
+
+
+def summary(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> dict:
+    """Totals of one campaign on ``as_of``: targets, done, pending, rate, by status, deadline, days left."""
+    c = _campaign(campaign)
+    day = None if as_of is None else as_day(as_of)
+    t = targets(frames, c, day)
+    n, d = len(t), int(t["done"].sum())
+    deadline = campaign_deadline(frames, c, day)
+    ref = day if day is not None else pd.Timestamp.today().normalize()
+    return {
+        "campaign": c.key, "label": c.label, "layer": c.layer,
+        "targets": n, "done": d, "pending": n - d, "rate": (d / n) if n else None,
+        "by_status": {k: int(v) for k, v in t["status"].value_counts().items()},
+        "deadline": None if deadline is None else deadline.date(),
+        "days_to_deadline": None if deadline is None else int((deadline - ref).days),
+    }
+
+
+# --- pending and overdue --------------------------------------------------------------------
+
+PENDING_COLUMNS = ["campaign", "layer", "id", "name", "group", "township", "status", "deadline", "days_left",
+                   "overdue", "department", "destination", "committed_on"]
+
+
+def _campaign_of(frames, layer: str, sites: pd.DataFrame, day) -> pd.Series:
+    out = pd.Series(None, index=sites.index, dtype=object)
+    for c in CAMPAIGNS.values():
+        if c.layer == layer and len(sites):
+            mask = c.select(sites, _events(frames), day).to_numpy()
+            out[mask & out.isna().to_numpy()] = c.key
+    return out
+
+
+def _with_days(df: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    dl = pd.to_datetime(df["deadline"]) if "deadline" in df.columns else pd.Series(pd.NaT, index=df.index)
+    df["deadline"] = dl
+    df["days_left"] = (dl - day).dt.days.astype("Int64")
+    df["overdue"] = (df["days_left"] < 0).fillna(False).astype(bool)
+    return df
+
+
+def pending_sites(frames: Mapping[str, pd.DataFrame], as_of, campaign: str | None = None) -> pd.DataFrame:
+    """Campaign targets not done on ``as_of`` (all campaigns, or one), with deadline and days left.
+
+    ``days_left`` = deadline − ``as_of`` in days (negative: overdue by that
+    many); ``department`` / ``destination`` / ``committed_on`` come from the
+    enterprise ledger where present. Sorted by days left (overdue first).
+    """
+    frames = prepare(frames)
+    day = as_day(as_of)
+    keys = [campaign] if campaign else list(CAMPAIGNS)
+    parts = []
+    for key in keys:
+        c = _campaign(key)
+        t = targets(frames, c, day)
+        t = t[~t["done"]].copy()
+        t["campaign"], t["layer"] = c.key, c.layer
+        parts.append(t)
+    return _pending_frame(parts, day)
+
+
+def _pending_frame(parts: list[pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PENDING_COLUMNS}).pipe(_with_days, day)
+    df = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
+    for col in PENDING_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.NaT if col in ("deadline", "committed_on") else None
+    df = _with_days(df[PENDING_COLUMNS].copy(), day)
+    return df.sort_values(["days_left", "campaign", "id"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def overdue(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
+    """Sites whose ``deadline`` is before ``as_of`` and that are not done on ``as_of``, most overdue first.
+
+    Every site with a deadline counts, campaign target or not (its layer's
+    :data:`DONE` statuses finish it); ``campaign`` is empty for sites outside
+    the three campaigns.
+    """
+    frames = prepare(frames)
+    day = as_day(as_of)
+    parts = []
+    for layer in contract.SITE_LAYERS:
+        s = sites_as_of(frames, layer, day)
+        if "deadline" not in s.columns or len(s) == 0:
+            continue
+        s = s[(s["deadline"] < day) & ~s["status"].isin(DONE[layer])].copy()
+        s["layer"] = layer
+        s["campaign"] = _campaign_of(frames, layer, s, day)
+        parts.append(s)
+    return _pending_frame(parts, day)
+
+
+# --- departments ----------------------------------------------------------------------------
+
+def department_pairs(frames: Mapping[str, pd.DataFrame], as_of, *, pending_only: bool = True) -> pd.DataFrame:
+    """Which department is paired with which enterprise (``department`` column), with destination.
+
+    Columns: ``department, id, name, township, status, done, deadline, days_left, overdue, destination``,
+    sorted by department then deadline. ``pending_only`` keeps enterprises not done on ``as_of``.
+    """
+    day = as_day(as_of)
+    s = sites_as_of(frames, "enterprises", day)
+    if "department" not in s.columns:
+        s["department"] = None
+    s = s[s["department"].notna() & s["department"].astype(str).str.strip().ne("")].copy()
+    if "destination" not in s.columns:
+        s["destination"] = None
+    s["done"] = s["status"].isin(DONE["enterprises"])
+    if pending_only:
+        s = s[~s["done"]]
+    s = _with_days(s.copy(), day)
+    cols = ["department", "id", "name", "township", "status", "done", "deadline", "days_left", "overdue",
+            "destination"]
+    return s[cols].sort_values(["department", "deadline", "id"], kind="stable").reset_index(drop=True)
+
+
+def department_summary(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
+    """Per department: enterprises paired, done and pending on ``as_of`` (most paired first)."""
+    p = department_pairs(frames, as_of, pending_only=False)
+    g = p.groupby("department")["done"].agg(paired="size", done="sum").astype("int64")
+    g["pending"] = g["paired"] - g["done"]
+    return g.sort_values(["paired", "pending"], ascending=False).reset_index()
+
+
+# --- over time ------------------------------------------------------------------------------
+
+def cumulative(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of,
+               start=None) -> pd.DataFrame:
+    """Daily count of the campaign's targets that are done, up to ``as_of``: columns ``date, done``.
+
+    Targets are those of ``as_of``. Vectorised: each target's events become
+    +1 / −1 steps whenever it enters or leaves a done status; the daily sum of
+    steps, accumulated, is the done count. ``start`` defaults to the first
+    event of any target.
+    """
+    c = _campaign(campaign)
+    day = as_day(as_of)
+    t = targets(frames, c, day)
+    ev = _events(frames)
+    ev = ev[(ev["layer"] == c.layer) & ev["feature_id"].isin(t["id"]) & (ev["effective_on"] <= day)]
+    ev = history._ordered(ev)
+    first = pd.Timestamp(ev["effective_on"].min()).normalize() if len(ev) else day
+    begin = as_day(start) if start is not None else first
+    dates = pd.date_range(min(begin, day), day, freq="D")
+    if len(ev) == 0:
+        return pd.DataFrame({"date": dates, "done": np.zeros(len(dates), dtype="int64")})
+    is_done = ev["status"].isin(c.done).astype("int64")
+    prev = is_done.groupby(ev["feature_id"], sort=False).shift(1, fill_value=0)
+    step = (is_done - prev).groupby(ev["effective_on"].dt.normalize()).sum()
+    done = step.cumsum().reindex(pd.DatetimeIndex(dates).union(step.index)).ffill().fillna(0)
+    done = done.reindex(dates).astype("int64")
+    return pd.DataFrame({"date": dates, "done": done.to_numpy()})
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where the current pace leads.
+
+    ``pace_per_day`` = (done on ``as_of`` − done ``window_days`` earlier) ÷ ``window_days``;
+    ``projected_on`` = ``as_of`` + ceil(remaining ÷ pace) days, ``None`` when the
+    pace is zero or negative (never at this pace). When nothing remains it is
+    the first day the target was reached.
+    """
+
+    as_of: pd.Timestamp
+    targets: int
+    done: int
+    window_days: int
+    done_window_start: int
+    pace_per_day: float
+    projected_on: pd.Timestamp | None
+    deadline: pd.Timestamp | None = None
+
+    @property
+    def remaining(self) -> int:
+        return self.targets - self.done
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether the projection meets the deadline (``None`` without a deadline)."""
+        if self.deadline is None:
+            return None
+        return self.projected_on is not None and self.projected_on <= self.deadline
+
+    def line(self) -> pd.DataFrame:
+        """The projection as two points ``date, done`` (empty when there is no projection)."""
+        if self.projected_on is None or self.remaining <= 0:
+            return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "done": pd.Series(dtype="float64")})
+        return pd.DataFrame({"date": [self.as_of, self.projected_on], "done": [float(self.done), float(self.targets)]})
+
+
+def project(series: pd.DataFrame, targets_n: int, as_of, window_days: int = 90,
+            deadline=None) -> Projection:
+    """Linear projection of a cumulative ``date, done`` series (one row per day) at the trailing pace.
+
+    The done count before the series starts is taken as 0.
+    """
+    if window_days <= 0:
+        raise ValueError("window_days must be positive")
+    day = as_day(as_of)
+    s = series.set_index(pd.to_datetime(series["date"]).dt.normalize())["done"].sort_index()
+    s = s[s.index <= day]
+
+    def at(d: pd.Timestamp) -> int:
+        v = s[s.index <= d]
+        return int(v.iloc[-1]) if len(v) else 0
+
+    done_now, done_then = at(day), at(day - pd.Timedelta(days=window_days))
+    pace = (done_now - done_then) / window_days
+    remaining = targets_n - done_now
+    if remaining <= 0:
+        reached = s[s >= targets_n]
+        projected = pd.Timestamp(reached.index[0]) if len(reached) else day
+    elif pace > 0:
+        projected = day + pd.Timedelta(days=math.ceil(remaining / pace - 1e-9))
+    else:
+        projected = None
+    return Projection(day, int(targets_n), done_now, int(window_days), done_then, float(pace), projected,
+                      None if deadline is None else as_day(deadline))
+
+
+def timeline(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of, window_days: int = 90,
+             start=None) -> tuple[pd.DataFrame, Projection]:
+    """Cumulative done series of a campaign up to ``as_of`` and its projection against the deadline."""
+    frames = prepare(frames)
+    c = _campaign(campaign)
+    day = as_day(as_of)
+    series = cumulative(frames, c, day, start)
+    n = len(targets(frames, c, day))
+    return series, project(series, n, day, window_days, campaign_deadline(frames, c, day))
+
+
+# --- ranking --------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = {"chemical": 40.0, "lime": 30.0, "livestock": 30.0}
+
+
+def township_ranking(frames: Mapping[str, pd.DataFrame], as_of, weights: Mapping[str, float] | None = None
+                     ) -> pd.DataFrame:
+    """Townships scored on a 100-point scale by completion across campaigns, best first.
+
+    score = 100 × Σ wᶜ·rateᶜ ÷ Σ wᶜ, summing only over the campaigns in which the
+    township has targets (a township is not marked down for a campaign it has
+    nothing to do in). Townships with no target in any weighted campaign get
+    no score and are listed last. Columns: ``township``, ``rate_<campaign>``,
+    ``targets_<campaign>`` for each campaign, ``score``, ``rank`` (1 = best; ties share).
+    """
+    frames = prepare(frames)
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    for k, w in weights.items():
+        _campaign(k)
+        if w < 0 or not np.isfinite(w):
+            raise ValueError(f"weight of {k} must be ≥ 0, got {w}")
+    table = None
+    for key in CAMPAIGNS:
+        comp = completion(frames, key, as_of).set_index("township")
+        part = comp[["rate", "targets"]].rename(columns={"rate": f"rate_{key}", "targets": f"targets_{key}"})
+        table = part if table is None else table.join(part, how="outer", sort=False)
+    num = pd.Series(0.0, index=table.index)
+    den = pd.Series(0.0, index=table.index)
+    for key, w in weights.items():
+        has = table[f"targets_{key}"].fillna(0) > 0
+        num += np.where(has, w * table[f"rate_{key}"].fillna(0), 0.0)
+        den += np.where(has, w, 0.0)
+    table["score"] = (100 * num / den.where(den > 0)).round(1)
+    table["rank"] = table["score"].rank(ascending=False, method="min").astype("Int64")
+    table = table.rename_axis("township").reset_index()
+    return table.sort_values(["score", "township"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+# --- headline figures -----------------------------------------------------------------------
+
+def kpis(frames: Mapping[str, pd.DataFrame], as_of) -> dict:
+    """The headline figures on ``as_of`` (the wall screen's closure tiles).
+
+    Returns a dict::
+
+        as_of: date
+        chemical: targets, done, closed, committed, pending, rate, deadline, days_to_deadline,
+                  with_destination (pending with a relocation site), in_place (close/convert in place),
+                  destinations {place: n pending}, departments {department: n paired},
+                  departments_pending {department: n paired and not done}
+        lime: targets, done, rate, kilns, kilns_closed, kilns_rebuilt_or_relocated, sheds, sheds_closed
+        livestock: targets, treating, accepted, done, rate, deadline, days_to_deadline
+        overdue: number of overdue sites (all layers)
+    """
+    frames = prepare(frames)
+    day = as_day(as_of)
+    chem = summary(frames, "chemical", day)
+    ct = targets(frames, "chemical", day)
+    pend = ct[~ct["done"]]
+    dest = pend["destination"] if "destination" in pend.columns else pd.Series(dtype=object)
+    dest = dest[dest.notna() & dest.astype(str).str.strip().ne("")]
+    relocating = dest[~dest.isin(IN_PLACE)]
+    dept = department_summary(frames, day)
+    chem.update({
+        "closed": chem["by_status"].get("closed", 0),
+        "committed": chem["by_status"].get("committed", 0),
+        "with_destination": len(relocating),
+        "in_place": len(dest) - len(relocating),
+        "destinations": {k: int(v) for k, v in dest.value_counts().items()},
+        "departments": dict(zip(dept["department"], dept["paired"].astype(int))),
+        "departments_pending": dict(zip(dept["department"], dept["pending"].astype(int))),
+    })
+    lime = summary(frames, "lime", day)
+    kt = targets(frames, "lime", day)
+    kiln, shed = kt[kt["kind"] == "kiln"], kt[kt["kind"] == "shed"]
+    lime.update({
+        "kilns": len(kiln), "kilns_closed": int((kiln["status"] == "closed").sum()),
+        "kilns_rebuilt_or_relocated": int(kiln["status"].isin(["rebuilt", "relocated"]).sum()),
+        "sheds": len(shed), "sheds_closed": int((shed["status"] == "closed").sum()),
+    })
+    live = summary(frames, "livestock", day)
+    live.update({"treating": live["by_status"].get("treating", 0),
+                 "accepted": live["by_status"].get("accepted", 0)})
+    return {"as_of": day.date(), "chemical": chem, "lime": lime, "livestock": live,
+            "overdue": len(overdue(frames, day))}
+
+
+def kpi_table(k: dict) -> pd.DataFrame:
+    """The :func:`kpis` figures as a two-column table ``指标, 数值`` (Chinese), for exports."""
+    c, l, f = k["chemical"], k["lime"], k["livestock"]
+    pct = lambda r: "—" if r is None else f"{100 * r:.1f}%"  # noqa: E731
+    rows = [
+        ("截至日期", k["as_of"].isoformat()),
+        ("化工园区企业（家）", c["targets"]),
+        ("已关停（家）", c["done"]),
+        ("已签承诺（家）", c["committed"]),
+        ("关停完成率", pct(c["rate"])),
+        ("化工关停期限", "—" if c["deadline"] is None else c["deadline"].isoformat()),
+        ("距期限（天）", "—" if c["days_to_deadline"] is None else c["days_to_deadline"]),
+        ("已落实搬迁去向（家）", c["with_destination"]),
+        ("就地关停或转产（家）", c["in_place"]),
+        *[(f"　去向：{k2}", v) for k2, v in c["destinations"].items()],
+        *[(f"　结对部门：{k2}（未完成）", f"{v}（{c['departments_pending'].get(k2, 0)}）")
+          for k2, v in c["departments"].items()],
+        ("石灰窑（座）", l["kilns"]),
+        ("石灰窑已关停（座）", l["kilns_closed"]),
+        ("石灰窑已改建或搬迁（座）", l["kilns_rebuilt_or_relocated"]),
+        ("石灰钙棚（座）", l["sheds"]),
+        ("石灰钙棚已关停（座）", l["sheds_closed"]),
+        ("石灰窑（棚）整治完成率", pct(l["rate"])),
+        ("养殖场治理目标（家）", f["targets"]),
+        ("治理中（家）", f["treating"]),
+        ("已验收或关停搬迁（家）", f["done"]),
+        ("养殖治理完成率", pct(f["rate"])),
+        ("逾期未完成（处）", k["overdue"]),
+    ]
+    return pd.DataFrame(rows, columns=["指标", "数值"]).astype({"数值": str})
+
+
+# --- exports --------------------------------------------------------------------------------
+
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` for people: codes as Chinese labels (layer, status, campaign, group) and Chinese headers."""
+    out = df.copy()
+    if "status" in out.columns:
+        layers = out["layer"] if "layer" in out.columns else pd.Series(None, index=out.index)
+        out["status"] = [contract.status_label(s, lay) for s, lay in zip(out["status"], layers)]
+    if "layer" in out.columns:
+        out["layer"] = out["layer"].map(lambda v: contract.LAYER_LABELS.get(v, v))
+    if "campaign" in out.columns:
+        out["campaign"] = out["campaign"].map(lambda v: CAMPAIGNS[v].label if v in CAMPAIGNS else "—")
+    if "group" in out.columns:
+        out["group"] = out["group"].map(lambda v: GROUP_LABELS.get(v, v))
+    if "overdue" in out.columns:
+        out["overdue"] = out["overdue"].map({True: "是", False: "否"})
+    if "done" in out.columns and out["done"].dtype == bool:
+        out["done"] = out["done"].map({True: "是", False: "否"})
+    for col in ("deadline", "committed_on", "date"):
+        if col in out.columns:
+            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").where(out[col].notna(), "")
+    if "rate" in out.columns:
+        out["rate"] = (100 * out["rate"]).round(1)
+    for col in out.columns:  # blanks read better than NaN / <NA> in a sheet or a table
+        if out[col].isna().any():
+            out[col] = out[col].astype(object).where(out[col].notna(), "")
+    out.columns = [HEADERS.get(c, c.replace("rate_", "完成率%·").replace("targets_", "目标数·")) for c in out.columns]
+    return out
+
+
+def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """An xlsx workbook (bytes) with one sheet per item; sheet names cut to Excel's 31 characters."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+            ws = xw.sheets[name[:31]]
+            for i, col in enumerate(df.columns, start=1):  # a readable column width for CJK text
+                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
+                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 50)
+    return buf.getvalue()
+
+
+def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
+    """The :func:`counts` table as ``csv`` (UTF-8, with a BOM for Excel unless ``bom=False``),
+    ``json`` (records) or ``xlsx``.
+
+    csv and json keep the English column names and codes (machine-readable);
+    xlsx carries Chinese headers and labels.
+    """
+    if fmt == "csv":
+        return df.to_csv(index=False).encode("utf-8-sig" if bom else "utf-8")
+    if fmt == "json":
+        return df.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
+    if fmt == "xlsx":
+        return to_xlsx({"进度统计": labelled(df)})
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+def load_frames(store) -> dict[str, pd.DataFrame]:
+    """The tables this module needs, read from a store and prepared."""
+    frames = {t: store.read(t) for t in ("townships", "status_events", *contract.SITE_LAYERS)}
+    return prepare(frames)
+
+
+def default_as_of(store) -> pd.Timestamp:
+    """The store's ``as_of`` meta date, else today."""
+    value = store.meta().get("as_of")
+    try:
+        return as_day(value) if value else pd.Timestamp.today().normalize()
+    except ValueError:
+        return pd.Timestamp.today().normalize()
+
+
+def parse_as_of(text: str | None, store) -> pd.Timestamp:
+    from .cli import UserError
+
+    if not text:
+        return default_as_of(store)
+    try:
+        return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).normalize()
+    except (ValueError, TypeError):
+        raise UserError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
+                        f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
+
+
+def add_cli(sub) -> None:
+    from .cli import add_store_arg
+
+    p = sub.add_parser(
+        "progress",
+        help="closure progress by layer/group/township/status; 'briefing' writes the monthly PDF + xlsx / 关停进度",
+        description="python -m geo progress [counts] --as-of D --format csv|json|xlsx [--out F]\n"
+                    "python -m geo progress briefing --as-of D --out F.pdf   (also writes F.xlsx)",
+    )
+    p.add_argument("action", nargs="?", default="counts", choices=("counts", "briefing"),
+                   help="counts (default): one row per layer, group, township, status; briefing: monthly PDF")
+    add_store_arg(p)
+    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the store's as_of)")
+    p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv", help="counts output format")
+    p.add_argument("--out", help="output file (counts: default stdout; xlsx needs --out; briefing: required .pdf)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from .cli import UserError, store_from
+
+    if args.action == "counts" and args.format == "xlsx" and not args.out:
+        raise UserError("xlsx 格式需要 --out 指定输出文件。", "--format xlsx needs --out FILE.")
+    if args.action == "briefing" and not args.out:
+        raise UserError("简报需要 --out 指定 PDF 文件。", "briefing needs --out FILE.pdf.")
+    store = store_from(args)
+    day = parse_as_of(args.as_of, store)
+    frames = load_frames(store)
+    if args.action == "briefing":
+        from . import briefing
+
+        out = Path(args.out)
+        if out.suffix.lower() != ".pdf":
+            raise UserError("简报输出文件应以 .pdf 结尾。", "briefing --out must end in .pdf.")
+        district = store.meta().get("district", "")
+        pdf, xlsx = briefing.write(frames, day, out, district=district)
+        print(f"briefing written: {pdf} and {xlsx}")
+        return 0
+    data = export_counts(counts(frames, day), args.format, bom=bool(args.out))
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"{args.out}: progress counts as of {day.date()}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0

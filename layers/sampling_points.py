@@ -1,0 +1,47 @@
+"""Water sampling points layer (水质监测点): coloured by their GB 3838-2002 class when known."""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import shapely
+
+from .base import PointLayer, colour_index, text
+
+LAYER = "sampling_points"
+LABEL = "水质监测点"
+#: customary class colours on Chinese water-quality maps (I–II blues, III green, IV yellow, V orange, 劣V red)
+CLASS_COLOURS = {1: "#2166AC", 2: "#67A9CF", 3: "#1A9850", 4: "#FEE08B", 5: "#FC8D59", 6: "#D73027"}
+CLASS_LABELS = {1: "Ⅰ类", 2: "Ⅱ类", 3: "Ⅲ类", 4: "Ⅳ类", 5: "Ⅴ类", 6: "劣Ⅴ类"}
+KIND_COLOURS = {"section": "#0072B2", "outfall": "#CC79A7"}
+KIND_LABELS = {"section": "监测断面", "outfall": "排污口"}
+COLORS = CLASS_COLOURS
+
+
+def legend_items(by_class: bool = True):
+    if by_class:
+        return [(lab, CLASS_COLOURS[k], "circle") for k, lab in CLASS_LABELS.items()] + [("无数据", "#999999", "circle")]
+    return [(KIND_LABELS[k], c, "circle") for k, c in KIND_COLOURS.items()]
+
+
+def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None, name: str | None = None,
+           show: bool = True, radius: float = 8, highlight=None):
+    """Draw sampling points; with ``class_col`` (1–6) coloured by water class, else by kind."""
+    g = gdf.assign(kind_label=gdf["kind"].map(KIND_LABELS).fillna(gdf["kind"]),
+                   target_label=gdf["target_class"].map(lambda c: CLASS_LABELS.get(int(c), "") if c == c else ""))
+    if class_col and class_col in g.columns:
+        idx, palette = colour_index(g[class_col].map(lambda c: int(c) if c == c and c is not None else -1),
+                                    CLASS_COLOURS)
+        g["class_label"] = g[class_col].map(lambda c: CLASS_LABELS.get(int(c), "无数据") if c == c and c is not None
+                                            else "无数据")
+    else:
+        idx, palette = colour_index(g["kind"], KIND_COLOURS)
+        g["class_label"] = None
+    fields = [("id", "编号"), ("kind_label", "类型"), ("class_label", "水质类别"), ("target_label", "目标类别"),
+              ("township", "乡镇（街道）")]
+    fields = [(c, lab) for c, lab in fields if c in g.columns]
+    rows = [[text(g["name"].iat[i])] + [text(g[c].iat[i]) for c, _ in fields] for i in range(len(g))]
+    pts = g.geometry.values
+    el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, ["名称"] + [lab for _, lab in fields],
+                    name=name or LABEL, radius=radius, stroke="#111111", highlight=highlight, show=show)
+    el.add_to(m)
+    return el

@@ -1,0 +1,78 @@
+"""What the three site layers (enterprises, kilns, farms) share: status colours, popups, history."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.contract import LAYER_LABELS, STATUS, status_label
+
+from .base import PointLayer, colour_index, text
+
+# Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
+STATUS_COLOURS = {
+    "operating": "#D55E00",  # vermillion: still producing, the problem
+    "committed": "#E69F00",  # orange: signed to close
+    "treating": "#E69F00",
+    "suspended": "#F0E442",  # yellow
+    "closed": "#009E73",  # bluish green: done
+    "relocated": "#0072B2",  # blue
+    "converted": "#56B4E9",  # sky blue
+    "accepted": "#56B4E9",
+    "rebuilt": "#CC79A7",  # reddish purple
+}
+
+
+def colours_for(layer: str) -> dict[str, str]:
+    return {s: STATUS_COLOURS[s] for s in STATUS[layer]}
+
+
+def legend_items_for(layer: str) -> list[tuple[str, str, str]]:
+    return [(status_label(s, layer), c, "circle") for s, c in colours_for(layer).items()]
+
+
+def history_lines(events: pd.DataFrame | None, layer: str, ids: Sequence[str], last: int = 6) -> list[list[str]]:
+    """Each site's latest ``last`` status events as display lines, newest first."""
+    if events is None or len(events) == 0:
+        return [[] for _ in ids]
+    ev = events[events["layer"] == layer].sort_values(["effective_on", "recorded_at"], kind="stable")
+    lines = {}
+    for fid, grp in ev.groupby("feature_id", sort=False):
+        rows = grp.tail(last).iloc[::-1]
+        lines[fid] = [
+            f"{text(r.effective_on)} {status_label(r.status, layer)}" + (f"：{r.note}" if text(r.note) else "")
+            for r in rows.itertuples()
+        ]
+    return [lines.get(i, []) for i in ids]
+
+
+def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, layer: str, fields: list[tuple[str, str]], *,
+              events: pd.DataFrame | None = None, name: str | None = None, radius: float = 6,
+              stroke: str = "#222222", highlight: Sequence[bool] | None = None, show: bool = True,
+              colour_by: str = "status", colours: dict[str, str] | None = None) -> PointLayer:
+    """Add a site layer: coloured by status, tooltip = name, popup = ``fields`` and status history.
+
+    ``fields`` is [(column, Chinese label)]; ``status`` is shown with its
+    Chinese label, dates as YYYY-MM-DD. Missing columns are skipped.
+    """
+    fields = [(c, lab) for c, lab in fields if c in gdf.columns]
+    colours = colours or colours_for(layer)
+    idx, palette = colour_index(gdf[colour_by], colours)
+    rows = []
+    status_col = [status_label(s, layer) for s in gdf["status"]] if "status" in gdf.columns else None
+    for i in range(len(gdf)):
+        row = [text(gdf["name"].iat[i])]
+        for c, _ in fields:
+            row.append(status_col[i] if c == "status" else text(gdf[c].iat[i]))
+        rows.append(row)
+    labels = ["名称"] + [lab for _, lab in fields]
+    hist = history_lines(events, layer, list(gdf["id"])) if events is not None else None
+    pts = gdf.geometry.values
+    layer_el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, labels,
+                          name=name or LAYER_LABELS[layer], radius=radius, stroke=stroke, title=0,
+                          history=hist, highlight=highlight, show=show)
+    layer_el.add_to(m)
+    return layer_el

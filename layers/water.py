@@ -1,0 +1,54 @@
+"""Rivers and waterbodies layer (河流、水库): wide rivers drawn as a band of water between banks."""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from geo.crs import metric_crs_for
+
+from .base import GeoLayer, geojson_of
+
+LAYER = "water"
+LABEL = "河流水库"
+COLORS = {"river": "#2b7bba", "band": "#8cc4e8", "waterbody": "#8cc4e8", "zone": "#E69F00"}
+
+
+def legend_items():
+    return [("河流", COLORS["river"], "line"), ("水面（河道、水库）", COLORS["waterbody"], "fill")]
+
+
+def river_bands(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The water surface of rivers with a width: the centre line buffered by half the width (display only)."""
+    wide = rivers[rivers["width_m"] > 0]
+    if len(wide) == 0:
+        return wide
+    crs = metric_crs_for(rivers.total_bounds)
+    bands = wide.to_crs(crs).buffer(wide["width_m"].to_numpy() / 2.0, quad_segs=4)
+    return gpd.GeoDataFrame(wide.drop(columns="geometry"), geometry=bands.to_crs(4326).values, crs=4326)
+
+
+def add_to(m: folium.Map, rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, *, show: bool = True,
+           name: str | None = None):
+    styles = [{"color": COLORS["river"], "weight": 2, "opacity": 0.9},
+              {"color": COLORS["river"], "weight": 0.5, "fillColor": COLORS["band"], "fillOpacity": 0.85},
+              {"color": "#2b7bba", "weight": 1, "fillColor": COLORS["waterbody"], "fillOpacity": 0.85}]
+    bands = river_bands(rivers)
+    layers = []
+    if len(bands):
+        b = bands.assign(width_text=[f"{w:g} 米" for w in bands["width_m"]])
+        layers.append(GeoLayer(geojson_of(b, ["name", "width_text"], np.ones(len(b), int), precision=6), styles,
+                               name="河道水面", tip="name", popup_labels=[("name", "名称"), ("width_text", "河宽")],
+                               show=show, control=False))
+    r = rivers.assign(width_text=[f"{w:g} 米" if w > 0 else "窄溪（按中心线）" for w in rivers["width_m"]])
+    layers.append(GeoLayer(geojson_of(r, ["name", "width_text", "id"], np.zeros(len(r), int), precision=6), styles,
+                           name=name or "河流", tip="name",
+                           popup_labels=[("name", "名称"), ("id", "编号"), ("width_text", "河宽")], show=show))
+    kinds = {"reservoir": "水库", "lake": "湖泊", "pond": "池塘"}
+    w = waterbodies.assign(kind_label=waterbodies["kind"].map(kinds).fillna(waterbodies["kind"]))
+    layers.append(GeoLayer(geojson_of(w, ["name", "kind_label", "id"], np.full(len(w), 2), precision=6), styles,
+                           name="水库湖泊", tip="name",
+                           popup_labels=[("name", "名称"), ("id", "编号"), ("kind_label", "类型")], show=show))
+    for layer in layers:
+        layer.add_to(m)
+    return layers

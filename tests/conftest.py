@@ -1,0 +1,48 @@
+"""Shared pytest fixtures."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# --- PostGIS (tests/pg.py) ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL of a PostGIS database on a throwaway cluster started for this test session.
+
+    Skips when PostgreSQL/PostGIS cannot be started here, but fails in CI (``CI`` set):
+    there a missing PostGIS is a broken build, not a reason to skip.
+    """
+    from tests.pg import PostgisUnavailable, throwaway_cluster
+
+    try:
+        cm = throwaway_cluster()
+        url = cm.__enter__()
+    except PostgisUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostGIS is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostGIS not available: {exc}")
+    try:
+        yield url
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_db(pg_url):
+    """A fresh empty PostGIS database for one test (dropped after); its URL."""
+    from tests.pg import drop_database, new_database
+
+    url = new_database(pg_url)
+    try:
+        yield url
+    finally:
+        drop_database(url)
