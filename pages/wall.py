@@ -1,5 +1,135 @@
-"""大屏 page (placeholder until its issue lands)."""
+"""大屏 /wall: the unattended wall screen (1920×1080 or 4K), readable from 4 m.
+
+Dark, no scrolling, no Streamlit chrome. KPI tiles on top, a map below that
+rotates between the closure, riverside and water views; the figures refresh
+every M seconds without reloading the page (a fragment rerun), and the map is
+rebuilt only when the data version changes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+
 import streamlit as st
 
-st.title("大屏")
-st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")
+import ui
+from geo import config
+from layers import mapview
+from layers.wall import wall_map
+
+ROTATE = int(config.get("wall", "rotate_seconds", 20))
+REFRESH = int(config.get("wall", "refresh_seconds", 60))
+BUFFER_M = float(config.get("wall", "buffer_m", 200))
+HEADER_PX, TILES_PX = 64, 196
+
+st.html(f"""<style>
+header[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], footer {{display:none !important;}}
+.stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{background:#0b1620 !important; color:#e8f1f5;}}
+[data-testid="stMainBlockContainer"], .block-container {{padding:8px 16px 0 16px !important; max-width:100% !important;}}
+html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflow:hidden !important;}}
+[data-testid="stVerticalBlock"] {{gap:8px !important;}}
+.qs-head {{display:flex; align-items:baseline; justify-content:space-between; height:{HEADER_PX - 8}px;}}
+.qs-head h1 {{font-size:40px; margin:0; padding:0; color:#e8f1f5; font-weight:800; letter-spacing:2px;}}
+.qs-head .qs-asof {{font-size:26px; color:#9fb8c8;}}
+.qs-tiles {{display:grid; grid-template-columns:repeat(5, 1fr); gap:12px; height:{TILES_PX - 12}px;}}
+.qs-tile {{background:#12283a; border-radius:10px; padding:10px 16px; border-left:8px solid #009E73; overflow:hidden;}}
+.qs-tile.qs-warn {{border-left-color:#E69F00;}} .qs-tile.qs-bad {{border-left-color:#D55E00;}}
+.qs-tile.qs-todo {{border-left-color:#55687a;}}
+.qs-tile .qs-label {{font-size:26px; color:#9fb8c8; white-space:nowrap;}}
+.qs-tile .qs-value {{font-size:64px; font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
+.qs-tile .qs-value small {{font-size:34px; color:#c9d8e2; font-weight:600;}}
+.qs-tile .qs-note {{font-size:24px; color:#c9d8e2; white-space:nowrap;}}
+iframe {{height:calc(100vh - {HEADER_PX + TILES_PX + 24}px) !important; min-height:480px; border-radius:10px;}}
+</style>""")
+
+
+def tile(label: str, value: str, note: str = "", tone: str = "") -> str:
+    small = ""
+    if "/" in value:
+        value, small = value.split("/", 1)
+        small = f"<small>/{html.escape(small)}</small>"
+    return (f'<div class="qs-tile {tone}"><div class="qs-label">{html.escape(label)}</div>'
+            f'<div class="qs-value">{html.escape(value)}{small}</div>'
+            f'<div class="qs-note">{html.escape(note)}</div></div>')
+
+
+def todo(label: str) -> str:
+    return tile(label, "—", "功能建设中", "qs-todo")
+
+
+def closure_tiles(frames, as_of) -> list[str]:
+    try:
+        from geo.progress import kpis
+    except ImportError:
+        return [todo("化工企业关停"), todo("石灰窑（棚）关停"), todo("养殖场治理")]
+    k = kpis(frames, as_of)
+    chem, lime, live = k["chemical"], k["lime"], k["livestock"]
+    days = chem.get("days_to_deadline")
+    note = f"距{chem['deadline']:%m月%d日}期限 {days} 天" if days is not None and days >= 0 else \
+        (f"已超期 {-days} 天" if days is not None else "")
+    out = [tile("化工企业关停", f"{chem['closed']}/{chem['targets']}", note,
+                "" if chem["rate"] >= 1 else ("qs-warn" if days is None or days >= 0 else "qs-bad"))]
+    closed = lime["kilns_closed"] + lime["sheds_closed"]
+    out.append(tile("石灰窑（棚）关停", f"{closed}/{lime['kilns'] + lime['sheds']}",
+                    f"窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
+                    "" if lime["rate"] >= 1 else "qs-warn"))
+    ldays = live.get("days_to_deadline")
+    out.append(tile("养殖场治理", f"{live['done']}/{live['targets']}",
+                    f"治理中 {live['treating']} 家" + (f" · 距期限 {ldays} 天" if ldays is not None and ldays >= 0 else ""),
+                    "" if live["rate"] >= 1 else "qs-warn"))
+    return out
+
+
+def buffer_tile(frames, as_of):
+    try:
+        from geo import buffers
+        v = buffers.check(frames, distance=BUFFER_M, as_of=as_of)
+    except (ImportError, AttributeError):
+        return todo(f"沿河{BUFFER_M:g}米违规"), None
+    n = len(v)
+    by = v["layer"].value_counts() if n else {}
+    note = f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}"
+    return tile(f"沿河{BUFFER_M:g}米违规（在产）", str(n), note, "qs-bad" if n else ""), v
+
+
+def water_tile(frames, as_of):
+    try:
+        from geo import water
+        a = water.latest_assessment(frames, as_of=as_of)
+    except (ImportError, AttributeError):
+        return todo("水质达标断面"), None
+    sections = a[a["id"].isin(frames["sampling_points"].query("kind == 'section'")["id"])] \
+        if "id" in a.columns else a
+    met = int(sections["meets"].fillna(False).astype(bool).sum())
+    total = int(sections["class"].notna().sum())
+    return tile("水质达标断面", f"{met}/{total}", "按 GB 3838-2002 单因子评价",
+                "" if met == total else "qs-warn"), a
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _panel(version: str, as_of: dt.date):
+    frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
+                          "sampling_points", "readings", "status_events", "meta")
+    tiles = closure_tiles(frames, as_of)
+    bt, violations = buffer_tile(frames, as_of)
+    wt, classes = water_tile(frames, as_of)
+    tiles += [bt, wt]
+    html_map = mapview.to_html(wall_map(frames, as_of=as_of, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
+                                        violations=violations, water_classes=classes))
+    return tiles, html_map
+
+
+@st.fragment(run_every=REFRESH)
+def wall() -> None:
+    as_of = ui.report_date()
+    tiles, html_map = _panel(ui.data_version(), as_of)
+    meta = ui.load("meta")
+    district = dict(zip(meta["key"], meta["value"])).get("district", "") if len(meta) else ""
+    st.html(f'<div class="qs-head"><h1>{html.escape(district)}生态整治监测</h1>'
+            f'<span class="qs-asof">数据截至 {as_of:%Y年%m月%d日} · 刷新于 {dt.datetime.now():%H:%M:%S}</span></div>'
+            f'<div class="qs-tiles">{"".join(tiles)}</div>')
+    mapview.show(html_map, height=780)
+
+
+wall()

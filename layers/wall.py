@@ -1,0 +1,98 @@
+"""The wall screen's map: one Leaflet map that rotates between the closure, riverside and water views."""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from folium.template import Template
+
+from geo.history import sites_on
+
+from . import mapview, sampling_points, townships, water
+from .base import Legend, PointLayer, _QsElement, colour_index, js_json, text
+from .overview import status_legend
+from .sites import add_sites
+
+KIND_ZH = {"enterprises": "企业", "kilns": "石灰窑（棚）", "farms": "养殖场"}
+
+
+class Rotate(_QsElement, folium.MacroElement):
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            QS.rotate({{ this._parent.get_name() }}, [
+            {% for v in this.views %}
+                {key: {{ v.key }}, title: {{ v.title }},
+                 layers: [{% for l in v.layers %}{{ l }},{% endfor %}],
+                 legends: [{% for l in v.legends %}{{ l }},{% endfor %}]},
+            {% endfor %}
+            ], {{ this.seconds }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, views: list[dict], seconds: int):
+        super().__init__()
+        self._name = "QsRotate"
+        self._qs_assets()
+        self.views = [{"key": js_json(v["key"]), "title": js_json(v["title"]), "layers": v["layers"],
+                       "legends": v["legends"]} for v in views]
+        self.seconds = int(seconds)
+
+
+def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20, height: int = 760,
+             violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
+             water_classes: pd.DataFrame | None = None) -> folium.Map:
+    """The rotating wall map. ``violations`` (sites within ``buffer_m`` of water, with ``distance_m``)
+    and ``water_classes`` (``id``, ``class``) come from the buffer and water modules when available."""
+    tw = frames["townships"]
+    events = frames["status_events"]
+    m = mapview.new_map(tw.total_bounds, height=height, dark=True, zoom_control=False, attribution=False)
+    m.get_root().html.add_child(folium.Element(
+        "<script>document.addEventListener('DOMContentLoaded',function(){"
+        "document.body.classList.add('qs-wall');});</script>"))
+    base = townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
+    views = []
+
+    # 1. Closure: every site coloured by its status on the date.
+    closure_layers = []
+    for layer, radius in (("kilns", 5), ("farms", 7), ("enterprises", 8)):
+        sites = sites_on(frames[layer], events, layer, as_of)
+        closure_layers.append(add_sites(m, sites, layer, [("id", "编号"), ("status", "状态")], radius=radius,
+                                        name=KIND_ZH[layer], show=False))
+    leg1 = Legend("关停整治", status_legend(), position="bottomleft")
+    leg1.add_to(m)
+    views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
+                  "legends": [leg1.get_name()]})
+
+    # 2. Riverside: water, and the active sites within the limit highlighted.
+    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    river_layers = [l.get_name() for l in wl]
+    items = water.legend_items()
+    if violations is not None and len(violations):
+        v = violations.copy()
+        v["dist_text"] = [f"{d:.1f} 米" for d in v["distance_m"]]
+        idx, palette = colour_index(v["layer"], {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"})
+        rows = [[text(n), KIND_ZH.get(l, l), d] for n, l, d in zip(v["name"], v["layer"], v["dist_text"])]
+        pl = PointLayer(v.geometry.x, v.geometry.y, idx, palette, rows, ["名称", "类别", "距水体"],
+                        name="沿河违规", radius=11, stroke="#ffffff", show=False, highlight=[True] * len(v))
+        pl.add_to(m)
+        river_layers.append(pl.get_name())
+        items = items + [(f"{KIND_ZH[k]}（{buffer_m:g}米内）", c, "circle")
+                         for k, c in (("farms", "#D55E00"), ("enterprises", "#E69F00"), ("kilns", "#CC79A7"))]
+    leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
+    leg2.add_to(m)
+    views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,
+                  "legends": [leg2.get_name()]})
+
+    # 3. Water quality: sampling points by class.
+    pts = frames["sampling_points"]
+    if water_classes is not None and len(water_classes):
+        pts = pts.merge(water_classes[["id", "class"]], on="id", how="left")
+    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
+                                show=False)
+    leg3 = Legend("水质类别", sampling_points.legend_items(by_class="class" in pts.columns), position="bottomleft")
+    leg3.add_to(m)
+    views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
+                  "legends": [leg3.get_name()]})
+    Rotate(views, rotate_seconds).add_to(m)
+    return m
