@@ -182,7 +182,7 @@ def _check_across(t: dict[str, pd.DataFrame]) -> list[Problem]:
                 if "recorded_at" in ev.columns else pd.NaT
             ev["_n"] = np.arange(len(ev))
             latest = ev.sort_values(["_eff", "_rec", "_n"]).groupby("feature_id").tail(1).set_index("feature_id")["status"]
-            current = sites.set_index("id")["status"]
+            current = sites.drop_duplicates("id").set_index("id")["status"]
             both = current.index.intersection(latest.index)
             for sid in both[(current.loc[both].to_numpy() != latest.loc[both].to_numpy())]:
                 out.append(Problem(layer, str(sid), "status",

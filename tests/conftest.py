@@ -46,3 +46,26 @@ def pg_db(pg_url):
         yield url
     finally:
         drop_database(url)
+
+
+# --- the shipped demo store -----------------------------------------------------------------
+
+DEMO = ROOT / "data" / "demo.gpkg"
+
+
+@pytest.fixture
+def demo_store(tmp_path) -> Path:
+    """A private copy of the shipped demo store (tests never touch data/demo.gpkg itself)."""
+    import shutil
+
+    dst = tmp_path / "store.gpkg"
+    shutil.copyfile(DEMO, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def demo_frames() -> dict:
+    """Every table of the shipped demo, read once per session (treat as read-only)."""
+    from geo.store import open_store
+
+    return open_store(DEMO).read_many()

@@ -1,0 +1,139 @@
+"""The demo district reproduces the source report's figures, from its status events alone."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import shapely
+
+from geo import demo
+from geo.history import changed_on, status_on
+from geo.store import open_store
+
+from tests.conftest import DEMO, ROOT
+
+AS_OF = "2007-06-30"
+
+
+@pytest.fixture(scope="module")
+def t(demo_frames):
+    return demo_frames
+
+
+def _status(t, layer, day=AS_OF):
+    """Status on ``day`` computed from events only (the status column is not consulted)."""
+    return status_on(t["status_events"], layer, day)
+
+
+def test_chemical_park_figures(t):
+    e = t["enterprises"]
+    park = e[(e["park"] == "沈家经济开发区") & (e["industry"] == "化工")]
+    assert len(park) == 49
+    st = _status(t, "enterprises").loc[park["id"]]
+    assert (st == "closed").sum() == 34
+    committed = park[st.to_numpy() == "committed"]
+    assert len(committed) == 15
+    assert (committed["deadline"] == pd.Timestamp("2007-09-30")).all()
+    assert committed["committed_on"].dt.month.eq(4).all() and committed["committed_on"].dt.year.eq(2007).all()
+    dest = committed["destination"].value_counts()
+    assert dest.get("衢州高新园区") == 6 and dest.get("安徽") == 3 and dest.get("江苏") == 1 and dest.get("江西") == 3
+    assert committed["destination"].str.startswith("就地").sum() == 2
+    depts = park["department"].value_counts()
+    assert len(depts) == 6 and depts.sum() == 16
+    assert sorted(depts.to_numpy().tolist()) == [2, 2, 2, 2, 4, 4]
+    assert depts.get("开发区管委会") == 4 and depts.get("环保局") == 4
+    # closures happened before the report date, and the park lies in 樟潭街道 on the Qu River
+    closed_ev = t["status_events"].query("layer == 'enterprises' and status == 'closed'")
+    assert closed_ev[closed_ev.feature_id.isin(park.id)]["effective_on"].max() <= pd.Timestamp(AS_OF)
+    zt = t["townships"].set_index("name").loc["樟潭街道", "geometry"]
+    assert shapely.contains(zt, park.geometry.values).all()
+
+
+def test_lime_figures(t):
+    k = t["kilns"]
+    st = _status(t, "kilns")
+    kilns, sheds = k[k["kind"] == "kiln"], k[k["kind"] == "shed"]
+    assert len(kilns) == 75 and kilns["village"].nunique() == 11
+    assert 170 <= len(k) <= 190
+    assert (st.loc[sheds.id] == "closed").sum() == 85
+    assert (st.loc[kilns.id] == "closed").sum() == 26
+    assert st.loc[kilns.id].isin(["rebuilt", "relocated"]).sum() == 49
+    sf = t["townships"].set_index("name").loc["上方镇", "geometry"]
+    assert shapely.contains(sf, k.geometry.values).all()
+
+
+def test_six_february_action(t):
+    ev = t["status_events"]
+    on_day = changed_on(ev, "kilns", "closed", "2007-02-06")
+    assert len(on_day) == 74
+    assert set(t["kilns"].set_index("id").loc[on_day, "kind"]) == {"shed"}
+    before = _status(t, "kilns", "2007-02-05")
+    assert (before == "closed").sum() == 0
+    assert (_status(t, "kilns", "2007-02-06") == "closed").sum() == 74
+
+
+def test_livestock_figures(t):
+    f = t["farms"]
+    st = _status(t, "farms")
+    treating = f[st.loc[f.id].to_numpy() == "treating"]
+    assert len(treating) == 34
+    assert (treating["head_count"] >= 500).all() and set(treating["species"]) == {"猪"}
+    assert (treating["deadline"] == pd.Timestamp("2007-09-30")).all()
+    ev = t["status_events"].query("layer == 'farms' and status == 'treating'")
+    assert ev["effective_on"].between("2007-03-10", "2007-03-20").all()
+    assert (_status(t, "farms", "2007-03-01") == "treating").sum() == 0
+
+
+def test_status_column_equals_latest_event(t):
+    for layer in ("enterprises", "kilns", "farms"):
+        sites = t[layer].set_index("id")["status"]
+        assert sites.equals(_status(t, layer, None).loc[sites.index].rename(None).rename_axis("id")) or \
+            (sites == _status(t, layer, None).loc[sites.index].to_numpy()).all()
+
+
+def test_sampling_points_and_readings(t):
+    p, r = t["sampling_points"], t["readings"]
+    assert len(p) >= 10
+    assert set(p["waterbody"]) == {"river", "lake"} and set(p["kind"]) == {"section", "outfall"}
+    lakes = p[p["waterbody"] == "lake"]
+    assert len(lakes) == 2
+    assert "TN" in set(r[r.point_id.isin(lakes.id)]["parameter"])
+    outfalls = p[p["kind"] == "outfall"]
+    e = t["enterprises"].set_index("id")
+    assert (e.loc[outfalls["feature_id"], "status"] == "committed").all()  # outfalls of plants still running
+    weekly = pd.Series(r[r.point_id == outfalls.id.iat[0]]["sampled_at"].unique()).sort_values().diff().dropna().dt.days
+    assert weekly.eq(7).all()
+    sections = r[r.point_id == "W03"]["sampled_at"]
+    assert sections.min().year <= 2004 and sections.max() <= pd.Timestamp("2007-06-30 23:59")
+    # Below the park, ammonia falls as the plants close.
+    w3 = r[(r.point_id == "W03") & (r.parameter == "NH3-N")].set_index("sampled_at")["value"]
+    assert w3[w3.index.year == 2005].mean() > w3[w3.index.year == 2007].mean()
+
+
+def test_boundary_converted_from_gcj02(t):
+    import pyproj
+
+    tw = t["townships"]
+    assert len(tw) == 20 and tw["approximate"].all()
+    area = tw.to_crs(pyproj.CRS.from_proj4("+proj=aea +lat_1=28.5 +lat_2=29.4 +lon_0=118.9 +ellps=GRS80")).area.sum()
+    assert abs(area / 1e6 - 1753) < 25
+    # The shipped sources are GCJ-02: the stored boundary is shifted back by ~580 m.
+    import geopandas as gpd
+
+    raw = gpd.read_file(demo.SOURCES / "qujiang_district_gcj02.geojson").geometry.iat[0]
+    stored = shapely.union_all(tw.geometry.values)
+    dx = raw.centroid.x - stored.centroid.x
+    assert 0.004 < dx < 0.007  # about 0.005° east at 29°N: the GCJ-02 shift
+
+
+def test_build_is_deterministic_and_matches_the_shipped_demo(tmp_path):
+    out = tmp_path / "fresh.gpkg"
+    res = subprocess.run([sys.executable, "-m", "geo", "demo", "--out", str(out)], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    fresh, shipped = open_store(out).read_many(), open_store(DEMO).read_many()
+    for name in fresh:
+        pd.testing.assert_frame_equal(pd.DataFrame(fresh[name]), pd.DataFrame(shipped[name]), check_exact=True)
+    again = demo.build()
+    for name, df in again.items():
+        assert len(df) == len(fresh[name])
