@@ -1,0 +1,67 @@
+"""AppTest for the shell: navigation, the overview page and the wall screen (no browser)."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app(demo_store, monkeypatch):
+    monkeypatch.setenv("QINGSHAN_STORE", str(demo_store))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    return at
+
+
+def _html_blobs(at):
+    return [el.proto.body for el in at.get("html")]
+
+
+def test_overview_renders_map_and_counts(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value.startswith("总览")
+    iframes = app.get("iframe")
+    assert iframes, "the overview map is missing"
+    html = iframes[0].proto.srcdoc
+    for layer in ("乡镇（街道）边界", "河流", "水库湖泊", "企业", "石灰窑（棚）", "养殖场", "水质监测点"):
+        assert layer in html or json.dumps(layer)[1:-1] in html, layer
+    assert "http://" not in html.split("<body>")[0].replace("http://www.w3.org", "")
+    table = app.dataframe[0].value
+    assert table.loc["企业"].sum() == 73 and table.loc["石灰窑（棚）"].sum() == 180
+
+
+def test_overview_replays_history(app):
+    import datetime as dt
+
+    app.run()
+    app.date_input(key="as_of").set_value(dt.date(2007, 2, 5)).run()
+    assert not app.exception
+    kilns = app.dataframe[0].value.loc["石灰窑（棚）"]
+    assert kilns.get("已关停", 0) == 0
+    app.date_input(key="as_of").set_value(dt.date(2007, 2, 6)).run()
+    assert app.dataframe[0].value.loc["石灰窑（棚）"]["已关停"] == 74
+
+
+def test_overview_township_filter(app):
+    app.run()
+    app.multiselect[0].set_value(["上方镇"]).run()
+    table = app.dataframe[0].value
+    assert list(table.index) == ["石灰窑（棚）"] or table.loc["石灰窑（棚）"].sum() == 180
+
+
+def test_wall_tiles(app):
+    app.switch_page("pages/wall.py").run()
+    assert not app.exception
+    text = " ".join(_html_blobs(app))
+    assert "化工企业关停" in text and "34" in text and "/49" in text
+    assert "数据截至 2007年06月30日" in text
+    assert app.get("iframe"), "the wall map is missing"
+
+
+@pytest.mark.parametrize("page", ["pages/progress.py", "pages/buffer.py", "pages/water.py", "pages/patrol.py",
+                                  "pages/data.py"])
+def test_every_page_runs(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
