@@ -32,6 +32,10 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
                 "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei",
                 "PingFang SC", "Noto Serif CJK SC")
 
+#: five classes of completion, 0–20 % … 80–100 %: the same ColorBrewer Greens as the page's map
+#: (``layers.townships.CHOROPLETH``; repeated here because the core does not import the UI layers).
+CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
+
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 26
 
@@ -83,12 +87,13 @@ def _pct(r) -> str:
 def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
     """Township choropleth of completion rate (0–100 %), grey where the campaign has no target."""
     import matplotlib as mpl
+    from matplotlib import patheffects
 
     rate = comp.set_index("township")["rate"]
     g = townships.copy()
     g["rate"] = g["name"].map(rate)
-    cmap = mpl.colormaps["RdYlGn"]
-    norm = mpl.colors.Normalize(0, 1)
+    cmap = mpl.colors.ListedColormap(CHOROPLETH)
+    norm = mpl.colors.BoundaryNorm([0, 0.2, 0.4, 0.6, 0.8, 1.0 + 1e-9], cmap.N)
     has = g["rate"].notna()
     if (~has).any():
         g[~has].plot(ax=ax, color="#eeeeee", edgecolor="#999999", linewidth=0.4, hatch="///")
@@ -98,12 +103,15 @@ def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
     for name, p, r in zip(g["name"], pts, g["rate"]):
         label = name if pd.isna(r) else f"{name}\n{100 * r:.0f}%"
         ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=5.5 if pd.isna(r) else 6.5,
-                    color="#666666" if pd.isna(r) else "#111111")
+                    color="#666666" if pd.isna(r) else "#111111",
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="white")])
     ax.set_title(title, fontsize=11)
     ax.set_axis_off()
     sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
-    cb = ax.figure.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02,
-                            format=mpl.ticker.PercentFormatter(1.0))
+    box = ax.get_position()
+    cax = ax.figure.add_axes((box.x0 + 0.03, box.y0 - 0.045, box.width - 0.06, 0.015))
+    cb = ax.figure.colorbar(sm, cax=cax, orientation="horizontal", format=mpl.ticker.PercentFormatter(1.0),
+                            ticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
     cb.ax.tick_params(labelsize=7)
     cb.set_label("完成率（灰色斜线：无任务）", fontsize=7)
 
@@ -123,12 +131,17 @@ def _draw_timeline(ax, series: pd.DataFrame, proj: P.Projection, title: str, uni
     ax.set_title(title, fontsize=11)
     ax.set_ylim(0, max(proj.targets, int(series["done"].max()) if len(series) else 0) * 1.08 + 1)
     ax.legend(fontsize=7, loc="upper left")
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
 
 
 def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
-    fig.text(0.5, 0.95, title, ha="center", fontsize=15, weight="bold")
+    fig.text(0.5, 0.95, title, ha="center", fontsize=15)
     if note:
         fig.text(0.5, 0.91, note, ha="center", fontsize=9, color="#555555")
     ax = fig.add_axes((0.04, 0.05, 0.92, 0.83))
@@ -173,7 +186,7 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                                                       "Subject": "关停进度简报", "Creator": "青山 Qingshan"}) as pdf:
         # page 1: figures and maps
         fig = Figure(figsize=A4_LANDSCAPE)
-        fig.text(0.5, 0.955, heading, ha="center", fontsize=18, weight="bold")
+        fig.text(0.5, 0.955, heading, ha="center", fontsize=18)
         fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
         c, lime, f = k["chemical"], k["lime"], k["livestock"]
         blocks = [
@@ -192,20 +205,20 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
         ]
         for i, (title, lines) in enumerate(blocks):
             x = 0.04 + i * 0.32
-            fig.text(x, 0.865, title, fontsize=12, weight="bold", color="#1f4e79")
+            fig.text(x, 0.865, title, fontsize=12, color="#1f4e79")
             for j, line in enumerate(lines):
                 fig.text(x, 0.835 - j * 0.028, line, fontsize=9)
-        fig.text(0.04, 0.72, f"逾期未完成：{k['overdue']} 处", fontsize=10,
-                 color="#c0392b" if k["overdue"] else "#2e7d32", weight="bold")
+        fig.text(0.04, 0.735, f"逾期未完成：{k['overdue']} 处", fontsize=10,
+                 color="#c0392b" if k["overdue"] else "#2e7d32")
         towns = frames["townships"]
         for i, key in enumerate(P.CAMPAIGNS):
-            ax = fig.add_axes((0.02 + i * 0.33, 0.03, 0.31, 0.66))
+            ax = fig.add_axes((0.02 + i * 0.33, 0.1, 0.31, 0.56))
             _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + " · 乡镇完成率")
         pdf.savefig(fig)
 
         # page 2: over time
         fig = Figure(figsize=A4_LANDSCAPE)
-        fig.text(0.5, 0.955, "累计完成进度与期限", ha="center", fontsize=16, weight="bold")
+        fig.text(0.5, 0.955, "累计完成进度与期限", ha="center", fontsize=16)
         fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
         axes = fig.subplots(1, 3, gridspec_kw={"left": 0.05, "right": 0.98, "top": 0.85, "bottom": 0.12,
                                                "wspace": 0.2})

@@ -457,9 +457,9 @@ def _readings(rng, points: pd.DataFrame, enterprises, events) -> pd.DataFrame:
     monthly = pd.date_range("2004-01-01", AS_OF, freq="MS") + pd.Timedelta(days=9, hours=10)
     weekly = pd.date_range("2007-01-03", AS_OF, freq="W-WED") + pd.Timedelta(hours=9, minutes=30)
     # Base quality by point (better upstream and in the reservoirs), and how much the park adds below it.
-    base = {"W01": 0.55, "W02": 0.7, "W03": 0.75, "W04": 0.7, "W05": 0.4, "W06": 0.65, "W07": 0.7, "W08": 0.8,
-            "W09": 0.35, "W10": 0.45}
-    park_effect = {"W03": 1.0, "W04": 0.6}
+    base = {"W01": 0.35, "W02": 0.45, "W03": 0.5, "W04": 0.45, "W05": 0.25, "W06": 0.45, "W07": 0.5, "W08": 0.6,
+            "W09": 0.22, "W10": 0.25}
+    park_effect = {"W03": 1.0, "W04": 0.5}
     rows = []
     for _, p in points.iterrows():
         pid = p["id"]
@@ -483,12 +483,12 @@ def _readings(rng, points: pd.DataFrame, enterprises, events) -> pd.DataFrame:
             vals = {
                 "pH": rng.normal(7.3, 0.25) - 0.3 * park_effect.get(pid, 0) * share[t],
                 "DO": max(9.2 - 3.2 * load + rng.normal(0, 0.3), 1.0),
-                "CODMn": 1.8 + 3.8 * load, "COD": 9 + 15 * load, "BOD5": 1.6 + 2.8 * load,
-                "NH3-N": 0.08 + 0.75 * load ** 1.3, "TP": (0.012 + 0.05 * load) if lake else (0.03 + 0.16 * load),
+                "CODMn": 1.6 + 3.2 * load, "COD": 8 + 10 * load, "BOD5": 1.4 + 2.2 * load,
+                "NH3-N": 0.08 + 0.75 * load ** 1.3, "TP": (0.010 + 0.04 * load) if lake else (0.03 + 0.16 * load),
                 "WT": 17 + 9 * np.sin(2 * np.pi * (when.month - 4) / 12) + rng.normal(0, 1),
             }
             if lake:
-                vals["TN"] = 0.35 + 0.9 * load
+                vals["TN"] = 0.25 + 0.8 * load
             for par, v in vals.items():
                 unit = {"pH": "无量纲", "WT": "℃"}.get(par, "mg/L")
                 rows.append((pid, when, par, round(float(v), 4), unit, False))

@@ -16,7 +16,7 @@ The pipeline is pure until the last step:
    when any error was found, so a file with one bad row writes nothing.
 
 The datum the coordinates were read in is recorded in the note of every
-status event the import appends (``导入 ledger.xlsx 第5行；坐标系 GCJ-02→WGS84``).
+status event the import appends (``导入 ledger.xlsx 第5行；坐标系 GCJ02→WGS84``).
 """
 from __future__ import annotations
 
@@ -830,8 +830,7 @@ def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
     if spec.geometry != "Point":
         ok = np.array([x is not None for x in geoms])
         if ok.any():
-            geoms[ok] = transform_geometry(geoms[ok], lambda x, y: to_wgs84(x, y, r.datum if hasattr(r, "datum")
-                                                                                else datum))
+            geoms[ok] = transform_geometry(geoms[ok], lambda x, y: to_wgs84(x, y, datum))
         return geoms, None
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
@@ -845,7 +844,7 @@ def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
             blank = raw.map(_blank).to_numpy(dtype=bool)
             val = raw.map(lambda v: None if _blank(v) else parse_coord(v)).astype(float).to_numpy()
             r.add(need & blank & is_new, t, f"缺少{what[0]}", f"missing {what[1]}")
-            r.add(need & ~blank & np.isnan(val), t, f"{what[0]}不是数字“{{}}”".format(""), f"{what[1]} is not a number")
+            r.add(need & ~blank & np.isnan(val), t, f"{what[0]}不是数字", f"{what[1]} is not a number")
             (x if t == "lon" else y)[need] = val[need]
         half = need & (np.isnan(x) != np.isnan(y))
         r.add(half & ~is_new, "lon", "经度、纬度只填了一个", "only one of longitude and latitude given")
@@ -983,15 +982,18 @@ def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, toda
     old_status = old["status"].to_numpy(dtype=object) if old is not None else np.full(r.n, None, dtype=object)
     notes = r.cell("note").to_numpy(dtype=object)
     datum_note = {"wgs84": "WGS84", "cgcs2000": "CGCS2000"}.get(datum, f"{datum.upper()}→WGS84")
+    # Plain arrays: this loop runs once per row and pandas scalar access would dominate it.
+    status = rows["status"].to_numpy(dtype=object)
+    dates = {c: rows[c].to_numpy() if c in rows.columns else None for c in ("closed_on", "committed_on")}
     recs = []
     for i in range(r.n):
-        st = rows["status"].iloc[i]
+        st = status[i]
         if not is_new[i] and st == old_status[i]:
             continue
         eff = pd.Timestamp(today)
-        for status, col in (("closed", "closed_on"), ("committed", "committed_on")):
-            if st == status and col in rows.columns and not pd.isna(rows[col].iloc[i]):
-                eff = pd.Timestamp(rows[col].iloc[i])
+        for code, col in (("closed", "closed_on"), ("committed", "committed_on")):
+            if st == code and dates[col] is not None and not pd.isna(dates[col][i]):
+                eff = pd.Timestamp(dates[col][i])
         note = f"导入 {r.ledger.source} 第{r.rownum[i]}行；坐标系 {datum_note}"
         if not _blank(notes[i]):
             note += f"；{_text(notes[i])}"

@@ -344,6 +344,11 @@ class PostgisStore(Store):
                     "ORDER BY ordinal_position", (table,))
         return {name: _TYPE_NAMES.get(typ, typ) for name, typ in cur.fetchall() if name != SEQ}
 
+    @staticmethod
+    def _filled(cur, table: str) -> bool:
+        cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
+        return bool(cur.fetchone()[0])
+
     def _read(self, cur, table: str, raw: bool) -> pd.DataFrame:
         cols = self._columns(cur, table)
         if not cols:
@@ -420,8 +425,9 @@ class PostgisStore(Store):
             prepared.append((ch, rows))
         for attempt in range(_RETRIES):
             try:
+                locked = self._tables_to_lock(prepared)
                 with _driver_tx(self.engine) as cur:
-                    self._commit_in(cur, prepared)
+                    self._commit_in(cur, prepared, locked)
                 return
             except StoreError:
                 raise
@@ -433,9 +439,32 @@ class PostgisStore(Store):
                 raise StoreError(f"the database refused the commit; nothing was written: "
                                  f"{getattr(exc, 'orig', exc)}") from exc
 
-    def _commit_in(self, cur, prepared: list[tuple[Change, pd.DataFrame]]) -> None:
-        # 1. Sites whose events this commit appends: lock them first, in a fixed order, so two
-        #    updates of one site run one after the other and the second sees the first's event.
+    def _tables_to_lock(self, prepared: list[tuple[Change, pd.DataFrame]]) -> list[str]:
+        """Tables this commit redefines (replace, first rows, new or retyped columns), looked up beforehand.
+
+        Those are locked against other writers at the very start of the commit's transaction (readers go
+        on): taking the lock later, after reading the table, would deadlock two such commits.
+        """
+        out = set()
+        with _driver_tx(self.engine, readonly=True) as cur:
+            for ch, rows in prepared:
+                if ch.how == "replace":
+                    out.add(ch.table)
+                    continue
+                cols = self._columns(cur, ch.table)
+                if not self._filled(cur, ch.table) or any(
+                        c not in cols or (c not in TABLES[ch.table].column_names
+                                          and cols[c] != _kind_of(ch.table, c, rows[c]) and cols[c] != "text")
+                        for c in rows.columns if not (c == "geometry" and TABLES[ch.table].geometry)):
+                    out.add(ch.table)
+        return sorted(out)
+
+    def _commit_in(self, cur, prepared: list[tuple[Change, pd.DataFrame]], locked: list[str]) -> None:
+        # 1. Lock: tables whose definition changes (no other writer meanwhile), then the sites whose
+        #    events this commit appends, in a fixed order, so two updates of one site run one after
+        #    the other and the second sees the first's event.
+        for t in locked:
+            cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(t)))
         touched = _sites_touched(prepared)
         for layer in sorted(touched):
             cur.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE").format(
@@ -446,10 +475,9 @@ class PostgisStore(Store):
         missing_tables = [t for t in names if not columns[t]]
         if missing_tables:
             raise StoreError(f"tables {missing_tables} are missing; run: python -m geo migrate --store URL")
-        filled = {}
-        for t in names:
-            cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t)))
-            filled[t] = bool(cur.fetchone()[0])
+        # An empty table gets exactly the frame's columns (as in the GeoPackage) only under the lock;
+        # emptied by someone else since the look-up, it is simply written into.
+        filled = {t: self._filled(cur, t) or t not in locked for t in names}
         problems = _validate(prepared, {t: list(c) for t, c in columns.items()}, dict(filled))
         if problems:
             raise StoreError(f"{len(problems)} problem(s); nothing was written", problems)
@@ -564,11 +592,11 @@ def _validate(prepared, columns: dict[str, list[str]], filled: dict[str, bool]) 
         if spec.key is None:
             problems += validate_change(ch, rows)
         else:
+            # (the added columns are all NULL: no dtype to coerce, so no second normalise)
             judged = rows.copy()
             for c in result_cols:
                 if c not in judged.columns:
                     judged[c] = None
-            judged = normalise(ch.table, judged)
             problems += validate_change(Change(ch.table, rows, ch.how), judged)
             # A row without a key cannot be stored (the key is the primary key).
             for i in np.flatnonzero(rows[spec.key].isna().to_numpy()) if spec.key in rows.columns else []:
@@ -631,7 +659,6 @@ def _cli_migrate(args) -> int:
     if not _is_pg(spec):
         raise UserError("migrate 只用于 PostGIS 数据库：请用 --store postgresql://… 指定",
                         "migrate applies to a PostGIS database: give --store postgresql://…")
-    engine_for(spec)
     before, after = migrate(spec)
     shown = _sa_url(spec).render_as_string(hide_password=True)
     if before == after:

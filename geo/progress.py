@@ -62,7 +62,7 @@ HEADERS = {
     "layer": "图层", "group": "类别", "township": "乡镇", "status": "状态", "count": "数量",
     "campaign": "专项", "id": "编号", "name": "名称", "deadline": "整改期限", "days_left": "剩余天数",
     "overdue": "是否逾期", "department": "结对部门", "destination": "搬迁去向", "committed_on": "承诺签订日期",
-    "targets": "目标数", "done": "已完成", "pending": "未完成", "rate": "完成率", "score": "得分", "rank": "排名",
+    "targets": "目标数", "done": "已完成", "pending": "未完成", "rate": "完成率(%)", "score": "得分", "rank": "排名",
     "date": "日期", "paired": "结对企业数", "village": "所属村",
 }
 
@@ -202,8 +202,12 @@ def targets(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=
     """The campaign's target sites as they stood on ``as_of``, with a boolean ``done`` column."""
     c = _campaign(campaign)
     day = None if as_of is None else as_day(as_of)
-    s = sites_as_of(frames, c.layer, day)
-    s = s[c.select(s, _events(frames), day).to_numpy()].copy()
+    return _select(c, sites_as_of(frames, c.layer, day), _events(frames), day)
+
+
+def _select(c: Campaign, sites: pd.DataFrame, events: pd.DataFrame, day) -> pd.DataFrame:
+    """``c``'s targets among ``sites`` (already as they stood on ``day``), with ``done``."""
+    s = sites[c.select(sites, events, day).to_numpy()].copy()
     s["done"] = s["status"].isin(c.done)
     return s
 
@@ -230,7 +234,10 @@ def completion(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_
 
 def campaign_deadline(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> pd.Timestamp | None:
     """The campaign's deadline: the latest ``deadline`` among its targets (``None`` when none has one)."""
-    t = targets(frames, campaign, as_of)
+    return _deadline(targets(frames, campaign, as_of))
+
+
+def _deadline(t: pd.DataFrame) -> pd.Timestamp | None:
     if "deadline" not in t.columns or t["deadline"].isna().all():
         return None
     return pd.Timestamp(t["deadline"].max()).normalize()
@@ -240,9 +247,12 @@ def summary(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=
     """Totals of one campaign on ``as_of``: targets, done, pending, rate, by status, deadline, days left."""
     c = _campaign(campaign)
     day = None if as_of is None else as_day(as_of)
-    t = targets(frames, c, day)
+    return _summary(c, targets(frames, c, day), day)
+
+
+def _summary(c: Campaign, t: pd.DataFrame, day) -> dict:
     n, d = len(t), int(t["done"].sum())
-    deadline = campaign_deadline(frames, c, day)
+    deadline = _deadline(t)
     ref = day if day is not None else pd.Timestamp.today().normalize()
     return {
         "campaign": c.key, "label": c.label, "layer": c.layer,
@@ -317,9 +327,12 @@ def overdue(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
     """
     frames = prepare(frames)
     day = as_day(as_of)
+    return _overdue(frames, {layer: sites_as_of(frames, layer, day) for layer in contract.SITE_LAYERS}, day)
+
+
+def _overdue(frames, snaps: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame:
     parts = []
-    for layer in contract.SITE_LAYERS:
-        s = sites_as_of(frames, layer, day)
+    for layer, s in snaps.items():
         if "deadline" not in s.columns or len(s) == 0:
             continue
         s = s[(s["deadline"] < day) & ~s["status"].isin(DONE[layer])].copy()
@@ -338,7 +351,10 @@ def department_pairs(frames: Mapping[str, pd.DataFrame], as_of, *, pending_only:
     sorted by department then deadline. ``pending_only`` keeps enterprises not done on ``as_of``.
     """
     day = as_day(as_of)
-    s = sites_as_of(frames, "enterprises", day)
+    return _pairs(sites_as_of(frames, "enterprises", day), day, pending_only)
+
+
+def _pairs(s: pd.DataFrame, day: pd.Timestamp, pending_only: bool) -> pd.DataFrame:
     if "department" not in s.columns:
         s["department"] = None
     s = s[s["department"].notna() & s["department"].astype(str).str.strip().ne("")].copy()
@@ -355,7 +371,10 @@ def department_pairs(frames: Mapping[str, pd.DataFrame], as_of, *, pending_only:
 
 def department_summary(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
     """Per department: enterprises paired, done and pending on ``as_of`` (most paired first)."""
-    p = department_pairs(frames, as_of, pending_only=False)
+    return _dept_summary(department_pairs(frames, as_of, pending_only=False))
+
+
+def _dept_summary(p: pd.DataFrame) -> pd.DataFrame:
     g = p.groupby("department")["done"].agg(paired="size", done="sum").astype("int64")
     g["pending"] = g["paired"] - g["done"]
     return g.sort_values(["paired", "pending"], ascending=False).reset_index()
@@ -481,8 +500,8 @@ def township_ranking(frames: Mapping[str, pd.DataFrame], as_of, weights: Mapping
     score = 100 × Σ wᶜ·rateᶜ ÷ Σ wᶜ, summing only over the campaigns in which the
     township has targets (a township is not marked down for a campaign it has
     nothing to do in). Townships with no target in any weighted campaign get
-    no score and are listed last. Columns: ``township``, ``rate_<campaign>``,
-    ``targets_<campaign>`` for each campaign, ``score``, ``rank`` (1 = best; ties share).
+    no score and are listed last. Columns: ``township``, ``rank`` (1 = best; ties
+    share), ``score``, then ``rate_<campaign>`` and ``targets_<campaign>`` for each campaign.
     """
     frames = prepare(frames)
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
@@ -504,6 +523,7 @@ def township_ranking(frames: Mapping[str, pd.DataFrame], as_of, weights: Mapping
     table["score"] = (100 * num / den.where(den > 0)).round(1)
     table["rank"] = table["score"].rank(ascending=False, method="min").astype("Int64")
     table = table.rename_axis("township").reset_index()
+    table = table[["township", "rank", "score"] + [c for c in table.columns if c not in ("township", "rank", "score")]]
     return table.sort_values(["score", "township"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
@@ -525,13 +545,16 @@ def kpis(frames: Mapping[str, pd.DataFrame], as_of) -> dict:
     """
     frames = prepare(frames)
     day = as_day(as_of)
-    chem = summary(frames, "chemical", day)
-    ct = targets(frames, "chemical", day)
+    events = _events(frames)
+    # replay each layer once; every figure below is cut from these snapshots
+    snaps = {layer: sites_as_of(frames, layer, day) for layer in contract.SITE_LAYERS}
+    ct = _select(CAMPAIGNS["chemical"], snaps["enterprises"], events, day)
+    chem = _summary(CAMPAIGNS["chemical"], ct, day)
     pend = ct[~ct["done"]]
     dest = pend["destination"] if "destination" in pend.columns else pd.Series(dtype=object)
     dest = dest[dest.notna() & dest.astype(str).str.strip().ne("")]
     relocating = dest[~dest.isin(IN_PLACE)]
-    dept = department_summary(frames, day)
+    dept = _dept_summary(_pairs(snaps["enterprises"], day, pending_only=False))
     chem.update({
         "closed": chem["by_status"].get("closed", 0),
         "committed": chem["by_status"].get("committed", 0),
@@ -541,19 +564,19 @@ def kpis(frames: Mapping[str, pd.DataFrame], as_of) -> dict:
         "departments": dict(zip(dept["department"], dept["paired"].astype(int))),
         "departments_pending": dict(zip(dept["department"], dept["pending"].astype(int))),
     })
-    lime = summary(frames, "lime", day)
-    kt = targets(frames, "lime", day)
+    kt = _select(CAMPAIGNS["lime"], snaps["kilns"], events, day)
+    lime = _summary(CAMPAIGNS["lime"], kt, day)
     kiln, shed = kt[kt["kind"] == "kiln"], kt[kt["kind"] == "shed"]
     lime.update({
         "kilns": len(kiln), "kilns_closed": int((kiln["status"] == "closed").sum()),
         "kilns_rebuilt_or_relocated": int(kiln["status"].isin(["rebuilt", "relocated"]).sum()),
         "sheds": len(shed), "sheds_closed": int((shed["status"] == "closed").sum()),
     })
-    live = summary(frames, "livestock", day)
+    live = _summary(CAMPAIGNS["livestock"], _select(CAMPAIGNS["livestock"], snaps["farms"], events, day), day)
     live.update({"treating": live["by_status"].get("treating", 0),
                  "accepted": live["by_status"].get("accepted", 0)})
     return {"as_of": day.date(), "chemical": chem, "lime": lime, "livestock": live,
-            "overdue": len(overdue(frames, day))}
+            "overdue": len(_overdue(frames, snaps, day))}
 
 
 def kpi_table(k: dict) -> pd.DataFrame:
@@ -609,22 +632,50 @@ def labelled(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("deadline", "committed_on", "date"):
         if col in out.columns:
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").where(out[col].notna(), "")
-    if "rate" in out.columns:
-        out["rate"] = (100 * out["rate"]).round(1)
-    for col in out.columns:  # blanks read better than NaN / <NA> in a sheet or a table
-        if out[col].isna().any():
+    for col in [c for c in out.columns if c == "rate" or c.startswith("rate_")]:
+        out[col] = (100 * out[col]).round(1)
+    for col in out.columns:  # blank text reads better than NaN / <NA>; numbers stay numeric (blank cells)
+        if out[col].isna().any() and not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].astype(object).where(out[col].notna(), "")
-    out.columns = [HEADERS.get(c, c.replace("rate_", "完成率%·").replace("targets_", "目标数·")) for c in out.columns]
+    out.columns = [_header(c) for c in out.columns]
+    return out
+
+
+def _header(col: str) -> str:
+    for prefix, word in (("rate_", "完成率(%)"), ("targets_", "目标数")):
+        if col.startswith(prefix) and col[len(prefix):] in CAMPAIGNS:
+            return f"{CAMPAIGNS[col[len(prefix):]].label}{word}"
+    return HEADERS.get(col, col)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for a CSV people open in a spreadsheet: text cells that a spreadsheet would run
+    as a formula (starting with = + - @) get a leading apostrophe. Numbers are left alone."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
     return out
 
 
 def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """An xlsx workbook (bytes) with one sheet per item; sheet names cut to Excel's 31 characters."""
+    """An xlsx workbook (bytes) with one sheet per item; sheet names cut to Excel's 31 characters.
+
+    Text cells are stored as text, never as formulas: a name typed into a
+    ledger as ``=HYPERLINK(…)`` stays a name in the recipient's spreadsheet.
+    """
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, df in sheets.items():
             df.to_excel(xw, sheet_name=name[:31], index=False)
             ws = xw.sheets[name[:31]]
+            for row in ws.iter_rows(min_row=1):
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.data_type == "f":
+                        cell.data_type = "s"
             for i, col in enumerate(df.columns, start=1):  # a readable column width for CJK text
                 width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 50)

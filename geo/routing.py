@@ -26,6 +26,7 @@ depot, where every team starts and ends.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,7 +244,10 @@ def _run_pyvrp(data, seconds: float, seed: int, init=None):
 
     n = data.num_clients
     stop = MultipleCriteria([MaxRuntime(max(seconds, 0.01)), NoImprovement(max(20_000, 400 * n))])
-    return pyvrp_solve(data, stop, seed=seed, collect_stats=False, display=False, initial_solution=init).best
+    with warnings.catch_warnings():
+        # PyVRP warns when it cannot find a feasible plan; the caller reports that as Plan.feasible.
+        warnings.filterwarnings("ignore", category=UserWarning, module="pyvrp")
+        return pyvrp_solve(data, stop, seed=seed, collect_stats=False, display=False, initial_solution=init).best
 
 
 def _routes_of(sol) -> list[list[int]]:
@@ -348,6 +352,49 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
     feasible = not missing and (max_duration is None or all(d <= max_duration for d in duration))
     return Plan(routes, dropped=[i for i in left_out if not required[i]], missing=missing, travel=travel,
                 duration=duration, feasible=feasible, seconds=time.perf_counter() - start)
+
+
+def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float = 5, service=None,
+                      max_duration=None, required=None, seed: int = 0, balance: float = 0.2) -> Plan:
+    """Like :func:`solve`, with optional nodes kept lexicographically by ``priority`` (higher first).
+
+    Solved in tiers: the required nodes plus the optional nodes of the highest
+    priority, each with a prize larger than any detour (so a node that fits the
+    day is visited); the nodes then visited become required and the next
+    priority is added, and so on. A lower-priority node therefore never takes
+    the place of a higher-priority one, which a single prize-collecting solve
+    with weighted prizes does not guarantee (its search trades them off).
+    The time budget is shared evenly by the tiers.
+    """
+    start = time.perf_counter()
+    c = _as_matrix(matrix)
+    n = len(c)
+    priority = np.asarray(priority)
+    if priority.shape != (n,):
+        raise ValueError(f"priority must have one value per node ({n})")
+    required = np.ones(n, bool) if required is None else _node_vector(required, n, "required", bool)
+    service = np.zeros(n, np.int64) if service is None else _node_vector(service, n, "service")
+    fixed = required.copy()
+    fixed[0] = True
+    levels = sorted({int(p) for p, r in zip(priority[1:], fixed[1:]) if not r}, reverse=True) or [None]
+    plan, nodes = None, np.arange(n)
+    for k, level in enumerate(levels):
+        nodes = np.flatnonzero(fixed | (priority == level)) if level is not None else np.flatnonzero(fixed)
+        sub = c[np.ix_(nodes, nodes)]
+        prizes = np.where(fixed[nodes], 0, 2 * int(sub.max()) + 1)
+        left = time_limit_s - (time.perf_counter() - start)
+        plan = solve(sub, teams=teams, time_limit_s=max(left / (len(levels) - k), 0.05), service=service[nodes],
+                     max_duration=max_duration, required=fixed[nodes], prizes=prizes, seed=seed, balance=balance)
+        if not plan.feasible:  # the required nodes alone do not fit: no point adding more
+            break
+        fixed[[nodes[v] for r in plan.routes for v in r]] = True
+    routes = [[int(nodes[v]) for v in r] for r in plan.routes]
+    visited = {v for r in routes for v in r}
+    left_out = [i for i in range(1, n) if i not in visited]
+    return Plan(routes, dropped=[i for i in left_out if not required[i]],
+                missing=[i for i in left_out if required[i]], travel=plan.travel, duration=plan.duration,
+                feasible=plan.feasible and not any(required[i] for i in left_out),
+                seconds=time.perf_counter() - start)
 
 
 def solve_matrix(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_duration=None,

@@ -154,11 +154,45 @@ def validate_change(change: Change, result: pd.DataFrame) -> list:
     """Errors in the rows ``change`` brings (structure, codes, ids, geometries), judged in ``result``."""
     from .check import check_table
 
+    from .check import Problem
+
     key = TABLES[change.table].key
     if key is None:
         return [p for p in check_table(change.table, change.rows) if p.severity == "error"]
-    ids = set(normalise(change.table, change.rows)[key].dropna())
-    return [p for p in check_table(change.table, result, only_ids=ids) if p.severity == "error"]
+    rows = normalise(change.table, change.rows)
+    problems = [Problem(change.table, f"#{i + 1}", key, "empty id", "编号为空")
+                for i in range(len(rows)) if pd.isna(rows[key].iat[i]) or str(rows[key].iat[i]).strip() == ""]
+    ids = set(rows[key].dropna())
+    return problems + [p for p in check_table(change.table, result, only_ids=ids) if p.severity == "error"]
+
+
+def sync_status(results: dict[str, pd.DataFrame], appended: pd.DataFrame, read) -> None:
+    """Set each site an event was appended to to its latest event (the contract's definition of status).
+
+    A backdated event is recorded but does not override a newer one, and two
+    inspectors updating one site leave it with whichever event is latest.
+    ``results`` (table → new table) is updated in place; ``read(table)`` gives
+    the stored table when the commit did not touch it.
+    """
+    from .history import status_on
+
+    events = results.get("status_events")
+    if events is None or len(appended) == 0:
+        return
+    for layer in contract.SITE_LAYERS:
+        ids = set(appended.loc[appended["layer"] == layer, "feature_id"])
+        if not ids:
+            continue
+        sites = results.get(layer)
+        if sites is None:
+            sites = read(layer)
+        latest = status_on(events[events["feature_id"].isin(ids)], layer)
+        hit = sites["id"].isin(latest.index)
+        new = sites.loc[hit, "id"].map(latest)
+        if (sites.loc[hit, "status"] != new).any() or layer in results:
+            sites = sites.copy()
+            sites.loc[hit, "status"] = new.to_numpy()
+            results[layer] = sites
 
 
 # --- GeoPackage --------------------------------------------------------------------------
@@ -240,6 +274,10 @@ class GpkgStore(Store):
                 problems += validate_change(ch, results[ch.table])
             if problems:
                 raise StoreError(f"{len(problems)} problem(s); nothing was written", problems)
+            appended = [ch.rows for ch in changes if ch.table == "status_events" and ch.how == "append"]
+            if appended:
+                sync_status(results, pd.concat(appended, ignore_index=True),
+                            lambda t: self._read_path(self.path, t) if t in present else contract.empty(t))
             fd, tmp_name = tempfile.mkstemp(prefix=".commit-", suffix=".gpkg", dir=self.path.parent)
             os.close(fd)
             tmp = Path(tmp_name)

@@ -39,7 +39,8 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None
     fields = [("id", "编号"), ("kind_label", "类型"), ("class_label", "水质类别"), ("target_label", "目标类别"),
               ("township", "乡镇（街道）")]
     fields = [(c, lab) for c, lab in fields if c in g.columns]
-    rows = [[text(g["name"].iat[i])] + [text(g[c].iat[i]) for c, _ in fields] for i in range(len(g))]
+    columns = [[text(v) for v in g[c].tolist()] for c in ["name"] + [c for c, _ in fields]]
+    rows = [list(r) for r in zip(*columns)] if len(g) else []
     pts = g.geometry.values
     el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, ["名称"] + [lab for _, lab in fields],
                     name=name or LABEL, radius=radius, stroke="#111111", highlight=highlight, show=show)

@@ -61,13 +61,14 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, layer: str, fields: list[tup
     fields = [(c, lab) for c, lab in fields if c in gdf.columns]
     colours = colours or colours_for(layer)
     idx, palette = colour_index(gdf[colour_by], colours)
-    rows = []
-    status_col = [status_label(s, layer) for s in gdf["status"]] if "status" in gdf.columns else None
-    for i in range(len(gdf)):
-        row = [text(gdf["name"].iat[i])]
-        for c, _ in fields:
-            row.append(status_col[i] if c == "status" else text(gdf[c].iat[i]))
-        rows.append(row)
+    # Column-wise (one pass per column), then transposed into rows: per-cell pandas access is 100× slower.
+    columns = [[text(v) for v in gdf["name"].tolist()]]
+    for c, _ in fields:
+        if c == "status":
+            columns.append([status_label(v, layer) for v in gdf["status"].tolist()])
+        else:
+            columns.append([text(v) for v in gdf[c].tolist()])
+    rows = [list(r) for r in zip(*columns)] if len(gdf) else []
     labels = ["名称"] + [lab for _, lab in fields]
     hist = history_lines(events, layer, list(gdf["id"])) if events is not None else None
     pts = gdf.geometry.values

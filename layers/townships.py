@@ -13,7 +13,7 @@ LABEL = "乡镇（街道）边界"
 COLORS = {"outline": "#3d5a45", "fill": "#f4f7f2"}
 #: sequential, colour-blind-safe (ColorBrewer Greens), for completion rates: light = little done
 CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
-KIND_LABELS = {"街道": "街道", "镇": "镇", "乡": "乡"}
+NO_TARGET = "#bdbdbd"
 
 
 def legend_items(approximate: bool = True):
@@ -22,7 +22,8 @@ def legend_items(approximate: bool = True):
 
 
 def choropleth_items(edges=(0, 0.2, 0.4, 0.6, 0.8, 1.0), fmt="{:.0%}"):
-    return [(f"{fmt.format(a)}–{fmt.format(b)}", c, "fill") for a, b, c in zip(edges[:-1], edges[1:], CHOROPLETH)]
+    return [(f"{fmt.format(a)}–{fmt.format(b)}", c, "fill") for a, b, c in zip(edges[:-1], edges[1:], CHOROPLETH)] \
+        + [("无任务", NO_TARGET, "fill")]
 
 
 def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, value_label: str = "完成率",
@@ -33,13 +34,15 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, 
     styles = [{"color": outline, "weight": 1.5, "fillColor": "#0d1b24" if dark else COLORS["fill"],
                "fillOpacity": 0.0 if dark else 0.35}]
     styles += [{"color": outline, "weight": 1.5, "fillColor": c, "fillOpacity": 0.75} for c in CHOROPLETH]
+    # No target in this campaign: grey and dashed, so it never reads as "0 % done".
+    styles.append({"color": outline, "weight": 1, "dashArray": "4 4", "fillColor": NO_TARGET, "fillOpacity": 0.6})
     props = ["name", "kind", "code"]
     gdf = gdf.copy()
     if values is not None:
         v = gdf["name"].map(values)
         gdf["value_text"] = [f"{x:.0%}" if x == x and x is not None else "无目标" for x in v]
         bins = np.where(v.isna(), -1, np.clip((v.fillna(0).to_numpy() * 5).astype(int), 0, 4))
-        style_index = [0 if b < 0 else b + 1 for b in bins]
+        style_index = [len(CHOROPLETH) + 1 if b < 0 else b + 1 for b in bins]
         props.append("value_text")
     else:
         style_index = None

@@ -1,5 +1,398 @@
-"""数据 page (placeholder until its issue lands)."""
+"""数据 /data: ledger import, field status updates, downloads.
+
+Reading and downloading need no login; writes need an account (sidebar):
+inspectors record status changes, planners and admins also import ledgers.
+Every user-provided string is shown through ``st.dataframe``/``st.text`` or
+escaped (``_md``); uploads are size-limited and written to temporary files
+this page names, so nothing from the browser becomes a path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import importlib.util
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
 import streamlit as st
 
-st.title("数据")
-st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")
+import ui
+from geo import auth, contract, intake
+from geo.cli import UserError
+from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
+from geo.crs import DATUM_LABELS, DATUMS
+from geo.history import history_of
+
+MAX_MB = max(1, intake.MAX_BYTES // (1024 * 1024))
+UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
+IGNORE = "（忽略）"
+LOGIN_LOCK_AFTER, LOGIN_LOCK_SECONDS = 5, 60
+
+
+def _md(text) -> str:
+    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", html.escape(str(text), quote=True))
+
+
+# --- login ----------------------------------------------------------------------------------
+
+def _oidc_configured() -> bool:
+    try:
+        cfg = st.secrets.get("auth", {})
+        return bool(cfg.get("redirect_uri")) and bool(cfg.get("cookie_secret"))
+    except Exception:  # no secrets file at all
+        return False
+
+
+def current_account() -> auth.Account | None:
+    """The signed-in account of this session (password form, or the deployment's OIDC)."""
+    acc = st.session_state.get("account")
+    if acc:
+        return auth.Account(*acc)
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        email = str(st.user.get("email") or "")
+        role = auth.role_for_email(email.lower())
+        if role:
+            return auth.Account(email, role)
+    return None
+
+
+def login_box() -> auth.Account | None:
+    sb = st.sidebar
+    sb.subheader("登录")
+    acc = current_account()
+    if acc:
+        sb.text(f"已登录：{acc.label}")
+        if sb.button("退出登录", key="logout"):
+            st.session_state.pop("account", None)
+            if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+                st.logout()
+            st.rerun()
+        return acc
+    sb.caption("查看与下载无需登录；导入与状态更新需要账号。")
+    locked_until = st.session_state.get("login_locked_until", 0.0)
+    with sb.form("login", clear_on_submit=True):
+        user = st.text_input("用户名", key="login_user", max_chars=64)
+        password = st.text_input("密码", type="password", key="login_password", max_chars=72)
+        submitted = st.form_submit_button("登录")
+    if submitted:
+        if time.time() < locked_until:
+            sb.error(f"尝试次数过多，请 {int(locked_until - time.time()) + 1} 秒后再试。")
+        else:
+            found = auth.verify(user, password)
+            if found:
+                st.session_state["account"] = (found.name, found.role)
+                st.session_state["login_failures"] = 0
+                st.rerun()
+            failures = st.session_state.get("login_failures", 0) + 1
+            st.session_state["login_failures"] = failures
+            if failures >= LOGIN_LOCK_AFTER:
+                st.session_state["login_locked_until"] = time.time() + LOGIN_LOCK_SECONDS
+                st.session_state["login_failures"] = 0
+            sb.error("用户名或密码错误。")
+    if not auth.load_users():
+        sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
+    if _oidc_configured():
+        sb.button("统一身份认证登录", key="oidc_login", on_click=st.login)
+    return None
+
+
+# --- import ---------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="正在读取文件…", max_entries=4)
+def _read_upload(data: bytes, suffix: str, name: str, sheet: str, layer: str) -> intake.Ledger:
+    # The file name the browser sent is only used for its (allow-listed) suffix and as a label.
+    with tempfile.TemporaryDirectory(prefix="qingshan-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        return intake.read_ledger(path, sheet=sheet or None, layer=layer, name=f"upload{suffix}")
+
+
+def _sample(series: pd.Series) -> str:
+    for v in series:
+        if not intake._blank(v):
+            return str(v)[:40]
+    return ""
+
+
+def _mapping_editor(ledger: intake.Ledger, layer: str) -> dict[str, str]:
+    auto = intake.auto_mapping(ledger.frame.columns, layer)
+    targets = intake.fields_of(layer)
+    label_of = {t: f"{intake.field_label(layer, t)}（{t}）" for t in targets}
+    target_of = {v: k for k, v in label_of.items()}
+    table = pd.DataFrame({
+        "文件列": list(ledger.frame.columns),
+        "示例": [_sample(ledger.frame[c]) for c in ledger.frame.columns],
+        "对应字段": [label_of.get(auto.get(c), IGNORE) for c in ledger.frame.columns],
+    })
+    edited = st.data_editor(
+        table, hide_index=True, width="stretch", key=f"mapping_{layer}_{len(table)}",
+        disabled=["文件列", "示例"],
+        column_config={"对应字段": st.column_config.SelectboxColumn(
+            "对应字段", options=[IGNORE] + list(label_of.values()), required=True)})
+    return {c: target_of[t] for c, t in zip(edited["文件列"], edited["对应字段"]) if t in target_of}
+
+
+def _preview(result: intake.Intake, layer: str) -> None:
+    try:
+        from layers import mapview, townships
+    except ImportError:
+        return
+    rows = result.rows
+    if len(rows) == 0 or TABLES[layer].geometry != "Point":
+        return
+    module = importlib.import_module(f"layers.{layer}")
+    tw = ui.load("townships")
+    from geo.spatial import with_township
+
+    m = mapview.new_map(rows.total_bounds if len(rows) > 1 else tw.total_bounds, height=420)
+    townships.add_to(m, tw, labels=False)
+    shown = with_township(rows, tw)
+    new = set(result.new_ids)
+    if layer in SITE_LAYERS:
+        module.add_to(m, shown, highlight=[i in new for i in shown["id"]])
+    else:
+        module.add_to(m, shown)
+    st.caption("预览：导入后的点位（高亮为新增）")
+    mapview.show(m, height=420)
+
+
+def import_tab(account: auth.Account | None) -> None:
+    if not auth.can(account, "import"):
+        st.info("导入台账需要以规划员或管理员身份登录（左侧边栏）。")
+        return
+    c1, c2, c3 = st.columns([1, 1, 1])
+    layer = c1.selectbox("导入到图层", intake.IMPORT_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="imp_layer")
+    datum = c2.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="imp_datum")
+    sheet = c3.text_input("工作表 / 图层（名称或序号，留空取第一个）", key="imp_sheet", max_chars=100)
+    st.caption("提示：从手机地图（高德、腾讯）抄录的坐标是 GCJ-02，在本区与 WGS84 相差约 580 米，"
+               "超过河岸缓冲距离的两倍；百度地图坐标为 BD-09。官方测绘数据为 CGCS2000。")
+    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {MAX_MB} MB）",
+                                type=UPLOAD_TYPES, max_upload_size=MAX_MB, key="imp_file")
+    if uploaded is None:
+        return
+    data = uploaded.getvalue()
+    if len(data) > intake.MAX_BYTES:
+        st.error(f"文件过大（上限 {MAX_MB} MB）。")
+        return
+    suffix = Path(uploaded.name or "").suffix.lower()
+    if suffix.lstrip(".") not in UPLOAD_TYPES:
+        st.error("不支持的文件类型。")
+        return
+    try:
+        ledger = _read_upload(data, suffix, uploaded.name, sheet.strip(), layer)
+    except intake.IntakeError as exc:
+        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        return
+    ledger.source = uploaded.name or ledger.source  # shown in the event note, as text
+    st.text(f"读取 {len(ledger.frame)} 行" + (f"，编码 {ledger.encoding}" if ledger.encoding else "")
+            + (f"，工作表/图层 {ledger.sheet}" if ledger.sheet else ""))
+    for note in ledger.notes:
+        st.caption(_md(note))
+    st.markdown("**列对应关系**（可修改）")
+    mapping = _mapping_editor(ledger, layer)
+    store = ui.get_store()
+    try:
+        result = intake.prepare_for_store(store, ledger, layer, mapping=mapping, datum=datum, user=account.name)
+    except intake.IntakeError as exc:
+        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        return
+    if result.suggested_datum and result.suggested_datum != datum:
+        st.warning(f"多个点位按 {result.suggested_datum.upper()} 转换后与台账所填乡镇一致，坐标可能抄自手机地图："
+                   f"建议将坐标系改为 {_md(DATUM_LABELS[result.suggested_datum])}。")
+    (st.success if result.ok else st.error)(_md(result.summary()))
+    if result.problems:
+        st.markdown("**校验报告**")
+        st.dataframe(result.report(), hide_index=True, width="stretch")
+    _preview(result, layer)
+    if st.button("确认导入", type="primary", disabled=not result.ok, key="imp_commit"):
+        try:
+            intake.commit(store, result)
+        except Exception as exc:  # a concurrent change or a store failure: nothing was written
+            st.error(f"导入失败，未写入任何数据：{_md(exc)}")
+            return
+        st.session_state["imp_done"] = result.summary()
+        st.rerun()
+    if st.session_state.get("imp_done"):
+        st.success("已导入：" + _md(st.session_state.pop("imp_done")))
+
+
+# --- status updates -------------------------------------------------------------------------
+
+def _site_label(sites: pd.DataFrame):
+    names = dict(zip(sites["id"], sites["name"]))
+    return lambda i: f"{i} · {names.get(i, '')}"
+
+
+def _nearest(sites: pd.DataFrame, lon: float, lat: float, limit_m: float = 300.0) -> str | None:
+    """The site id nearest a map click, within ``limit_m`` metres (measured in a local metric CRS)."""
+    from geo.crs import local_tm
+
+    if len(sites) == 0:
+        return None
+    pts = sites.to_crs(local_tm(lon, lat))
+    d = shapely.distance(pts.geometry.values, shapely.Point(0, 0))
+    k = int(np.nanargmin(d))
+    return str(sites["id"].iloc[k]) if d[k] <= limit_m else None
+
+
+def status_tab(account: auth.Account | None) -> None:
+    if not auth.can(account, "status_update"):
+        st.info("状态更新需要以巡查员、规划员或管理员身份登录（左侧边栏）。")
+        return
+    layer = st.selectbox("图层", SITE_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="upd_layer")
+    sites = ui.load(layer)
+    if len(sites) == 0:
+        st.info("该图层没有点位。")
+        return
+    ids = sites["id"].tolist()
+    picked = st.session_state.get(f"upd_pick_{layer}")
+    with st.expander("在地图上点选点位"):
+        try:
+            from layers import mapview, townships
+
+            m = mapview.new_map(ui.load("townships").total_bounds, height=420)
+            townships.add_to(m, ui.load("townships"), labels=False)
+            importlib.import_module(f"layers.{layer}").add_to(m, sites)
+            props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
+            if props:
+                fid = props.get("id") if props.get("id") in ids else None
+                if fid is None and "lat" in props:
+                    fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
+                if fid and fid != picked:
+                    st.session_state[f"upd_pick_{layer}"] = fid
+                    st.session_state[f"upd_site_{layer}"] = fid
+        except ImportError:
+            st.caption("地图组件不可用。")
+    fid = st.selectbox("点位（编号 · 名称，可输入搜索）", ids, format_func=_site_label(sites), key=f"upd_site_{layer}")
+    site = sites.set_index("id").loc[fid]
+    st.text(f"当前状态：{status_label(site['status'], layer)}")
+    with st.form(f"upd_form_{layer}", clear_on_submit=True):
+        codes = list(STATUS[layer])
+        status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status")
+        effective = st.date_input("生效日期", value=min(dt.date.today(), max(ui.report_date(), dt.date(2000, 1, 1))),
+                                  min_value=dt.date(2000, 1, 1), max_value=dt.date.today(), key="upd_date")
+        note = st.text_area("备注（现场情况）", max_chars=500, key="upd_note")
+        submitted = st.form_submit_button("记录状态", type="primary")
+    if submitted:
+        from geo.updates import update_status
+
+        try:
+            res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
+        except UserError as exc:
+            st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        else:
+            msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
+            if not res.changed_current and res.previous != res.event["status"]:
+                msg += f"（生效日期早于最近的记录，当前状态仍为{status_label(res.current, layer)}）"
+            st.session_state["upd_done"] = msg
+            st.rerun()
+    if st.session_state.get("upd_done"):
+        st.success(_md(st.session_state.pop("upd_done")))
+    hist = history_of(ui.load("status_events"), layer, fid)
+    st.markdown("**状态记录**")
+    if len(hist) == 0:
+        st.text("暂无状态记录。")
+    else:
+        shown = hist.assign(status=[status_label(s, layer) for s in hist["status"]])
+        shown = shown[["effective_on", "status", "note", "recorded_by", "recorded_at"]]
+        st.dataframe(shown.rename(columns={c.name: c.label for c in TABLES["status_events"].columns}),
+                     hide_index=True, width="stretch",
+                     column_config={"生效日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                                    "录入时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+
+
+# --- water lab files (geo.water, written by another feature) ---------------------------------
+
+def water_tab(account: auth.Account | None) -> None:
+    from geo import water
+
+    if not auth.can(account, "import"):
+        st.info("导入监测数据需要以规划员或管理员身份登录。")
+        return
+    uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {MAX_MB} MB）", type=["xlsx", "csv"],
+                                max_upload_size=MAX_MB, key="lab_file")
+    if uploaded is None:
+        return
+    data = uploaded.getvalue()
+    suffix = Path(uploaded.name or "").suffix.lower()
+    if len(data) > intake.MAX_BYTES or suffix not in (".xlsx", ".csv"):
+        st.error("文件过大或类型不支持。")
+        return
+    with tempfile.TemporaryDirectory(prefix="qingshan-lab-") as tmp:
+        path = Path(tmp) / f"lab{suffix}"
+        path.write_bytes(data)
+        try:
+            parsed = water.parse_lab_file(path)
+        except (UserError, ValueError) as exc:
+            st.error(_md(getattr(exc, "zh", exc)))
+            return
+    readings = parsed if isinstance(parsed, pd.DataFrame) else getattr(parsed, "readings", None)
+    problems = None if isinstance(parsed, pd.DataFrame) else getattr(parsed, "problems", None)
+    if problems:
+        rows = [p.as_dict() if hasattr(p, "as_dict") else {"problem": str(p)} for p in problems]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if readings is None or len(readings) == 0:
+        st.info("文件中没有可导入的监测数据。")
+        return
+    st.dataframe(readings.head(200), hide_index=True, width="stretch")
+    if st.button("导入监测数据", type="primary", disabled=bool(problems), key="lab_commit"):
+        from geo.store import Change
+
+        try:
+            ui.get_store().commit([Change("readings", readings, "append")])
+        except Exception as exc:
+            st.error(f"导入失败，未写入任何数据：{_md(exc)}")
+        else:
+            st.success(f"已导入 {len(readings)} 条监测数据。")
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _xlsx(version: str, table: str) -> bytes:
+    from geo.export import layer_xlsx
+
+    return layer_xlsx(ui.get_store().read(table), table)
+
+
+def downloads_tab() -> None:
+    from geo.export import store_gpkg_bytes
+
+    store = ui.get_store()
+    stamp = ui.report_date().strftime("%Y%m%d")
+    st.download_button("下载全部数据（GeoPackage）", data=lambda: store_gpkg_bytes(store),
+                       file_name=f"qingshan_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
+    st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
+    version = ui.data_version()
+    cols = st.columns(3)
+    for k, table in enumerate(t for t in TABLES if t != "meta" and t in store.tables()):
+        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t),
+                                    file_name=f"{table}_{stamp}.xlsx", key=f"dl_{table}",
+                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    st.caption("表头为中文，状态为中文；企业、窑（棚）、养殖场的表格可修改后直接重新导入。乡镇边界、河流、水库的几何"
+               "仅在 GeoPackage 中。")
+
+
+# --- page -----------------------------------------------------------------------------------
+
+st.title("数据 · 台账导入与状态更新")
+account = login_box()
+has_water = importlib.util.find_spec("geo.water") is not None and \
+    hasattr(importlib.import_module("geo.water"), "parse_lab_file")
+names = ["导入台账", "状态更新"] + (["水质数据"] if has_water else []) + ["下载"]
+tabs = dict(zip(names, st.tabs(names)))
+with tabs["导入台账"]:
+    import_tab(account)
+with tabs["状态更新"]:
+    status_tab(account)
+if has_water:
+    with tabs["水质数据"]:
+        water_tab(account)
+with tabs["下载"]:
+    downloads_tab()

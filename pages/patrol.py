@@ -1,5 +1,210 @@
-"""巡查路线 page (placeholder until its issue lands)."""
+"""巡查路线 /patrol: choose what to visit, plan one day's routes for one or more teams, take them to the field."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import folium
+import pandas as pd
 import streamlit as st
 
+import ui
+from geo import patrol
+from geo.cli import UserError
+from geo.contract import LAYER_LABELS
+from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
+from layers import mapview
+from layers import townships as township_layer
+
 st.title("巡查路线")
-st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")
+st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
+
+frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
+                      "status_events", "meta")
+KINDS = [k for k in SELECTIONS if k != "picked"]
+
+# --- what to visit ------------------------------------------------------------------------------
+c1, c2 = st.columns([1, 3])
+with c1:
+    as_of = ui.as_of_input("巡查日期（按此日状态选点）", key="patrol_as_of")
+with c2:
+    chosen = st.multiselect("巡查对象", KINDS, default=["sampling", "committed"], format_func=SELECTIONS.get,
+                            key="patrol_select")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _site_options(version: str) -> dict[str, str]:
+    """``layer:id`` → display label of every site a user may pick by hand."""
+    out = {}
+    for layer in ("enterprises", "kilns", "farms", "sampling_points"):
+        df = frames[layer]
+        for i, n in zip(df["id"].astype(str), df["name"].astype(str)):
+            out[f"{layer}:{i}"] = f"{n}（{LAYER_LABELS[layer]} {i}）"
+    return out
+
+
+options = _site_options(ui.data_version())
+if "patrol_picked" not in st.session_state:
+    st.session_state["patrol_picked"] = []
+with st.expander("在地图上点选点位", expanded=False):
+    st.caption("点击地图上的点位，将其加入手选点位。")
+    bounds = frames["townships"].total_bounds if len(frames["townships"]) else None
+    pm = mapview.new_map(bounds, height=420)
+    township_layer.add_to(pm, frames["townships"], labels=False)
+    for layer, colour in (("enterprises", "#D55E00"), ("kilns", "#CC79A7"), ("farms", "#E69F00"),
+                          ("sampling_points", "#0072B2")):
+        df = frames[layer]
+        if len(df) == 0:
+            continue
+        gj = df[["id", "name", "geometry"]].copy()
+        gj["stop_id"] = layer + ":" + gj["id"].astype(str)
+        gj["name"] = gj["name"].astype(str).map(html.escape)
+        folium.GeoJson(gj.to_json(), name=LAYER_LABELS[layer],
+                       marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, color=colour, weight=1),
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(pm)
+    props = mapview.pick(pm, height=420, key="patrol_pick_map")
+    clicked = (props or {}).get("stop_id")
+    # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
+    if clicked in options and clicked != st.session_state.get("patrol_last_click"):
+        st.session_state["patrol_last_click"] = clicked
+        if clicked not in st.session_state["patrol_picked"]:
+            st.session_state["patrol_picked"] = [*st.session_state["patrol_picked"], clicked]
+            st.rerun()
+
+picked = st.multiselect("另外手选点位（按名称或编号搜索）", list(options), format_func=options.get,
+                        key="patrol_picked")
+
+# --- parameters ---------------------------------------------------------------------------------
+p1, p2, p3, p4, p5 = st.columns(5)
+with p1:
+    teams = st.number_input("巡查组数", 1, 8, 2, key="patrol_teams")
+with p2:
+    hours = st.number_input("每组工作时长（小时）", 1.0, 14.0, 8.0, step=0.5, key="patrol_hours")
+with p3:
+    start = st.time_input("出发时间", dt.time(8, 30), key="patrol_start")
+with p4:
+    speed = st.number_input("平均车速（公里/小时）", 5.0, 100.0, 40.0, step=5.0, key="patrol_speed")
+with p5:
+    circuity = st.number_input("绕行系数（路程/直线）", 1.0, 3.0, 1.3, step=0.1, key="patrol_circuity")
+
+with st.expander("停留时间、必去点位与优先级", expanded=False):
+    required = st.multiselect("必去（其余点位在一天排不下时按优先级舍弃）", list(SELECTIONS),
+                              default=sorted(DEFAULT_REQUIRED), format_func=SELECTIONS.get, key="patrol_required")
+    cols = st.columns(len(SELECTIONS))
+    service = {}
+    for col, kind in zip(cols, SELECTIONS):
+        with col:
+            service[kind] = st.number_input(f"{SELECTIONS[kind]}（分钟）", 0, 240, DEFAULT_SERVICE_MIN[kind],
+                                            step=5, key=f"patrol_service_{kind}")
+    limit = st.number_input("沿河限距（米，用于“沿河限距内未整治点位”）", 50, 1000, 200, step=50,
+                            key="patrol_limit")
+    depot_text = st.text_input("驻地坐标（经度,纬度；留空则用数据中的驻地）",
+                               value=frames["meta"].set_index("key")["value"].get("depot", "")
+                               if len(frames["meta"]) else "", key="patrol_depot")
+    seconds = st.slider("计算时间（秒）", 1, 20, 5, key="patrol_seconds")
+
+# --- plan ---------------------------------------------------------------------------------------
+if st.button("生成巡查路线", type="primary", key="patrol_plan"):
+    if not chosen and not picked:
+        st.warning("请至少选择一类巡查对象或手选一个点位。")
+    else:
+        params = PatrolParams(teams=int(teams), hours=float(hours), start=start.strftime("%H:%M"),
+                              speed_kmh=float(speed), circuity=float(circuity), service_min=service,
+                              required=frozenset(required), limit_m=float(limit), time_limit_s=float(seconds))
+        with st.status("正在规划巡查路线…", expanded=True) as status:
+            try:
+                status.write("选取巡查点位、计算行车时间…")
+                depot = patrol.parse_depot(depot_text) if depot_text.strip() else None
+                plan = patrol.plan_from_store(ui.get_store(), chosen, ids=picked, as_of=pd.Timestamp(as_of),
+                                              params=params, depot=depot)
+                status.update(label=f"已生成：{int((~plan.stops['dropped']).sum())} 处点位，"
+                                    f"用时 {plan.solver_seconds:.1f} 秒", state="complete", expanded=False)
+                st.session_state["patrol_plan_result"] = plan
+            except UserError as exc:
+                status.update(label="未能生成路线", state="error")
+                st.error(f"{exc.zh}\n\n{exc.en}")
+                st.session_state.pop("patrol_plan_result", None)
+
+plan = st.session_state.get("patrol_plan_result")
+if plan is None:
+    st.info("选好巡查对象和参数后，点击“生成巡查路线”。")
+    st.stop()
+
+for w in plan.warnings:
+    st.warning(w)
+
+# --- map ----------------------------------------------------------------------------------------
+v = plan.visited
+if len(v):
+    minx, maxx = min(v.geometry.x.min(), plan.depot[0]), max(v.geometry.x.max(), plan.depot[0])
+    miny, maxy = min(v.geometry.y.min(), plan.depot[1]), max(v.geometry.y.max(), plan.depot[1])
+    pad = 0.01
+    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+else:
+    bounds = frames["townships"].total_bounds
+m = mapview.new_map(bounds, height=560)
+township_layer.add_to(m, frames["townships"])
+for k in plan.teams["team"]:
+    path = plan.team_path(int(k))
+    if not path:
+        continue
+    colour = TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)]
+    folium.PolyLine([(lat, lon) for lon, lat in path], color=colour, weight=4, opacity=0.85,
+                    tooltip=team_label(int(k))).add_to(m)
+for row in v.itertuples():
+    colour = TEAM_COLOURS[(int(row.team) - 1) % len(TEAM_COLOURS)]
+    label = (f"<div style='background:{colour};color:#fff;border:2px solid #fff;border-radius:12px;"
+             f"width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;"
+             f"box-shadow:0 0 2px #000'>{int(row.order)}</div>")
+    tip = html.escape(f"{team_label(int(row.team))} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
+    folium.Marker((row.geometry.y, row.geometry.x), icon=folium.DivIcon(html=label, icon_size=(24, 24),
+                                                                       icon_anchor=(12, 12)),
+                  tooltip=tip).add_to(m)
+for row in plan.dropped.itertuples():
+    folium.CircleMarker((row.geometry.y, row.geometry.x), radius=4, color="#777777", fill=True, fill_opacity=0.5,
+                        tooltip=html.escape(f"未安排：{row.name}")).add_to(m)
+folium.Marker((plan.depot[1], plan.depot[0]), tooltip="驻地（出发/返回）",
+              icon=folium.DivIcon(html="<div style='font-size:22px'>🏢</div>", icon_size=(24, 24),
+                                  icon_anchor=(12, 12))).add_to(m)
+mapview.show(m, height=560)
+
+# --- tables -------------------------------------------------------------------------------------
+summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程（公里）", "travel_min": "行车（分钟）",
+                                     "service_min": "现场（分钟）", "finish": "预计返回", "hours": "用时（小时）"})
+st.subheader("各组安排")
+st.dataframe(summary.drop(columns="team"), hide_index=True, width="stretch")
+table = patrol.checklist(plan)
+show_cols = {"order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称", "township": "乡镇（街道）",
+             "kind_label": "类别", "check": "巡查内容"}
+tabs = st.tabs([team_label(int(k)) for k in plan.teams["team"]])
+for tab, k in zip(tabs, plan.teams["team"]):
+    with tab:
+        t = table[table["team"] == k]
+        if len(t) == 0:
+            st.write("本组今日无安排。")
+        else:
+            st.dataframe(t[list(show_cols)].rename(columns=show_cols), hide_index=True, width="stretch")
+
+dropped = plan.dropped
+st.subheader(f"未安排点位（{len(dropped)} 处）")
+if len(dropped):
+    d = patrol.checklist(plan, dropped=True)
+    st.dataframe(d[["name", "township", "kind_label", "priority", "check"]].rename(
+        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "优先级",
+                 "check": "巡查内容"}), hide_index=True, width="stretch")
+else:
+    st.write("全部点位均已安排。")
+
+# --- downloads ----------------------------------------------------------------------------------
+st.subheader("下载")
+datum = st.radio("坐标系", ["wgs84", "gcj02"], horizontal=True, key="patrol_datum",
+                 format_func={"wgs84": "WGS84（奥维、两步路等 GPS 软件）", "gcj02": "GCJ-02（高德等国内地图）"}.get)
+stem = f"巡查路线_{plan.day:%Y%m%d}"
+d1, d2, d3, d4 = st.columns(4)
+d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum).encode("utf-8"), f"{stem}.gpx",
+                   "application/gpx+xml", key="dl_gpx")
+d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).encode("utf-8"), f"{stem}.kml",
+                   "application/vnd.google-earth.kml+xml", key="dl_kml")
+d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum), f"{stem}.csv", "text/csv", key="dl_csv")

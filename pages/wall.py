@@ -69,15 +69,15 @@ def closure_tiles(frames, as_of) -> list[str]:
     note = f"距{chem['deadline']:%m月%d日}期限 {days} 天" if days is not None and days >= 0 else \
         (f"已超期 {-days} 天" if days is not None else "")
     out = [tile("化工企业关停", f"{chem['closed']}/{chem['targets']}", note,
-                "" if chem["rate"] >= 1 else ("qs-warn" if days is None or days >= 0 else "qs-bad"))]
+                "" if (chem["rate"] or 0) >= 1 else ("qs-warn" if days is None or days >= 0 else "qs-bad"))]
     closed = lime["kilns_closed"] + lime["sheds_closed"]
     out.append(tile("石灰窑（棚）关停", f"{closed}/{lime['kilns'] + lime['sheds']}",
                     f"窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
-                    "" if lime["rate"] >= 1 else "qs-warn"))
+                    "" if (lime["rate"] or 0) >= 1 else "qs-warn"))
     ldays = live.get("days_to_deadline")
     out.append(tile("养殖场治理", f"{live['done']}/{live['targets']}",
                     f"治理中 {live['treating']} 家" + (f" · 距期限 {ldays} 天" if ldays is not None and ldays >= 0 else ""),
-                    "" if live["rate"] >= 1 else "qs-warn"))
+                    "" if (live["rate"] or 0) >= 1 else "qs-warn"))
     return out
 
 

@@ -1,5 +1,293 @@
-"""水质 page (placeholder until its issue lands)."""
+"""水质 /water: sampling points by GB 3838-2002 class, series with class bands, exceedances, trends,
+and the river above and below the chemical park."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import altair as alt
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("水质")
-st.info("本页面正在建设中，尚无数据展示。 This page is being built; it shows no data yet.")
+import ui
+from geo import water
+from layers import mapview, sampling_points, townships
+from layers import water as water_layer
+from layers.base import Legend
+
+CLASS_COLOURS = sampling_points.CLASS_COLOURS  # one palette for the map, the bands and the tables
+KIND_LABELS = {"section": "断面", "outfall": "排污口"}
+WB_LABELS = {"river": "河流", "lake": "湖库"}
+QUALITY_LABELS = {"worse": "变差", "better": "改善", "stable": "无明显趋势", "n/a": "—"}
+POSITION_LABELS = {"upstream": "园区上游", "alongside": "园区河段", "downstream": "园区下游"}
+
+st.title("水质 · GB 3838-2002 单因子评价")
+
+frames = ui.load_many("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
+points = frames["sampling_points"]
+if not len(points):
+    st.info("尚无水质监测点位。请在“数据”页导入监测点位和化验数据。 No sampling points yet.")
+    st.stop()
+
+c1, c2, c3 = st.columns([1, 1, 2])
+with c1:
+    as_of = ui.as_of_input("评价截至日期")
+with c2:
+    years = st.selectbox("趋势与图表时段", [1, 2, 3, 5], index=2, format_func=lambda y: f"近{y}年", key="years")
+with c3:
+    kinds = st.pills("点位类型", list(KIND_LABELS), default=list(KIND_LABELS), selection_mode="multi",
+                     format_func=KIND_LABELS.get, key="kinds") or list(KIND_LABELS)
+start = pd.Timestamp(as_of) - pd.DateOffset(years=years) + pd.Timedelta(days=1)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _latest(version: str, as_of: dt.date) -> pd.DataFrame:
+    return water.latest_assessment(frames, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    return water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+
+
+@st.cache_data(show_spinner="正在计算趋势…", max_entries=32)
+def _trend(version: str, start: pd.Timestamp, as_of: dt.date, point_id: str) -> pd.DataFrame:
+    return water.trend(frames["readings"], start=start, end=as_of, points=[point_id])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _profile(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    try:
+        return water.upstream_downstream(frames, start=start, end=as_of)
+    except (ValueError, KeyError):
+        return pd.DataFrame()
+
+
+@st.cache_data(show_spinner="正在生成地图…", max_entries=32)
+def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
+    a = _latest(version, as_of)
+    pts = points.merge(a[["id", "class", "meets"]], on="id", how="left")
+    pts = pts[pts["kind"].isin(kinds)]
+    bounds = frames["townships"].total_bounds if len(frames["townships"]) else pts.total_bounds
+    m = mapview.new_map(bounds, height=560)
+    if len(frames["townships"]):
+        townships.add_to(m, frames["townships"], labels=False)
+    water_layer.add_to(m, frames["rivers"], frames["waterbodies"])
+    sampling_points.add_to(m, pts, class_col="class", radius=9, highlight=(pts["id"] == selected).to_numpy(bool))
+    Legend("水质类别（最新一次采样）", sampling_points.legend_items(by_class=True),
+           position="bottomleft").add_to(m)
+    return mapview.to_html(m)
+
+
+version = ui.data_version()
+latest = _latest(version, as_of)
+shown = latest[latest["kind"].isin(kinds)] if "kind" in latest.columns else latest
+
+# --- headline figures -----------------------------------------------------------------------
+sec = latest[latest.get("kind", pd.Series("section", index=latest.index)) == "section"]
+classed = sec[sec["class"].notna()]
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("断面达标", f"{int(classed['meets'].fillna(False).astype(bool).sum())}/{len(classed)}")
+m2.metric("Ⅰ–Ⅲ类断面", f"{int((classed['class'] <= 3).sum())}/{len(classed)}")
+m3.metric("劣Ⅴ类点位", int((shown["class"] == 6).sum()))
+m4.metric("最新采样", f"{pd.to_datetime(shown['sampled_on']).max():%Y-%m-%d}" if shown["sampled_on"].notna().any()
+          else "—")
+
+# --- map and the latest class of every point ------------------------------------------------
+label_of = dict(zip(points["id"], points["id"] + " " + points["name"].astype(str)))
+ids = shown["id"].tolist() or points["id"].tolist()
+# default: the worst section (the standard is for the river; outfalls are its sources)
+secs = shown[(shown["kind"] == "section") & shown["class"].notna()] if "kind" in shown.columns else shown
+default = secs.sort_values(["class", "id"], ascending=[False, True])["id"].iloc[0] if len(secs) else ids[0]
+selected = st.session_state.get("point", default)
+if selected not in ids:
+    selected = ids[0]
+
+left, right = st.columns([3, 2])
+with left:
+    mapview.show(_map_html(version, as_of, tuple(kinds), selected), height=560)
+with right:
+    st.subheader(f"{as_of:%Y年%m月%d日} 最新评价")
+    table = pd.DataFrame({
+        "点位": shown["id"], "名称": shown["name"], "类型": shown["kind"].map(KIND_LABELS),
+        "水体": shown["waterbody"].map(WB_LABELS), "采样日期": pd.to_datetime(shown["sampled_on"]).dt.date,
+        "水质类别": shown["class_label"], "目标": shown["target_class"].map(water.label),
+        "达标": shown["meets"].map(lambda v: "—" if pd.isna(v) else ("是" if v else "否")),
+        "定类项目": shown["worst"].fillna(""), "超标项目（超标倍数）": shown["exceeding"].fillna(""),
+    })
+
+    def _colour(v):
+        for k, lab in water.CLASS_LABELS.items():
+            if v == lab:
+                fg = "#000" if k in (3, 4, 5) or k == 2 else "#fff"
+                return f"background-color: {CLASS_COLOURS[k]}; color: {fg}"
+        return ""
+
+    st.dataframe(table.style.map(_colour, subset=["水质类别"]), hide_index=True, width="stretch", height=470)
+    st.download_button("下载最新评价（CSV）", table.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"水质评价_{as_of:%Y%m%d}.csv", mime="text/csv")
+
+st.caption("单因子评价：取参评项目中最差的类别；河流不评价总氮、粪大肠菌群；水温不分类；pH 超出 6–9 为劣Ⅴ类；"
+           "低于检出限的结果按检出限定类（实际类别不差于此）。达标：类别不劣于目标类别。")
+
+# --- one point: series with class bands --------------------------------------------------
+st.divider()
+selected = st.selectbox("选择点位", ids, index=ids.index(selected), format_func=lambda i: label_of.get(i, i),
+                        key="point")
+pt = points[points["id"] == selected].iloc[0]
+wb = pt["waterbody"]
+target = int(pt["target_class"]) if pd.notna(pt["target_class"]) else None
+win = _window(version, start, as_of)
+series = win[win["point_id"] == selected]
+present = sorted(series["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
+default_pars = [p for p in present if water.assessed(p, wb)] or present
+row = latest[latest["id"] == selected].iloc[0]
+st.markdown(f"**{html.escape(str(pt['name']))}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
+            f" · 最新 {html.escape(row['class_label'])} · 目标 {water.label(target)}")
+pars = st.multiselect("指标", present, default=default_pars[:6], key="pars",
+                      format_func=lambda p: f"{water.STANDARD[p].name} {p}")
+
+
+def band_frame(par: str, lo_val: float, hi_val: float) -> pd.DataFrame:
+    """Class bands of ``par`` covering the plotted range (y0–y1 per class)."""
+    spec = water.STANDARD[par]
+    lim = spec.limits(wb)
+    if lim is None or spec.kind in ("none", "range"):
+        return pd.DataFrame(columns=["y0", "y1", "cls"])
+    lim = list(lim)
+    if spec.kind == "max":
+        edges = [0.0] + lim + [max(hi_val * 1.1, lim[-1] * 1.2)]
+        rows = [(edges[k], edges[k + 1], water.CLASS_LABELS[k + 1]) for k in range(6) if edges[k + 1] > edges[k]]
+    else:  # DO: higher is better
+        edges = [max(hi_val * 1.1, lim[0] * 1.2)] + lim + [0.0]
+        rows = [(edges[k + 1], edges[k], water.CLASS_LABELS[k + 1]) for k in range(6) if edges[k] > edges[k + 1]]
+    return pd.DataFrame(rows, columns=["y0", "y1", "cls"])
+
+
+def series_chart(par: str, s: pd.DataFrame) -> alt.LayerChart:
+    spec = water.STANDARD[par]
+    s = s.assign(when=s["sampled_at"], detected=np.where(s["below_detection"].astype("boolean").fillna(False),
+                                                           "低于检出限（按检出限）", "检出"),
+                 cls=s["class"].map(water.label))
+    hi = float(s["value"].max()) if len(s) else 1.0
+    colour = alt.Scale(domain=list(water.CLASS_LABELS.values()), range=list(CLASS_COLOURS.values()))
+    layers = []
+    bands = band_frame(par, 0.0, hi)
+    if len(bands):
+        layers.append(alt.Chart(bands).mark_rect(opacity=0.22).encode(
+            y=alt.Y("y0:Q"), y2="y1:Q", color=alt.Color("cls:N", scale=colour, legend=None),
+            tooltip=[alt.Tooltip("cls:N", title="类别")]))
+    lim = spec.limits(wb)
+    rules = []
+    if spec.kind == "range" and lim:
+        rules = [(lim[0], "pH 下限 6"), (lim[1], "pH 上限 9")]
+    elif target and lim and spec.kind in ("max", "min"):
+        rules = [(lim[target - 1], f"目标{water.label(target)}限值 {lim[target - 1]:g}")]
+    if rules:
+        layers.append(alt.Chart(pd.DataFrame(rules, columns=["y", "what"])).mark_rule(
+            color="#B2182B", strokeDash=[6, 3], strokeWidth=1.5).encode(
+            y="y:Q", tooltip=alt.Tooltip("what:N", title="")))
+    base = alt.Chart(s).encode(x=alt.X("when:T", title=None, axis=alt.Axis(format="%Y-%m")))
+    layers.append(base.mark_line(color="#333333", strokeWidth=1.2).encode(y=alt.Y("value:Q", title=spec.unit)))
+    layers.append(base.mark_point(size=40, filled=True).encode(
+        y="value:Q", color=alt.Color("cls:N", scale=colour, legend=None),
+        shape=alt.Shape("detected:N", scale=alt.Scale(domain=["检出", "低于检出限（按检出限）"],
+                                                      range=["circle", "triangle-down"]), legend=None),
+        tooltip=[alt.Tooltip("when:T", title="采样时间", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("value:Q", title="数值", format=".4g"), alt.Tooltip("cls:N", title="类别"),
+                 alt.Tooltip("detected:N", title="检出")]))
+    y_max = max(hi * 1.1, max((r[0] for r in rules), default=0) * 1.1)
+    return alt.layer(*layers).resolve_scale(color="shared").properties(
+        title=f"{spec.name} {par}", height=210).encode(
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, y_max] if spec.kind != "range" else [
+            min(5.5, float(s["value"].min()) - 0.3 if len(s) else 5.5), max(9.5, hi + 0.3)], clamp=True)))
+
+
+if not len(series):
+    st.info("该点位在所选时段内没有监测数据。 No readings in this window.")
+else:
+    cols = st.columns(2)
+    for i, par in enumerate(pars):
+        with cols[i % 2]:
+            st.altair_chart(series_chart(par, series[series["parameter"] == par]), width="stretch")
+    st.caption("色带为 GB 3838-2002 各类别范围，红色虚线为目标类别限值；倒三角为低于检出限的结果（画在检出限处）。")
+
+    # trends of this point
+    tr = _trend(version, start, as_of, selected)
+    if len(tr):
+        tr = tr.assign(_o=tr["parameter"].map(water.ORDER)).sort_values("_o")
+        units = {p: water.STANDARD[p].unit for p in tr["parameter"]}
+        st.subheader("变化趋势（Mann–Kendall 检验，Sen 斜率）")
+        st.dataframe(pd.DataFrame({
+            "指标": tr["parameter"].map(lambda p: f"{water.STANDARD[p].name} {p}"),
+            "趋势": tr["trend"].map(water.TREND_ARROWS) + " " + tr["quality"].map(QUALITY_LABELS),
+            "Sen 斜率（每年）": [f"{v:+.3g} {units[p]}" if v == v else "—"
+                             for v, p in zip(tr["slope_per_year"], tr["parameter"])],
+            "p 值": tr["p"].map(lambda v: f"{v:.3f}" if v == v else "—"),
+            "样本数": tr["n"],
+        }), hide_index=True, width="stretch")
+        st.caption("↑/↓：在 0.05 显著性水平上升/下降；溶解氧下降、其他污染物上升为“变差”。")
+    st.download_button("下载该点位数据（CSV）",
+                       series[["point_id", "sampled_at", "parameter", "value", "unit", "below_detection", "class"]]
+                       .to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"监测数据_{selected}_{as_of:%Y%m%d}.csv", mime="text/csv")
+
+# --- exceedances in the window ---------------------------------------------------------------
+st.divider()
+st.subheader(f"超标记录（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}，对照目标类别）")
+ex = water.exceedances(win[win["point_id"].isin(shown["id"])])
+only_point = st.toggle("只看所选点位", value=False, key="only_point")
+if only_point:
+    ex = ex[ex["point_id"] == selected]
+if len(ex):
+    ex_table = pd.DataFrame({
+        "采样时间": ex["sampled_at"].dt.strftime("%Y-%m-%d %H:%M"), "点位": ex["point_id"].map(label_of),
+        "指标": ex["parameter"].map(lambda p: f"{water.STANDARD[p].name} {p}"),
+        "数值": [("<" if b else "") + f"{v:.4g}" for v, b in
+                 zip(ex["value"], ex["below_detection"].astype("boolean").fillna(False))],
+        "单位": ex["unit"], "类别": ex["class"].map(water.label), "目标": ex["target_class"].map(water.label),
+        "目标限值": ex["limit"].map(lambda v: f"{v:g}" if v == v else "6–9"),
+        "超标倍数": ex["factor"].map(lambda v: f"{v:.2f}" if v == v else "—"),
+    }).iloc[::-1]
+    st.dataframe(ex_table, hide_index=True, width="stretch", height=320)
+    st.download_button("下载超标记录（CSV）", ex_table.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"超标记录_{as_of:%Y%m%d}.csv", mime="text/csv")
+else:
+    st.success("所选时段内没有超标记录。")
+
+# --- the river above and below the chemical park ------------------------------------------
+st.divider()
+prof = _profile(version, start, as_of)
+if len(prof):
+    river_name = frames["rivers"].set_index("id")["name"].get(prof.attrs.get("water_id"), "")
+    st.subheader(f"{river_name}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
+    ppars = sorted(prof["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
+    par = st.selectbox("对比指标", ppars, index=ppars.index("NH3-N") if "NH3-N" in ppars else 0,
+                       format_func=lambda p: f"{water.STANDARD[p].name} {p}", key="profile_par")
+    d = prof[prof["parameter"] == par].assign(
+        位置=lambda x: x["position"].map(POSITION_LABELS), 类别=lambda x: x["class"].map(water.label))
+    lo, hi = prof.attrs["park_km"]
+    colour = alt.Scale(domain=list(water.CLASS_LABELS.values()), range=list(CLASS_COLOURS.values()))
+    reach = alt.Chart(pd.DataFrame({"x0": [lo], "x1": [hi], "what": ["化工园区河段"]})).mark_rect(
+        color="#CC79A7", opacity=0.18).encode(x="x0:Q", x2="x1:Q", tooltip=alt.Tooltip("what:N", title=""))
+    line = alt.Chart(d).mark_line(color="#555555").encode(
+        x=alt.X("chainage_km:Q", title="距河流起点（公里，自上游向下游）"), y=alt.Y("mean:Q", title=water.STANDARD[par].unit))
+    dots = alt.Chart(d).mark_point(size=140, filled=True, stroke="#111111").encode(
+        x="chainage_km:Q", y="mean:Q", color=alt.Color("类别:N", scale=colour, legend=alt.Legend(title="均值类别")),
+        tooltip=[alt.Tooltip("name:N", title="断面"), alt.Tooltip("位置:N"),
+                 alt.Tooltip("mean:Q", title="均值", format=".4g"),
+                 alt.Tooltip("n:Q", title="样本数"), alt.Tooltip("offset_km:Q", title="距园区（公里）", format=".1f")])
+    labels = alt.Chart(d).mark_text(dy=-14, fontSize=12).encode(x="chainage_km:Q", y="mean:Q", text="name:N")
+    chart = reach + line + dots + labels
+    lim = water.STANDARD[par].limits("river")
+    if lim and water.STANDARD[par].kind in ("max", "min"):
+        chart += alt.Chart(pd.DataFrame({"y": [lim[2]], "what": [f"Ⅲ类限值 {lim[2]:g}"]})).mark_rule(
+            color="#B2182B", strokeDash=[6, 3]).encode(y="y:Q", tooltip=alt.Tooltip("what:N", title=""))
+    st.altair_chart(chart.properties(height=320), width="stretch")
+    up = d.loc[d["position"] == "upstream", "mean"].mean()
+    down = d.loc[d["position"] == "downstream", "mean"].mean()
+    if up == up and down == down and up > 0:
+        st.caption(f"园区下游断面均值为上游的 {down / up:.2f} 倍（{water.STANDARD[par].name}）。紫色阴影为园区企业在河道上的投影范围。")
+    st.download_button("下载沿程对比（CSV）", prof.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"园区上下游对比_{as_of:%Y%m%d}.csv", mime="text/csv")

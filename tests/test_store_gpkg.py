@@ -95,3 +95,26 @@ def test_concurrent_writers_lose_nothing(demo_store):
     ev = GpkgStore(demo_store).read("status_events")
     assert len(ev) == n_before + 15
     assert {f"w{k}-{i}" for k in range(3) for i in range(5)} <= set(ev.recorded_by)
+
+
+def test_status_follows_latest_event_even_when_backdated(demo_store):
+    s = GpkgStore(demo_store)
+    farm = s.read("farms").set_index("id").loc["F001"]
+    assert farm["status"] == "treating"
+    # An event dated before the site's latest one is recorded but does not change the current status.
+    s.commit([Change("status_events", _event("F001", "closed", "2005-01-01"), "append")])
+    assert s.read("farms").set_index("id").loc["F001", "status"] == "treating"
+    # A newer event alone (without the site row) moves the status.
+    s.commit([Change("status_events", _event("F001", "accepted", "2007-07-15"), "append")])
+    assert s.read("farms").set_index("id").loc["F001", "status"] == "accepted"
+    from geo.check import check_store
+
+    assert [p for p in check_store(s) if p.severity == "error"] == []
+
+
+def test_upsert_row_without_id_is_refused(demo_store):
+    s = GpkgStore(demo_store)
+    row = s.read("farms").iloc[[0]].assign(id=None)
+    with pytest.raises(StoreError) as err:
+        s.commit([Change("farms", row, "upsert")])
+    assert any(p.why == "empty id" for p in err.value.problems)

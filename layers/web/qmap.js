@@ -37,13 +37,13 @@
    *        history (optional, list per point), highlight (optional list of 0/1), tip (optional column)} */
   function points(data, opts) {
     opts = opts || {};
-    var renderer = L.canvas({ padding: 0.5 });
+    // No renderer of its own: every layer shares the map's canvas (preferCanvas), because only
+    // the topmost canvas receives the mouse and would hide the layers below it.
     var group = L.featureGroup();
     var n = data.x.length;
     for (var i = 0; i < n; i++) {
       var hi = data.highlight && data.highlight[i];
       var m = L.circleMarker([data.y[i], data.x[i]], {
-        renderer: renderer,
         radius: hi ? data.radius + 3 : data.radius,
         color: hi ? "#000000" : (data.stroke || "#222222"),
         weight: hi ? 2.5 : 1,

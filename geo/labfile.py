@@ -1,0 +1,486 @@
+"""Lab result files (监测报告数据) into ``readings``: parse, check every row, then append in one commit.
+
+A lab file is a CSV (UTF-8 or GBK) or an Excel sheet in long form, one result
+per row: point, sampling date-time, parameter, value, unit, and optionally the
+detection limit. Headers may be Chinese (点位/监测点, 采样时间, 指标/项目,
+数值/结果, 单位, 检出限) or English (point_id, sampled_at, parameter, value,
+unit, detection_limit); a title row above the header is skipped.
+
+What labs write, and what we store:
+
+- ``<0.01``, ``＜0.01`` and the national convention ``0.01L`` mean "below the
+  detection limit 0.01": stored as ``value`` = 0.01, ``below_detection`` = True.
+- ``ND`` / ``未检出`` needs the detection limit column; without it the row is
+  rejected (we will not invent a limit).
+- µg/L is converted to mg/L exactly (decimal arithmetic, so 50 µg/L compares
+  equal to the 0.05 mg/L limit).
+- Unknown parameters, units, points, dates, duplicates (in the file or
+  already in the store) are reported per row with the row number as in the
+  file, and then nothing is written.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .water import STANDARD
+
+MAX_BYTES = 20 * 1024 * 1024
+
+# --- vocabularies -------------------------------------------------------------------------
+
+#: Header spellings per field (compared after NFKC, lower case, spaces removed).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "point_id": ("点位", "点位编号", "点位名称", "监测点", "监测点位", "监测点编号", "监测点位编号", "断面", "断面编号",
+                 "断面名称", "监测断面", "采样点", "采样点位", "站点", "站点编号", "point_id", "point", "site", "station"),
+    "sampled_at": ("采样时间", "采样日期", "采样日期时间", "监测时间", "监测日期", "日期", "时间", "sampled_at",
+                   "datetime", "date", "time", "sampling_time"),
+    "parameter": ("指标", "项目", "监测项目", "检测项目", "分析项目", "监测指标", "检测指标", "参数", "parameter",
+                  "item", "analyte"),
+    "value": ("数值", "结果", "监测值", "监测结果", "检测结果", "检测值", "测定值", "浓度", "value", "result"),
+    "unit": ("单位", "计量单位", "unit", "units"),
+    "detection_limit": ("检出限", "方法检出限", "检出限值", "detection_limit", "dl", "lod", "mdl"),
+}
+HEADER_LABELS = {"point_id": "点位", "sampled_at": "采样时间", "parameter": "指标", "value": "数值", "unit": "单位",
+                 "detection_limit": "检出限"}
+REQUIRED = ("point_id", "sampled_at", "parameter", "value", "unit")
+
+_EXTRA_NAMES = {
+    "ph值": "pH", "溶解氧(do)": "DO", "高锰酸盐指数(codmn)": "CODMn", "codmn": "CODMn", "高锰酸钾指数": "CODMn",
+    "codcr": "COD", "化学需氧量(cod)": "COD", "bod": "BOD5", "生化需氧量": "BOD5", "nh3n": "NH3-N",
+    "nh4-n": "NH3-N", "nh4+-n": "NH3-N", "nh3-n": "NH3-N", "氨氮(nh3-n)": "NH3-N", "总磷(以p计)": "TP",
+    "总氮(湖、库,以n计)": "TN", "总氮(以n计)": "TN", "氟化物(以f-计)": "F", "氟": "F", "f-": "F", "cr6+": "Cr6",
+    "cr(vi)": "Cr6", "铬(六价)": "Cr6", "六价铬(cr6+)": "Cr6", "挥发性酚": "VP", "挥发酚(以苯酚计)": "VP", "酚": "VP",
+    "石油": "OIL", "油类": "OIL", "阴离子合成洗涤剂": "LAS", "s2-": "S2", "粪大肠杆菌": "FC", "粪大肠菌群数": "FC",
+    "温度": "WT", "水温(℃)": "WT", "t": "WT",
+}
+
+
+def _norm(s) -> str:
+    """NFKC (full-width to ASCII, µ to μ), lower case, no spaces; Chinese brackets become ASCII ones."""
+    t = unicodedata.normalize("NFKC", str(s)).strip().lower()
+    return re.sub(r"\s+", "", t)
+
+
+#: Parameter spellings → code: the codes themselves, the standard's Chinese names, and lab variants.
+PARAMETER_NAMES: dict[str, str] = {
+    **{_norm(c): c for c in STANDARD},
+    **{_norm(p.name): p.code for p in STANDARD.values()},
+    **{_norm(k): v for k, v in _EXTRA_NAMES.items()},
+}
+
+
+def parameter_code(text) -> str | None:
+    """The GB 3838 code of a parameter as a lab writes it (``氨氮``, ``NH3-N``, ``CODcr``), else ``None``."""
+    t = _norm(text)
+    if t in PARAMETER_NAMES:
+        return PARAMETER_NAMES[t]
+    bare = re.sub(r"\(.*?\)", "", t)  # "氨氮(以N计)" → "氨氮"
+    return PARAMETER_NAMES.get(bare)
+
+
+#: Units accepted per kind of parameter: spelling → (stored unit, decimal exponent applied to the value).
+_MASS = {"mg/l": ("mg/L", 0), "毫克/升": ("mg/L", 0), "mg/dm3": ("mg/L", 0),
+         "μg/l": ("mg/L", -3), "ug/l": ("mg/L", -3), "微克/升": ("mg/L", -3), "μg/dm3": ("mg/L", -3)}
+UNITS: dict[str, dict[str, tuple[str, int]]] = {
+    "pH": {"": ("无量纲", 0), "无量纲": ("无量纲", 0), "无": ("无量纲", 0), "-": ("无量纲", 0), "/": ("无量纲", 0),
+           "ph": ("无量纲", 0), "ph单位": ("无量纲", 0), "dimensionless": ("无量纲", 0)},
+    "WT": {"℃": ("℃", 0), "°c": ("℃", 0), "摄氏度": ("℃", 0), "度": ("℃", 0)},
+    "FC": {"个/l": ("个/L", 0), "mpn/l": ("个/L", 0), "cfu/l": ("个/L", 0)},
+}
+ND_WORDS = frozenset({"nd", "n.d.", "n.d", "未检出", "未检测到", "<dl", "<lod", "bdl"})
+
+
+@dataclass(frozen=True)
+class LabProblem:
+    """One finding about a row of a lab file (``row`` as numbered in the file; ``None``: the whole file)."""
+
+    row: int | None
+    column: str
+    why_zh: str
+    why: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"第{self.row}行" if self.row is not None else "文件"
+        return f"{where}\t{self.column}\t{self.why_zh} / {self.why}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def problems_frame(problems: list[LabProblem]) -> pd.DataFrame:
+    """The per-row report as a table with Chinese headers (行号, 列, 问题, problem)."""
+    return pd.DataFrame({"行号": pd.array([p.row for p in problems], dtype="Int64"),
+                         "列": [p.column for p in problems],
+                         "问题": [p.why_zh for p in problems],
+                         "problem": [p.why for p in problems]})
+
+
+class LabFileError(ValueError):
+    """A file that cannot be read at all (bilingual)."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(en)
+        self.zh, self.en = zh, en
+
+
+# --- reading cells ------------------------------------------------------------------------
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def _bytes_and_name(src, name: str | None) -> tuple[bytes, str]:
+    if isinstance(src, (str, Path)):
+        p = Path(src)
+        if not p.exists():
+            raise LabFileError(f"找不到文件：{p}", f"file not found: {p}")
+        if p.stat().st_size > MAX_BYTES:
+            raise LabFileError("文件过大（上限 20 MB）。", "file too large (limit 20 MB)")
+        return p.read_bytes(), name or p.name
+    data = src.getvalue() if hasattr(src, "getvalue") else src.read()
+    if len(data) > MAX_BYTES:
+        raise LabFileError("文件过大（上限 20 MB）。", "file too large (limit 20 MB)")
+    return data, name or getattr(src, "name", "") or ""
+
+
+def _grid(data: bytes, name: str) -> list[list]:
+    """Rows of cells: Excel (first sheet) when the name says so or the bytes are a zip, else CSV."""
+    suffix = Path(name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or (not suffix and data[:4] == b"PK\x03\x04"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise LabFileError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
+        try:
+            return [list(r) for r in wb[wb.sheetnames[0]].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    if suffix == ".xls":
+        raise LabFileError("不支持旧版 .xls 文件，请另存为 .xlsx。", "old .xls files are not supported; save as .xlsx")
+    if suffix not in ("", ".csv", ".txt", ".tsv"):
+        raise LabFileError(f"不支持的文件类型“{suffix}”（支持 csv、xlsx）。", f"unsupported file type {suffix!r} (csv, xlsx)")
+    for enc in ("utf-8-sig", "gb18030"):  # strict decoders in this order beat guessing on short Chinese files
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise LabFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", "cannot decode the CSV (use UTF-8 or GBK)")
+    first = text.split("\n", 1)[0]
+    delim = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delim)]
+
+
+def _header_map(cells: list) -> dict[str, int]:
+    lookup = {_norm(a): f for f, aliases in HEADERS.items() for a in aliases}
+    found: dict[str, int] = {}
+    for j, c in enumerate(cells):
+        if _blank(c):
+            continue
+        t = _norm(c)
+        f = lookup.get(t) or lookup.get(re.sub(r"\(.*?\)", "", t))
+        if f and f not in found:
+            found[f] = j
+    return found
+
+
+# --- parsing values -----------------------------------------------------------------------
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        d = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def parse_value(cell) -> tuple[str, Decimal | None]:
+    """A result cell as ``(kind, number)``: kind ``value``, ``below`` (number = detection limit),
+    ``nd`` (below, limit not given), ``above`` (over the range) or ``bad``."""
+    if isinstance(cell, bool):
+        return "bad", None
+    if isinstance(cell, (int, float, np.integer, np.floating)):
+        if isinstance(cell, float) and not np.isfinite(cell):
+            return "bad", None
+        return "value", Decimal(repr(float(cell))) if isinstance(cell, (float, np.floating)) else Decimal(int(cell))
+    t = _norm(cell)
+    if t in ND_WORDS:
+        return "nd", None
+    if t.startswith(("<", "≤")):
+        d = _decimal(t[1:])
+        return ("below", d) if d is not None else ("bad", None)
+    if t.startswith((">", "≥")):
+        return "above", _decimal(t[1:])
+    if t.endswith("l") and _decimal(t[:-1]) is not None:  # GB convention: "0.01L" = below 0.01
+        return "below", _decimal(t[:-1])
+    d = _decimal(t)
+    return ("value", d) if d is not None else ("bad", None)
+
+
+def unit_for(code: str, unit_text) -> tuple[str, int] | None:
+    """``(stored unit, decimal exponent)`` for a parameter's unit as written, else ``None``."""
+    t = "" if _blank(unit_text) else _norm(unit_text)
+    table = UNITS.get(code, _MASS)
+    return table.get(t)
+
+
+def _parse_times(cells: pd.Series) -> pd.Series:
+    def clean(v):
+        if _blank(v):
+            return None
+        if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"):
+            return pd.Timestamp(v).isoformat()
+        t = unicodedata.normalize("NFKC", str(v)).strip()
+        t = re.sub(r"(\d)\s*年\s*(\d)", r"\1-\2", t)
+        t = re.sub(r"(\d)\s*月\s*(\d)", r"\1-\2", t)
+        t = re.sub(r"日\s*", " ", t).replace("时", ":").replace("分", "").replace("/", "-").replace(".", "-", 2) \
+            if re.match(r"^\d{4}[./年-]", t) else t
+        return t.strip()
+
+    texts = cells.map(clean)
+    return pd.to_datetime(texts, errors="coerce", format="mixed")
+
+
+# --- the whole file -----------------------------------------------------------------------
+
+def _frames(store) -> dict[str, pd.DataFrame]:
+    if isinstance(store, dict):
+        return store
+    return {t: store.read(t) for t in ("sampling_points", "readings")}
+
+
+def parse_lab_file(path_or_buffer, store, *, name: str | None = None) -> tuple[pd.DataFrame, list[LabProblem]]:
+    """Parse and check a lab file against the store's sampling points and readings.
+
+    Parameters
+    ----------
+    path_or_buffer : a path, bytes buffer or uploaded file (``.name`` tells CSV from xlsx).
+    store : a :class:`geo.store.Store` (or a dict with ``sampling_points`` and ``readings`` frames).
+    name : the file name as the user knows it (for uploads saved under another name).
+
+    Returns
+    -------
+    ``(readings, problems)``: the rows that passed, as ``readings`` rows (index = row number in
+    the file), and every problem found. Write only when ``problems`` holds no error.
+    """
+    problems: list[LabProblem] = []
+    try:
+        data, fname = _bytes_and_name(path_or_buffer, name)
+        grid = _grid(data, fname)
+    except LabFileError as exc:
+        return _empty(), [LabProblem(None, "", exc.zh, exc.en)]
+    while grid and all(_blank(c) for c in grid[-1]):
+        grid.pop()
+    if not grid:
+        return _empty(), [LabProblem(None, "", "文件为空。", "the file is empty")]
+    # Header: the row among the first 10 with the most recognised headers (skips title rows).
+    scored = [(len(_header_map(r)), i) for i, r in enumerate(grid[:10])]
+    n_found, h = max(scored, key=lambda x: (x[0], -x[1]))
+    cols = _header_map(grid[h])
+    missing = [f for f in REQUIRED if f not in cols]
+    if missing:
+        names = "、".join(HEADER_LABELS[f] for f in missing)
+        return _empty(), [LabProblem(None, ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
+                                     f"missing column(s): {', '.join(missing)}")]
+    header_text = {f: str(grid[h][j]).strip() for f, j in cols.items()}
+    body, rownums = [], []
+    for i in range(h + 1, len(grid)):
+        r = grid[i]
+        if all(_blank(c) for c in r):
+            continue
+        body.append({f: (r[j] if j < len(r) else None) for f, j in cols.items()})
+        rownums.append(i + 1)  # spreadsheet / text line numbering from 1
+    raw = pd.DataFrame(body, columns=list(cols), dtype=object)
+    raw.index = pd.Index(rownums, name="row")
+
+    def bad(row, field, zh, en):
+        problems.append(LabProblem(int(row), header_text.get(field, field), zh, en))
+
+    frames = _frames(store)
+    _code = functools.lru_cache(maxsize=None)(lambda t: parameter_code(t))
+    _unit = functools.lru_cache(maxsize=None)(lambda c, u: unit_for(c, u))
+    points = frames["sampling_points"]
+    ids = {str(i).strip(): str(i) for i in points["id"]}
+    by_name = points.groupby(points["name"].astype(str).str.strip())["id"].agg(list).to_dict()
+    today = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
+    times = _parse_times(raw["sampled_at"]) if len(raw) else pd.Series(dtype="datetime64[ns]")
+    out = []
+    # plain dicts: a pandas row per iteration costs ~0.5 ms, too much for a year of lab results
+    for row, cells, when in zip(raw.index.tolist(), raw.to_dict("records"), times.tolist()):
+        ok = True
+        # point: by id, else by an unambiguous name
+        pt = None if _blank(cells["point_id"]) else unicodedata.normalize("NFKC", str(cells["point_id"])).strip()
+        pid = ids.get(pt) if pt else None
+        if pt and pid is None and len(by_name.get(pt, [])) == 1:
+            pid = by_name[pt][0]
+        if pid is None:
+            ok = False
+            if not pt:
+                bad(row, "point_id", "点位为空", "point id is empty")
+            else:
+                bad(row, "point_id", f"未知点位“{pt}”（不在监测点位表中）", f"unknown point {pt!r} (not in sampling_points)")
+        if pd.isna(when):
+            ok = False
+            v = cells["sampled_at"]
+            bad(row, "sampled_at", "采样时间为空" if _blank(v) else f"采样时间“{v}”无法识别（示例：2007-06-12 09:30）",
+                "sampling time is empty" if _blank(v) else f"sampling time {v!r} not understood")
+        elif when >= today:
+            ok = False
+            bad(row, "sampled_at", f"采样时间 {when:%Y-%m-%d} 晚于今天", f"sampling time {when:%Y-%m-%d} is in the future")
+        code = None if _blank(cells["parameter"]) else _code(cells["parameter"])
+        if code is None:
+            ok = False
+            p = cells["parameter"]
+            bad(row, "parameter", "指标为空" if _blank(p) else f"未知指标“{p}”（应为 GB 3838-2002 表1 中的项目）",
+                "parameter is empty" if _blank(p) else f"unknown parameter {p!r} (not in GB 3838-2002 Table 1)")
+        kind, num = parse_value(cells["value"]) if not _blank(cells["value"]) else ("empty", None)
+        if kind == "nd":
+            dl = cells.get("detection_limit")
+            dkind, dnum = parse_value(dl) if not _blank(dl) else ("empty", None)
+            if dkind in ("value", "below") and dnum is not None and dnum > 0:
+                kind, num = "below", dnum
+            else:
+                ok = False
+                bad(row, "value", f"“{cells['value']}”为未检出，但没有检出限（请填写检出限列或写成“<检出限”）",
+                    f"{cells['value']!r} is not detected but no detection limit is given (add a detection limit "
+                    f"column or write '<limit')")
+        elif kind == "empty":
+            ok = False
+            bad(row, "value", "数值为空", "value is empty")
+        elif kind == "above":
+            ok = False
+            bad(row, "value", f"“{cells['value']}”超出测定上限，请填写实测值", f"{cells['value']!r} is above the range; "
+                                                                   f"give the measured value")
+        elif kind == "bad":
+            ok = False
+            bad(row, "value", f"“{cells['value']}”不是数值", f"{cells['value']!r} is not a number")
+        elif num is not None and num < 0:
+            ok = False
+            bad(row, "value", f"数值 {num} 为负", f"negative value {num}")
+        unit = None
+        if code is not None:
+            unit = _unit(code, cells["unit"])
+            if unit is None:
+                ok = False
+                u = cells["unit"]
+                allowed = "、".join(sorted({k for k in UNITS.get(code, _MASS) if k} | ({"μg/L", "mg/L"}
+                                    if code not in UNITS else set())))
+                bad(row, "unit", (f"{STANDARD[code].name}缺少单位" if _blank(u) else
+                                  f"{STANDARD[code].name}的单位“{u}”无法识别") + f"（可用：{allowed}）",
+                    f"{code}: " + ("unit missing" if _blank(u) else f"unknown unit {u!r}"))
+            elif code == "pH" and kind in ("value", "below") and num is not None:
+                if kind == "below":
+                    ok = False
+                    bad(row, "value", "pH 不能写成低于检出限", "pH cannot be below a detection limit")
+                elif not (0 <= num <= 14):
+                    ok = False
+                    bad(row, "value", f"pH {num} 超出 0–14", f"pH {num} outside 0–14")
+        if ok:
+            stored, exp = unit
+            out.append(dict(row=row, point_id=pid, sampled_at=when, parameter=code,
+                            value=float(num.scaleb(exp)), unit=stored, below_detection=(kind == "below")))
+    readings = pd.DataFrame(out, columns=["row", "point_id", "sampled_at", "parameter", "value", "unit",
+                                          "below_detection"]).set_index("row")
+    readings["below_detection"] = readings["below_detection"].astype("boolean")
+    readings["sampled_at"] = pd.to_datetime(readings["sampled_at"]).astype("datetime64[ms]")
+    problems += _duplicates(readings, frames["readings"], header_text)
+    problems.sort(key=lambda p: (p.row or 0))
+    return readings, problems
+
+
+def _duplicates(new: pd.DataFrame, old: pd.DataFrame, header_text: dict) -> list[LabProblem]:
+    """The same point, time and parameter twice in the file, or already in the store."""
+    out = []
+    key = ["point_id", "sampled_at", "parameter"]
+    if not len(new):
+        return out
+    k = new[key].reset_index()
+    dup = k.duplicated(key, keep="first")
+    for _, r in k[dup].iterrows():
+        first = int(k[(k[key] == r[key]).all(axis=1)]["row"].iloc[0])
+        out.append(LabProblem(int(r["row"]), header_text.get("parameter", "parameter"),
+                              f"与第{first}行重复（同一点位、时间、指标）",
+                              f"duplicate of row {first} (same point, time and parameter)"))
+    if len(old):
+        o = old[key].assign(sampled_at=pd.to_datetime(old["sampled_at"]).astype("datetime64[ms]"))
+        hit = k.merge(o.drop_duplicates(), on=key, how="inner")
+        for _, r in hit.iterrows():
+            out.append(LabProblem(int(r["row"]), header_text.get("parameter", "parameter"),
+                                  "该点位该时间的此指标已在库中（重复导入？）",
+                                  "this point, time and parameter is already stored (imported twice?)"))
+    return out
+
+
+def _empty() -> pd.DataFrame:
+    df = pd.DataFrame({"point_id": pd.Series(dtype=object), "sampled_at": pd.Series(dtype="datetime64[ms]"),
+                       "parameter": pd.Series(dtype=object), "value": pd.Series(dtype=float),
+                       "unit": pd.Series(dtype=object), "below_detection": pd.Series(dtype="boolean")})
+    df.index.name = "row"
+    return df
+
+
+def import_lab_file(store, path_or_buffer, *, name: str | None = None, dry_run: bool = False
+                    ) -> tuple[pd.DataFrame, list[LabProblem], bool]:
+    """Parse, check and (unless ``dry_run`` or any error) append the readings in one commit.
+
+    Returns ``(readings, problems, written)``.
+    """
+    from .store import Change
+
+    readings, problems = parse_lab_file(path_or_buffer, store, name=name)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or dry_run or not len(readings):
+        return readings, problems, False
+    store.commit([Change("readings", readings.reset_index(drop=True), "append")])
+    return readings, problems, True
+
+
+# --- command line ---------------------------------------------------------------------------
+
+def _cli(args) -> int:
+    import sys
+
+    from .cli import UserError, store_from
+
+    if not args.file:
+        raise UserError("请用 --file 指定化验结果文件。", "give the lab file with --file")
+    args.store = args.import_store or getattr(args, "store", None)
+    store = store_from(args)
+    readings, problems, written = import_lab_file(store, args.file, dry_run=args.dry_run)
+    for p in problems:
+        print(p, file=sys.stderr)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise UserError(f"{len(errors)} 处错误，未写入任何数据。", f"{len(errors)} error(s); nothing written")
+    n_bd = int(readings["below_detection"].sum()) if len(readings) else 0
+    pts = readings["point_id"].nunique() if len(readings) else 0
+    if args.dry_run:
+        print(f"检查通过：{len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限），未写入（--dry-run）。"
+              f" / check passed: {len(readings)} readings; nothing written (dry run)")
+    else:
+        print(f"已导入 {len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限）。 / imported {len(readings)} readings")
+    return 0
+
+
+def add_cli(ws) -> None:
+    """``python -m geo water import --store S --file LAB.csv|.xlsx [--dry-run]``."""
+    p = ws.add_parser("import", help="import lab results (CSV/xlsx: point, time, parameter, value, unit)")
+    # Own dest: argparse lets a subcommand's defaults overwrite the parent's --store.
+    p.add_argument("--store", dest="import_store", help="GeoPackage path or postgresql:// URL")
+    p.add_argument("--file", required=True, help="lab file (.csv UTF-8/GBK, or .xlsx)")
+    p.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    p.set_defaults(func=_cli)

@@ -1,0 +1,795 @@
+"""Patrol planning: which sites to visit today, by which team, in which order, at what time.
+
+Stops come from named selections on a store (as they stood on an "as of"
+date) or from ids picked by hand:
+
+- ``committed``: enterprises that signed a closure commitment;
+- ``overdue``: sites whose rectification deadline has passed and that are not done;
+- ``violations``: active sites within the riverside limit (200 m by default);
+- ``kilns-closed``: closed lime kilns and sheds, spot-checked to stay closed;
+- ``sampling``: outfalls of still-producing plants (weekly wastewater samples).
+
+Travel times come from straight-line distances in a local metric CRS times a
+circuity factor over a speed, or from shortest paths on a ``roads`` line
+layer when the store holds one. :mod:`geo.routing` plans the tours; stops of
+kinds marked required are always visited, the others carry a prize by
+priority and are dropped (and listed) when the day is full.
+
+Exports: GPX (waypoints numbered per team, a route and a track per team), KML
+(a folder per team), CSV and XLSX checklists. Phone apps such as 奥维互动地图
+read WGS84 GPX; ``datum="gcj02"`` converts for apps that expect GCJ-02.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .contract import LAYER_LABELS, RESOLVED, STORE_CRS
+from .crs import from_wgs84, metric_crs_for
+from .history import sites_on
+from .spatial import with_township
+
+#: selection name → Chinese label
+SELECTIONS = {
+    "committed": "已签关停承诺企业",
+    "overdue": "逾期未完成整治",
+    "violations": "沿河限距内未整治点位",
+    "kilns-closed": "已关停石灰窑（棚）抽查",
+    "sampling": "在产企业排口采样",
+    "picked": "手选点位",
+}
+#: what the team does at a stop of each kind (printed on the checklist)
+CHECKS = {
+    "committed": "核查关停承诺落实：是否停产、设备拆除及搬迁进度",
+    "overdue": "已过整治期限仍未完成：核查现状，拍照取证，督促整改",
+    "violations": "沿河{limit}米内未整治：核查污染防治与整治情况（距水体约{dist}米",
+    "kilns-closed": "抽查已关停窑（棚）是否复产：断电、窑体拆除情况",
+    "sampling": "排口废水采样送检，记录排放情况",
+    "picked": "现场巡查",
+}
+DEFAULT_SERVICE_MIN = {"committed": 30, "overdue": 30, "violations": 20, "kilns-closed": 10, "sampling": 30,
+                       "picked": 20}
+#: 3 = high; optional stops of higher priority are kept first when the day is full
+DEFAULT_PRIORITY = {"committed": 2, "overdue": 3, "violations": 2, "kilns-closed": 1, "sampling": 3, "picked": 3}
+#: kinds visited whatever it costs (weekly sampling is an obligation; hand-picked stops were chosen)
+DEFAULT_REQUIRED = frozenset({"sampling", "picked"})
+#: enterprise statuses that still discharge wastewater (committed plants run until their deadline)
+PRODUCING = frozenset({"operating", "committed"})
+#: statuses that end a site's rectification (farms: treatment accepted also counts)
+DONE = {**RESOLVED, "farms": RESOLVED["farms"] | {"accepted"}}
+#: team colours (Okabe–Ito, colour-blind safe)
+TEAM_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+TEAM_NAMES = "一二三四五六七八九十"
+
+
+def team_label(team: int) -> str:
+    """第一组, 第二组, … (1-based)."""
+    return f"第{TEAM_NAMES[team - 1] if team <= len(TEAM_NAMES) else team}组"
+
+
+@dataclass
+class PatrolParams:
+    """Parameters of one day's plan; defaults suit a district bureau's car patrol."""
+
+    teams: int = 1
+    hours: float = 8.0
+    start: str = "08:30"
+    speed_kmh: float = 40.0
+    circuity: float = 1.3
+    service_min: dict = field(default_factory=lambda: dict(DEFAULT_SERVICE_MIN))
+    priority: dict = field(default_factory=lambda: dict(DEFAULT_PRIORITY))
+    required: frozenset = DEFAULT_REQUIRED
+    limit_m: float = 200.0
+    time_limit_s: float = 5.0
+    seed: int = 0
+    balance: float = 0.2
+
+    def validate(self) -> None:
+        from .cli import UserError
+
+        if not 1 <= int(self.teams) <= 20:
+            raise UserError("巡查组数应在 1 到 20 之间。", "teams must be between 1 and 20")
+        if not 0.5 <= float(self.hours) <= 24:
+            raise UserError("工作时长应在 0.5 到 24 小时之间。", "hours must be between 0.5 and 24")
+        if not 1 <= float(self.speed_kmh) <= 150:
+            raise UserError("车速应在 1 到 150 公里/小时之间。", "speed must be between 1 and 150 km/h")
+        if not 1.0 <= float(self.circuity) <= 3.0:
+            raise UserError("绕行系数应在 1.0 到 3.0 之间。", "circuity factor must be between 1.0 and 3.0")
+        try:
+            dt.time.fromisoformat(self.start)
+        except ValueError:
+            raise UserError(f"出发时间“{self.start}”格式应为 HH:MM。", f"start time {self.start!r} must be HH:MM") from None
+        bad = [k for k, v in self.service_min.items() if not (0 <= float(v) <= 600)]
+        if bad:
+            raise UserError("每处停留时间应在 0 到 600 分钟之间。", f"service minutes out of 0–600 for {bad}")
+
+
+# --- selections -------------------------------------------------------------------------------
+
+def _stops_frame(rows: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    cols = ["stop_id", "layer", "id", "name", "kind", "check", "distance_m"]
+    rows = [r for r in rows if len(r)]
+    if not rows:
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols},
+                                geometry=gpd.GeoSeries([], crs=STORE_CRS), crs=STORE_CRS)
+    out = pd.concat(rows, ignore_index=True)
+    return gpd.GeoDataFrame(out[cols + ["geometry"]], geometry="geometry", crs=STORE_CRS)
+
+
+def _as_stops(gdf: pd.DataFrame, layer: str, kind: str, check: str | Sequence[str],
+              distance=None) -> gpd.GeoDataFrame:
+    out = gpd.GeoDataFrame({
+        "stop_id": (layer + ":" + gdf["id"].astype(str)).to_numpy(),
+        "layer": layer, "id": gdf["id"].astype(str).to_numpy(), "name": gdf["name"].astype(str).to_numpy(),
+        "kind": kind, "check": check,
+        "distance_m": np.nan if distance is None else np.asarray(distance, float),
+    }, geometry=gdf.geometry.to_numpy(), crs=STORE_CRS)
+    return out
+
+
+def _sites(tables: dict, layer: str, as_of) -> gpd.GeoDataFrame:
+    sites = tables[layer]
+    events = tables.get("status_events")
+    if as_of is not None and events is not None and len(events):
+        sites = sites_on(sites, events, layer, as_of)
+    return sites
+
+
+def _violations(tables: dict, as_of, limit_m: float) -> list[gpd.GeoDataFrame]:
+    """Active sites within ``limit_m`` of water: the rule as :mod:`geo.buffers` applies it (exact distances)."""
+    from .buffers import check
+
+    events = tables.get("status_events")
+    # as in _sites: without any status history the status columns are taken as they stand
+    replay = as_of if events is not None and len(events) else None
+    hits = check(tables, distance=float(limit_m), as_of=replay)
+    rows = []
+    for layer in ("enterprises", "kilns", "farms"):
+        v = hits[hits["layer"] == layer]
+        checks = [CHECKS["violations"].format(limit=f"{limit_m:g}", dist=f"{d:.0f}") + (f"，{w}" if w else "") + "）"
+                  for d, w in zip(v["distance_m"], v["water_name"].fillna(""))]
+        rows.append(_as_stops(v, layer, "violations", checks, v["distance_m"].to_numpy()))
+    return rows
+
+
+def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
+                 limit_m: float = 200.0) -> gpd.GeoDataFrame:
+    """Candidate stops of the named ``selections`` plus hand-picked ``ids``, one row per site.
+
+    Parameters
+    ----------
+    tables
+        Contract tables by name (``Store.read_many`` or a dict of frames).
+    selections
+        Names from :data:`SELECTIONS` (except ``picked``).
+    ids
+        Hand-picked sites: ``layer:id`` (``farms:F012``) or a bare id looked up in
+        enterprises, kilns, farms and sampling points.
+    as_of
+        Date the statuses are taken at (``None`` = current status); ``overdue``
+        compares deadlines with it (today when ``None``).
+    limit_m
+        Riverside limit of the ``violations`` selection.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``stop_id`` (``layer:id``), ``layer``, ``id``, ``name``, ``kind`` (the
+        selections that chose the site, ``+``-joined, most urgent first), ``check``
+        (what to do there), ``distance_m`` (to water, violations only), ``township``
+        and the point. A site chosen by several selections is one stop.
+    """
+    from .cli import UserError
+
+    selections = [s.strip() for s in selections if s and s.strip()]
+    unknown = [s for s in selections if s not in SELECTIONS or s == "picked"]
+    if unknown:
+        raise UserError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
+                        f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
+    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(dt.date.today())
+    rows: list[gpd.GeoDataFrame] = []
+    for sel in selections:
+        if sel == "committed":
+            e = _sites(tables, "enterprises", as_of)
+            rows.append(_as_stops(e[e["status"] == "committed"], "enterprises", sel, CHECKS[sel]))
+        elif sel == "overdue":
+            for layer in ("enterprises", "kilns", "farms"):
+                s = _sites(tables, layer, as_of)
+                if "deadline" not in s.columns:
+                    continue
+                late = s[s["deadline"].notna() & (s["deadline"] < day) & ~s["status"].isin(DONE[layer])]
+                rows.append(_as_stops(late, layer, sel, CHECKS[sel]))
+        elif sel == "violations":
+            rows += _violations(tables, as_of, limit_m)
+        elif sel == "kilns-closed":
+            k = _sites(tables, "kilns", as_of)
+            rows.append(_as_stops(k[k["status"] == "closed"], "kilns", sel, CHECKS[sel]))
+        elif sel == "sampling":
+            sp = tables["sampling_points"]
+            e = _sites(tables, "enterprises", as_of)
+            producing = set(e.loc[e["status"].isin(PRODUCING), "id"])
+            fid = sp["feature_id"] if "feature_id" in sp.columns else pd.Series(None, index=sp.index)
+            out = sp[(sp["kind"] == "outfall") & fid.isin(producing)]
+            rows.append(_as_stops(out, "sampling_points", sel, CHECKS[sel]))
+    ids = [str(i).strip() for i in ids if str(i).strip()]
+    if ids:
+        rows.append(_picked(tables, ids))
+    stops = _merge(_stops_frame(rows))
+    if len(stops):
+        stops = with_township(stops, tables["townships"])
+    else:
+        stops["township"] = pd.Series(dtype=object)
+    return stops
+
+
+def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
+    from .cli import UserError
+
+    layers = ("enterprises", "kilns", "farms", "sampling_points")
+    found, missing = [], []
+    for ref in ids:
+        layer, _, key = ref.rpartition(":")
+        search = (layer,) if layer else layers
+        if layer and layer not in layers:
+            missing.append(ref)
+            continue
+        hit = None
+        for name in search:
+            t = tables[name]
+            m = t[t["id"].astype(str) == key]
+            if len(m):
+                hit = _as_stops(m.head(1), name, "picked", CHECKS["picked"])
+                break
+        if hit is None:
+            missing.append(ref)
+        else:
+            found.append(hit)
+    if missing:
+        raise UserError(f"找不到这些点位编号：{', '.join(missing)}", f"no site with id(s) {', '.join(missing)}")
+    return pd.concat(found, ignore_index=True)
+
+
+def _merge(stops: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per site: kinds and checks joined, the most urgent kind first."""
+    if len(stops) == 0:
+        return stops.reset_index(drop=True)
+    rank = {k: i for i, k in enumerate(["sampling", "overdue", "violations", "committed", "kilns-closed", "picked"])}
+    s = stops.assign(_r=stops["kind"].map(rank)).sort_values(["stop_id", "_r"], kind="stable")
+    agg = s.groupby("stop_id", sort=False).agg(
+        layer=("layer", "first"), id=("id", "first"), name=("name", "first"),
+        kind=("kind", lambda k: "+".join(dict.fromkeys(k))), check=("check", lambda c: "；".join(dict.fromkeys(c))),
+        distance_m=("distance_m", "min"), geometry=("geometry", "first"), _first=("_r", "first"),
+    ).reset_index()
+    agg = agg.sort_values(["_first", "layer", "id"], kind="stable").drop(columns="_first")
+    return gpd.GeoDataFrame(agg, geometry="geometry", crs=STORE_CRS).reset_index(drop=True)
+
+
+# --- depot and travel times -----------------------------------------------------------------
+
+def depot_of(meta: dict, townships: gpd.GeoDataFrame) -> tuple[float, float]:
+    """The bureau's location: the store's meta ``depot`` (``lon,lat``), else the townships' centroid."""
+    value = (meta or {}).get("depot")
+    if value:
+        try:
+            lon, lat = (float(v) for v in str(value).split(","))
+            return lon, lat
+        except ValueError:
+            pass
+    if len(townships) == 0:
+        raise ValueError("no depot: set meta 'depot' to 'lon,lat' or load townships")
+    crs = metric_crs_for(townships.total_bounds)
+    c = gpd.GeoSeries([townships.to_crs(crs).union_all().centroid], crs=crs).to_crs(STORE_CRS).iloc[0]
+    return float(c.x), float(c.y)
+
+
+def parse_depot(text: str) -> tuple[float, float]:
+    from .cli import UserError
+
+    try:
+        lon, lat = (float(v) for v in text.replace("，", ",").split(","))
+    except ValueError:
+        raise UserError(f"驻地坐标“{text}”格式应为“经度,纬度”。", f"depot {text!r} must be 'lon,lat'") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise UserError("驻地坐标超出范围。", "depot coordinates out of range")
+    return lon, lat
+
+
+def read_roads(store) -> gpd.GeoDataFrame | None:
+    """The store's optional ``roads`` line layer (not part of the contract), or ``None``.
+
+    Columns used: the geometry and, when present, ``speed_kmh`` per road.
+    """
+    path = getattr(store, "path", None)
+    try:
+        if path is not None:
+            import pyogrio
+
+            if "roads" not in {row[0] for row in pyogrio.list_layers(path)}:
+                return None
+            roads = pyogrio.read_dataframe(path, layer="roads")
+        elif hasattr(store, "engine"):  # PostGIS
+            roads = gpd.read_postgis("SELECT * FROM roads", store.engine, geom_col="geometry")
+        else:
+            return None
+    except Exception:  # an unreadable optional layer must not block patrols
+        return None
+    if roads is None or len(roads) == 0:
+        return None
+    if roads.crs is None:
+        roads = roads.set_crs(STORE_CRS)
+    return roads.to_crs(STORE_CRS)
+
+
+def travel_matrix(lon: np.ndarray, lat: np.ndarray, *, speed_kmh: float = 40.0, circuity: float = 1.3,
+                  roads: gpd.GeoDataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Travel times (s, int) and road distances (m) between all points.
+
+    Without ``roads``: straight-line distance in a local transverse Mercator
+    times ``circuity``, at ``speed_kmh``. With ``roads``: shortest paths on the
+    road graph (networkx), each road at its ``speed_kmh`` (default the given
+    speed), plus a straight access leg (× circuity) from each point to its
+    nearest road vertex; pairs the network does not connect fall back to the
+    straight-line estimate.
+    """
+    lon = np.asarray(lon, float)
+    lat = np.asarray(lat, float)
+    crs = metric_crs_for((lon.min(), lat.min(), lon.max(), lat.max()))
+    pts = gpd.GeoSeries(shapely.points(lon, lat), crs=STORE_CRS).to_crs(crs)
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    straight = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) * circuity
+    mps = speed_kmh / 3.6
+    seconds = straight / mps
+    metres = straight.copy()
+    if roads is not None and len(roads):
+        rs, rm = _road_times(x, y, roads.to_crs(crs), mps, circuity)
+        ok = np.isfinite(rs)
+        seconds = np.where(ok, rs, seconds)
+        metres = np.where(ok, rm, metres)
+    np.fill_diagonal(seconds, 0)
+    np.fill_diagonal(metres, 0)
+    return np.rint(seconds).astype(np.int64), metres
+
+
+def _road_times(x, y, roads: gpd.GeoDataFrame, mps: float, circuity: float):
+    import networkx as nx
+    from scipy.sparse.csgraph import dijkstra
+
+    lines = roads.explode(index_parts=False)
+    speeds = (lines["speed_kmh"].astype(float).fillna(mps * 3.6).to_numpy() / 3.6
+              if "speed_kmh" in lines.columns else np.full(len(lines), mps))
+    coords, idx = shapely.get_coordinates(lines.geometry.values, return_index=True)
+    same = idx[1:] == idx[:-1]  # consecutive vertices of one line form an edge
+    # Vertices closer than 0.1 m are one node: lines that share an end point connect.
+    keys = np.round(coords / 0.1).astype(np.int64)
+    uniq, node = np.unique(keys, axis=0, return_inverse=True)
+    node = node.ravel()
+    a, b = node[:-1][same], node[1:][same]
+    length = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    secs = length / speeds[idx[:-1][same]]
+    g = nx.Graph()
+    g.add_nodes_from(range(len(uniq)))
+    for u, v, s, m in zip(a.tolist(), b.tolist(), secs.tolist(), length.tolist()):
+        if u != v and (not g.has_edge(u, v) or g[u][v]["weight"] > s):
+            g.add_edge(u, v, weight=s, metres=m)
+    node_xy = uniq * 0.1
+    tree = shapely.STRtree(shapely.points(node_xy))
+    snap = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+    near = np.empty(len(x), np.int64)
+    near[snap[0][0]] = snap[0][1]
+    access_m = np.empty(len(x))
+    access_m[snap[0][0]] = snap[1]
+    access_m *= circuity
+    w = nx.to_scipy_sparse_array(g, nodelist=range(len(uniq)), weight="weight")
+    dm = nx.to_scipy_sparse_array(g, nodelist=range(len(uniq)), weight="metres")
+    src, pred = dijkstra(w, directed=False, indices=np.unique(near), return_predecessors=True)
+    row = {n: i for i, n in enumerate(np.unique(near))}
+    t = src[[row[n] for n in near]][:, near]
+    seconds = t + access_m[:, None] / mps + access_m[None, :] / mps
+    # metres along the same paths: re-run on the metre weights (cheap at district scale)
+    dsrc = dijkstra(dm, directed=False, indices=np.unique(near))
+    metres = dsrc[[row[n] for n in near]][:, near] + access_m[:, None] + access_m[None, :]
+    return seconds, metres
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+@dataclass
+class PatrolPlan:
+    """One day's patrol.
+
+    ``stops`` holds every candidate stop with ``team`` (1-based; NA when dropped),
+    ``order`` within the team, ``arrive``/``depart`` times, ``service_min``,
+    ``required``, ``priority`` and ``dropped``. ``teams`` summarises each team.
+    """
+
+    stops: gpd.GeoDataFrame
+    teams: pd.DataFrame
+    depot: tuple[float, float]
+    day: dt.date
+    params: PatrolParams
+    feasible: bool = True
+    warnings: list[str] = field(default_factory=list)
+    solver_seconds: float = 0.0
+
+    @property
+    def visited(self) -> gpd.GeoDataFrame:
+        v = self.stops[~self.stops["dropped"]]
+        return v.sort_values(["team", "order"], kind="stable")
+
+    @property
+    def dropped(self) -> gpd.GeoDataFrame:
+        return self.stops[self.stops["dropped"]]
+
+    def team_path(self, team: int) -> list[tuple[float, float]]:
+        """(lon, lat) of the team's tour: depot, stops in order, depot (WGS84)."""
+        v = self.visited
+        v = v[v["team"] == team]
+        pts = [(g.x, g.y) for g in v.geometry]
+        return [self.depot, *pts, self.depot] if pts else []
+
+
+def _stop_params(stops: pd.DataFrame, params: PatrolParams) -> pd.DataFrame:
+    out = stops.copy()
+    kinds = out["kind"].str.split("+")
+    out["service_min"] = kinds.map(lambda ks: max(float(params.service_min.get(k, DEFAULT_SERVICE_MIN[k]))
+                                                  for k in ks)).astype(float)
+    out["required"] = kinds.map(lambda ks: any(k in params.required for k in ks)).astype(bool)
+    out["priority"] = kinds.map(lambda ks: max(int(params.priority.get(k, DEFAULT_PRIORITY[k])) for k in ks)).astype(int)
+    return out
+
+
+def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: PatrolParams | None = None, *,
+                roads: gpd.GeoDataFrame | None = None, day: dt.date | None = None) -> PatrolPlan:
+    """Plan the day's tours over ``stops`` (from :func:`select_stops`) from ``depot`` (lon, lat).
+
+    Required stops are always planned (the plan is flagged infeasible when they
+    do not fit the day); optional stops are dropped only when the day is full,
+    lowest priority first (a lower-priority stop never displaces a higher one).
+    """
+    from .routing import solve_by_priority
+
+    params = params or PatrolParams()
+    params.validate()
+    day = day or dt.date.today()
+    stops = _stop_params(stops.reset_index(drop=True), params)
+    n = len(stops)
+    lon = np.concatenate([[depot[0]], shapely.get_x(stops.geometry.values)])
+    lat = np.concatenate([[depot[1]], shapely.get_y(stops.geometry.values)])
+    seconds, metres = travel_matrix(lon, lat, speed_kmh=params.speed_kmh, circuity=params.circuity, roads=roads)
+    service = np.concatenate([[0], np.rint(stops["service_min"].to_numpy(float) * 60)]).astype(np.int64)
+    day_s = int(round(params.hours * 3600))
+    required = np.concatenate([[True], stops["required"].to_numpy(bool)])
+    warnings = []
+    if n:
+        # Optional stops are kept by priority, highest first (tiers; see routing.solve_by_priority).
+        priority = np.concatenate([[0], stops["priority"].to_numpy(int)])
+        plan = solve_by_priority(seconds, priority=priority, teams=int(params.teams),
+                                 time_limit_s=params.time_limit_s, service=service, max_duration=day_s,
+                                 required=required, seed=params.seed, balance=params.balance)
+        routes, feasible, solver_s = plan.routes, plan.feasible, plan.seconds
+        if not feasible:
+            over = max(plan.duration) - day_s if plan.duration else 0
+            warnings.append(f"必去点位在{params.hours:g}小时内跑不完（超出约{max(over, 0) / 60:.0f}分钟）："
+                            f"请增加组数、延长工作时间或减少必去点位。 Required stops do not fit the day.")
+    else:
+        routes, feasible, solver_s = [[] for _ in range(params.teams)], True, 0.0
+    start = dt.datetime.combine(day, dt.time.fromisoformat(params.start))
+    team = np.full(n, -1)
+    order = np.zeros(n, int)
+    arrive = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    leg_km = np.full(n, np.nan)
+    rows = []
+    for k, route in enumerate(routes, start=1):
+        t, prev, km = 0, 0, 0.0
+        for pos, node in enumerate(route, start=1):
+            t += int(seconds[prev, node])
+            km += metres[prev, node] / 1000
+            i = node - 1
+            team[i], order[i], leg_km[i] = k, pos, metres[prev, node] / 1000
+            arrive[i] = np.datetime64(start + dt.timedelta(seconds=t), "s")
+            t += int(service[node])
+            prev = node
+        travel = sum(int(seconds[a, b]) for a, b in zip([0, *route], [*route, 0])) if route else 0
+        km_total = sum(metres[a, b] for a, b in zip([0, *route], [*route, 0])) / 1000 if route else 0.0
+        work = travel + int(service[route].sum()) if route else 0
+        rows.append({"team": k, "label": team_label(k), "stops": len(route), "km": round(km_total, 1),
+                     "travel_min": round(travel / 60), "service_min": round(int(service[route].sum()) / 60) if route else 0,
+                     "finish": (start + dt.timedelta(seconds=work)).strftime("%H:%M") if route else "",
+                     "hours": round(work / 3600, 2)})
+    out = stops.copy()
+    out["team"] = pd.array([int(k) if k > 0 else pd.NA for k in team], dtype="Int64")
+    out["order"] = pd.array([int(o) if k > 0 else pd.NA for k, o in zip(team, order)], dtype="Int64")
+    out["arrive"] = pd.to_datetime(arrive)
+    out["depart"] = out["arrive"] + pd.to_timedelta(out["service_min"], unit="min")
+    out["leg_km"] = leg_km
+    out["dropped"] = team <= 0
+    missing_required = out["dropped"] & out["required"]
+    if missing_required.any():
+        feasible = False
+    if out["dropped"].any() and not missing_required.all():
+        warnings.append(f"一天内安排不下，{int((out['dropped'] & ~out['required']).sum())} 处可选点位未安排（见未安排清单）。 "
+                        "Optional stops dropped: the day is full.")
+    return PatrolPlan(gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS), pd.DataFrame(rows),
+                      (float(depot[0]), float(depot[1])), day, params, feasible, warnings, solver_s)
+
+
+def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
+                    params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
+                    use_roads: bool = True) -> PatrolPlan:
+    """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`)."""
+    from .cli import UserError
+
+    params = params or PatrolParams()
+    tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
+                              "sampling_points", "status_events"])
+    stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
+    if len(stops) == 0:
+        raise UserError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
+    depot = depot or depot_of(store.meta(), tables["townships"])
+    day = pd.Timestamp(as_of).date() if as_of is not None else dt.date.today()
+    return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+def _xy(plan: PatrolPlan, lon, lat, datum: str):
+    x, y = from_wgs84(np.asarray(lon, float), np.asarray(lat, float), datum)
+    return x, y
+
+
+def _stop_title(row) -> str:
+    return f"{int(row.team)}-{int(row.order):02d} {row['name']}"
+
+
+def _describe(row) -> str:
+    return (f"{row['arrive']:%H:%M} 到达，停留 {row['service_min']:.0f} 分钟；{row['township'] or ''}；"
+            f"{row['check']}（{LAYER_LABELS.get(row['layer'], row['layer'])} {row['id']}）")
+
+
+def _utc(t) -> dt.datetime | None:
+    """GPX times are UTC; plan times are local (Beijing time)."""
+    if pd.isna(t):
+        return None
+    return pd.Timestamp(t).tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
+
+
+def to_gpx(plan: PatrolPlan, datum: str = "wgs84") -> str:
+    """GPX 1.1: one waypoint per stop named ``team-order name``, plus a route and a track per team."""
+    import gpxpy.gpx
+
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = f"巡查路线 {plan.day:%Y-%m-%d}"
+    gpx.description = f"坐标系 {datum.upper()}；由青山生成"
+    gpx.creator = "Qingshan 青山"
+    v = plan.visited
+    x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
+    dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
+    gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(latitude=float(dy[0]), longitude=float(dx[0]), name="驻地 出发/返回",
+                                               symbol="Flag"))
+    for (_, row), lon, lat in zip(v.iterrows(), x, y):
+        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
+            latitude=float(lat), longitude=float(lon), name=_stop_title(row), description=_describe(row),
+            comment=row["check"], time=_utc(row["arrive"]),
+            symbol="Waypoint", type=row["kind"]))
+    for k in plan.teams["team"]:
+        sel = (v["team"] == k).to_numpy()
+        if not sel.any():
+            continue
+        path = list(zip(x[sel], y[sel]))
+        path = [(dx[0], dy[0]), *path, (dx[0], dy[0])]
+        route = gpxpy.gpx.GPXRoute(name=f"{team_label(int(k))}路线")
+        names = ["驻地", *[_stop_title(r) for _, r in v[sel].iterrows()], "驻地"]
+        for (lon, lat), nm in zip(path, names):
+            route.points.append(gpxpy.gpx.GPXRoutePoint(latitude=float(lat), longitude=float(lon), name=nm))
+        gpx.routes.append(route)
+        track = gpxpy.gpx.GPXTrack(name=f"{team_label(int(k))}轨迹")
+        seg = gpxpy.gpx.GPXTrackSegment()
+        for lon, lat in path:
+            seg.points.append(gpxpy.gpx.GPXTrackPoint(latitude=float(lat), longitude=float(lon)))
+        track.segments.append(seg)
+        gpx.tracks.append(track)
+    return gpx.to_xml(version="1.1")
+
+
+def _kml_colour(hex_rgb: str) -> str:
+    r, g, b = hex_rgb[1:3], hex_rgb[3:5], hex_rgb[5:7]
+    return f"ff{b}{g}{r}"  # KML is aabbggrr
+
+
+def to_kml(plan: PatrolPlan, datum: str = "wgs84") -> str:
+    """KML: the depot, then one folder per team with its numbered stops and its route line."""
+    import simplekml
+
+    kml = simplekml.Kml(name=f"巡查路线 {plan.day:%Y-%m-%d}（{datum.upper()}）")
+    v = plan.visited
+    x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
+    dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
+    depot = kml.newpoint(name="驻地", coords=[(float(dx[0]), float(dy[0]))])
+    depot.description = "出发与返回地点"
+    for k in plan.teams["team"]:
+        sel = (v["team"] == k).to_numpy()
+        if not sel.any():
+            continue
+        colour = _kml_colour(TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)])
+        folder = kml.newfolder(name=team_label(int(k)))
+        for (_, row), lon, lat in zip(v[sel].iterrows(), x[sel], y[sel]):
+            p = folder.newpoint(name=_stop_title(row), coords=[(float(lon), float(lat))])
+            p.description = _describe(row)
+            p.style.iconstyle.color = colour
+        line = folder.newlinestring(name=f"{team_label(int(k))}路线",
+                                    coords=[(float(dx[0]), float(dy[0])),
+                                            *[(float(a), float(b)) for a, b in zip(x[sel], y[sel])],
+                                            (float(dx[0]), float(dy[0]))])
+        line.style.linestyle.color = colour
+        line.style.linestyle.width = 4
+    return kml.kml()
+
+
+CHECKLIST_COLUMNS = {  # English csv header → Chinese xlsx header
+    "team": "组别", "order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称",
+    "township": "乡镇（街道）", "layer": "图层", "id": "编号", "kind_label": "类别", "check": "巡查内容",
+    "required": "必去", "priority": "优先级", "lon": "经度", "lat": "纬度", "result": "巡查结果（现场填写）",
+}
+
+
+def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) -> pd.DataFrame:
+    """The printed checklist: one row per visited stop (or per dropped stop), English column names."""
+    v = plan.dropped if dropped else plan.visited
+    x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
+    out = pd.DataFrame({
+        "team": v["team"].to_numpy(),
+        "order": v["order"].to_numpy(),
+        "arrive": [a.strftime("%H:%M") if pd.notna(a) else "" for a in v["arrive"]],
+        "depart": [a.strftime("%H:%M") if pd.notna(a) else "" for a in v["depart"]],
+        "name": v["name"].to_numpy(), "township": v["township"].fillna("").to_numpy(),
+        "layer": [LAYER_LABELS.get(x_, x_) for x_ in v["layer"]], "id": v["id"].to_numpy(),
+        "kind_label": ["、".join(SELECTIONS[k] for k in ks.split("+")) for ks in v["kind"]],
+        "check": v["check"].to_numpy(), "required": np.where(v["required"], "是", "否"),
+        "priority": v["priority"].to_numpy(), "lon": np.round(x, 6), "lat": np.round(y, 6), "result": "",
+    })
+    return out.reset_index(drop=True)
+
+
+def to_csv(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
+    """CSV checklist (UTF-8 with BOM so that Excel shows the Chinese text)."""
+    return checklist(plan, datum).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
+    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位."""
+    buf = io.BytesIO()
+    summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程(公里)",
+                                         "travel_min": "行车(分钟)", "service_min": "现场(分钟)",
+                                         "finish": "预计返回", "hours": "用时(小时)"}).drop(columns="team")
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        cl = checklist(plan, datum)
+        cl["team"] = [team_label(int(t)) for t in cl["team"]]
+        cl = cl.rename(columns=CHECKLIST_COLUMNS)
+        cl.to_excel(xw, sheet_name="巡查清单", index=False)
+        summary.to_excel(xw, sheet_name="各组汇总", index=False)
+        checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"]) \
+            .rename(columns=CHECKLIST_COLUMNS).to_excel(xw, sheet_name="未安排点位", index=False)
+        pd.DataFrame({"项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
+                      "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
+                            plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}) \
+            .to_excel(xw, sheet_name="说明", index=False)
+        ws = xw.sheets["巡查清单"]
+        widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
+                  "K": 6, "L": 6, "M": 11, "N": 11, "O": 24}
+        for col, w in widths.items():
+            ws.column_dimensions[col].width = w
+        ws.freeze_panes = "A2"
+    return buf.getvalue()
+
+
+EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
+
+
+def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84") -> Path:
+    """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx)."""
+    from .cli import UserError
+
+    out = Path(out)
+    fn = EXPORTS.get(out.suffix.lower())
+    if fn is None:
+        raise UserError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
+                        f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
+    data = fn(plan, datum)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return out
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def add_cli(sub) -> None:
+    from .cli import add_store_arg
+
+    p = sub.add_parser("route", help="plan a day's patrol routes / 规划巡查路线",
+                       description="Plan one day's patrol for one or more teams and export GPX/KML/CSV/XLSX.")
+    add_store_arg(p)
+    p.add_argument("--select", default="", help="comma list of " + ", ".join(list(SELECTIONS)[:-1]))
+    p.add_argument("--ids", nargs="*", default=[], help="hand-picked sites: ID or layer:ID (comma or space separated)")
+    p.add_argument("--as-of", default=None, help="date of the statuses (default: the store's as_of)")
+    p.add_argument("--teams", type=int, default=1)
+    p.add_argument("--hours", type=float, default=8.0, help="working day per team, hours")
+    p.add_argument("--start", default="08:30", help="departure time HH:MM")
+    p.add_argument("--speed", type=float, default=40.0, help="average speed, km/h")
+    p.add_argument("--circuity", type=float, default=1.3, help="road distance / straight-line distance")
+    p.add_argument("--service", default="", help="minutes per kind, e.g. sampling=40,kilns-closed=10")
+    p.add_argument("--required", default=None,
+                   help="kinds always visited (default sampling,picked); the rest are dropped when the day is full")
+    p.add_argument("--limit", type=float, default=200.0, help="riverside limit for 'violations', metres")
+    p.add_argument("--depot", default=None, help="lon,lat of the bureau (default: meta 'depot', else centroid)")
+    p.add_argument("--no-roads", action="store_true", help="ignore a roads layer; straight-line estimate")
+    p.add_argument("--time-limit", type=float, default=5.0, help="solver time, seconds")
+    p.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02"],
+                   help="coordinates of the export (gcj02 for apps that expect Amap coordinates)")
+    p.add_argument("--out", required=True, help="FILE.gpx | .kml | .csv | .xlsx")
+    p.set_defaults(func=_cli)
+
+
+def _kv_minutes(text: str) -> dict:
+    from .cli import UserError
+
+    out = {}
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        k, _, v = part.partition("=")
+        if k not in SELECTIONS:
+            raise UserError(f"未知类别“{k}”。", f"unknown kind {k!r} in --service")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            raise UserError(f"停留时间“{part}”应为 类别=分钟。", f"--service item {part!r} must be kind=minutes") from None
+    return out
+
+
+def _cli(args) -> int:
+    from .cli import UserError, store_from
+
+    if Path(args.out).suffix.lower() not in EXPORTS:
+        raise UserError(f"不支持的输出格式“{Path(args.out).suffix}”，可选 .gpx .kml .csv .xlsx",
+                        f"unsupported output format {Path(args.out).suffix!r}; use .gpx, .kml, .csv or .xlsx")
+    selections = [s.strip() for s in args.select.split(",") if s.strip()]
+    ids = [i for chunk in args.ids for i in chunk.split(",") if i.strip()]
+    if not selections and not ids:
+        raise UserError("请用 --select 选择巡查对象类别，或用 --ids 指定点位。", "give --select and/or --ids")
+    store = store_from(args)
+    as_of = args.as_of or store.meta().get("as_of")
+    if as_of is not None:
+        try:
+            as_of = pd.Timestamp(dt.date.fromisoformat(str(as_of)))
+        except ValueError:
+            raise UserError(f"日期“{as_of}”格式应为 YYYY-MM-DD。", f"date {as_of!r} must be YYYY-MM-DD") from None
+    service = {**DEFAULT_SERVICE_MIN, **_kv_minutes(args.service)}
+    required = DEFAULT_REQUIRED if args.required is None else frozenset(
+        s.strip() for s in args.required.split(",") if s.strip())
+    bad = sorted(required - set(SELECTIONS))
+    if bad:
+        raise UserError(f"未知类别：{', '.join(bad)}", f"unknown kind(s) in --required: {', '.join(bad)}")
+    params = PatrolParams(teams=args.teams, hours=args.hours, start=args.start, speed_kmh=args.speed,
+                          circuity=args.circuity, service_min=service, required=required, limit_m=args.limit,
+                          time_limit_s=args.time_limit)
+    params.validate()
+    depot = parse_depot(args.depot) if args.depot else None
+    plan = plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
+                           use_roads=not args.no_roads)
+    out = write(plan, args.out, args.datum)
+    for w in plan.warnings:
+        print(f"注意：{w}")
+    for r in plan.teams.itertuples():
+        print(f"{r.label}: {r.stops} 处, {r.km} km, 预计 {r.finish or '-'} 返回 / team {r.team}: {r.stops} stops, "
+              f"{r.km} km, back at {r.finish or '-'}")
+    nd = int(plan.stops["dropped"].sum())
+    if nd:
+        print(f"未安排 {nd} 处 / {nd} stop(s) dropped: " + ", ".join(plan.dropped["name"].head(20)))
+    print(f"已写出 {out} / wrote {out}")
+    return 0 if plan.feasible else 1

@@ -1,0 +1,154 @@
+"""Field status updates: an inspector reports that a site closed, moved, passed acceptance…
+
+Each update appends one ``status_events`` row (who, when recorded, when
+effective, note) and sets the site's ``status`` to its latest event, in ONE
+commit, so the history and the current status never disagree. An update dated
+before the site's latest event is kept in the history but does not change the
+current status (the later event still stands).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import contract
+from .cli import UserError
+from .contract import SITE_LAYERS, STATUS, TABLES
+from .history import history_of, status_on
+
+#: Longest note accepted (a field remark, not a report).
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What an update did: the appended event and the site's status after it."""
+
+    layer: str
+    feature_id: str
+    event: dict
+    previous: str | None
+    current: str
+
+    @property
+    def changed_current(self) -> bool:
+        return self.previous != self.current
+
+
+def _status_code(layer: str, status: str) -> str:
+    from .intake import parse_status
+
+    code = parse_status(status, layer) if status else None
+    if code is None:
+        allowed = "、".join(contract.status_label(s, layer) for s in STATUS[layer])
+        raise UserError(f"“{status}”不是{contract.LAYER_LABELS[layer]}的有效状态（可选：{allowed}）。",
+                        f"{status!r} is not a status of {layer} (one of {', '.join(STATUS[layer])})")
+    return code
+
+
+def update_status(store, layer: str, feature_id: str, status: str, effective_on, note: str | None, user: str,
+                  *, now: dt.datetime | None = None, today: dt.date | None = None) -> StatusUpdate:
+    """Record a status change of one site: the event and the site's new current status in one commit.
+
+    Parameters
+    ----------
+    store : an open :class:`geo.store.Store`.
+    layer : ``enterprises``, ``kilns`` or ``farms``.
+    feature_id : the site's id.
+    status : a status code of ``layer`` (or its Chinese word, e.g. ``已关停``).
+    effective_on : the date the change took effect (not after ``today``).
+    note : a remark (kept verbatim; at most :data:`MAX_NOTE` characters).
+    user : who records it (``recorded_by``); required.
+    now, today : clock (tests pass fixed values).
+
+    Raises
+    ------
+    geo.cli.UserError
+        Unknown layer, site or status, empty user, bad or future date, note too long.
+    """
+    if layer not in SITE_LAYERS:
+        raise UserError(f"图层“{layer}”没有整治状态。", f"layer {layer!r} has no status (one of {', '.join(SITE_LAYERS)})")
+    user = (user or "").strip()
+    if not user:
+        raise UserError("必须指明录入人。", "the recording user is required")
+    code = _status_code(layer, (status or "").strip())
+    now = now or dt.datetime.now().replace(microsecond=0)
+    today = today or now.date()
+    try:
+        eff = pd.Timestamp(effective_on).normalize()
+    except (ValueError, TypeError):
+        eff = pd.NaT
+    if pd.isna(eff):
+        from .intake import parse_date
+
+        eff = parse_date(effective_on) if effective_on is not None else None
+        if eff is None:
+            raise UserError(f"生效日期“{effective_on}”无法识别。", f"effective date {effective_on!r} is not a date")
+    if eff.date() > today:
+        raise UserError("生效日期不能晚于今天。", "the effective date cannot be in the future")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise UserError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
+    sites = store.read(layer)
+    feature_id = str(feature_id).strip()
+    match = sites[sites["id"] == feature_id]
+    if len(match) == 0:
+        raise UserError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
+                        f"no {layer} site with id {feature_id!r}")
+    event = {"layer": layer, "feature_id": feature_id, "status": code, "effective_on": eff,
+             "recorded_at": pd.Timestamp(now), "recorded_by": user, "note": note or None}
+    ev_row = contract.coerce("status_events", pd.DataFrame([event], columns=TABLES["status_events"].column_names))
+    events = store.read("status_events")
+    latest = status_on(pd.concat([events, ev_row], ignore_index=True), layer)
+    current = str(latest.get(feature_id, code))
+    site = match.copy()
+    previous = site["status"].iloc[0]
+    site["status"] = current
+    if current == "closed" and code == "closed" and "closed_on" in site.columns:
+        # The closure date follows the event that closed it (the ledger column and history agree).
+        site["closed_on"] = eff
+    from .store import Change
+
+    store.commit([Change(layer, site, "upsert"), Change("status_events", ev_row, "append")])
+    return StatusUpdate(layer, feature_id, event, previous, current)
+
+
+def site_history(store, layer: str, feature_id: str) -> pd.DataFrame:
+    """The site's events, oldest first (see :func:`geo.history.history_of`)."""
+    return history_of(store.read("status_events"), layer, str(feature_id))
+
+
+# --- command line ------------------------------------------------------------------------
+
+def add_cli(sub) -> None:
+    from .cli import add_store_arg
+
+    p = sub.add_parser("status", help="record a site's status change, or show its history / 更新整治状态",
+                       description="Without --set, prints the site's history. Shell use is trusted: --user is "
+                                   "recorded as the author (the web page asks for a password instead).")
+    add_store_arg(p)
+    p.add_argument("--layer", required=True, choices=SITE_LAYERS)
+    p.add_argument("--id", required=True, dest="feature_id", help="site id / 编号")
+    p.add_argument("--set", dest="status", help="new status (code or Chinese word) / 新状态")
+    p.add_argument("--on", dest="effective_on", help="effective date (default today) / 生效日期")
+    p.add_argument("--note", default="", help="remark / 备注")
+    p.add_argument("--user", help="who records it (required with --set) / 录入人")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    from .auth import check_cli_user
+    from .cli import store_from
+
+    store = store_from(args)
+    if args.status:
+        user = check_cli_user(args.user, "status_update")
+        res = update_status(store, args.layer, args.feature_id, args.status,
+                            args.effective_on or dt.date.today(), args.note, user)
+        print(f"已记录：{res.feature_id} → {contract.status_label(res.event['status'], args.layer)}；"
+              f"当前状态 {contract.status_label(res.current, args.layer)} / recorded; current status {res.current}")
+    hist = site_history(store, args.layer, args.feature_id)
+    print(hist.to_csv(sep="\t", index=False), end="")
+    return 0

@@ -1,0 +1,120 @@
+"""Monthly briefing (geo.briefing): a dated PDF with Chinese text, and an xlsx of the same figures."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo import briefing as B
+from geo import progress as P
+from geo.__main__ import main as geo_main
+from geo.cli import UserError
+from geo.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo.gpkg"
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    shutil.copy(DEMO, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_outputs(demo_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("brief") / "简报.pdf"
+    code = geo_main(["progress", "briefing", "--store", str(demo_store), "--as-of", "2007-10-01", "--out", str(out)])
+    return code, out
+
+
+def _unicode_maps(pdf: bytes) -> str:
+    """Every code point named in the PDF's ToUnicode CMaps (what a text extractor maps glyphs to)."""
+    found = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            data = zlib.decompress(raw)
+        except zlib.error:
+            continue
+        if b"begincmap" not in data:
+            continue
+        for hexes in re.findall(rb"<([0-9A-Fa-f]{4})>", data):
+            found.append(chr(int(hexes, 16)))
+    return "".join(found)
+
+
+def _pdf_text(path: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_briefing_pdf_has_chinese_text_and_date(cli_outputs):
+    code, out = cli_outputs
+    assert code == 0 and out.exists()
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
+    fonts = set(re.findall(rb"/BaseFont\s*/([^\s/]+)", pdf))
+    assert any(b"CJK" in f or b"Han" in f or b"Hei" in f for f in fonts), fonts
+    text = _pdf_text(out)
+    if text is not None:
+        assert "关停进度简报" in text and "2007年10月1日" in text and "逾期未完成清单" in text
+    else:
+        # no pdftotext here: the embedded font's Unicode map must carry the Chinese glyphs used
+        chars = _unicode_maps(pdf)
+        for ch in "关停进度简报逾期清单樟潭街道":
+            assert ch in chars, ch
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 4  # figures+maps, timelines, overdue list(s), departments
+
+
+def test_briefing_xlsx_carries_the_same_figures(cli_outputs):
+    _, out = cli_outputs
+    xlsx = out.with_suffix(".xlsx")
+    assert xlsx.exists()
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert {"指标", "逾期清单", "待办清单", "结对部门", "乡镇排名"} <= set(sheets)
+    kpi = dict(zip(sheets["指标"]["指标"], sheets["指标"]["数值"].astype(str)))
+    assert kpi["截至日期"] == "2007-10-01"
+    assert kpi["化工园区企业（家）"] == "49" and kpi["已关停（家）"] == "34"
+    assert kpi["石灰钙棚已关停（座）"] == "85" and kpi["逾期未完成（处）"] == "49"
+    od = sheets["逾期清单"]
+    assert {"编号", "名称", "整改期限", "剩余天数", "结对部门", "搬迁去向", "乡镇"} <= set(od.columns)
+    assert len(od) == 49 and (od["剩余天数"] == -1).all()
+    assert (od["专项"] == "化工园区关停").sum() == 15
+    assert len(sheets["结对部门"]) == 16
+
+
+def test_briefing_renders_in_memory_for_the_report_date(demo_store):
+    frames = P.load_frames(open_store(str(demo_store)))
+    pdf = B.render_pdf(frames, "2007-06-30", district="衢江区")
+    chars = _unicode_maps(pdf)
+    assert all(ch in chars for ch in "衢江区无逾期")  # heading and the "nothing overdue" note
+    xl = pd.read_excel(__import__("io").BytesIO(B.render_xlsx(frames, "2007-06-30")), sheet_name="指标")
+    assert dict(zip(xl["指标"], xl["数值"].astype(str)))["逾期未完成（处）"] == "0"
+
+
+def test_no_cjk_font_fails_clearly_and_writes_nothing(demo_store, tmp_path, monkeypatch, capsys):
+    from matplotlib import font_manager as fm
+
+    monkeypatch.setattr(fm.fontManager, "ttflist", [f for f in fm.fontManager.ttflist
+                                                    if f.name not in B.CJK_FAMILIES])
+    monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(OSError("no fc-match")))
+    with pytest.raises(UserError) as exc:
+        B.cjk_family()
+    assert "中文字体" in exc.value.zh and "CJK" in exc.value.en
+    out = tmp_path / "b.pdf"
+    assert geo_main(["progress", "briefing", "--store", str(demo_store), "--out", str(out)]) == 2
+    assert "fonts-noto-cjk" in capsys.readouterr().err
+    assert not out.exists() and not out.with_suffix(".xlsx").exists()
+
+
+def test_briefing_cli_needs_a_pdf_name(demo_store, tmp_path, capsys):
+    assert geo_main(["progress", "briefing", "--store", str(demo_store), "--out", str(tmp_path / "b.txt")]) == 2
+    assert ".pdf" in capsys.readouterr().err and not (tmp_path / "b.txt").exists()
+    assert geo_main(["progress", "briefing", "--store", str(demo_store)]) == 2

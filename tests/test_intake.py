@@ -1,0 +1,473 @@
+"""Ledger intake: formats, Chinese headers and words, every defect class, atomicity, audit trail, datums."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from geo import intake
+from geo.__main__ import main as geo_main
+from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
+from geo.spatial import township_of
+from geo.store import DEMO_STORE, open_store
+
+NOW = dt.datetime(2007, 7, 2, 9, 30)
+TODAY = dt.date(2007, 7, 2)
+HEADER = ["编号", "企业名称", "经度", "纬度", "所属乡镇", "行业", "状态", "关停日期", "整改期限", "备注"]
+HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    if not DEMO_STORE.exists():
+        pytest.skip("demo store not built")
+    p = tmp_path / "store.gpkg"
+    shutil.copyfile(DEMO_STORE, p)
+    return p
+
+
+@pytest.fixture
+def store(store_path):
+    return open_store(store_path)
+
+
+def write_csv(path: Path, rows: list[list], header=HEADER, encoding="utf-8") -> Path:
+    text = "\n".join(",".join("" if v is None else str(v) for v in r) for r in [header, *rows]) + "\n"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list], header=HEADER, title: str | None = None, sheet="台账") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    if title:
+        ws.append([title])
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def run(store, path, layer="enterprises", **kw):
+    kw.setdefault("user", "测试员")
+    return intake.import_file(store, layer, path, now=NOW, today=TODAY, **kw)
+
+
+def good_row(i="N001", name="新建化工厂", lon=118.95, lat=28.98, tw="樟潭街道", status="在产", closed=None):
+    return [i, name, lon, lat, tw, "化工", status, closed, "2007-09-30", None]
+
+
+def problems_of(result, severity="error"):
+    return [p for p in result.problems if p.severity == severity]
+
+
+# --- headers, words, dates --------------------------------------------------------------
+
+def test_chinese_headers_are_recognised():
+    cols = ["编号", "单位名称", "经度", "纬度", "乡镇（街道）", "行业", "整治状态", "关停时间", "期限", "备注", "联系人"]
+    m = intake.auto_mapping(cols, "enterprises")
+    assert m == {"编号": "id", "单位名称": "name", "经度": "lon", "纬度": "lat", "乡镇（街道）": "township",
+                 "行业": "industry", "整治状态": "status", "关停时间": "closed_on", "期限": "deadline", "备注": "note"}
+    farms = intake.auto_mapping(["ID", "养殖场名称", "畜种", "存栏量（头）", "所属村", "状态", "所属乡镇"], "farms")
+    assert farms == {"ID": "id", "养殖场名称": "name", "畜种": "species", "存栏量（头）": "head_count",
+                     "所属村": "village", "状态": "status", "所属乡镇": "township"}
+    kilns = intake.auto_mapping(["编号", "名称", "村", "类型", "状态", "关停日期"], "kilns")
+    assert kilns == {"编号": "id", "名称": "name", "村": "village", "类型": "kind", "状态": "status",
+                     "关停日期": "closed_on"}
+    assert intake.auto_mapping(["存栏"], "farms") == {"存栏": "head_count"}
+
+
+@pytest.mark.parametrize("word, layer, code", [
+    ("在产", "enterprises", "operating"), ("生产", "enterprises", "operating"), ("在养", "farms", "operating"),
+    ("签订承诺", "enterprises", "committed"), ("承诺关停", "enterprises", "committed"),
+    ("停产整顿", "enterprises", "suspended"), ("已关停", "kilns", "closed"), ("关停", "enterprises", "closed"),
+    ("搬迁", "farms", "relocated"), ("已搬迁", "kilns", "relocated"), ("转产", "enterprises", "converted"),
+    ("治理中", "farms", "treating"), ("已验收", "farms", "accepted"), ("改建", "kilns", "rebuilt"),
+    (" closed ", "farms", "closed"),
+])
+def test_status_words(word, layer, code):
+    assert intake.parse_status(word, layer) == code
+
+
+def test_status_word_of_another_layer_is_unknown():
+    assert intake.parse_status("治理中", "enterprises") is None  # farms only
+    assert intake.parse_status("改建", "farms") is None  # kilns only
+    assert intake.parse_status("火星", "kilns") is None
+
+
+def test_kiln_kinds():
+    for word in ("窑", "石灰窑"):
+        assert intake.parse_code(word, "kilns", "kind") == "kiln"
+    for word in ("棚", "石灰钙棚"):
+        assert intake.parse_code(word, "kilns", "kind") == "shed"
+    assert intake.parse_code("塔", "kilns", "kind") is None
+
+
+@pytest.mark.parametrize("text", ["2007-09-30", "2007/9/30", "2007年9月30日", "2007.9.30", " 2007 年 9 月 30 日 ",
+                                  "20070930", "２００７－０９－３０", "2007年9月底"])
+def test_date_formats(text):
+    assert intake.parse_date(text) == pd.Timestamp("2007-09-30")
+
+
+def test_dates_that_are_not_dates():
+    for text in ("2007-02-30", "九月底", "2007-13-01", "abc"):
+        assert intake.parse_date(text) is None
+    assert intake.parse_date(dt.datetime(2007, 9, 30, 15, 0)) == pd.Timestamp("2007-09-30")
+    assert intake.parse_date(39355) == pd.Timestamp("2007-09-30")  # an Excel day number
+
+
+def test_numbers_and_coordinates():
+    assert intake.parse_number("1,570") == 1570
+    assert intake.parse_number("1570头") == 1570
+    assert intake.parse_number("一千") is None
+    assert intake.parse_coord("118°57′36″") == pytest.approx(118.96)
+    assert intake.parse_coord("28度58分48秒") == pytest.approx(28.98)
+    assert intake.parse_class("Ⅲ类") == 3 and intake.parse_class("II") == 2 and intake.parse_class("6") is None
+
+
+# --- formats ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_csv_encodings(tmp_path, store, encoding):
+    f = write_csv(tmp_path / "台账.csv", [good_row(name="衢州巨化某某精细化工有限公司")], encoding=encoding)
+    res = run(store, f)
+    assert res.ok, res.problems
+    e = store.read("enterprises").set_index("id")
+    assert e.loc["N001", "name"] == "衢州巨化某某精细化工有限公司"
+    assert e.loc["N001", "industry"] == "化工"
+
+
+def test_gbk_is_detected_not_guessed():
+    text, enc = intake.decode_text("编号,名称\nA1,石灰钙棚\n".encode("gbk"))
+    assert enc == "gb18030" and "石灰钙棚" in text
+
+
+def test_xlsx_with_title_row_excel_dates_and_sheet(tmp_path, store):
+    f = tmp_path / "ledger.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本表为说明页"])
+    ws = wb.create_sheet("企业台账")
+    ws.append(["衢江区化工企业整治台账（2007年6月）"])  # a title row above the header
+    ws.append(HEADER)
+    ws.append(["N010", "甲厂", 118.95, 28.98, "樟潭街道", "化工", "已关停", dt.datetime(2007, 5, 20), "2007年9月30日",
+               "断电"])
+    ws.append([None] * len(HEADER))  # blank line: not a row
+    ws.append(["N011", "乙厂", 118.951, 28.981, "樟潭街道", "化工", "签订承诺", None, dt.date(2007, 9, 30), None])
+    wb.save(f)
+    res = run(store, f, sheet="2")
+    assert res.ok, res.problems
+    e = store.read("enterprises").set_index("id")
+    assert e.loc["N010", "closed_on"] == pd.Timestamp("2007-05-20")
+    assert e.loc["N011", "deadline"] == pd.Timestamp("2007-09-30")
+    # row numbers are the spreadsheet's: the header is on row 2, data on 3 and 5
+    bad = write_xlsx(tmp_path / "bad.xlsx", [good_row("N1"), good_row("N2", name="")], title="标题")
+    res = run(store, bad)
+    assert [(p.row, p.id, p.column) for p in res.errors] == [(4, "N2", "企业名称")]
+
+
+def test_geojson_points(tmp_path, store):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [118.95, 28.98]},
+         "properties": {"编号": "G1", "名称": "某化工厂", "状态": "停产整顿", "行业": "化工"}}]}
+    f = tmp_path / "sites.geojson"
+    f.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    res = run(store, f)
+    assert res.ok, res.problems
+    row = store.read("enterprises").set_index("id").loc["G1"]
+    assert row["status"] == "suspended" and row.geometry.equals(shapely.Point(118.95, 28.98))
+
+
+def test_zipped_shapefile_in_gbk_without_cpg(tmp_path, store):
+    gdf = gpd.GeoDataFrame({"编号": ["S1", "S2"], "名称": ["上方村石灰窑", "石灰钙棚乙"], "类型": ["石灰窑", "石灰钙棚"],
+                            "状态": ["已关停", "在产"], "村": ["上方村", "石门村"]},
+                           geometry=[shapely.Point(118.94, 29.18), shapely.Point(118.93, 29.17)], crs="EPSG:4326")
+    shp_dir = tmp_path / "shp"
+    shp_dir.mkdir()
+    gdf.to_file(shp_dir / "kilns.shp", encoding="gbk")
+    (shp_dir / "kilns.cpg").unlink(missing_ok=True)  # old GIS software writes none
+    z = tmp_path / "kilns.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in shp_dir.iterdir():
+            zf.write(p, p.name)
+    res = run(store, z, layer="kilns")
+    assert res.ok, res.problems
+    k = store.read("kilns").set_index("id")
+    assert k.loc["S1", "name"] == "上方村石灰窑" and k.loc["S1", "kind"] == "kiln" and k.loc["S2", "kind"] == "shed"
+
+
+def test_geopackage_layer(tmp_path, store):
+    gdf = gpd.GeoDataFrame({"编号": ["F901"], "养殖场名称": ["新猪场"], "畜种": ["猪"], "存栏量": [650], "状态": ["治理中"]},
+                           geometry=[shapely.Point(118.95, 29.0)], crs="EPSG:4490")
+    f = tmp_path / "in.gpkg"
+    gdf.to_file(f, layer="新增养殖场", driver="GPKG")
+    gdf.iloc[:0].to_file(f, layer="other", driver="GPKG")
+    with pytest.raises(intake.IntakeError):  # two layers, none chosen
+        run(store, f, layer="farms")
+    res = run(store, f, layer="farms", sheet="新增养殖场")
+    assert res.ok, res.problems
+    assert store.read("farms").set_index("id").loc["F901", "head_count"] == 650
+
+
+def test_unsupported_and_oversized_files(tmp_path, store, monkeypatch):
+    f = tmp_path / "a.doc"
+    f.write_bytes(b"x")
+    with pytest.raises(intake.IntakeError):
+        run(store, f)
+    big = write_csv(tmp_path / "big.csv", [good_row()])
+    monkeypatch.setattr(intake, "MAX_BYTES", 10)
+    with pytest.raises(intake.IntakeError, match="too large"):
+        run(store, big)
+
+
+# --- one test per defect class -------------------------------------------------------------
+
+def _one_error(store, tmp_path, row, layer="enterprises", header=HEADER):
+    f = write_csv(tmp_path / "l.csv", [good_row("OK1"), row], header=header)
+    v0 = store.version()
+    res = run(store, f, layer=layer)
+    assert not res.ok and store.version() == v0
+    errs = problems_of(res)
+    assert all(p.row == 3 for p in errs), errs
+    return errs
+
+
+def test_defect_missing_coordinates(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", lon=None))
+    assert [(p.column, p.why) for p in errs] == [("经度", "missing longitude")]
+
+
+def test_defect_non_numeric_coordinates(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", lat="二十九"))
+    assert [(p.column, p.why) for p in errs] == [("纬度", "latitude is not a number")]
+
+
+def test_defect_swapped_coordinates(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", lon=28.98, lat=118.95))
+    assert len(errs) == 1 and "swapped" in errs[0].why and "填反" in errs[0].why_zh
+
+
+def test_defect_outside_district(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", lon=120.15, lat=30.27))  # Hangzhou
+    assert len(errs) == 1 and errs[0].why == "point lies outside the district"
+
+
+def test_defect_duplicate_id_in_file(tmp_path, store):
+    f = write_csv(tmp_path / "l.csv", [good_row("N1"), good_row("N2"), good_row("N1", name="另一家")])
+    res = run(store, f)
+    assert sorted((p.row, p.id) for p in res.errors) == [(2, "N1"), (4, "N1")]
+    assert "row 4" in res.errors[0].why
+
+
+def test_id_already_in_store_is_an_update(tmp_path, store):
+    before = store.read("enterprises").set_index("id").loc["E001"]
+    f = write_csv(tmp_path / "l.csv", [["E001", before["name"], None, None, None, "精细化工", None, None, None, None]])
+    res = run(store, f)
+    assert res.ok and res.updated_ids == ["E001"] and res.new_ids == []
+    after = store.read("enterprises").set_index("id").loc["E001"]
+    assert after["industry"] == "精细化工"
+    assert after["status"] == before["status"]  # empty status cell keeps the status
+    assert after.geometry.equals(before.geometry)  # no coordinates: the stored point stays
+    assert after["park"] == before["park"]  # a column the file lacks is kept
+    assert len(store.read("enterprises")) == len(open_store(DEMO_STORE).read("enterprises"))
+
+
+def test_defect_unknown_status(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", status="在建"))
+    assert len(errs) == 1 and errs[0].column == "状态" and "在建" in errs[0].why_zh
+
+
+def test_defect_non_numeric_number(tmp_path, store):
+    header = ["编号", "养殖场名称", "经度", "纬度", "畜种", "存栏量", "状态"]
+    f = write_csv(tmp_path / "f.csv", [["FN1", "甲猪场", 118.95, 29.0, "猪", "800头", "在养"],
+                                       ["FN2", "乙猪场", 118.95, 29.0, "猪", "约八百", "在养"]], header=header)
+    res = run(store, f, layer="farms")
+    assert [(p.row, p.column, p.why) for p in res.errors] == [(3, "存栏量", "not a number: '约八百'")]
+
+
+def test_defect_empty_name(tmp_path, store):
+    errs = _one_error(store, tmp_path, good_row("N2", name=""))
+    assert [(p.column, p.why) for p in errs] == [("企业名称", "empty name")]
+
+
+def test_defect_invalid_geometry(tmp_path, store):
+    bowtie = [[118.94, 28.97], [118.95, 28.98], [118.95, 28.97], [118.94, 28.98], [118.94, 28.97]]
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"编号": "WB9", "名称": "坏水库", "类型": "水库"},
+         "geometry": {"type": "Polygon", "coordinates": [bowtie]}},
+        {"type": "Feature", "properties": {"编号": "WB8", "名称": "好水库", "类型": "水库"},
+         "geometry": {"type": "Polygon", "coordinates": [[[118.95, 28.98], [118.96, 28.98], [118.96, 28.99],
+                                                          [118.95, 28.98]]]}}]}
+    f = tmp_path / "wb.geojson"
+    f.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    res = run(store, f, layer="waterbodies")
+    assert [(p.row, p.id) for p in res.errors] == [(1, "WB9")]
+    assert "Self-intersection" in res.errors[0].why
+    # a polygon where a point belongs is a geometry error too
+    fc["features"][0]["properties"] = {"编号": "PX", "名称": "面状企业", "状态": "在产"}
+    f.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    res = run(store, f)
+    assert any(p.id == "PX" and p.column == "geometry" for p in res.errors)
+
+
+def test_file_without_id_column(tmp_path, store):
+    f = write_csv(tmp_path / "l.csv", [["甲", 118.95, 28.98]], header=["企业名称", "经度", "纬度"])
+    res = run(store, f)
+    assert not res.ok and res.errors[0].row is None and "id" in res.errors[0].why
+
+
+# --- township hints and datums ------------------------------------------------------------
+
+def _point_shifted_across_a_border(townships):
+    """A WGS84 point inside one township whose GCJ-02 coordinates fall in another."""
+    minx, miny, maxx, maxy = townships.total_bounds
+    xs, ys = np.meshgrid(np.linspace(minx, maxx, 150), np.linspace(miny, maxy, 150))
+    x, y = xs.ravel(), ys.ravel()
+    true_tw = township_of(gpd.GeoDataFrame(geometry=shapely.points(x, y), crs=4326), townships)
+    gx, gy = wgs84_to_gcj02(x, y)
+    gcj_tw = township_of(gpd.GeoDataFrame(geometry=shapely.points(gx, gy), crs=4326), townships)
+    i = np.flatnonzero((true_tw.notna() & gcj_tw.notna() & (true_tw != gcj_tw)).to_numpy())[0]
+    return x[i], y[i], gx[i], gy[i], true_tw.iloc[i]
+
+
+def test_township_mismatch_explained_by_gcj02(tmp_path, store):
+    x, y, gx, gy, named = _point_shifted_across_a_border(store.read("townships"))
+    f = write_csv(tmp_path / "l.csv", [good_row("N5", lon=round(gx, 6), lat=round(gy, 6), tw=named)])
+    dry = run(store, f, dry_run=True)
+    assert dry.ok  # a warning, not an error
+    warn = [p for p in dry.warnings if p.row == 2]
+    assert len(warn) == 1 and named in warn[0].why_zh and "--crs gcj02" in warn[0].why_zh
+    assert dry.suggested_datum == "gcj02"
+    res = run(store, f, datum="gcj02")
+    assert res.ok and not [p for p in res.warnings if p.row == 2]
+    pt = store.read("enterprises").set_index("id").loc["N5"].geometry
+    assert pt.x == pytest.approx(x, abs=1e-6) and pt.y == pytest.approx(y, abs=1e-6)
+    ev = store.read("status_events")
+    assert "GCJ02→WGS84" in ev[ev["feature_id"] == "N5"]["note"].iloc[0]
+
+
+def test_township_mismatch_without_explanation_is_a_plain_warning(tmp_path, store):
+    f = write_csv(tmp_path / "l.csv", [good_row("N6", tw="湖南镇")])  # the point lies in 樟潭街道
+    res = run(store, f, dry_run=True)
+    w = [p for p in res.warnings if p.row == 2]
+    assert res.ok and len(w) == 1 and "湖南镇" in w[0].why_zh and "--crs" not in w[0].why_zh
+
+
+def test_bd09_conversion(tmp_path, store):
+    from geo.crs import from_wgs84
+
+    bx, by = from_wgs84(118.95, 28.98, "bd09")
+    f = write_csv(tmp_path / "l.csv", [good_row("N7", lon=float(bx[0]), lat=float(by[0]))])
+    assert run(store, f, datum="bd09").ok
+    pt = store.read("enterprises").set_index("id").loc["N7"].geometry
+    assert pt.distance(shapely.Point(118.95, 28.98)) < 1e-7
+
+
+# --- atomicity, audit, upsert -------------------------------------------------------------
+
+def test_one_bad_row_writes_nothing(tmp_path, store, store_path):
+    before = {t: store.read(t) for t in ("enterprises", "status_events")}
+    v0 = store.version()
+    bytes0 = store_path.read_bytes()
+    rows = [good_row(f"N{i:03d}") for i in range(20)] + [good_row("BAD", lat="x")]
+    f = write_xlsx(tmp_path / "l.xlsx", rows)
+    res = run(store, f)
+    assert not res.ok and len(res.errors) == 1 and res.errors[0].row == 22
+    assert store.version() == v0 and store_path.read_bytes() == bytes0
+    for t, df in before.items():
+        pd.testing.assert_frame_equal(store.read(t), df)
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+                     "--user", "planner1"]) == 1
+    assert store.version() == v0
+
+
+def test_audit_trail(tmp_path, store):
+    e = store.read("enterprises").set_index("id")
+    operating = e[e["status"] == "operating"].index[0]
+    f = write_csv(tmp_path / "l.csv", [good_row("N1"), good_row("N2", status="已关停", closed="2007/6/15"),
+                                       [operating, e.loc[operating, "name"], None, None, None, None, "停产整顿",
+                                        None, None, "联合执法"]])
+    n0 = len(store.read("status_events"))
+    res = run(store, f, user="王检查")
+    assert res.ok
+    ev = store.read("status_events").iloc[n0:].set_index("feature_id")
+    assert set(ev.index) == {"N1", "N2", operating}
+    assert (ev["recorded_by"] == "王检查").all()
+    assert (ev["recorded_at"] == pd.Timestamp(NOW)).all()
+    assert ev.loc["N2", "effective_on"] == pd.Timestamp("2007-06-15")  # the ledger's closing date
+    assert ev.loc["N1", "effective_on"] == pd.Timestamp(TODAY)
+    assert ev.loc[operating, "status"] == "suspended" and "联合执法" in ev.loc[operating, "note"]
+    assert store.read("enterprises").set_index("id").loc[operating, "status"] == "suspended"
+    # the same ledger again: no status change, no new event
+    n1 = len(store.read("status_events"))
+    assert run(store, f, user="王检查").ok
+    assert len(store.read("status_events")) == n1
+    from geo.check import check_store
+
+    assert [p for p in check_store(store) if p.severity == "error"] == []
+
+
+def test_backdated_status_does_not_override_a_later_event(tmp_path, store):
+    ev = store.read("status_events")
+    e = store.read("enterprises").set_index("id")
+    fid = e[e["status"] == "closed"].index[0]
+    last = ev[ev["feature_id"] == fid]["effective_on"].max()
+    f = write_csv(tmp_path / "l.csv", [[fid, e.loc[fid, "name"], None, None, None, None, "签订承诺", None, None, None]])
+    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date())
+    assert res.ok and any("stays" in p.why for p in res.warnings)
+    assert store.read("enterprises").set_index("id").loc[fid, "status"] == "closed"
+    assert len(store.read("status_events")) == len(ev) + 1
+
+
+def test_hostile_names_are_stored_verbatim(tmp_path, store):
+    rows = [good_row(f"H{i}", name=n) for i, n in enumerate(HOSTILE)]
+    # CSV quoting for the name with a double quote
+    text = ",".join(HEADER) + "\n" + "\n".join(
+        ",".join('"' + str(v).replace('"', '""') + '"' if v is not None else "" for v in r) for r in rows) + "\n"
+    f = tmp_path / "h.csv"
+    f.write_text(text, encoding="utf-8")
+    res = run(store, f)
+    assert res.ok, res.problems
+    names = store.read("enterprises").set_index("id")["name"]
+    assert [names[f"H{i}"] for i in range(3)] == HOSTILE
+
+
+def test_kilns_import_kinds_and_unknown_kind(tmp_path, store):
+    header = ["编号", "名称", "村", "类型", "状态", "关停时间", "经度", "纬度"]
+    f = write_csv(tmp_path / "k.csv", [["KN1", "新窑", "上方村", "窑", "关停", "2007.2.6", 118.94, 29.18],
+                                       ["KN2", "新棚", "上方村", "石灰钙棚", "改建", "", 118.94, 29.181],
+                                       ["KN3", "怪窑", "上方村", "塔", "在产", "", 118.94, 29.182]], header=header)
+    res = run(store, f, layer="kilns")
+    assert [(p.row, p.column) for p in res.errors] == [(4, "类型")]
+
+
+def test_cli_requires_user_and_refuses_inspectors(tmp_path, store_path, monkeypatch, capsys):
+    f = write_csv(tmp_path / "l.csv", [good_row("C1")])
+    with pytest.raises(SystemExit):
+        geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f)])
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[auth.users.xiao]\npassword_hash = "$2b$04$abcdefghijklmnopqrstuuN6D8Y1S5dD4uAYtBqyIqVHhHLxYGkwe"\n'
+                       'role = "inspector"\n', encoding="utf-8")
+    monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
+    v0 = open_store(store_path).version()
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+                     "--user", "xiao"]) == 2
+    assert "may not import" in capsys.readouterr().err
+    assert open_store(store_path).version() == v0
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+                     "--user", "planner1", "--dry-run"]) == 0
+    assert open_store(store_path).version() == v0
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+                     "--user", "planner1"]) == 0
+    assert "C1" in set(open_store(store_path).read("enterprises")["id"])

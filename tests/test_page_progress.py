@@ -1,0 +1,126 @@
+"""The 关停进度 page, run headless with AppTest on a temporary copy of the demo store."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "progress.py")
+
+
+class _Storages(list):
+    def file(self, url: str) -> bytes:
+        name = url.rsplit("/", 1)[1]
+        for storage in reversed(self):
+            try:
+                return storage.get_file(name).content
+            except Exception:  # noqa: BLE001 - not in this run's storage
+                continue
+        raise KeyError(url)
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Keep every AppTest run's media storage, so download buttons' bytes can be read back."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    storages = _Storages()
+
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, endpoint):
+            super().__init__(endpoint)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return storages
+
+
+def _download(at, label: str):
+    return next(b for b in at.get("download_button") if b.label == label)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, media):
+    store = tmp_path / "demo.gpkg"
+    shutil.copy(ROOT / "data" / "demo.gpkg", store)
+    monkeypatch.setenv("QINGSHAN_STORE", str(store))
+    monkeypatch.syspath_prepend(str(ROOT))
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_page_shows_report_figures_and_replays_history(app):
+    m = _metrics(app)
+    assert m["化工园区关停（家）"] == "34/49"
+    assert m["石灰钙棚关停（个）"] == "85/105"
+    assert m["石灰窑关停·改建搬迁"] == "26·49"
+    assert m["养殖场已验收（家）"] == "0/34"
+    assert m["逾期未完成（处）"] == "0"
+    pending = app.dataframe[0].value
+    assert len(pending) == 15 and set(pending["结对部门"]) >= {"环保局", "开发区管委会"}
+    assert (pending["期限状态"] == "剩余 92 天").all()
+
+    app.date_input(key="as_of").set_value(dt.date(2007, 2, 5)).run()
+    assert not app.exception
+    assert _metrics(app)["石灰钙棚关停（个）"] == "0/105"
+    app.date_input(key="as_of").set_value(dt.date(2007, 2, 6)).run()
+    assert _metrics(app)["石灰钙棚关停（个）"] == "74/105"
+
+    app.date_input(key="as_of").set_value(dt.date(2007, 10, 1)).run()
+    assert _metrics(app)["逾期未完成（处）"] == "49"
+    app.toggle(key="only_overdue").set_value(True).run()
+    assert (app.dataframe[0].value["期限状态"] == "逾期 1 天").all()
+
+
+def test_page_campaign_filter_ranking_and_briefing(app):
+    app.selectbox(key="campaign").set_value("lime").run()
+    assert not app.exception
+    pending = app.dataframe[0].value
+    assert len(pending) == 20 and set(pending["类别"]) == {"石灰钙棚"}  # 20 sheets still operating
+    app.multiselect(key="towns").set_value(["樟潭街道"]).run()
+    assert len(app.dataframe[0].value) == 0        # no kiln in 樟潭街道
+    m = _metrics(app)
+    assert m["石灰钙棚关停（个）"] == "0/0" and m["化工园区关停（家）"] == "34/49"
+    assert m["养殖场已验收（家）"] == "0/10"          # the 10 treatment targets in 樟潭街道
+
+    app.multiselect(key="towns").set_value([]).run()
+    app.slider(key="w_chemical").set_value(0).run()
+    app.slider(key="w_livestock").set_value(0).run()
+    rank = app.dataframe[-1].value
+    top = rank.iloc[0]
+    assert top["乡镇"] == "上方镇" and top["得分"] == pytest.approx(88.9)
+
+    app.button(key="make_briefing").click().run()
+    assert not app.exception and not app.error
+    labels = [b.label for b in app.get("download_button")]
+    assert "下载简报 PDF" in labels and "下载简报数据 Excel" in labels
+
+
+def test_page_downloads_have_chinese_headers(app, media):
+    xlsx = media.file(_download(app, "下载 Excel（未完成点位、乡镇完成率）").proto.url)
+    sheets = pd.read_excel(io.BytesIO(xlsx), sheet_name=None)
+    pend = sheets["未完成点位"]
+    assert {"专项", "编号", "名称", "乡镇", "状态", "整改期限", "剩余天数", "期限状态", "结对部门", "搬迁去向"} <= set(pend.columns)
+    assert len(pend) == 15 and set(pend["状态"]) == {"已签承诺"}
+    assert sorted(pend["搬迁去向"].value_counts().tolist(), reverse=True) == [6, 3, 3, 1, 1, 1]
+    comp = sheets["乡镇完成率"]
+    assert comp.set_index("乡镇").loc["樟潭街道", "已完成"] == 34
+    csv = media.file(_download(app, "下载 CSV（未完成点位）").proto.url)
+    assert csv.startswith("\ufeff".encode("utf-8"))
+    assert len(pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")) == 15
+    counts = pd.read_csv(io.BytesIO(media.file(_download(app, "下载 CSV（图层×类别×乡镇×状态）").proto.url)),
+                         encoding="utf-8-sig")
+    assert list(counts.columns) == ["layer", "group", "township", "status", "count"]

@@ -1,0 +1,101 @@
+"""The 水质 page on a private copy of the demo store (AppTest)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from geo import water
+from geo.store import DEMO_STORE, open_store
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "water.py")
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    if not DEMO_STORE.exists():
+        pytest.skip("demo store not built")
+    path = tmp_path / "store.gpkg"
+    shutil.copyfile(DEMO_STORE, path)
+    monkeypatch.setenv("QINGSHAN_STORE", str(path))
+    st.cache_resource.clear()  # ui caches the store per process: start from this test's copy
+    st.cache_data.clear()
+    yield open_store(path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _frame(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        v = df.value
+        data = v.data if hasattr(v, "data") else v  # a Styler shows its frame as .data
+        if column in data.columns:
+            return data
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def test_page_shows_latest_classes_series_trends_and_park_profile(store):
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    # the latest table agrees with the core on the same store and date
+    expected = water.latest_assessment(store.read_many(["sampling_points", "readings"]), as_of="2007-06-30")
+    table = _frame(at, "水质类别")
+    assert dict(zip(table["点位"], table["水质类别"])) == dict(zip(expected["id"], expected["class_label"]))
+    assert set(table["目标"]) <= set(water.CLASS_LABELS.values())
+    met = int(expected.query("kind == 'section'")["meets"].fillna(False).sum())
+    n = int(expected.query("kind == 'section'")["class"].notna().sum())
+    assert at.metric[0].value == f"{met}/{n}"
+    # a point is chosen (worst first), its series charts and trend table are drawn
+    assert at.selectbox(key="point").value in set(expected["id"])
+    assert len(at.get("vega_lite_chart")) >= 3  # parameter series + the park profile
+    trend = _frame(at, "Sen 斜率（每年）")
+    assert len(trend) > 0 and trend["趋势"].str[0].isin(list(water.TREND_ARROWS.values())).all()
+    # exceedance table and the park comparison
+    ex = _frame(at, "超标倍数")
+    assert len(ex) > 0
+    assert any("上下游" in s.value for s in at.subheader)
+    # downloads are offered
+    assert len(at.get("download_button")) >= 3
+
+
+def test_page_follows_point_and_date(store):
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    at.selectbox(key="point").set_value("W09")
+    _run(at)
+    assert any("湖南镇水库库心" in m.value for m in at.markdown)
+    trend = _frame(at, "Sen 斜率（每年）")
+    assert trend["指标"].str.contains("TN").any()  # a lake: total nitrogen is charted and tested
+    at.date_input(key="as_of").set_value(pd.Timestamp("2005-12-31").date())
+    _run(at)
+    table = _frame(at, "水质类别")
+    days = pd.to_datetime(table["采样日期"])
+    assert (days.dropna() <= "2005-12-31").all() and days.notna().sum() == 10
+    # the outfalls were first sampled in 2007: no class yet, and no verdict
+    assert (table.loc[days.isna(), "水质类别"] == "无数据").all() and (table.loc[days.isna(), "达标"] == "—").all()
+    at.toggle(key="only_point").set_value(True)
+    _run(at)
+    ex = _frame(at, "超标倍数") if any("超标倍数" in (getattr(d.value, "data", d.value)).columns
+                                  for d in at.dataframe) else pd.DataFrame({"点位": []})
+    assert ex["点位"].str.startswith("W09").all()
+
+
+def test_page_after_lab_import_shows_new_reading(store, tmp_path):
+    from geo.labfile import import_lab_file
+
+    lab = tmp_path / "lab.csv"
+    lab.write_text("点位,采样时间,指标,数值,单位\nW02,2007-06-29 09:00,氨氮,2500,μg/L\nW02,2007-06-29 09:00,pH,7.1,无量纲\n",
+                   encoding="utf-8")
+    _, problems, written = import_lab_file(store, lab)
+    assert written, problems
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    row = _frame(at, "水质类别").set_index("点位").loc["W02"]
+    assert row["水质类别"] == "劣Ⅴ类" and row["达标"] == "否" and "NH3-N" in row["超标项目（超标倍数）"]
