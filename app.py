@@ -10,13 +10,13 @@ import streamlit as st
 st.set_page_config(page_title="青山 · 生态整治监测", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="总览", url_path="", default=True),
-    st.Page("pages/wall.py", title="大屏", url_path="wall"),
-    st.Page("pages/progress.py", title="关停进度", url_path="progress"),
-    st.Page("pages/buffer.py", title="河岸缓冲", url_path="buffer"),
-    st.Page("pages/water.py", title="水质", url_path="water"),
-    st.Page("pages/patrol.py", title="巡查路线", url_path="patrol"),
-    st.Page("pages/data.py", title="数据", url_path="data"),
+    st.Page("views/overview.py", title="总览", url_path="", default=True),
+    st.Page("views/wall.py", title="大屏", url_path="wall"),
+    st.Page("views/progress.py", title="关停进度", url_path="progress"),
+    st.Page("views/buffer.py", title="河岸缓冲", url_path="buffer"),
+    st.Page("views/water.py", title="水质", url_path="water"),
+    st.Page("views/patrol.py", title="巡查路线", url_path="patrol"),
+    st.Page("views/data.py", title="数据", url_path="data"),
 ]
 
 page = st.navigation(PAGES)

@@ -11,28 +11,28 @@ import pandas as pd
 import streamlit as st
 
 from geo import contract
-from geo.store import Store, open_store
+from geo.store import Store, default_spec, open_store
 
 
 @st.cache_resource(show_spinner=False)
-def _store(spec: str | None) -> Store:
+def _store(spec: str) -> Store:
     return open_store(spec)
 
 
 def get_store() -> Store:
     """The app's store (``QINGSHAN_STORE`` or the working copy of the demo), opened once per process."""
-    return _store(None)
+    return _store(default_spec())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _read(url: str, version: str, table: str) -> pd.DataFrame:
-    return _store(None).read(table)
+def _read(spec: str, version: str, table: str) -> pd.DataFrame:
+    return _store(spec).read(table)
 
 
 def load(table: str) -> pd.DataFrame:
     """``table`` from the store, cached until the store's data version changes."""
-    store = get_store()
-    return _read(store.url, store.version(), table)
+    spec = default_spec()
+    return _read(spec, _store(spec).version(), table)
 
 
 def load_many(*tables: str) -> dict[str, pd.DataFrame]:

@@ -116,28 +116,33 @@ def bd09_to_gcj02(lon, lat, *, tol_deg: float = 1e-10, max_iter: int = 30) -> tu
     return np.where(outside, blon, glon), np.where(outside, blat, glat)
 
 
+def _datum(name: str) -> str:
+    d = name.lower().replace("-", "").replace("_", "").replace(":", "")
+    if d in ("wgs84", "cgcs2000", "epsg4326", "epsg4490"):
+        return "wgs84"
+    if d in ("gcj02", "bd09"):
+        return d
+    raise ValueError(f"unknown datum {name!r}; expected one of {', '.join(DATUMS)}")
+
+
 def to_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert coordinates recorded in ``datum`` (one of :data:`DATUMS`) to WGS84/CGCS2000."""
-    datum = datum.lower().replace("-", "").replace("_", "")
-    if datum in ("wgs84", "cgcs2000", "epsg4326", "epsg4490"):
+    datum = _datum(datum)
+    if datum == "wgs84":
         return _arrays(lon, lat)
     if datum == "gcj02":
         return gcj02_to_wgs84(lon, lat)
-    if datum == "bd09":
-        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
-    raise ValueError(f"unknown datum {datum!r}; expected one of {', '.join(DATUMS)}")
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
 def from_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert WGS84/CGCS2000 coordinates to ``datum`` (for exports to phone map apps)."""
-    datum = datum.lower().replace("-", "").replace("_", "")
-    if datum in ("wgs84", "cgcs2000", "epsg4326", "epsg4490"):
+    datum = _datum(datum)
+    if datum == "wgs84":
         return _arrays(lon, lat)
     if datum == "gcj02":
         return wgs84_to_gcj02(lon, lat)
-    if datum == "bd09":
-        return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
-    raise ValueError(f"unknown datum {datum!r}; expected one of {', '.join(DATUMS)}")
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def transform_geometry(geoms, func):

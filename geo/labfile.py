@@ -172,14 +172,12 @@ def _grid(data: bytes, name: str) -> list[list]:
         raise LabFileError("不支持旧版 .xls 文件，请另存为 .xlsx。", "old .xls files are not supported; save as .xlsx")
     if suffix not in ("", ".csv", ".txt", ".tsv"):
         raise LabFileError(f"不支持的文件类型“{suffix}”（支持 csv、xlsx）。", f"unsupported file type {suffix!r} (csv, xlsx)")
-    for enc in ("utf-8-sig", "gb18030"):  # strict decoders in this order beat guessing on short Chinese files
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise LabFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", "cannot decode the CSV (use UTF-8 or GBK)")
+    from .intake import IntakeError, decode_text
+
+    try:
+        text, _ = decode_text(data)
+    except IntakeError as exc:
+        raise LabFileError(exc.zh, exc.en) from exc
     first = text.split("\n", 1)[0]
     delim = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
     return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delim)]

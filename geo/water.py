@@ -601,14 +601,12 @@ def _read_table(path: str) -> pd.DataFrame:
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         return pd.read_excel(p, dtype=object)
     data = p.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UserError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", "cannot decode the CSV (use UTF-8 or GBK)")
+    from .intake import IntakeError, decode_text
+
+    try:
+        text, _ = decode_text(data)
+    except IntakeError as exc:
+        raise UserError(exc.zh, exc.en) from exc
     import io
 
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)

@@ -13,8 +13,10 @@ from pathlib import Path
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor"
+#: Streamlit qualifies a component's name with the module that declares it (``layers.mapview``).
+COMPONENT_PREFIX = "layers.mapview."
 #: Name under which ``layers.mapview`` registers WEB_DIR as a Streamlit component.
-COMPONENT_NAME = "layers.mapview.qmap"
+COMPONENT_NAME = COMPONENT_PREFIX + "qmap"
 
 
 def _sources() -> dict[str, Path]:
@@ -43,6 +45,11 @@ def ensure_vendor() -> Path:
 
 def base_url() -> str:
     """URL prefix of the served assets (honours Streamlit's ``server.baseUrlPath``)."""
+    return component_url("qmap")
+
+
+def component_url(name: str) -> str:
+    """URL prefix of the component ``name`` declared in ``layers.mapview`` (assets or a local tile folder)."""
     prefix = ""
     try:
         import streamlit as st
@@ -50,7 +57,7 @@ def base_url() -> str:
         prefix = (st.get_option("server.baseUrlPath") or "").strip("/")
     except Exception:  # outside a Streamlit server (bench, tests): root-relative
         prefix = ""
-    return ("/" + prefix if prefix else "") + f"/component/{COMPONENT_NAME}"
+    return ("/" + prefix if prefix else "") + f"/component/{COMPONENT_PREFIX}{name}"
 
 
 # folium's CDN asset names → files under WEB_DIR; None = not needed by our maps, dropped.

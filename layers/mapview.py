@@ -46,7 +46,7 @@ def new_map(bounds=None, *, height: int = 600, dark: bool = False, zoom_control:
     tiles = config.get("map", "tiles", "")
     tile_attr = config.get("map", "tiles_attribution", "") or "本地瓦片"
     if not tiles and config.get("map", "tile_folder", ""):
-        tiles = assets.base_url().replace("/qmap", "/tiles") + "/{z}/{x}/{y}.png"
+        tiles = assets.component_url("tiles") + "/{z}/{x}/{y}.png"
     if tiles:
         folium.TileLayer(tiles=tiles, attr=tile_attr, name="底图", overlay=False, control=False).add_to(m)
     if bounds is not None:

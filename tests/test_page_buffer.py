@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from geo import buffers
 from geo.store import DEMO_STORE, Change, open_store
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "buffer.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "buffer.py")
 
 
 @pytest.fixture

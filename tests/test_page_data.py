@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from geo import auth
 from geo.store import DEMO_STORE, open_store
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "data.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "data.py")
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
 USERS = {"li": ("inspector-pw", "inspector"), "wang": ("planner-pw", "planner")}
 

@@ -20,7 +20,7 @@ def app(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "patrol.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "patrol.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "progress.py")
+PAGE = str(ROOT / "views" / "progress.py")
 
 
 class _Storages(list):

@@ -52,16 +52,35 @@ def test_overview_township_filter(app):
 
 
 def test_wall_tiles(app):
-    app.switch_page("pages/wall.py").run()
+    app.switch_page("views/wall.py").run()
     assert not app.exception
     text = " ".join(_html_blobs(app))
     assert "化工企业关停" in text and "34" in text and "/49" in text
     assert "数据截至 2007年06月30日" in text
     assert app.get("iframe"), "the wall map is missing"
+    assert "功能建设中" not in text  # every tile's feature is built
 
 
-@pytest.mark.parametrize("page", ["pages/progress.py", "pages/buffer.py", "pages/water.py", "pages/patrol.py",
-                                  "pages/data.py"])
+def test_wall_tiles_agree_with_the_core(app, demo_store):
+    import re
+
+    from geo import buffers, water
+    from geo.store import open_store
+
+    frames = open_store(demo_store).read_many()
+    n_violations = len(buffers.check(frames, distance=200, as_of="2007-06-30"))
+    assessed = water.latest_assessment(frames, as_of="2007-06-30")
+    sections = assessed[assessed["kind"] == "section"]
+    app.switch_page("views/wall.py").run()
+    text = " ".join(_html_blobs(app))
+    tiles = dict(re.findall(r'qs-label">([^<]+)</div><div class="qs-value">([^<]+)', text))
+    assert tiles["沿河200米违规（在产）"] == str(n_violations)
+    assert tiles["水质达标断面"] == str(int(sections["meets"].sum()))
+    assert tiles["化工企业关停"] == "34"
+
+
+@pytest.mark.parametrize("page", ["views/progress.py", "views/buffer.py", "views/water.py", "views/patrol.py",
+                                  "views/data.py"])
 def test_every_page_runs(app, page):
     app.switch_page(page).run()
     assert not app.exception, app.exception

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from geo import water
 from geo.store import DEMO_STORE, open_store
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "water.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "water.py")
 
 
 @pytest.fixture
