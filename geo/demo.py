@@ -212,7 +212,7 @@ def _offset_from(line, s: float, dist: float, side: int) -> tuple[float, float]:
     return tuple(p + n * dist)
 
 
-def _enterprises(rng, frame, town_m, rivers_m, widths, ev: _Events) -> gpd.GeoDataFrame:
+def _enterprises(rng, frame, town_m, rivers_m, widths, ev: _Events, water_m=None) -> gpd.GeoDataFrame:
     zt = town_m["樟潭街道"]
     qu = rivers_m["衢江"]
     # The park lies on the south bank, around 118.957°E.
@@ -277,7 +277,7 @@ def _enterprises(rng, frame, town_m, rivers_m, widths, ev: _Events) -> gpd.GeoDa
     other_rows = []
     for k in range(n):
         t = towns[int(rng.integers(len(towns)))]
-        p = _points_in(town_m[t], rng, 1)[0]
+        p = _points_in(town_m[t], rng, 1, avoid=water_m)[0]
         eid = f"E{50 + k:03d}"
         fate = rng.choice(["operating", "suspended", "closed", "converted", "relocated"], p=[.3, .15, .3, .1, .15])
         ev.add("enterprises", eid, "operating", "2004-01-01", "台账建档")
@@ -299,9 +299,9 @@ def _enterprises(rng, frame, town_m, rivers_m, widths, ev: _Events) -> gpd.GeoDa
 _VILLAGES = ["上方村", "石门村", "塘源村", "叶村", "洋坑村", "岭头村", "东山村", "西坞村", "大坞村", "金竹村", "汪家村"]
 
 
-def _kilns(rng, frame, town_m, ev: _Events) -> gpd.GeoDataFrame:
+def _kilns(rng, frame, town_m, ev: _Events, water_m=None) -> gpd.GeoDataFrame:
     sf = town_m["上方镇"]
-    centres = _points_in(sf.buffer(-1500), rng, 11)
+    centres = _points_in(sf.buffer(-1500), rng, 11, avoid=water_m)
     rows = []
     # 75 small kilns in 11 villages: 26 closed, 49 rebuilt or relocated by 30 June.
     kiln_village = np.concatenate([np.arange(11), rng.integers(0, 11, 75 - 11)])
@@ -309,7 +309,7 @@ def _kilns(rng, frame, town_m, ev: _Events) -> gpd.GeoDataFrame:
     kiln_dates = _dates(rng, "2007-05-20", "2007-06-29", 75)
     for i in range(75):
         v = kiln_village[i]
-        p = _points_in(sf, rng, 1, centre=centres[v], spread=350)[0]
+        p = _points_in(sf, rng, 1, centre=centres[v], spread=350, avoid=water_m)[0]
         fid = f"KL{i + 1:03d}"
         d = kiln_dates[i]
         ev.add("kilns", fid, "operating", "2004-01-01", "台账建档")
@@ -321,7 +321,7 @@ def _kilns(rng, frame, town_m, ev: _Events) -> gpd.GeoDataFrame:
     later = _dates(rng, "2007-03-05", "2007-06-28", 11)
     for i in range(105):
         v = shed_village[i]
-        p = _points_in(sf, rng, 1, centre=centres[v], spread=450)[0]
+        p = _points_in(sf, rng, 1, centre=centres[v], spread=450, avoid=water_m)[0]
         fid = f"SH{i + 1:03d}"
         ev.add("kilns", fid, "operating", "2004-01-01", "台账建档")
         if i < 74:
@@ -514,9 +514,11 @@ def build(src: Path = SOURCES, seed: int = SEED) -> dict[str, pd.DataFrame]:
     widths = dict(zip(rivers["name"], rivers["width_m"]))
     waterbodies_m = list(frame.to_m(waterbodies.geometry.values))
     district_m = frame.to_m(boundary)
+    # No factory or kiln stands in the water: keep them 30 m off every bank and out of the reservoirs.
+    water_m = shapely.union_all([g.buffer(widths[n] / 2 + 30) for n, g in rivers_m.items()] + waterbodies_m)
     ev = _Events(rng)
-    enterprises = _enterprises(rng, frame, town_m, rivers_m, widths, ev)
-    kilns = _kilns(rng, frame, town_m, ev)
+    enterprises = _enterprises(rng, frame, town_m, rivers_m, widths, ev, water_m)
+    kilns = _kilns(rng, frame, town_m, ev, water_m)
     farms = _farms(rng, frame, district_m, rivers_m, widths, waterbodies_m, ev)
     events = ev.frame()
     points = _sampling(rng, frame, rivers_m, waterbodies_m, enterprises)

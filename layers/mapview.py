@@ -29,7 +29,7 @@ except Exception:  # pragma: no cover - outside a Streamlit process (bench, CLI)
     _components = None
 
 
-def new_map(bounds=None, *, height: int = 600, dark: bool = False, zoom_control: bool = True,
+def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_control: bool = True,
             attribution: bool | None = None) -> folium.Map:
     """A folium map fitted to ``bounds`` (minx, miny, maxx, maxy in degrees), offline by construction.
 

@@ -45,10 +45,10 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     and ``water_classes`` (``id``, ``class``) come from the buffer and water modules when available."""
     tw = frames["townships"]
     events = frames["status_events"]
-    m = mapview.new_map(tw.total_bounds, height=height, dark=True, zoom_control=False, attribution=False)
+    # The map fills its frame, whatever the screen: the page sizes the frame.
+    m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     m.get_root().html.add_child(folium.Element(
-        "<script>document.addEventListener('DOMContentLoaded',function(){"
-        "document.body.classList.add('qs-wall');});</script>"))
+        "<script>document.body.classList.add('qs-wall');</script>"))
     base = townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 

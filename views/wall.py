@@ -23,24 +23,41 @@ BUFFER_M = float(config.get("wall", "buffer_m", 200))
 HEADER_PX, TILES_PX = 64, 196
 
 st.html(f"""<style>
+/* Every size is a multiple of --u: 1 px on a 1920×1080 screen, 2 px on a 4K one at 100 % scaling. */
+:root {{--u:1px;}}
+@media (min-width:2800px) and (min-height:1500px) {{:root {{--u:2px;}}}}
 header[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], footer {{display:none !important;}}
 .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{background:#0b1620 !important; color:#e8f1f5;}}
-[data-testid="stMainBlockContainer"], .block-container {{padding:8px 16px 0 16px !important; max-width:100% !important;}}
+[data-testid="stMainBlockContainer"], .block-container {{padding:calc(8*var(--u)) calc(16*var(--u)) 0 calc(16*var(--u)) !important;
+  max-width:100% !important;}}
 html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflow:hidden !important;}}
-[data-testid="stVerticalBlock"] {{gap:8px !important;}}
-.qs-head {{display:flex; align-items:baseline; justify-content:space-between; height:{HEADER_PX - 8}px;}}
-.qs-head h1 {{font-size:40px; margin:0; padding:0; color:#e8f1f5; font-weight:800; letter-spacing:2px;}}
-.qs-head .qs-asof {{font-size:26px; color:#9fb8c8;}}
-.qs-tiles {{display:grid; grid-template-columns:repeat(5, 1fr); gap:12px; height:{TILES_PX - 12}px;}}
-.qs-tile {{background:#12283a; border-radius:10px; padding:10px 16px; border-left:8px solid #009E73; overflow:hidden;}}
+[data-testid="stVerticalBlock"] {{gap:calc(8*var(--u)) !important;}}
+[data-testid="stHorizontalBlock"] {{gap:calc(12*var(--u)) !important;}}
+[data-testid="stElementContainer"]:has(> iframe) {{height:auto !important;}}
+.qs-head {{display:flex; align-items:baseline; justify-content:space-between; height:calc({HEADER_PX - 8}*var(--u));}}
+.qs-head h1 {{font-size:calc(40*var(--u)); margin:0; padding:0; color:#e8f1f5; font-weight:800; letter-spacing:2px;}}
+.qs-head .qs-asof {{font-size:calc(26*var(--u)); color:#9fb8c8;}}
+.qs-tiles {{display:grid; grid-template-columns:repeat(5, 1fr); gap:calc(12*var(--u)); height:calc({TILES_PX - 12}*var(--u));}}
+.qs-tile {{background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u));
+  border-left:calc(8*var(--u)) solid #009E73; overflow:hidden;}}
 .qs-tile.qs-warn {{border-left-color:#E69F00;}} .qs-tile.qs-bad {{border-left-color:#D55E00;}}
 .qs-tile.qs-todo {{border-left-color:#55687a;}}
-.qs-tile .qs-label {{font-size:26px; color:#9fb8c8; white-space:nowrap;}}
-.qs-tile .qs-value {{font-size:64px; font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
-.qs-tile .qs-value small {{font-size:34px; color:#c9d8e2; font-weight:600;}}
-.qs-tile .qs-note {{font-size:24px; color:#c9d8e2; white-space:nowrap;}}
-iframe {{height:calc(100vh - {HEADER_PX + TILES_PX + 24}px) !important; min-height:480px; border-radius:10px;}}
+.qs-tile .qs-label {{font-size:calc(26*var(--u)); color:#9fb8c8; white-space:nowrap;}}
+.qs-tile .qs-value {{font-size:calc(64*var(--u)); font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
+.qs-tile .qs-value small {{font-size:calc(34*var(--u)); color:#c9d8e2; font-weight:600;}}
+.qs-tile .qs-note {{font-size:calc(24*var(--u)); color:#c9d8e2; white-space:nowrap;}}
+iframe {{height:calc(100vh - {HEADER_PX + TILES_PX + 16}*var(--u)) !important; min-height:480px; border-radius:10px;}}
+.qs-side {{background:#12283a; border-radius:10px; padding:calc(12*var(--u)) calc(18*var(--u));
+  height:calc(100vh - {HEADER_PX + TILES_PX + 16}*var(--u)); min-height:480px; overflow:hidden; box-sizing:border-box;}}
+.qs-side h2 {{font-size:calc(28*var(--u)); color:#e8f1f5; margin:calc(4*var(--u)) 0 calc(8*var(--u)) 0; padding:0;
+  font-weight:700;}}
+.qs-side ol {{margin:0 0 calc(18*var(--u)) 0; padding-left:0; list-style:none;}}
+.qs-side li {{font-size:calc(24*var(--u)); line-height:1.55; color:#e8f1f5; display:flex; justify-content:space-between;
+  gap:calc(12*var(--u)); white-space:nowrap; overflow:hidden;}}
+.qs-side li span:first-child {{overflow:hidden; text-overflow:ellipsis;}}
+.qs-side li b {{color:#F0E442; font-weight:700;}}
+.qs-side .qs-empty {{font-size:calc(22*var(--u)); color:#9fb8c8;}}
 </style>""")
 
 
@@ -81,6 +98,27 @@ def closure_tiles(frames, as_of) -> list[str]:
     return out
 
 
+def side_panel(frames, as_of, violations) -> str:
+    """Right-hand lists: townships by completion (lowest first) and the riverside violations nearest the water."""
+    parts = ['<div class="qs-side">']
+    try:
+        from geo.progress import township_ranking
+
+        rank = township_ranking(frames, as_of).dropna(subset=["score"]).sort_values("score").head(6)
+        rows = "".join(f"<li><span>{html.escape(str(t))}</span><b>{s:.0f}分</b></li>"
+                       for t, s in zip(rank["township"], rank["score"]))
+        parts.append(f"<h2>乡镇得分（后六位）</h2><ol>{rows or '<li class=qs-empty>暂无</li>'}</ol>")
+    except ImportError:
+        pass
+    if violations is not None:
+        near = violations.sort_values("distance_m").head(7)
+        rows = "".join(f"<li><span>{html.escape(str(n))}</span><b>{d:.0f}米</b></li>"
+                       for n, d in zip(near["name"], near["distance_m"]))
+        parts.append(f"<h2>沿河违规 · 距水最近</h2><ol>{rows or '<li class=qs-empty>无</li>'}</ol>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def buffer_tile(frames, as_of):
     try:
         from geo import buffers
@@ -117,19 +155,23 @@ def _panel(version: str, as_of: dt.date):
     tiles += [bt, wt]
     html_map = mapview.to_html(wall_map(frames, as_of=as_of, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
-    return tiles, html_map
+    return tiles, html_map, side_panel(frames, as_of, violations)
 
 
 @st.fragment(run_every=REFRESH)
 def wall() -> None:
     as_of = ui.report_date()
-    tiles, html_map = _panel(ui.data_version(), as_of)
+    tiles, html_map, side = _panel(ui.data_version(), as_of)
     meta = ui.load("meta")
     district = dict(zip(meta["key"], meta["value"])).get("district", "") if len(meta) else ""
     st.html(f'<div class="qs-head"><h1>{html.escape(district)}生态整治监测</h1>'
             f'<span class="qs-asof">数据截至 {as_of:%Y年%m月%d日} · 刷新于 {dt.datetime.now():%H:%M:%S}</span></div>'
             f'<div class="qs-tiles">{"".join(tiles)}</div>')
-    mapview.show(html_map, height=780)
+    left, right = st.columns([3, 1], gap="small")
+    with left:
+        mapview.show(html_map, height=780)
+    with right:
+        st.html(side)
 
 
 wall()

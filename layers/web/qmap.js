@@ -41,10 +41,14 @@
     // the topmost canvas receives the mouse and would hide the layers below it.
     var group = L.featureGroup();
     var n = data.x.length;
+    // A wall screen at 4K with 100 % scaling: markers twice the size, like everything around them.
+    var big = document.body && document.body.classList.contains("qs-wall") &&
+      window.innerWidth >= 2000 && window.innerHeight >= 1200;
+    var r0 = big ? data.radius * 2 : data.radius;
     for (var i = 0; i < n; i++) {
       var hi = data.highlight && data.highlight[i];
       var m = L.circleMarker([data.y[i], data.x[i]], {
-        radius: hi ? data.radius + 3 : data.radius,
+        radius: hi ? r0 + 3 : r0,
         color: hi ? "#000000" : (data.stroke || "#222222"),
         weight: hi ? 2.5 : 1,
         fillColor: data.palette[data.c[i]],
