@@ -133,6 +133,8 @@ def _open_map(ctx, url):
 
 def _hover_and_click(page, frame, lon: float, lat: float) -> tuple[str | None, str | None]:
     """Zoom to (lon, lat), move the real mouse there and click; the tooltip and popup texts shown."""
+    page.wait_for_load_state("networkidle")
+    time.sleep(1.0)  # let the page settle: the iframe must not move between measuring and moving the mouse
     box = page.locator("iframe").first.bounding_box()
     x, y = frame.evaluate("""([lon, lat]) => {
       const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].eachLayer);
@@ -145,7 +147,9 @@ def _hover_and_click(page, frame, lon: float, lat: float) -> tuple[str | None, s
     page.mouse.move(box["x"] + x - 30, box["y"] + y - 30)
     page.mouse.move(box["x"] + x, box["y"] + y, steps=6)
     time.sleep(0.5)
-    tip = frame.evaluate("() => { const t = document.querySelector('.leaflet-tooltip'); return t && t.textContent; }")
+    # The newest tooltip: the mouse may have crossed a river or township on its way to the site.
+    tip = frame.evaluate("() => { const t = [...document.querySelectorAll('.leaflet-tooltip')].pop(); "
+                         "return t && t.textContent; }")
     page.mouse.click(box["x"] + x, box["y"] + y)
     time.sleep(0.5)
     pop = frame.evaluate("() => { const p = document.querySelector('.leaflet-popup-content'); "
