@@ -38,6 +38,19 @@ class Rotate(_QsElement, folium.MacroElement):
         self.seconds = int(seconds)
 
 
+class Clock(_QsElement, folium.MacroElement):
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            QS.clock({{ this._parent.get_name() }}, "topleft");
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "QsClock"
+        self._qs_assets()
+
+
 def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20, height: int = 760,
              violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
              water_classes: pd.DataFrame | None = None) -> folium.Map:
@@ -95,4 +108,5 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
                   "legends": [leg3.get_name()]})
     Rotate(views, rotate_seconds).add_to(m)
+    Clock().add_to(m)
     return m

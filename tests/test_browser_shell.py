@@ -103,6 +103,9 @@ def test_wall_rotates_and_refreshes_without_reload(server):
             stamps.add(page.inner_text(".qs-asof"))
             time.sleep(0.5)
         assert seen >= {"closure", "riverside", "water"}, seen
+        first = frame.inner_text(".qs-clock")
+        time.sleep(1.2)
+        assert frame.inner_text(".qs-clock") != first, "the wall clock does not tick"
         assert len(stamps) >= 2, "figures did not refresh"
         assert page.evaluate("() => window.__qsMarker") == 42, "the page was reloaded"
         assert watch.external == [] and watch.errors == []
