@@ -94,3 +94,46 @@ def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None) -> byt
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def add_cli(sub) -> None:
+    from .cli import add_store_arg
+
+    p = sub.add_parser("export", help="export the whole store (.gpkg) or one layer (.xlsx, .csv, .geojson) / 导出数据")
+    add_store_arg(p)
+    p.add_argument("--layer", choices=list(TABLES), help="the table to export (not needed for .gpkg)")
+    p.add_argument("--out", required=True, help="FILE.gpkg (whole store) or FILE.xlsx|.csv|.geojson (one layer)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    from .cli import UserError, store_from
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".gpkg", ".xlsx", ".csv", ".geojson"):
+        raise UserError(f"不支持的导出格式“{suffix}”（支持 gpkg、xlsx、csv、geojson）。",
+                        f"unsupported export format {suffix!r} (gpkg, xlsx, csv, geojson)")
+    if suffix != ".gpkg" and not args.layer:
+        raise UserError("导出单个图层须指定 --layer。", "--layer is required for .xlsx, .csv and .geojson")
+    store = store_from(args)
+    if suffix == ".gpkg":
+        data = store_gpkg_bytes(store)
+    else:
+        df = store.read(args.layer)
+        if suffix == ".xlsx":
+            data = layer_xlsx(df, args.layer)
+        elif suffix == ".csv":
+            data = layer_sheet(df, args.layer).to_csv(index=False).encode("utf-8-sig")
+        else:
+            if not TABLES[args.layer].geometry:
+                raise UserError(f"“{args.layer}”没有几何，不能导出为 GeoJSON。", f"{args.layer} has no geometry")
+            data = df.to_json(ensure_ascii=False, default=str).encode("utf-8")
+    # Write beside the target and rename: a failed export never leaves half a file.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=out.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, out)
+    print(f"{out} ({len(data):,} bytes)")
+    return 0
