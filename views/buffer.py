@@ -120,7 +120,7 @@ with c1:
                                int(B.DEFAULT_DISTANCE_M), step=10, key="distance"))
 with c2:
     chosen = st.multiselect("检查图层", list(LAYER_ORDER), default=list(LAYER_ORDER),
-                            format_func=lambda k: LAYER_LABELS[k], key="layers")
+                            format_func=lambda k: LAYER_LABELS[k], key="layers", placeholder="选择图层")
 with c3:
     as_of = ui.as_of_input()
 

@@ -29,7 +29,7 @@ with c1:
     as_of = ui.as_of_input("巡查日期（按此日状态选点）", key="patrol_as_of")
 with c2:
     chosen = st.multiselect("巡查对象", KINDS, default=["sampling", "committed"], format_func=SELECTIONS.get,
-                            key="patrol_select")
+                            key="patrol_select", placeholder="选择巡查对象")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -72,7 +72,7 @@ with st.expander("在地图上点选点位", expanded=False):
             st.rerun()
 
 picked = st.multiselect("另外手选点位（按名称或编号搜索）", list(options), format_func=options.get,
-                        key="patrol_picked")
+                        key="patrol_picked", placeholder="输入名称或编号")
 
 # --- parameters ---------------------------------------------------------------------------------
 p1, p2, p3, p4, p5 = st.columns(5)
@@ -89,7 +89,8 @@ with p5:
 
 with st.expander("停留时间、必去点位与优先级", expanded=False):
     required = st.multiselect("必去（其余点位在一天排不下时按优先级舍弃）", list(SELECTIONS),
-                              default=sorted(DEFAULT_REQUIRED), format_func=SELECTIONS.get, key="patrol_required")
+                              default=sorted(DEFAULT_REQUIRED), format_func=SELECTIONS.get, key="patrol_required",
+                              placeholder="无")
     cols = st.columns(len(SELECTIONS))
     service = {}
     for col, kind in zip(cols, SELECTIONS):

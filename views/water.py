@@ -146,7 +146,7 @@ row = latest[latest["id"] == selected].iloc[0]
 st.markdown(f"**{html.escape(str(pt['name']))}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
             f" · 最新 {html.escape(row['class_label'])} · 目标 {water.label(target)}")
 pars = st.multiselect("指标", present, default=default_pars[:6], key="pars",
-                      format_func=lambda p: f"{water.STANDARD[p].name} {p}")
+                      format_func=lambda p: f"{water.STANDARD[p].name} {p}", placeholder="选择指标")
 
 
 def band_frame(par: str, lo_val: float, hi_val: float) -> pd.DataFrame:
