@@ -938,7 +938,6 @@ def _build(r: _Rows, ids, is_new, values, geoms, stored, events, datum, user, no
     layer = r.layer
     spec = TABLES[layer]
     key = spec.key
-    n = r.n
     idx = pd.Index(ids, dtype=object)
     old = stored.set_index(stored[key].astype(str)).reindex(idx) if len(stored) else None
     cols = [c for c in spec.column_names if c != key]

@@ -62,7 +62,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     m.get_root().html.add_child(folium.Element(
         "<script>document.body.classList.add('qs-wall');</script>"))
-    base = townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
+    townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 
     # 1. Closure: every site coloured by its status on the date.

@@ -69,3 +69,19 @@ def demo_frames() -> dict:
     from geo.store import open_store
 
     return open_store(DEMO).read_many()
+
+
+@pytest.fixture
+def app_store(demo_store, monkeypatch) -> Path:
+    """For page tests: ``QINGSHAN_STORE`` set to a private demo copy, Streamlit's caches cleared around the test.
+
+    ``ui`` caches the store and its tables per process; clearing makes every test start from its own copy.
+    """
+    import streamlit as st
+
+    monkeypatch.setenv("QINGSHAN_STORE", str(demo_store))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield demo_store
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -85,8 +85,6 @@ def _csv(path, header, rows):
 
 @pytest.fixture(scope="module")
 def hostile_store(tmp_path_factory):
-    if not DEMO_STORE.exists():
-        pytest.skip("demo store not built")
     d = tmp_path_factory.mktemp("hostile")
     path = d / "store.gpkg"
     shutil.copyfile(DEMO_STORE, path)

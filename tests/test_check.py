@@ -2,9 +2,7 @@
 import subprocess
 import sys
 
-import geopandas as gpd
 import pyogrio
-import pytest
 import shapely
 
 from geo.check import check_store

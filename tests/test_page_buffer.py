@@ -1,32 +1,21 @@
 """The 河岸缓冲 page (AppTest) on a copy of the demo store: figures, limits, layers, date, what-if, downloads."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo import buffers
-from geo.store import DEMO_STORE, Change, open_store
+from geo.store import Change, open_store
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "buffer.py")
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    if not DEMO_STORE.exists():
-        pytest.skip("demo store not built")
-    path = tmp_path / "store.gpkg"
-    shutil.copyfile(DEMO_STORE, path)
-    monkeypatch.setenv("QINGSHAN_STORE", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield open_store(path)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def store(app_store):
+    return open_store(app_store)
 
 
 def run(at: AppTest | None = None) -> AppTest:

@@ -21,8 +21,6 @@ USERS = {"li": ("inspector-pw", "inspector"), "wang": ("planner-pw", "planner")}
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    if not DEMO_STORE.exists():
-        pytest.skip("demo store not built")
     store = tmp_path / "store.gpkg"
     shutil.copyfile(DEMO_STORE, store)
     secrets = tmp_path / "secrets.toml"

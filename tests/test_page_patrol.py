@@ -1,22 +1,15 @@
 """The /patrol page (巡查路线) in Streamlit's AppTest, on a copy of the demo store."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "data" / "demo.gpkg"
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    if not DEMO.exists():
-        pytest.skip("data/demo.gpkg not built")
-    store = tmp_path / "demo.gpkg"
-    shutil.copy(DEMO, store)
-    monkeypatch.setenv("QINGSHAN_STORE", str(store))
+def app(app_store, monkeypatch):
     monkeypatch.chdir(ROOT)
     from streamlit.testing.v1 import AppTest
 

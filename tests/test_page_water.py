@@ -1,32 +1,21 @@
 """The 水质 page on a private copy of the demo store (AppTest)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo import water
-from geo.store import DEMO_STORE, open_store
+from geo.store import open_store
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "water.py")
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    if not DEMO_STORE.exists():
-        pytest.skip("demo store not built")
-    path = tmp_path / "store.gpkg"
-    shutil.copyfile(DEMO_STORE, path)
-    monkeypatch.setenv("QINGSHAN_STORE", str(path))
-    st.cache_resource.clear()  # ui caches the store per process: start from this test's copy
-    st.cache_data.clear()
-    yield open_store(path)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def store(app_store):
+    return open_store(app_store)
 
 
 def _run(at: AppTest) -> AppTest:

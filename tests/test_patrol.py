@@ -118,8 +118,6 @@ def test_a_site_in_several_selections_is_one_stop_and_ids_are_checked():
 
 @pytest.fixture(scope="module")
 def demo_copy(tmp_path_factory):
-    if not DEMO.exists():
-        pytest.skip("data/demo.gpkg not built")
     dst = tmp_path_factory.mktemp("demo") / "demo.gpkg"
     shutil.copy(DEMO, dst)
     return dst

@@ -106,8 +106,6 @@ def _assert_same_store(a, b):
 
 
 def test_copy_both_ways_round_trip_on_the_demo(tmp_path, pg_db, capsys):
-    if not DEMO.exists():
-        pytest.skip("data/demo.gpkg not built yet")
     src = tmp_path / "demo.gpkg"
     shutil.copyfile(DEMO, src)
     assert geo_main(["copy", str(src), pg_db]) == 0

@@ -18,8 +18,6 @@ NOW = dt.datetime(2007, 7, 1, 8, 0)
 
 @pytest.fixture
 def store(tmp_path):
-    if not DEMO_STORE.exists():
-        pytest.skip("demo store not built")
     p = tmp_path / "s.gpkg"
     shutil.copyfile(DEMO_STORE, p)
     return open_store(p)

@@ -22,7 +22,7 @@ import shapely
 import streamlit as st
 
 import ui
-from geo import auth, contract, intake
+from geo import auth, intake
 from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
