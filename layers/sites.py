@@ -35,17 +35,16 @@ def legend_items_for(layer: str) -> list[tuple[str, str, str]]:
 
 
 def history_lines(events: pd.DataFrame | None, layer: str, ids: Sequence[str], last: int = 6) -> list[list[str]]:
-    """Each site's latest ``last`` status events as display lines, newest first."""
+    """Each site's latest ``last`` status events as display lines, newest first (vectorised: no loop per site)."""
     if events is None or len(events) == 0:
         return [[] for _ in ids]
     ev = events[events["layer"] == layer].sort_values(["effective_on", "recorded_at"], kind="stable")
-    lines = {}
-    for fid, grp in ev.groupby("feature_id", sort=False):
-        rows = grp.tail(last).iloc[::-1]
-        lines[fid] = [
-            f"{text(r.effective_on)} {status_label(r.status, layer)}" + (f"：{r.note}" if text(r.note) else "")
-            for r in rows.itertuples()
-        ]
+    ev = ev.groupby("feature_id", sort=False).tail(last).iloc[::-1]
+    labels = {s: status_label(s, layer) for s in ev["status"].unique()}
+    note = ev["note"].fillna("").astype(str)
+    line = ev["effective_on"].dt.strftime("%Y-%m-%d") + " " + ev["status"].map(labels) + \
+        note.where(note == "", "：" + note)
+    lines = line.groupby(ev["feature_id"], sort=False).agg(list)
     return [lines.get(i, []) for i in ids]
 
 
