@@ -152,9 +152,7 @@ def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 def validate_change(change: Change, result: pd.DataFrame) -> list:
     """Errors in the rows ``change`` brings (structure, codes, ids, geometries), judged in ``result``."""
-    from .check import check_table
-
-    from .check import Problem
+    from .check import Problem, check_table
 
     key = TABLES[change.table].key
     if key is None:

@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 from folium.template import Template
 
-from geo.history import sites_on
+from geo.progress import sites_as_of
 
 from . import mapview, sampling_points, townships, water
 from .base import Legend, PointLayer, _QsElement, colour_index, js_json, text
@@ -57,7 +57,6 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     """The rotating wall map. ``violations`` (sites within ``buffer_m`` of water, with ``distance_m``)
     and ``water_classes`` (``id``, ``class``) come from the buffer and water modules when available."""
     tw = frames["townships"]
-    events = frames["status_events"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     m.get_root().html.add_child(folium.Element(
@@ -68,9 +67,9 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     # 1. Closure: every site coloured by its status on the date.
     closure_layers = []
     for layer, radius in (("kilns", 5), ("farms", 7), ("enterprises", 8)):
-        sites = sites_on(frames[layer], events, layer, as_of)
-        closure_layers.append(add_sites(m, sites, layer, [("id", "编号"), ("status", "状态")], radius=radius,
-                                        name=KIND_ZH[layer], show=False))
+        sites = sites_as_of(frames, layer, as_of)  # the closure figures' own view of the sites
+        closure_layers.append(add_sites(m, sites, layer, [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
+                                        radius=radius, name=KIND_ZH[layer], show=False))
     leg1 = Legend("关停整治", status_legend(), position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
