@@ -105,7 +105,7 @@ def _csv(rows) -> bytes:
 
 def test_planner_imports_with_report_and_commit(env):
     at = login(page(), "wang", "planner-pw")
-    assert len(at.get("file_uploader")) == 1
+    assert len(at.get("file_uploader")) == 2  # ledgers and lab results
     rows = [[f"P{i}", n, 118.95 + i * 0.001, 28.98, "樟潭街道", "化工", "在产"] for i, n in enumerate(HOSTILE)]
     at.get("file_uploader")[0].set_value(("台账.csv", _csv(rows), "text/csv"))
     at.run()
@@ -175,3 +175,45 @@ def test_xlsx_export_round_trip_and_no_formulas(env, tmp_path):
     res = intake.prepare_for_store(env, led, "enterprises", user="t")
     assert res.ok, res.errors[:3]
     assert res.updated_ids == e["id"].tolist() and len(res.events) == 0  # same statuses: no events
+
+
+def _lab_csv(rows) -> bytes:
+    head = "点位,采样时间,指标,数值,单位\n"
+    return (head + "".join(",".join(map(str, r)) + "\n" for r in rows)).encode("gbk")
+
+
+def _lab_uploader(at: AppTest):
+    return next(u for u in at.get("file_uploader") if "实验室" in u.proto.label)
+
+
+def test_planner_imports_lab_results(env):
+    at = login(page(), "wang", "planner-pw")
+    n0 = len(env.read("readings"))
+    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W01", "2007-07-05 10:00", "COD", "<10", "mg/L"],
+            ["W09", "2007-07-05 11:00", "总磷", "21", "μg/L"]]
+    _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    button = next(b for b in at.button if b.label == "导入监测数据")
+    assert not button.disabled
+    button.click()
+    at.run()
+    assert not at.exception, at.exception
+    r = env.read("readings")
+    assert len(r) == n0 + 3
+    new = r.iloc[n0:].set_index("parameter")
+    assert new.loc["COD", "below_detection"] and new.loc["COD", "value"] == 10
+    assert new.loc["TP", "value"] == pytest.approx(0.021) and new.loc["TP", "unit"] == "mg/L"
+
+
+def test_lab_file_with_a_bad_row_writes_nothing(env):
+    at = login(page(), "wang", "planner-pw")
+    v0 = env.version()
+    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W99", "2007-07-05 10:00", "COD", "12", "mg/L"]]
+    _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    assert next(b for b in at.button if b.label == "导入监测数据").disabled
+    report = next(d.value for d in at.dataframe if "行号" in d.value.columns)
+    assert report["行号"].tolist() == [3]
+    assert env.version() == v0

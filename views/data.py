@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import importlib.util
+import importlib
+import io
 import re
 import tempfile
 import time
@@ -310,7 +311,8 @@ def status_tab(account: auth.Account | None) -> None:
 # --- water lab files (geo.water, written by another feature) ---------------------------------
 
 def water_tab(account: auth.Account | None) -> None:
-    from geo import water
+    """Lab results (点位, 采样时间, 指标, 数值, 单位): checked row by row, written all or nothing."""
+    from geo import labfile
 
     if not auth.can(account, "import"):
         st.info("导入监测数据需要以规划员或管理员身份登录。")
@@ -318,38 +320,36 @@ def water_tab(account: auth.Account | None) -> None:
     uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {MAX_MB} MB）", type=["xlsx", "csv"],
                                 max_upload_size=MAX_MB, key="lab_file")
     if uploaded is None:
+        st.caption("列：点位/监测点、采样时间、指标/项目、数值/结果、单位（可选：检出限）。"
+                   "低于检出限写作 <0.01、0.01L 或 ND（须有检出限列）；µg/L 自动换算为 mg/L。")
         return
     data = uploaded.getvalue()
     suffix = Path(uploaded.name or "").suffix.lower()
     if len(data) > intake.MAX_BYTES or suffix not in (".xlsx", ".csv"):
         st.error("文件过大或类型不支持。")
         return
-    with tempfile.TemporaryDirectory(prefix="qingshan-lab-") as tmp:
-        path = Path(tmp) / f"lab{suffix}"
-        path.write_bytes(data)
-        try:
-            parsed = water.parse_lab_file(path)
-        except (UserError, ValueError) as exc:
-            st.error(_md(getattr(exc, "zh", exc)))
-            return
-    readings = parsed if isinstance(parsed, pd.DataFrame) else getattr(parsed, "readings", None)
-    problems = None if isinstance(parsed, pd.DataFrame) else getattr(parsed, "problems", None)
-    if problems:
-        rows = [p.as_dict() if hasattr(p, "as_dict") else {"problem": str(p)} for p in problems]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if readings is None or len(readings) == 0:
-        st.info("文件中没有可导入的监测数据。")
+    store = ui.get_store()
+    try:
+        readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
+    except (UserError, ValueError) as exc:
+        st.error(_md(getattr(exc, "zh", exc)))
         return
-    st.dataframe(readings.head(200), hide_index=True, width="stretch")
-    if st.button("导入监测数据", type="primary", disabled=bool(problems), key="lab_commit"):
-        from geo.store import Change
-
+    errors = [p for p in problems if p.severity == "error"]
+    if problems:
+        st.warning(f"发现 {len(errors)} 处错误、{len(problems) - len(errors)} 处提示；有错误时不会写入任何数据。")
+        st.dataframe(labfile.problems_frame(problems), hide_index=True, width="stretch")
+    if len(readings):
+        st.dataframe(readings.head(200), hide_index=True, width="stretch")
+    if st.button("导入监测数据", type="primary", disabled=bool(errors) or not len(readings), key="lab_commit"):
         try:
-            ui.get_store().commit([Change("readings", readings, "append")])
-        except Exception as exc:
+            imported, problems, written = labfile.import_lab_file(store, io.BytesIO(data), name=uploaded.name)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing was written
             st.error(f"导入失败，未写入任何数据：{_md(exc)}")
         else:
-            st.success(f"已导入 {len(readings)} 条监测数据。")
+            if written:
+                st.success(f"已导入 {len(imported)} 条监测数据。")
+            else:
+                st.error("未写入任何数据：文件中有错误。")
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -383,16 +383,13 @@ def downloads_tab() -> None:
 
 st.title("数据 · 台账导入与状态更新")
 account = login_box()
-has_water = importlib.util.find_spec("geo.water") is not None and \
-    hasattr(importlib.import_module("geo.water"), "parse_lab_file")
-names = ["导入台账", "状态更新"] + (["水质数据"] if has_water else []) + ["下载"]
+names = ["导入台账", "状态更新", "水质数据", "下载"]
 tabs = dict(zip(names, st.tabs(names)))
 with tabs["导入台账"]:
     import_tab(account)
 with tabs["状态更新"]:
     status_tab(account)
-if has_water:
-    with tabs["水质数据"]:
-        water_tab(account)
+with tabs["水质数据"]:
+    water_tab(account)
 with tabs["下载"]:
     downloads_tab()
