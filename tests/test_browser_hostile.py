@@ -123,7 +123,7 @@ def server(hostile_store):
 def _open_map(ctx, url):
     page = ctx.new_page()
     watch = Watch(page, url)
-    page.goto(url + "/", wait_until="networkidle")
+    page.goto(url + "/", wait_until="load")
     frame = map_frame(page)
     frame.wait_for_selector(".leaflet-control-layers-overlays label")
     return page, watch, frame
@@ -131,9 +131,14 @@ def _open_map(ctx, url):
 
 def _hover_and_click(page, frame, lon: float, lat: float) -> tuple[str | None, str | None]:
     """Zoom to (lon, lat), move the real mouse there and click; the tooltip and popup texts shown."""
-    page.wait_for_load_state("networkidle")
-    time.sleep(1.0)  # let the page settle: the iframe must not move between measuring and moving the mouse
-    box = page.locator("iframe").first.bounding_box()
+    # Let the page settle: the iframe must not move between measuring it and moving the mouse.
+    box, deadline = None, time.time() + 20
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = page.locator("iframe").first.bounding_box()
+        if now == box:
+            break
+        box = now
     x, y = frame.evaluate("""([lon, lat]) => {
       const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].eachLayer);
       const map = window[key]; map.closePopup(); map.setView([lat, lon], 15, {animate: false});

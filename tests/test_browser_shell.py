@@ -29,7 +29,7 @@ def server(tmp_path_factory):
 def _open(ctx, url):
     page = ctx.new_page()
     watch = Watch(page, url)
-    page.goto(url, wait_until="networkidle")
+    page.goto(url, wait_until="load")
     return page, watch
 
 
