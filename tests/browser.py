@@ -128,3 +128,15 @@ def map_frame(page, timeout: float = 30000):
                 pass
         time.sleep(0.3)
     raise AssertionError("no Leaflet map appeared on the page")
+
+
+def settle(page, selector: str = "iframe", timeout: float = 20.0) -> dict:
+    """Wait until ``selector``'s box stops moving (Streamlit renders in several passes); return the box."""
+    box, deadline = None, time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = page.locator(selector).first.bounding_box()
+        if now is not None and now == box:
+            return now
+        box = now
+    raise AssertionError(f"{selector} kept moving for {timeout} s")

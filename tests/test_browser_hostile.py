@@ -20,7 +20,7 @@ import shapely
 
 from geo import intake
 from geo.store import DEMO_STORE, open_store
-from tests.browser import Watch, browser, map_frame, serve
+from tests.browser import Watch, browser, map_frame, serve, settle
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
 NOW = dt.datetime(2007, 7, 1, 9, 0)
@@ -129,16 +129,9 @@ def _open_map(ctx, url):
     return page, watch, frame
 
 
-def _hover_and_click(page, frame, lon: float, lat: float) -> tuple[str | None, str | None]:
+def _hover_and_click(page, frame, lon: float, lat: float, want) -> tuple[str | None, str | None]:
     """Zoom to (lon, lat), move the real mouse there and click; the tooltip and popup texts shown."""
-    # Let the page settle: the iframe must not move between measuring it and moving the mouse.
-    box, deadline = None, time.time() + 20
-    while time.time() < deadline:
-        time.sleep(0.5)
-        now = page.locator("iframe").first.bounding_box()
-        if now == box:
-            break
-        box = now
+    box = settle(page)  # the iframe must not move between measuring it and moving the mouse
     x, y = frame.evaluate("""([lon, lat]) => {
       const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].eachLayer);
       const map = window[key]; map.closePopup(); map.setView([lat, lon], 15, {animate: false});
@@ -146,13 +139,18 @@ def _hover_and_click(page, frame, lon: float, lat: float) -> tuple[str | None, s
       const r = map.getContainer().getBoundingClientRect();
       return [p.x + r.left + 0.5, p.y + r.top + 0.5];
     }""", [lon, lat])
-    time.sleep(0.5)
-    page.mouse.move(box["x"] + x - 30, box["y"] + y - 30)
-    page.mouse.move(box["x"] + x, box["y"] + y, steps=6)
-    time.sleep(0.5)
-    # The newest tooltip: the mouse may have crossed a river or township on its way to the site.
-    tip = frame.evaluate("() => { const t = [...document.querySelectorAll('.leaflet-tooltip')].pop(); "
-                         "return t && t.textContent; }")
+    # Hover until the site's tooltip shows: on a loaded machine Leaflet handles the mouse late, and a
+    # path across a river or township may leave their tooltips showing first.
+    tip, deadline, k = None, time.time() + 10, 0
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    while time.time() < deadline:
+        page.mouse.move(box["x"] + x + (k % 2) * 0.5, box["y"] + y)
+        k += 1
+        time.sleep(0.4)
+        tip = frame.evaluate("() => { const t = [...document.querySelectorAll('.leaflet-tooltip')].pop(); "
+                             "return t && t.textContent; }")
+        if want(tip):
+            break
     page.mouse.click(box["x"] + x, box["y"] + y)
     time.sleep(0.5)
     pop = frame.evaluate("() => { const p = document.querySelector('.leaflet-popup-content'); "
@@ -167,7 +165,7 @@ def test_real_mouse_on_a_hostile_sampling_point(server, hostile_store):
     pt = points[points["name"] == HOSTILE[0]].iloc[0]
     with browser() as ctx:
         page, watch, frame = _open_map(ctx, server)
-        tip, pop = _hover_and_click(page, frame, pt.geometry.x, pt.geometry.y)
+        tip, pop = _hover_and_click(page, frame, pt.geometry.x, pt.geometry.y, lambda t: t == HOSTILE[0])
         assert tip == HOSTILE[0]
         assert pop is not None and HOSTILE[0] in pop
         time.sleep(0.5)
@@ -177,7 +175,7 @@ def test_real_mouse_on_a_hostile_sampling_point(server, hostile_store):
 def test_real_mouse_on_a_hostile_enterprise(server):
     with browser() as ctx:
         page, watch, frame = _open_map(ctx, server)
-        tip, pop = _hover_and_click(page, frame, 118.95, 28.985)
+        tip, pop = _hover_and_click(page, frame, 118.95, 28.985, lambda t: t in HOSTILE)
         assert watch.dialogs == []
         # Under the mouse lie the hostile enterprise and the hostile river: whichever is on top, its name
         # shows literally in the tooltip and the popup (the real mouse reaches layers below the top one).

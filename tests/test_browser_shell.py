@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from tests.browser import Watch, browser, map_frame, serve
+from tests.browser import Watch, browser, map_frame, serve, settle
 
 COUNT_MARKERS = """() => {
   const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].eachLayer);
@@ -74,6 +74,7 @@ def test_wall_fits_screen_without_scrolling(server, size):
         page, watch = _open(ctx, server + "/wall")
         frame = map_frame(page)
         page.wait_for_selector(".qs-tile")
+        settle(page)
         dims = page.evaluate("""() => {
           const main = document.querySelector('[data-testid=stMain]') || document.scrollingElement;
           return {doc: document.scrollingElement.scrollHeight, main: main.scrollHeight, inner: window.innerHeight,
