@@ -196,27 +196,36 @@ def test_backdated_event_does_not_override_the_latest(pg):
     assert len(pg.read("status_events")) == len(sample_tables()["status_events"]) + 1
 
 
-def test_concurrent_updates_to_one_site_threads(pg):
-    n_threads, per_thread = 6, 8
-    before = len(pg.read("status_events"))
-    codes = STATUS["enterprises"]
+def _in_threads(work, n: int) -> list:
+    """Run ``work(k)`` for k in range(n) on n threads at once; the exceptions they raised."""
     errors: list = []
 
-    def inspector(k: int):
-        store = open_store(pg.engine.url.render_as_string(hide_password=False))
+    def run(k: int):
         try:
-            for j in range(per_thread):
-                day = dt.date(2007, 6, 1) + dt.timedelta(days=(k * 7 + j * 3) % 25)
-                _update(store, "enterprises", "e3", codes[(k + j) % len(codes)], day, f"insp{k}", f"{k}-{j}")
-        except Exception as exc:  # noqa: BLE001
+            work(k)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted empty by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=inspector, args=(k,)) for k in range(n_threads)]
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_updates_to_one_site_threads(pg):
+    n_threads, per_thread = 6, 8
+    before = len(pg.read("status_events"))
+    codes = STATUS["enterprises"]
+
+    def inspector(k: int):
+        store = open_store(pg.engine.url.render_as_string(hide_password=False))
+        for j in range(per_thread):
+            day = dt.date(2007, 6, 1) + dt.timedelta(days=(k * 7 + j * 3) % 25)
+            _update(store, "enterprises", "e3", codes[(k + j) % len(codes)], day, f"insp{k}", f"{k}-{j}")
+
+    assert _in_threads(inspector, n_threads) == []
     _assert_no_event_lost_and_status_latest(pg, before, {f"{k}-{j}" for k in range(n_threads)
                                                          for j in range(per_thread)})
 
@@ -262,7 +271,6 @@ def test_concurrent_updates_to_one_site_processes(pg, pg_db):
 
 def test_concurrent_first_writes_into_an_empty_table(pg_db, monkeypatch):
     store = open_store(pg_db, create=True)
-    errors: list = []
     # Widen the race: every writer has looked at the (empty) table before any of them writes.
     apply = PostgisStore._apply
 
@@ -273,19 +281,11 @@ def test_concurrent_first_writes_into_an_empty_table(pg_db, monkeypatch):
     monkeypatch.setattr(PostgisStore, "_apply", slow_apply)
 
     def write(k: int):
-        try:
-            rows = pd.DataFrame({"point_id": ["p1"], "sampled_at": [f"2007-06-0{k + 1} 09:00"], "parameter": ["COD"],
-                                 "value": [float(k)], "unit": ["mg/L"], f"extra{k}": ["x"]})
-            open_store(pg_db).commit([Change("readings", rows, "append")])
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        rows = pd.DataFrame({"point_id": ["p1"], "sampled_at": [f"2007-06-0{k + 1} 09:00"], "parameter": ["COD"],
+                             "value": [float(k)], "unit": ["mg/L"], f"extra{k}": ["x"]})
+        open_store(pg_db).commit([Change("readings", rows, "append")])
 
-    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _in_threads(write, 4) == []
     r = store.read("readings")
     assert sorted(r["value"]) == [0.0, 1.0, 2.0, 3.0]  # nobody's rows were wiped by another's first write
 
@@ -302,26 +302,18 @@ def test_unavailable_postgres_is_reported(tmp_path, monkeypatch):
 
 def test_concurrent_updates_through_geo_updates(pg):
     """The app's own status-update path (geo.updates) under concurrency, on PostGIS."""
-    updates = pytest.importorskip("geo.updates")
+    from geo import updates
+
     before = len(pg.read("status_events"))
-    errors: list = []
     codes = STATUS["farms"]
 
     def inspector(k: int):
-        try:
-            for j in range(5):
-                day = dt.date(2007, 6, 1) + dt.timedelta(days=(k * 11 + j * 5) % 29)
-                updates.update_status(pg, "farms", "f1", codes[(k + j) % len(codes)], day, f"u{k}-{j}", f"insp{k}",
-                                      today=dt.date(2007, 6, 30))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        for j in range(5):
+            day = dt.date(2007, 6, 1) + dt.timedelta(days=(k * 11 + j * 5) % 29)
+            updates.update_status(pg, "farms", "f1", codes[(k + j) % len(codes)], day, f"u{k}-{j}", f"insp{k}",
+                                  today=dt.date(2007, 6, 30))
 
-    threads = [threading.Thread(target=inspector, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _in_threads(inspector, 4) == []
     events = pg.read("status_events")
     assert len(events) == before + 20 and {f"u{k}-{j}" for k in range(4) for j in range(5)} <= set(events["note"])
     latest = history.status_on(events, "farms")

@@ -5,9 +5,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
-from geo.history import sites_on
-from geo.spatial import with_township
+from geo import progress
+from geo.contract import LAYER_LABELS, status_label
 from layers import mapview
 from layers.overview import ALL_LAYERS, overview_map
 
@@ -36,15 +35,18 @@ mapview.show(_map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or (
 if frames["townships"].get("approximate", pd.Series([False])).fillna(False).any():
     st.caption("注：乡镇（街道）边界为按驻地生成的示意边界，仅供演示，须以官方边界替换。")
 
-# Counts under the map: what the map shows, in numbers.
-rows = []
-for layer in SITE_LAYERS:
-    sites = with_township(sites_on(frames[layer], frames["status_events"], layer, as_of), frames["townships"])
+# Counts under the map: what the map shows, in numbers (geo.progress's counts, cached like the map).
+@st.cache_data(show_spinner=False, max_entries=32)
+def _status_table(version: str, as_of, towns: tuple) -> pd.DataFrame:
+    c = progress.counts(frames, as_of)
     if towns:
-        sites = sites[sites["township"].isin(towns)]
-    for status, n in sites["status"].value_counts().items():
-        rows.append({"图层": LAYER_LABELS[layer], "状态": status_label(status, layer), "数量": int(n)})
-if rows:
-    table = pd.DataFrame(rows).pivot_table(index="图层", columns="状态", values="数量", fill_value=0, aggfunc="sum")
+        c = c[c["township"].isin(towns)]
+    c = c.assign(图层=c["layer"].map(LAYER_LABELS),
+                 状态=[status_label(s, layer) for s, layer in zip(c["status"], c["layer"])])
+    return c.pivot_table(index="图层", columns="状态", values="count", fill_value=0, aggfunc="sum")
+
+
+table = _status_table(ui.data_version(), as_of, tuple(towns))
+if len(table):
     st.subheader(f"{as_of:%Y年%m月%d日} 各类点位状态")
     st.dataframe(table, width="stretch")
