@@ -34,8 +34,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.contract import RESOLVED, SITE_LAYERS, STATUS, TABLES  # noqa: E402
+from geo.contract import SITE_LAYERS, STATUS, TABLES  # noqa: E402
 from geo.pgstore import copy_store  # noqa: E402
+from geo.rules import RESOLVED  # noqa: E402
 from geo.store import Change, GpkgStore, open_store  # noqa: E402
 
 DEMO = ROOT / "data" / "demo.gpkg"

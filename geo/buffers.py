@@ -4,7 +4,8 @@ The rule (``../shared/DATA_CONTRACT.md``): a site's distance to water is the
 smallest of its distance to a river centre line minus half the river's
 ``width_m`` (not below 0) and its distance to a waterbody polygon (0 inside;
 an island, i.e. a hole, is land). A violation is an active site whose
-distance is ≤ D.
+distance is ≤ D; which statuses leave a site active (a rebuilt kiln and an
+accepted farm do) is decided in :mod:`geo.rules`.
 
 How the distance is measured, and why it is exact
 -------------------------------------------------
@@ -48,7 +49,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .contract import LAYER_LABELS, RESOLVED, SITE_LAYERS, STORE_CRS, status_label
+from . import rules
+from .contract import LAYER_LABELS, SITE_LAYERS, STORE_CRS, status_label
 from .crs import local_tm  # noqa: F401  (the frames below are local_tm(lon0, 0), written as a pipeline)
 
 STRIP_DEG = 0.25  #: width of the longitude strips that share one transverse Mercator frame
@@ -485,7 +487,7 @@ def sites_table(frames_or_store, layers=("farms", "enterprises", "kilns"), as_of
             "status": df["status"].to_numpy(),
         }, geometry=np.asarray(df.geometry.values, dtype=object), crs=STORE_CRS))
     sites = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORE_CRS)
-    sites["active"] = ~np.array([s in RESOLVED[layer] for layer, s in zip(sites["layer"], sites["status"])], bool)
+    sites["active"] = rules.is_active(sites["layer"].to_numpy(), sites["status"].to_numpy())
     sites["township"] = township_of(sites, frames["townships"]).to_numpy()
     return sites
 

@@ -4,7 +4,8 @@ Stops come from named selections on a store (as they stood on an "as of"
 date) or from ids picked by hand:
 
 - ``committed``: enterprises that signed a closure commitment;
-- ``overdue``: sites whose rectification deadline has passed and that are not done;
+- ``overdue``: sites whose rectification deadline has passed and that are not done
+  (:func:`geo.rules.overdue_mask`, the rule the progress figures use);
 - ``violations``: active sites within the riverside limit (200 m by default);
 - ``kilns-closed``: closed lime kilns and sheds, spot-checked to stay closed;
 - ``sampling``: outfalls of still-producing plants (weekly wastewater samples).
@@ -32,7 +33,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .contract import LAYER_LABELS, RESOLVED, STORE_CRS
+from . import rules
+from .contract import LAYER_LABELS, STORE_CRS
 from .crs import from_wgs84, metric_crs_for
 from .history import sites_on
 from .spatial import with_township
@@ -63,8 +65,6 @@ DEFAULT_PRIORITY = {"committed": 2, "overdue": 3, "violations": 2, "kilns-closed
 DEFAULT_REQUIRED = frozenset({"sampling", "picked"})
 #: enterprise statuses that still discharge wastewater (committed plants run until their deadline)
 PRODUCING = frozenset({"operating", "committed"})
-#: statuses that end a site's rectification (farms: treatment accepted also counts)
-DONE = {**RESOLVED, "farms": RESOLVED["farms"] | {"accepted"}}
 #: team colours (Okabe–Ito, colour-blind safe)
 TEAM_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 TEAM_NAMES = "一二三四五六七八九十"
@@ -175,7 +175,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         enterprises, kilns, farms and sampling points.
     as_of
         Date the statuses are taken at (``None`` = current status); ``overdue``
-        compares deadlines with it (today when ``None``).
+        compares deadlines with it (today when ``None``) by :func:`geo.rules.overdue_mask`.
     limit_m
         Riverside limit of the ``violations`` selection.
 
@@ -194,7 +194,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
     if unknown:
         raise UserError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
                         f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
-    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(dt.date.today())
+    day = rules.as_day(as_of) if as_of is not None else rules.today()
     rows: list[gpd.GeoDataFrame] = []
     for sel in selections:
         if sel == "committed":
@@ -203,9 +203,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         elif sel == "overdue":
             for layer in ("enterprises", "kilns", "farms"):
                 s = _sites(tables, layer, as_of)
-                if "deadline" not in s.columns:
-                    continue
-                late = s[s["deadline"].notna() & (s["deadline"] < day) & ~s["status"].isin(DONE[layer])]
+                late = s[rules.overdue_mask(s, layer, day).to_numpy()]
                 rows.append(_as_stops(late, layer, sel, CHECKS[sel]))
         elif sel == "violations":
             rows += _violations(tables, as_of, limit_m)
@@ -524,9 +522,14 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
                     params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
                     use_roads: bool = True) -> PatrolPlan:
-    """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`)."""
+    """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`).
+
+    ``as_of`` defaults to the store's default as-of date (:func:`geo.rules.default_as_of`), as on the pages.
+    """
     from .cli import UserError
 
+    if as_of is None:
+        as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
     tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
                               "sampling_points", "status_events"])
@@ -534,7 +537,7 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
     if len(stops) == 0:
         raise UserError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     depot = depot or depot_of(store.meta(), tables["townships"])
-    day = pd.Timestamp(as_of).date() if as_of is not None else dt.date.today()
+    day = rules.as_day(as_of).date()
     return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
 
 
