@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract, history, rules
-from .rules import as_day  # noqa: F401  (re-exported: callers use progress.as_day)
+from .rules import as_day  # also re-exported: callers use progress.as_day
 from .spatial import township_of
 
 CHEMICAL_PARK = "沈家经济开发区"
