@@ -135,3 +135,23 @@ def test_a_closed_stdout_ends_any_command_quietly(args, demo_store, tmp_path):
     p = _into_closed_pipe(args)
     assert p.stderr.count("Traceback") == 0 and "BrokenPipeError" not in p.stderr, p.stderr
     assert p.returncode == 1
+
+
+# --- stores -----------------------------------------------------------------------------------
+
+def test_migrate_and_copy_on_postgis(pg_db, demo_store, tmp_path, capsys):
+    from geo.store import open_store
+
+    assert main(["migrate", "--store", pg_db]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("schema migrated from version 0 to ")
+    assert main(["migrate", "--store", pg_db]) == 0
+    assert "already current" in capsys.readouterr().out
+    assert main(["copy", str(demo_store), pg_db]) == 0
+    out = capsys.readouterr().out
+    assert f"farms\t{len(open_store(demo_store).read('farms'))}" in out.splitlines()
+    assert open_store(pg_db).read("farms")["id"].tolist() == open_store(demo_store).read("farms")["id"].tolist()
+    assert main(["migrate", "--store", str(demo_store)]) == 2  # a GeoPackage has no schema to migrate
+    assert "PostGIS" in capsys.readouterr().err
+    assert main(["copy", str(demo_store), str(demo_store)]) == 2
+    assert "源与目标相同" in capsys.readouterr().err
