@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract, history, rules
+from .errors import GeoError
 from .rules import as_day  # also re-exported: callers use progress.as_day
 from .spatial import township_of
 
@@ -683,7 +684,7 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-# --- CLI ------------------------------------------------------------------------------------
+# --- store ------------------------------------------------------------------------------------
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""
@@ -697,63 +698,12 @@ def default_as_of(store) -> pd.Timestamp:
 
 
 def parse_as_of(text: str | None, store) -> pd.Timestamp:
-    from .cli import UserError
-
+    """``text`` (YYYY-MM-DD) as a day; empty: :func:`default_as_of`. Raises :class:`GeoError` when malformed."""
     if not text:
         return default_as_of(store)
     try:
         return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).normalize()
     except (ValueError, TypeError):
-        raise UserError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
-                        f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
+        raise GeoError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
+                       f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
 
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser(
-        "progress",
-        help="closure progress by layer/group/township/status; 'briefing' writes the monthly PDF + xlsx / 关停进度",
-        description="python -m geo progress [counts] --as-of D --format csv|json|xlsx [--out F]\n"
-                    "python -m geo progress briefing --as-of D --out F.pdf   (also writes F.xlsx)",
-    )
-    p.add_argument("action", nargs="?", default="counts", choices=("counts", "briefing"),
-                   help="counts (default): one row per layer, group, township, status; briefing: monthly PDF")
-    add_store_arg(p)
-    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the store's as_of)")
-    p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv", help="counts output format")
-    p.add_argument("--out", help="output file (counts: default stdout; xlsx needs --out; briefing: required .pdf)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-    from pathlib import Path
-
-    from .cli import UserError, store_from
-
-    if args.action == "counts" and args.format == "xlsx" and not args.out:
-        raise UserError("xlsx 格式需要 --out 指定输出文件。", "--format xlsx needs --out FILE.")
-    if args.action == "briefing" and not args.out:
-        raise UserError("简报需要 --out 指定 PDF 文件。", "briefing needs --out FILE.pdf.")
-    store = store_from(args)
-    day = parse_as_of(args.as_of, store)
-    frames = load_frames(store)
-    if args.action == "briefing":
-        from . import briefing
-
-        out = Path(args.out)
-        if out.suffix.lower() != ".pdf":
-            raise UserError("简报输出文件应以 .pdf 结尾。", "briefing --out must end in .pdf.")
-        district = store.meta().get("district", "")
-        pdf, xlsx = briefing.write(frames, day, out, district=district)
-        print(f"briefing written: {pdf} and {xlsx}")
-        return 0
-    data = export_counts(counts(frames, day), args.format, bom=bool(args.out))
-    if args.out:
-        Path(args.out).write_bytes(data)
-        print(f"{args.out}: progress counts as of {day.date()}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    return 0

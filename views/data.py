@@ -24,9 +24,9 @@ import streamlit as st
 
 import ui
 from geo import auth, intake
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.errors import GeoError
 from geo.history import history_of
 from layers import mapview, townships
 from views.login import login_box
@@ -214,7 +214,7 @@ def status_tab(account: auth.Account | None) -> None:
 
         try:
             res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
-        except UserError as exc:
+        except GeoError as exc:
             st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
         else:
             msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
@@ -260,7 +260,7 @@ def water_tab(account: auth.Account | None) -> None:
     store = ui.get_store()
     try:
         readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
-    except (UserError, ValueError) as exc:
+    except (GeoError, ValueError) as exc:
         st.error(_md(getattr(exc, "zh", exc)))
         return
     errors = [p for p in problems if p.severity == "error"]
