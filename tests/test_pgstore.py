@@ -63,7 +63,8 @@ def test_schema_types_geometry_and_indexes(pg, pg_db):
             "SELECT f_table_name, type, srid FROM geometry_columns WHERE f_table_schema = current_schema()")))
         assert geo_cols == {"townships": ("MULTIPOLYGON", 4326), "rivers": ("MULTILINESTRING", 4326),
                             "waterbodies": ("MULTIPOLYGON", 4326), "enterprises": ("POINT", 4326),
-                            "kilns": ("POINT", 4326), "farms": ("POINT", 4326), "sampling_points": ("POINT", 4326)}
+                            "kilns": ("POINT", 4326), "farms": ("POINT", 4326), "sampling_points": ("POINT", 4326),
+                            "complaints": ("POINT", 4326), "inspection_visits": ("POINT", 4326)}
         gist = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")}
         assert set(geo_cols) <= gist
         types = dict(((t, c), d) for t, c, d in conn.execute(
@@ -76,6 +77,7 @@ def test_schema_types_geometry_and_indexes(pg, pg_db):
     assert types[("readings", "below_detection")] == "boolean"
     assert types[("enterprises", "name")] == "text"
     assert types[("enterprises", "contact")] == "text"  # a column beyond the contract is stored too
+    assert types[("attachments", "content")] == "bytea"
 
 
 def test_version_is_a_counter_bumped_by_commits(pg):
