@@ -400,7 +400,8 @@ def create(store, values: dict, *, user: str, datum: str = "wgs84", now: dt.date
     The form goes through the same checks as a register row; any error raises
     :class:`~geo.errors.GeoError` listing the problems, and nothing is written.
     """
-    frame = pd.DataFrame([{k: v for k, v in values.items() if k in ALIASES}], dtype=object)
+    # Every field is a column (blank when not given): a form has no "missing column", only empty fields.
+    frame = pd.DataFrame([{k: values.get(k) for k in ALIASES}], dtype=object)
     intake = prepare(frame, np.array([1]), frames=_frames(store), existing=store.read("complaints"),
                      mapping={k: k for k in frame.columns}, datum=datum, user=user, now=now, source="form")
     if not intake.ok:
