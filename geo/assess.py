@@ -308,7 +308,6 @@ def item_scores(frames_or_store, year: int, as_of, scheme: Scheme | None = None)
     t = frames_or_store if isinstance(frames_or_store, dict) else frames_or_store.read_many(TABLES_NEEDED)
     day = pd.Timestamp(as_of).normalize()
     entries = latest_entries(t["assessment_entries"], year)
-    entries = entries[entries["entered_at"].isna() | (entries["entered_at"] < day + pd.Timedelta(days=1))]
     manual = {(u, i): (s, n, by) for u, i, s, n, by in
               zip(entries["unit"], entries["item"], entries["score"], entries["note"], entries["entered_by"])}
     veto_blocks = set(scheme.blocks.loc[scheme.blocks["veto"], "id"])
