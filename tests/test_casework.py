@@ -277,3 +277,21 @@ def test_cli_complaints_inspect_site(tmp_path):
     assert GpkgStore(dst).read("inspection_visits").set_index("id").loc[v, "finding"] == "not_found"
     res = run("site", "kilns", "KL001", "--out", str(tmp_path / "k.pdf"))
     assert res.returncode == 0 and (tmp_path / "k.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_postgis_schema_1_is_migrated_to_casework(pg_db):
+    import psycopg
+
+    from geo.pgstore import SCHEMA_VERSION, migrate
+
+    migrate(pg_db)
+    libpq = pg_db.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:  # a database as schema 1 left it: no casework tables
+        for t in ("complaints", "inspections", "inspection_visits", "attachments", "assessment_entries"):
+            conn.execute(f'DROP TABLE "{t}"')
+        conn.execute("UPDATE qingshan_meta SET value = '1' WHERE key = 'schema_version'")
+    assert migrate(pg_db) == (1, SCHEMA_VERSION)
+    store = open_store(pg_db)
+    assert {"complaints", "attachments", "assessment_entries"} <= set(store.tables())
+    ATT.add(store, [("a.png", _png())], layer="enterprises", feature_id="x", user="李")
+    assert store.read("attachments")["content"].iat[0] == _png()

@@ -24,7 +24,8 @@ from tests.storedata import sample_tables, sorted_frame
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo.gpkg"
 KEYS = {"townships": "code", "meta": "key", "readings": ["point_id", "sampled_at", "parameter", "value"],
-        "status_events": ["layer", "feature_id", "effective_on", "recorded_at", "status", "recorded_by", "note"]}
+        "status_events": ["layer", "feature_id", "effective_on", "recorded_at", "status", "recorded_by", "note"],
+        "assessment_entries": ["year", "unit", "item", "entered_at"]}
 
 
 def _libpq(url: str) -> str:
