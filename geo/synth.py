@@ -340,7 +340,7 @@ def _enterprises(rng, ids, xy_deg, park_idx, park_names, town_names) -> tuple[gp
     return df, h
 
 
-def _kilns(rng, ids, xy_deg, town_names) -> tuple[gpd.GeoDataFrame, _History]:
+def _kilns(rng, ids, xy_deg) -> tuple[gpd.GeoDataFrame, _History]:
     n = len(ids)
     final, when, h = _lifecycle(rng, "kilns", ids, {"operating": 0.38, "closed": 0.36, "rebuilt": 0.17,
                                                     "relocated": 0.09}, {})
@@ -355,7 +355,7 @@ def _kilns(rng, ids, xy_deg, town_names) -> tuple[gpd.GeoDataFrame, _History]:
     return df, h
 
 
-def _farms(rng, ids, xy_deg, town_names) -> tuple[gpd.GeoDataFrame, _History]:
+def _farms(rng, ids, xy_deg) -> tuple[gpd.GeoDataFrame, _History]:
     n = len(ids)
     final, when, h = _lifecycle(rng, "farms", ids,
                                 {"operating": 0.55, "treating": 0.18, "accepted": 0.1, "closed": 0.11,
@@ -533,9 +533,9 @@ def build(*, sites: int = 100_000, townships: int = 96, rivers: int = 400, water
             df, h = _enterprises(r_hist, ids, xy_deg, park_idx, park_names, town)
             df["_x"], df["_y"] = xy[:, 0], xy[:, 1]
         elif layer == "kilns":
-            df, h = _kilns(r_hist, ids, xy_deg, town)
+            df, h = _kilns(r_hist, ids, xy_deg)
         else:
-            df, h = _farms(r_hist, ids, xy_deg, town)
+            df, h = _farms(r_hist, ids, xy_deg)
         layers[layer] = df
         histories.append(h.frame())
     events = pd.concat(histories, ignore_index=True)
