@@ -1,6 +1,6 @@
 """Province-scale benchmark (issue 13): every page in Chromium from a fresh server, one status update, memory.
 
-    python bench/scale.py                              # 100 000 sites, GeoPackage and PostGIS (~10 min)
+    python bench/scale.py                              # 100 000 sites, GeoPackage and PostGIS (10–15 min, 2 cores)
     python bench/scale.py --sites 20000 --backends gpkg
     python bench/scale.py --quick                      # 5 000 sites: does the bench itself work? (~3 min)
 
