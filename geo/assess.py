@@ -226,7 +226,7 @@ def _patrols(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, st
     targets["township"] = _township_of(targets, t["townships"]).to_numpy()
     key = dict(zip(zip(targets["layer"], targets["id"]), targets["township"]))
     v = v.assign(township=[key.get((a, b)) for a, b in zip(v["layer"], v["feature_id"])],
-                 month=v["inspection_id"].map(held).dt.month)
+                 month=pd.to_datetime(v["inspection_id"].map(held.to_dict())).dt.month)  # a Series map of nothing fails in pandas
     out = {}
     have = set(targets["township"].dropna())
     for name in t["townships"]["name"]:

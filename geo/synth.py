@@ -32,7 +32,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import crs
+from . import contract, crs
 from .contract import STATUS, STORE_CRS, TABLES
 
 SEED = 20070630
@@ -566,6 +566,10 @@ def build(*, sites: int = 100_000, townships: int = 96, rivers: int = 400, water
                               "value": [AS_OF, "青山省（合成）", "330000", f"{float(clon):.4f},{float(clat):.4f}",
                                         "true", f"合成数据 / synthetic province-scale store (geo.synth, seed {seed})"]}),
     }
+    # casework tables start empty: a province store is written before its casework is
+    for name in TABLES:
+        if name not in tables:
+            tables[name] = contract.empty(name)
     if minimal:
         tables = {name: _required_only(name, df) for name, df in tables.items()}
     return tables

@@ -21,7 +21,7 @@ from geo.store import open_store
 from tests.conftest import DEMO, ROOT
 
 PAGES = ["views/overview.py", "views/wall.py", "views/progress.py", "views/buffer.py", "views/water.py",
-         "views/patrol.py", "views/data.py"]
+         "views/patrol.py", "views/data.py", "views/complaints.py", "views/inspect.py", "views/assess.py"]
 SMALL = dict(sites=900, townships=12, rivers=30, waterbodies=4, sampling_points=30, readings=15_000, parks=4)
 OPTIONAL = {name: [c.name for c in t.columns if not c.required] for name, t in TABLES.items()}
 
@@ -78,7 +78,9 @@ def test_page_opens(page_env, page):
     at = AppTest.from_file(str(ROOT / page), default_timeout=180)
     at.run()
     assert not at.exception, [e.stack_trace for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    # a township's veto is content the assessment page shows in red, not a failure
+    errors = [e.value for e in at.error if not str(e.value).startswith("一票否决")]
+    assert not errors, errors
     assert at.title or at.get("html"), "the page drew nothing"
 
 
