@@ -593,33 +593,26 @@ def upstream_downstream(frames: dict[str, pd.DataFrame], *, water_id: str | None
 # --- command line ---------------------------------------------------------------------------
 
 def _read_table(path: str) -> pd.DataFrame:
+    """A CSV (UTF-8/GBK) or xlsx table for the command line (first row the header; blanks as "")."""
     from .cli import UserError
-
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"找不到文件：{path}", f"file not found: {path}")
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(p, dtype=object)
-    data = p.read_bytes()
-    from .intake import IntakeError, decode_text
+    from .errors import GeoError
+    from .io.readers import read_table
 
     try:
-        text, _ = decode_text(data)
-    except IntakeError as exc:
+        table = read_table(path, formats=("csv", "xlsx"))
+    except GeoError as exc:
         raise UserError(exc.zh, exc.en) from exc
-    import io
-
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    return table.frame.astype(object).where(table.frame.notna(), "")
 
 
 def _write_table(df: pd.DataFrame, path: str) -> None:
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() == ".xlsx":
-        df.to_excel(p, index=False)
+    """``.xlsx``, else CSV for machines (English columns and codes, plain UTF-8)."""
+    from .io.writers import write_csv, write_xlsx
+
+    if Path(path).suffix.lower() == ".xlsx":
+        write_xlsx(df, path)
     else:
-        df.to_csv(p, index=False, encoding="utf-8")
+        write_csv(df, path, dialect="for_machines")
 
 
 def _values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -630,14 +623,18 @@ def _values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     missing = need - set(df.columns)
     if missing:
         raise UserError(f"缺少列：{'、'.join(sorted(missing))}", f"missing column(s): {', '.join(sorted(missing))}")
+    from .io.cells import parse_detection
+
     problems = []
     par = df["parameter"].astype(str).str.strip()
     wb = df["waterbody"].astype(str).str.strip().str.lower()
     raw = df["value"].astype(str).str.strip()
-    below = raw.str.startswith("<")
+    # <0.01, 0.01L: below the detection limit 0.01 (the one grammar of geo.io.cells)
+    parsed = [parse_detection(v) for v in df["value"]]
+    below = pd.Series([k == "below" for k, _ in parsed], index=df.index)
     if "below_detection" in df.columns:
         below |= df["below_detection"].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "是"])
-    val = pd.to_numeric(raw.str.lstrip("<").str.strip(), errors="coerce")
+    val = pd.Series([float(d) if k in ("value", "below") else np.nan for k, d in parsed], index=df.index)
     for i in range(len(df)):
         row = i + 2  # header is row 1
         if par.iat[i] not in STANDARD:
