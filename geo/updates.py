@@ -81,7 +81,7 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     except (ValueError, TypeError):
         eff = pd.NaT
     if pd.isna(eff):
-        from .intake import parse_date
+        from .io.cells import parse_date
 
         eff = parse_date(effective_on) if effective_on is not None else None
         if eff is None:
@@ -150,5 +150,7 @@ def _cli(args) -> int:
         print(f"已记录：{res.feature_id} → {contract.status_label(res.event['status'], args.layer)}；"
               f"当前状态 {contract.status_label(res.current, args.layer)} / recorded; current status {res.current}")
     hist = site_history(store, args.layer, args.feature_id)
-    print(hist.to_csv(sep="\t", index=False), end="")
+    from .io.writers import write_csv
+
+    print(write_csv(hist, sep="\t").decode("utf-8"), end="")
     return 0

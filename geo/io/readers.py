@@ -283,9 +283,16 @@ def _bounded_rows(rows: Iterator, limits: Limits) -> list[list]:
     return out
 
 
+def _sniff_delimiter(textdata: str) -> str:
+    """Comma, tab or semicolon: the one most used in the first lines (a title line may have none)."""
+    head = textdata[:65536].split("\n")[:HEADER_SCAN]
+    counts = {d: sum(line.count(d) for line in head) for d in ",\t;"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
 def _csv_rows(textdata: str, limits: Limits) -> list[list]:
-    first = textdata.split("\n", 1)[0]
-    delim = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
+    delim = _sniff_delimiter(textdata)
     try:
         return _bounded_rows(csv.reader(io.StringIO(textdata), delimiter=delim), limits)
     except csv.Error as exc:

@@ -8,7 +8,7 @@ injection"):
   is always stored as a string cell (openpyxl would otherwise store ``=…`` as a
   formula), so ``=HYPERLINK(…)`` stays the name it is. Characters xlsx cannot
   hold (control characters other than tab, LF, CR) are dropped, and text is cut
-  to Excel's 32,767 characters.
+  to Excel's 32,767 characters (a CR reads back as LF: XML normalises line ends).
 - **CSV**: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a
   leading single quote (``'=HYPERLINK(…)``), in every text column and in the
   headers. Numbers stay numbers: numeric columns are written as they are (a
@@ -364,16 +364,15 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame] | pd.DataFrame, path=None, *, 
         for j, col in enumerate(cols):
             letter = get_column_letter(j + 1)
             ws.column_dimensions[letter].width = (given or {}).get(letter) or _width_of(col, columns[j])
-        first = 1
-        if meta is not None and k == 0:
+        first = header_row(meta) if (meta is not None and k == 0) else 1
+        if freeze:  # before the first row: a write-only sheet writes its view with the first row
+            ws.freeze_panes = f"A{first + 1}"
+        if first > 1:
             items = meta.items()
             ws.append([_text_cell(ws, items[0][1], bold=True)])
             for label, value in items[1:]:
                 ws.append([_text_cell(ws, label, bold=True), _text_cell(ws, value)])
             ws.append([])
-            first = header_row(meta)
-        if freeze:
-            ws.freeze_panes = f"A{first + 1}"
         ws.append([_text_cell(ws, str(c), bold=True) for c in cols])
         for row in zip(*columns) if cols else ():
             ws.append([_cell(ws, v, formats.get(j)) for j, v in enumerate(row)])
