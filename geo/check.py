@@ -212,27 +212,3 @@ def check_store(store) -> list[Problem]:
     frames = {name: store.read_raw(name) for name in TABLES if name in present}
     return check_frames(frames)
 
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("check", help="validate a store against the data contract / 按数据规范检查数据库")
-    add_store_arg(p)
-    p.add_argument("--warnings", action="store_true", help="also print warnings")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-
-    from .cli import store_from
-
-    store = store_from(args)
-    problems = check_store(store)
-    errors = [p for p in problems if p.severity == "error"]
-    shown = problems if args.warnings else errors
-    print("severity\ttable\trow_id\tcolumn\twhy")
-    for p in shown:
-        print(p)
-    print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {store.url}", file=sys.stderr)
-    return 1 if errors else 0

@@ -58,12 +58,7 @@ STATUS = {
     "farms": ("operating", "treating", "accepted", "closed", "relocated"),
 }
 
-#: Statuses that take a site out of the riverside rule (and count as done in closure campaigns).
-RESOLVED = {
-    "enterprises": frozenset({"closed", "relocated", "converted"}),
-    "kilns": frozenset({"closed", "relocated"}),
-    "farms": frozenset({"closed", "relocated"}),
-}
+# Which statuses resolve a site (riverside rule) or finish it (campaigns): geo/rules.py.
 
 STATUS_LABELS = {
     "operating": "在产",

@@ -10,7 +10,6 @@ are never written down here as results: they come out of ``status_events``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -556,20 +555,10 @@ def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
     return out
 
 
-def add_cli(sub) -> None:
-    p = sub.add_parser("demo", help="build the demo store (Qujiang, as of 2007-06-30) / 生成演示数据")
-    p.add_argument("--out", default=str(ROOT / "data" / "demo.gpkg"), help="GeoPackage to write")
-    p.add_argument("--sources", default=None, help="folder of demo sources (default: data/sources, "
-                                                   "else ../shared/demo-sources)")
-    p.add_argument("--seed", type=int, default=SEED)
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    src = Path(args.sources) if args.sources else SOURCES
+def sources_dir(folder: str | os.PathLike | None = None) -> Path:
+    """The folder of demo sources: ``folder`` if given, else ``data/sources``; either one, when missing,
+    falls back to ``../shared/demo-sources``."""
+    src = Path(folder) if folder else SOURCES
     if not src.exists():
         src = ROOT.parent / "shared" / "demo-sources"
-    started = dt.datetime.now()
-    out = write(Path(args.out), src, args.seed)
-    print(f"demo store written to {out} in {(dt.datetime.now() - started).total_seconds():.1f} s")
-    return 0
+    return src

@@ -32,18 +32,11 @@ import pyogrio
 
 from . import contract
 from .contract import STORE_CRS, TABLES
+from .errors import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STORE = ROOT / "data" / "demo.gpkg"
 WORK_STORE = ROOT / "data" / "work" / "qingshan.gpkg"
-
-
-class StoreError(Exception):
-    """A store could not be opened or written. ``problems`` lists validation findings, if any."""
-
-    def __init__(self, message: str, problems: list | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass

@@ -216,7 +216,7 @@ def test_detection_limits_are_one_grammar_for_lab_files_and_the_water_cli():
     assert labfile.parse_value is cells.parse_detection
     df = pd.DataFrame({"parameter": ["Cd", "Cd", "Cd"], "value": ["<0.001", "0.001L", "0.004"],
                        "waterbody": ["river"] * 3})
-    vals, _ = water._values_from_cells(df)
+    vals, _ = water.values_from_cells(df)
     assert vals["below_detection"].tolist() == [True, True, False]
     assert vals["value"].tolist() == [0.001, 0.001, 0.004]
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from geo import history
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.check import check_store
 from geo.contract import STATUS, TABLES
 from geo.pgstore import SCHEMA_VERSION, PostgisStore, copy_store
