@@ -17,6 +17,13 @@ The pipeline is pure until the last step:
 
 The datum the coordinates were read in is recorded in the note of every
 status event the import appends (``导入 ledger.xlsx 第5行；坐标系 GCJ02→WGS84``).
+
+Files are read, and cells parsed, by :mod:`geo.io` (within the ``[limits]`` of
+qingshan.toml). Names, villages and notes are stored as written (trimmed
+only); ids follow the one rule of :func:`geo.io.cells.normalise_id`, and an id
+that equals a stored or another row's id only after that rule (``ＫＬ００２``
+and ``KL002``) is reported as an error, never merged. The report lists the first
+``max_report_lines`` findings of each kind and the totals.
 """
 from __future__ import annotations
 

@@ -126,14 +126,6 @@ def problems_frame(problems: list[LabProblem]) -> pd.DataFrame:
                          "problem": [p.why for p in problems]})
 
 
-class LabFileError(ValueError):
-    """A file that cannot be read at all (bilingual)."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
-
-
 def unit_for(code: str, unit_text) -> tuple[str, int] | None:
     """``(stored unit, decimal exponent)`` for a parameter's unit as written, else ``None``."""
     t = "" if _blank(unit_text) else _norm(unit_text)

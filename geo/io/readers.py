@@ -460,6 +460,8 @@ def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hin
                         kwargs["encoding"] = _dbf_encoding(sample)
         except zipfile.BadZipFile as exc:
             raise GeoError("压缩文件损坏。", "the zip file is damaged") from exc
+        except (NotImplementedError, RuntimeError) as exc:  # an unknown compression method, encryption
+            raise GeoError(f"无法读取压缩包：{exc}", f"cannot read the zip: {exc}") from exc
         target = f"/vsizip/{path}/{stem}.shp"
     elif suffix == ".shp":
         cpg, dbf = path.with_suffix(".cpg"), path.with_suffix(".dbf")
