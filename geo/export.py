@@ -39,7 +39,9 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     the GeoPackage download has them).
     """
     spec = TABLES[table]
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    # Binary content (attachments) has no place in a spreadsheet cell: the GeoPackage download carries it.
+    binary = [c.name for c in spec.columns if c.kind == "bytes"]
+    out = pd.DataFrame(df.drop(columns=["geometry", *binary], errors="ignore")).copy()
     if table in SITE_LAYERS and "status" in out.columns:
         out["status"] = [status_label(s, table) if isinstance(s, str) else s for s in out["status"]]
     if table == "status_events" and {"layer", "status"} <= set(out.columns):

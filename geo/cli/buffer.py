@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import buffers
+from .. import buffers, rules
 from ..contract import SITE_LAYERS
 from ..errors import GeoError
 from . import add_store_arg, store_from
@@ -22,7 +22,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--distance", type=metres, default=buffers.DEFAULT_DISTANCE_M,
                    help="limit D in metres (default 200)")
     p.add_argument("--layers", default="farms,enterprises,kilns", help="comma-separated: farms,enterprises,kilns")
-    p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: current)")
+    p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: the store's as_of)")
     p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
     p.add_argument("--out", required=True, help="output file: .csv, .xlsx or .geojson")
     p.set_defaults(func=run)
@@ -52,16 +52,12 @@ def run(args: argparse.Namespace) -> int:
         raise GeoError(f"距离必须为正数（米），而不是 {args.distance}",
                        f"--distance must be a positive number of metres, not {args.distance}")
     layers = _layers(args.layers)
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(pd.to_datetime(args.as_of, format="ISO8601")).normalize()
-        except (ValueError, TypeError):
-            raise GeoError(f"日期无效：{args.as_of}（应为 YYYY-MM-DD）",
-                           f"invalid --as-of {args.as_of!r}; expected YYYY-MM-DD") from None
     if Path(args.out).suffix.lower() not in OUTPUTS:
         raise GeoError("输出文件须以 .csv、.xlsx 或 .geojson 结尾", f"--out must end in .csv, .xlsx or .geojson: {args.out}")
     store = store_from(args)
+    meta = store.meta()
+    # A store without an as_of entry (and no --as-of) is checked as it stands: its status column.
+    as_of = rules.resolve_as_of(args.as_of, meta) if args.as_of or meta.get("as_of") else None
     result = buffers.check(store, args.distance, layers, as_of, all_sites=args.all_sites)
     buffers.write_result(result, args.out, meta=buffers.riverside_meta(args.distance, as_of, layers,
                                                                        data_version=store.version()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import patrol
+from .. import patrol, rules
 from ..errors import GeoError
 from . import add_store_arg, store_from
 
@@ -59,12 +59,7 @@ def run(args) -> int:
     if not selections and not ids:
         raise GeoError("请用 --select 选择巡查对象类别，或用 --ids 指定点位。", "give --select and/or --ids")
     store = store_from(args)
-    as_of = args.as_of or store.meta().get("as_of")
-    if as_of is not None:
-        try:
-            as_of = pd.Timestamp(dt.date.fromisoformat(str(as_of)))
-        except ValueError:
-            raise GeoError(f"日期“{as_of}”格式应为 YYYY-MM-DD。", f"date {as_of!r} must be YYYY-MM-DD") from None
+    as_of = rules.resolve_as_of(args.as_of, store.meta())
     service = {**patrol.DEFAULT_SERVICE_MIN, **service_minutes(args.service)}
     required = patrol.DEFAULT_REQUIRED if args.required is None else frozenset(
         s.strip() for s in args.required.split(",") if s.strip())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import labfile, water
+from .. import labfile, rules, water
 from ..errors import GeoError
 from ..io.readers import read_table as io_read_table
 from ..io.writers import write_csv, write_xlsx
@@ -75,14 +75,7 @@ def latest(args) -> int:
     if not args.output:
         raise GeoError("请用 --out 指定输出文件。", "give the output file with --out")
     store = store_from(args)
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(args.as_of).date()
-        except ValueError as exc:
-            raise GeoError(f"日期“{args.as_of}”无法识别（示例：2007-06-30）", f"bad date {args.as_of!r}") from exc
-    elif (stored := store.meta().get("as_of")):
-        as_of = pd.Timestamp(stored).date()
+    as_of = rules.resolve_as_of(args.as_of, store.meta()).date()
     out = water.latest_table(store.read_many(["sampling_points", "readings"]), as_of=as_of)
     write_table(out, args.output)
     assessed_n = int(out["class"].notna().sum())
