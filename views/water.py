@@ -55,7 +55,10 @@ def _latest(version: str, as_of: dt.date) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
-    return water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    win = water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    if "below_detection" not in win.columns:  # optional in the contract: a store without it reports detections
+        win = win.assign(below_detection=pd.Series(False, index=win.index, dtype="boolean"))
+    return win
 
 
 @st.cache_data(show_spinner="正在计算趋势…", max_entries=32)
