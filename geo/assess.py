@@ -411,11 +411,12 @@ def labelled(scores: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
 
 
 def to_csv(scores: pd.DataFrame, scheme: Scheme) -> bytes:
-    """CSV (UTF-8 with BOM): ``township,total,rank,veto`` then one column per scoring block (block ids)."""
-    from .progress import excel_safe
+    """CSV (UTF-8 with BOM): ``township,total,rank,veto`` then one column per scoring block (block ids);
+    written by :func:`geo.io.writers.write_csv` (no formula from a name)."""
+    from .io.writers import write_csv
 
     cols = ["township", "total", "rank", "veto", *scheme.scoring_blocks]
-    return excel_safe(scores[cols]).to_csv(index=False).encode("utf-8-sig")
+    return write_csv(scores[cols], dialect="for_machines", bom=True)
 
 
 def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None) -> bytes:
