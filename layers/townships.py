@@ -6,19 +6,20 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from . import symbols
 from .base import GeoLayer, Labels, geojson_of
 
 LAYER = "townships"
 LABEL = "乡镇（街道）边界"
-COLORS = {"outline": "#3d5a45", "fill": "#f4f7f2"}
+COLORS = {"outline": symbols.GEOGRAPHY["township"], "fill": "#f4f7f2"}
 #: sequential, colour-blind-safe (ColorBrewer Greens), for completion rates: light = little done
 CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
 NO_TARGET = "#bdbdbd"
 
 
-def legend_items(approximate: bool = True):
+def legend_items(approximate: bool = True, dark: bool = False):
     label = "乡镇（街道）边界（示意）" if approximate else "乡镇（街道）边界"
-    return [(label, COLORS["outline"], "line")]
+    return [symbols.line_item(label, symbols.GEOGRAPHY["township_dark" if dark else "township"])]
 
 
 def choropleth_items(edges=(0, 0.2, 0.4, 0.6, 0.8, 1.0), fmt="{:.0%}"):
@@ -30,7 +31,7 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, 
            show: bool = True, labels: bool = True, dark: bool = False, name: str | None = None,
            label_cls: str = ""):
     """Draw townships; ``values`` maps township name → 0–1 to fill them as a choropleth."""
-    outline = "#9fb8c8" if dark else COLORS["outline"]
+    outline = symbols.GEOGRAPHY["township_dark"] if dark else COLORS["outline"]
     styles = [{"color": outline, "weight": 1.5, "fillColor": "#0d1b24" if dark else COLORS["fill"],
                "fillOpacity": 0.0 if dark else 0.35}]
     styles += [{"color": outline, "weight": 1.5, "fillColor": c, "fillOpacity": 0.75} for c in CHOROPLETH]

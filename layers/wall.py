@@ -8,10 +8,9 @@ from folium.template import Template
 
 from geo.progress import sites_as_of
 
-from . import mapview, sampling_points, townships, water
-from .base import Legend, PointLayer, _QsElement, colour_index, js_json, text
-from .overview import status_legend
-from .sites import add_sites
+from . import mapview, sampling_points, symbols, townships, water
+from .base import Legend, _QsElement, js_json, text
+from .sites import add_mixed, add_sites
 
 KIND_ZH = {"enterprises": "企业", "kilns": "石灰窑（棚）", "farms": "养殖场"}
 
@@ -70,26 +69,28 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
         sites = sites_as_of(frames, layer, as_of)  # the closure figures' own view of the sites
         closure_layers.append(add_sites(m, sites, layer, [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
                                         radius=radius, name=KIND_ZH[layer], show=False))
-    leg1 = Legend("关停整治", status_legend(), position="bottomleft")
+    leg1 = Legend("关停整治", symbols.compose(points=[r for l in closure_layers for r in l.legend], cluster=True),
+                  position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
                   "legends": [leg1.get_name()]})
 
     # 2. Riverside: water, and the active sites within the limit highlighted.
-    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     river_layers = [l.get_name() for l in wl]
-    items = water.legend_items()
+    drawn, extra = [], []
     if violations is not None and len(violations):
         v = violations.copy()
         v["dist_text"] = [f"{d:.1f} 米" for d in v["distance_m"]]
-        idx, palette = colour_index(v["layer"], {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"})
         rows = [[text(n), KIND_ZH.get(l, l), d] for n, l, d in zip(v["name"], v["layer"], v["dist_text"])]
-        pl = PointLayer(v.geometry.x, v.geometry.y, idx, palette, rows, ["名称", "类别", "距水体"],
-                        name="沿河违规", radius=11, stroke="#ffffff", show=False, highlight=[True] * len(v))
-        pl.add_to(m)
+        # each site in its own shape and status colour, ringed: a ring marks the violation, never covers it
+        pl = add_mixed(m, v, rows, ["名称", "类别", "距水体"], name="沿河违规", radius=9, show=False,
+                       ring=[0] * len(v), rings=[(symbols.RING["dark"], False)])
         river_layers.append(pl.get_name())
-        items = items + [(f"{KIND_ZH[k]}（{buffer_m:g}米内）", c, "circle")
-                         for k, c in (("farms", "#D55E00"), ("enterprises", "#E69F00"), ("kilns", "#CC79A7"))]
+        drawn.append(pl)
+        extra.append(symbols.ring_item(f"距水体 {buffer_m:g} 米内（在管）", symbols.RING["dark"]))
+    items = symbols.compose(geography=water.legend_items(dark=True), points=[r for l in drawn for r in l.legend],
+                            extra=extra, cluster=bool(drawn))
     leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
     leg2.add_to(m)
     views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,
@@ -98,11 +99,13 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     # 3. Water quality: sampling points by class.
     pts = frames["sampling_points"]
     if water_classes is not None and len(water_classes):
-        pts = pts.merge(water_classes[["id", "class"]], on="id", how="left")
-    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+        cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
+        pts = pts.merge(water_classes[cols], on="id", how="left")
+    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
-    leg3 = Legend("水质类别", sampling_points.legend_items(by_class="class" in pts.columns), position="bottomleft")
+    leg3 = Legend("水质类别", symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True),
+                  position="bottomleft")
     leg3.add_to(m)
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
                   "legends": [leg3.get_name()]})

@@ -55,8 +55,9 @@ def _zone(version: str, distance: float) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> str:
-    from layers import mapview, townships, water
-    from layers.base import GeoLayer, Legend, PointLayer, colour_index, geojson_of
+    from layers import mapview, symbols, townships, water
+    from layers.base import GeoLayer, Legend, geojson_of
+    from layers.sites import add_mixed
 
     frames = ui.load_many("townships", "rivers", "waterbodies")
     res = _result(version, max(distance, proposed), layers, as_of)
@@ -66,30 +67,33 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     zone = _zone(version, distance)
     if len(zone):
         GeoLayer(geojson_of(zone, ["name"], [0], precision=5),
-                 [{"color": water.COLORS["zone"], "weight": 1, "fillColor": water.COLORS["zone"], "fillOpacity": 0.18}],
+                 [{"color": water.COLORS["zone"], "weight": 1, "fillColor": water.COLORS["zone"], "fillOpacity": 0.3}],
                  name=f"{distance:g} 米范围（示意）", tip="name", interactive=False).add_to(m)
     water.add_to(m, frames["rivers"], frames["waterbodies"])
-    items = [(f"距水体 {distance:g} 米范围（示意）", water.COLORS["zone"], "fill")] + water.legend_items()
+    approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
+    geography = townships.legend_items(approximate) + water.legend_items() + \
+        [symbols.fill_item(f"距水体 {distance:g} 米范围（示意）", water.COLORS["zone"])]
+    drawn, extra = [], []
 
-    def add_points(rows_df, colours, name, highlight):
+    def add_points(rows_df, name, ring):
         if len(rows_df) == 0:
             return
-        idx, palette = colour_index(rows_df["layer"], colours)
         rows = [[f"{n}（{d:.1f} 米）", LAYER_LABELS[l], i, s, t or "—", f"{d:.3f} 米", w or "—"]
                 for n, l, i, s, t, d, w in zip(rows_df["name"], rows_df["layer"], rows_df["id"],
                                                rows_df["status_label"], rows_df["township"], rows_df["distance_m"],
                                                rows_df["water_name"])]
-        PointLayer(rows_df["lon"], rows_df["lat"], idx, palette, rows,
-                   ["名称", "类别", "编号", "状态", "乡镇（街道）", "距水体", "最近水体"],
-                   name=name, radius=8 if highlight else 6, stroke="#ffffff", title=0,
-                   highlight=[highlight] * len(rows_df)).add_to(m)
+        # each site in its layer's shape and status colour; the ring marks why it is listed
+        drawn.append(add_mixed(m, rows_df, rows, ["名称", "类别", "编号", "状态", "乡镇（街道）", "距水体", "最近水体"],
+                               x=rows_df["lon"], y=rows_df["lat"], name=name, radius=7, ring=[0] * len(rows_df),
+                               rings=[ring]))
 
-    add_points(B.within(res, distance), HIGHLIGHT, f"{distance:g} 米内在管点位", True)
-    items += [(f"{LAYER_LABELS[k]}（{distance:g} 米内）", HIGHLIGHT[k], "circle") for k in layers]
+    add_points(B.within(res, distance), f"{distance:g} 米内在管点位", (symbols.RING["light"], False))
+    extra.append(symbols.ring_item(f"距水体 {distance:g} 米内（在管）", symbols.RING["light"]))
     if proposed > distance:
-        add_points(B.compare_limits(res, distance, proposed), {k: ADDED_COLOUR for k in layers}, f"{proposed:g} 米新增", False)
-        items.append((f"改为 {proposed:g} 米时新增", ADDED_COLOUR, "circle"))
-    Legend("图例", items).add_to(m)
+        add_points(B.compare_limits(res, distance, proposed), f"{proposed:g} 米新增", (symbols.RING_SECOND, True))
+        extra.append(symbols.ring_item(f"改为 {proposed:g} 米时新增", symbols.RING_SECOND, dashed=True))
+    Legend("图例", symbols.compose(geography=geography, points=[r for d in drawn for r in d.legend], extra=extra,
+                                   cluster=True)).add_to(m)
     mapview.layer_control(m)
     return mapview.to_html(m)
 
