@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 
-from tests.browser import map_frame, settle
+from tests.browser import Watch, map_frame, settle
 
 #: page key → (path, viewport); the wall also at 4K
 PAGES = {
@@ -59,16 +59,17 @@ SYMBOLS_JS = """() => {
 
 
 def open_page(ctx, base_url: str, key: str, *, timeout: float = 120.0):
-    """Open page ``key`` (planning the patrol first), wait for its map to draw; return (page, frame)."""
+    """Open page ``key`` (planning the patrol first), wait for its map to draw; return (page, frame, watch)."""
     page = ctx.new_page()
+    watch = Watch(page, base_url)
     page.goto(base_url + PAGES[key], wait_until="load")
     if key == "patrol":
         page.get_by_role("button", name="生成巡查路线").click()
         page.wait_for_selector("text=各组安排", timeout=timeout * 1000)
     frame = _plan_frame(page, timeout) if key == "patrol" else map_frame(page, timeout * 1000)
-    frame.wait_for_selector(".qs-legend", timeout=timeout * 1000)
+    frame.wait_for_selector(".qs-legend", state="attached", timeout=timeout * 1000)
     settle(page)
-    return page, frame
+    return page, frame, watch
 
 
 def _plan_frame(page, timeout: float):
