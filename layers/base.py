@@ -203,6 +203,22 @@ class Legend(_QsElement, MacroElement):
         return super().render(**kwargs)
 
 
+class Fit(_QsElement, MacroElement):
+    """Fit the map to ``bounds`` ([[south, west], [north, east]]) without animation."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            QS.fit({{ this._parent.get_name() }}, {{ this.bounds }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "QsFit"
+        self._qs_assets()
+        self.bounds = js_json(bounds)
+
+
 class Scale(_QsElement, MacroElement):
     """A metric-only scale bar (m / km; never miles or feet)."""
 

@@ -15,7 +15,7 @@ import folium
 from geo import config
 
 from . import assets
-from .base import Scale
+from .base import Fit, Scale
 
 assets.ensure_vendor()
 
@@ -57,8 +57,8 @@ def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_co
         folium.TileLayer(tiles=tiles, attr=tile_attr, name="底图", overlay=False, control=False).add_to(m)
     if bounds is not None:
         minx, miny, maxx, maxy = (float(b) for b in bounds)
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
         m.qs_bounds = [[miny, minx], [maxy, maxx]]  # legends refit the map beside themselves
+        Fit(m.qs_bounds).add_to(m)
     if dark:
         m.get_root().html.add_child(folium.Element(
             "<style>.leaflet-container{background:#0d1b24 !important;}</style>"))

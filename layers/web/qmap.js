@@ -393,21 +393,35 @@
     };
     ctl.addTo(map);
     // groups side by side on a wide map; stacked when that would cover too much of a narrow one
-    var node = ctl.getContainer(), size = map.getSize();
-    if (size.x && node.offsetWidth > size.x * 0.45) node.classList.add("qs-legend-narrow");
     refit(map, ctl, position, fit);
     return ctl;
   }
 
-  /* Fit the map's own area (its data bounds) beside the legend rather than under it, when there is room. */
+  /* Fit the map's own area (its data bounds) beside the legend rather than under it, when there is room.
+   * The frame may not be laid out yet when the map is built: try again shortly until it is. */
   function refit(map, ctl, position, fit) {
-    var node = ctl.getContainer(), size = map.getSize();
-    if (!fit || !node || !node.offsetWidth || !size.x) return;
-    var w = node.offsetWidth + 16;
-    if (w > size.x * 0.55) return;
-    var opts = position.indexOf("left") >= 0 ? { paddingTopLeft: [w, 8], paddingBottomRight: [8, 8] }
-                                              : { paddingTopLeft: [8, 8], paddingBottomRight: [w, 8] };
-    map.fitBounds(fit, opts);
+    if (!fit) return;
+    var tries = 0;
+    function attempt() {
+      var node = ctl.getContainer(), size = map.getSize();
+      if (!node || !node.offsetWidth || !size.x || !size.y) {
+        if (tries++ < 30) setTimeout(attempt, 100);
+        return;
+      }
+      if (size.x * 0.45 < node.offsetWidth) node.classList.add("qs-legend-narrow");
+      var w = node.offsetWidth + 16;
+      if (w > size.x * 0.55) return;
+      // no animation: a pan still running when the frame resizes would be stopped where it began
+      var opts = position.indexOf("left") >= 0 ? { paddingTopLeft: [w, 8], paddingBottomRight: [8, 8], animate: false }
+                                                : { paddingTopLeft: [8, 8], paddingBottomRight: [w, 8], animate: false };
+      map.fitBounds(fit, opts);
+    }
+    attempt();
+  }
+
+  /* Fit the map to its data at once (no zoom animation whose end would undo a later refit). */
+  function fit(map, bounds) {
+    map.fitBounds(bounds, { animate: false });
   }
 
   /* A metric scale bar: metres and kilometres only. */
@@ -475,6 +489,6 @@
     return ctl;
   }
 
-  global.QS = { points: points, geo: geo, labels: labels, legend: legend, scale: scale, icon: icon, rotate: rotate,
+  global.QS = { points: points, geo: geo, labels: labels, legend: legend, scale: scale, fit: fit, icon: icon, rotate: rotate,
                 clock: clock, el: el, svgShape: svgShape, pieShape: pieShape };
 })(window);
