@@ -48,7 +48,7 @@ def plan_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> fol
     m = mapview.new_map(bounds, height=height)
     geography = []
     if len(tw):
-        townships.add_to(m, tw)
+        townships.add_to(m, tw, label_within=bounds if len(v) else None)
         geography += townships.legend_items(bool(tw.get("approximate", pd.Series([False])).fillna(False).any()))
     if "rivers" in frames and "waterbodies" in frames:
         water.add_to(m, frames["rivers"], frames["waterbodies"])

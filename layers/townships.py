@@ -29,8 +29,13 @@ def choropleth_items(edges=(0, 0.2, 0.4, 0.6, 0.8, 1.0), fmt="{:.0%}"):
 
 def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, value_label: str = "完成率",
            show: bool = True, labels: bool = True, dark: bool = False, name: str | None = None,
-           label_cls: str = ""):
-    """Draw townships; ``values`` maps township name → 0–1 to fill them as a choropleth."""
+           label_cls: str = "", label_within=None):
+    """Draw townships; ``values`` maps township name → 0–1 to fill them as a choropleth.
+
+    ``label_within`` (minx, miny, maxx, maxy): a map showing only part of the
+    district; each township reaching into it is labelled inside that part, so
+    its name is on screen.
+    """
     outline = symbols.GEOGRAPHY["township_dark"] if dark else COLORS["outline"]
     styles = [{"color": outline, "weight": 1.5, "fillColor": "#0d1b24" if dark else COLORS["fill"],
                "fillOpacity": 0.0 if dark else 0.35}]
@@ -53,6 +58,11 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, 
                      popup_labels=popup, show=show)
     layer.add_to(m)
     if labels:
-        pts = shapely.point_on_surface(gdf.geometry.values)
+        geoms = gdf.geometry.values
+        if label_within is not None:
+            view = shapely.box(*label_within)
+            inside = shapely.intersects(geoms, view)
+            geoms = np.where(inside, shapely.intersection(geoms, view), geoms)
+        pts = shapely.point_on_surface(geoms)
         Labels([(p.x, p.y, n) for p, n in zip(pts, gdf["name"])], name="乡镇名称", cls=label_cls).add_to(m)
     return layer

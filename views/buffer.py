@@ -171,7 +171,8 @@ with tab_map:
         from layers import mapview
 
         mapview.show(html, height=580)
-    st.caption("橙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。点击点位查看距离与最近水体。")
+    st.caption("沙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。圆圈标出限值内的在管点位，"
+               "形状表示类别、颜色表示状态；点击点位查看距离与最近水体。")
 
 with tab_town:
     counts = B.counts_by_township(violations)

@@ -202,6 +202,12 @@
     return svg;
   }
 
+  /* The size of a cluster icon (px) for markers of radius r0: larger on the wall, read from afar. */
+  function clusterSize(r0) {
+    var wall = document.body && document.body.classList.contains("qs-wall") ? 1.35 : 1;
+    return Math.max(30 * zoomFactor(), r0 * 4.2) * wall;
+  }
+
   /* A cluster: its commonest shape as a pie of its points' colours, with their count. */
   function clusterIcon(cluster, data, r0) {
     var kids = cluster.getAllChildMarkers(), n = kids.length, colours = {}, shapes = {}, ring = null;
@@ -223,8 +229,7 @@
       if (at[col] === undefined) { at[col] = parts.length; parts.push([col, 0]); }
       parts[at[col]][1] += colours[ci];
     });
-    var wall = document.body && document.body.classList.contains("qs-wall") ? 1.35 : 1;
-    var size = Math.round(Math.max(30 * zoomFactor(), r0 * 4.2) * wall * (n >= 100 ? 1.3 : (n >= 10 ? 1.12 : 1)));
+    var size = Math.round(clusterSize(r0) * (n >= 100 ? 1.3 : (n >= 10 ? 1.12 : 1)));
     var box = el("div", "qs-cluster" + (ring ? " qs-cluster-ring" : ""));
     if (ring) box.style.setProperty("--qs-ring", ring);
     box.style.width = box.style.height = size + "px";
@@ -253,7 +258,8 @@
     var group;
     if (data.cluster && L.markerClusterGroup) {
       group = L.markerClusterGroup({
-        maxClusterRadius: Math.round(Math.max(28, r0 * (data.cluster.radius || 4))),
+        // merge what would overlap: markers, and the cluster icons themselves
+        maxClusterRadius: Math.round(Math.max(clusterSize(r0) * 0.9, r0 * (data.cluster.radius || 4))),
         disableClusteringAtZoom: data.cluster.until || 14,
         showCoverageOnHover: false, spiderfyOnMaxZoom: true, chunkedLoading: true, animate: false,
         iconCreateFunction: function (cl) { return clusterIcon(cl, data, r0); }
@@ -411,12 +417,17 @@
       if (size.x * 0.45 < node.offsetWidth) node.classList.add("qs-legend-narrow");
       var w = node.offsetWidth + 16;
       if (w > size.x * 0.55) return;
+      // the controls on the other side (the layer list) take room too, when there is some to spare
+      var left = position.indexOf("left") >= 0;
+      var other = map.getContainer().querySelector(left ? ".leaflet-top.leaflet-right" : ".leaflet-top.leaflet-left");
+      var o = other ? other.offsetWidth + 8 : 8;
+      if (w + o > size.x * 0.7) o = 8;
       // no animation: a pan still running when the frame resizes would be stopped where it began
-      var opts = position.indexOf("left") >= 0 ? { paddingTopLeft: [w, 8], paddingBottomRight: [8, 8], animate: false }
-                                                : { paddingTopLeft: [8, 8], paddingBottomRight: [w, 8], animate: false };
+      var opts = left ? { paddingTopLeft: [w, 4], paddingBottomRight: [o, 4], animate: false }
+                      : { paddingTopLeft: [o, 4], paddingBottomRight: [w, 4], animate: false };
       map.fitBounds(fit, opts);
     }
-    attempt();
+    setTimeout(attempt, 0);  // after the rest of the map's controls are added
   }
 
   /* Fit the map to its data at once (no zoom animation whose end would undo a later refit). */
