@@ -130,7 +130,7 @@ with right:
     def _colour(v):
         for k, lab in water.CLASS_LABELS.items():
             if v == lab:
-                fg = "#000" if k in (3, 4, 5) or k == 2 else "#fff"
+                fg = "#fff" if k == 1 else "#000"  # WCAG contrast ≥ 4.5 on each class colour
                 return f"background-color: {CLASS_COLOURS[k]}; color: {fg}"
         return ""
 
