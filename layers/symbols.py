@@ -133,6 +133,15 @@ OUTFALL = {
     "fail": Meaning(PALETTE["purple"], "排污口超标", ("fail",)),
 }
 
+#: A complaint (信访投诉, a pin where the problem is) by where its handling stands on the map's date.
+COMPLAINT = {
+    "overdue": Meaning(PALETTE["vermillion"], "逾期未办结", ("overdue",)),
+    "due_today": Meaning(PALETTE["orange"], "今日到期", ("due_today",)),
+    "open": Meaning(PALETTE["yellow"], "办理中", ("open",)),
+    "late": Meaning(PALETTE["purple"], "逾期办结", ("late",)),
+    "on_time": Meaning(PALETTE["green"], "按期办结", ("on_time",)),
+}
+
 #: Rings (highlights around a symbol) on light and dark maps.
 RING = {"light": PALETTE["black"], "dark": "#FFFFFF"}
 #: A second kind of highlight on the same map (e.g. sites a stricter limit would add).
@@ -310,6 +319,13 @@ def compose(*, geography: Iterable = (), points: Iterable = (), extra: Iterable 
     if cluster:
         out.append(cluster_item())
     return check_legend(out)
+
+
+def complaint_rows(present: Iterable[str] | None = None) -> list[dict]:
+    """Legend rows of a complaints layer: the pin, then the handling colours (only ``present`` ones if given)."""
+    keep = set(present) if present is not None else set(COMPLAINT)
+    return [shape_item("complaints")] + [{**colour_item(m.label, m.colour), "scale": "complaint"}
+                                         for k, m in COMPLAINT.items() if k in keep]
 
 
 def site_rows(layer: str, present: Iterable[str] | None = None) -> list[dict]:

@@ -66,6 +66,10 @@ def test_every_status_and_judgment_has_a_palette_colour():
     assert {m.colour for m in symbols.WATER_CLASS.values()} <= PALETTE
     assert len({m.colour for m in symbols.WATER_CLASS.values()}) == 6  # six classes, six colours
     assert symbols.OUTFALL["fail"].colour in PALETTE
+    complaints = [m.colour for m in symbols.COMPLAINT.values()]
+    assert set(complaints) <= PALETTE and len(set(complaints)) == len(complaints)
+    assert symbols.COMPLAINT["overdue"].colour == symbols.PALETTE["vermillion"]
+    assert symbols.compose(points=symbols.complaint_rows())[1]["shape"] == "pin"
     assert symbols.NO_DATA not in PALETTE and symbols.HOLLOW not in PALETTE
     # vermillion always means the worst state
     assert symbols.STATUS_COLOURS["operating"] == symbols.WATER_CLASS[6].colour == symbols.PALETTE["vermillion"]
