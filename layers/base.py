@@ -74,7 +74,8 @@ class PointLayer(_QsElement, folium.map.Layer):
     dashed)]) drawn around the symbol; ``highlight`` (booleans) is the short
     form for the first ring. ``cluster`` merges points that overlap at the
     current zoom into one count (Leaflet.markercluster, served by the app).
-    ``legend`` holds the legend rows of what this layer draws (see
+    ``text`` is a short label drawn inside each symbol (a patrol stop's
+    order). ``legend`` holds the legend rows of what this layer draws (see
     :func:`layers.symbols.compose`).
     """
 

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.contract import LAYER_LABELS, STATUS, status_label
+from geo.contract import LAYER_LABELS, status_label
 
 from . import symbols
 from .base import PointLayer, colour_index, text

@@ -26,7 +26,6 @@ st.caption("距水体距离 = 到河流中心线的距离减去半个河宽（�
 TABLES = ("townships", "rivers", "waterbodies", "farms", "enterprises", "kilns", "status_events")
 LAYER_ORDER = ("farms", "enterprises", "kilns")
 HIGHLIGHT = {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"}
-ADDED_COLOUR = "#0072B2"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
