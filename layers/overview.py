@@ -4,9 +4,6 @@ from __future__ import annotations
 import folium
 import pandas as pd
 
-from geo.history import sites_on
-from geo.spatial import with_township
-
 from . import enterprises, farms, kilns, mapview, sampling_points, symbols, townships, water
 from .base import Legend
 
@@ -22,18 +19,28 @@ def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
     return symbols.compose(points=rows)
 
 
-def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[str] | None = None,
+def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
+                 events: pd.DataFrame | None = None, township: list[str] | None = None,
                  layers=ALL_LAYERS, height: int = 640, dark: bool = False, legend: bool = True,
                  water_classes: pd.DataFrame | None = None) -> folium.Map:
-    """Build the overview map from store ``frames`` (a dict of tables).
+    """Draw the overview map from what the page computed.
 
-    ``as_of``: sites with their status on that date (from ``status_events``);
-    ``township``: only sites in these townships, map fitted to them;
-    ``water_classes``: the latest assessment of the sampling points (``id``,
-    ``class``, ``meets``, ``exceeding``; optional ``judgment``) for their popups.
+    Parameters
+    ----------
+    frames : dict
+        ``townships``, ``rivers``, ``waterbodies`` and ``sampling_points`` (with ``township``).
+    sites : dict
+        The ``enterprises``, ``kilns`` and ``farms`` as they stood on the page's date, with ``status``
+        and ``township`` (``geo.progress.sites_as_of``).
+    events : DataFrame, optional
+        The status events up to that date (each site's history in its popup).
+    township : list of str, optional
+        Only sites in these townships, the map fitted to them.
+    water_classes : DataFrame, optional
+        The latest assessment of the sampling points (``id``, ``class``, ``meets``, ``exceeding``; optional
+        ``judgment``, ``judgment_text``), shown in their popups.
     """
     tw = frames["townships"]
-    events = frames.get("status_events")
     focus = tw[tw["name"].isin(township)] if township else tw
     m = mapview.new_map(focus.total_bounds if len(focus) else None, height=height, dark=dark)
     approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
@@ -47,13 +54,12 @@ def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[
     for name, module in POINT_LAYERS.items():
         if name not in layers:
             continue
-        sites = sites_on(frames[name], events, name, as_of) if as_of is not None else frames[name]
-        sites = with_township(sites, tw)
+        shown = sites[name]
         if township:
-            sites = sites[sites["township"].isin(township)]
-        drawn.append(module.add_to(m, sites, events=_events_until(events, as_of)))
+            shown = shown[shown["township"].isin(township)]
+        drawn.append(module.add_to(m, shown, events=events))
     if "sampling_points" in layers:
-        pts = with_township(frames["sampling_points"], tw)
+        pts = frames["sampling_points"]
         if township:
             pts = pts[pts["township"].isin(township)]
         if water_classes is not None and len(water_classes):
@@ -68,9 +74,3 @@ def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[
         Legend("图例", symbols.compose(geography=geography, points=rows, cluster=True)).add_to(m)
     mapview.layer_control(m)
     return m
-
-
-def _events_until(events, as_of):
-    if events is None or as_of is None:
-        return events
-    return events[events["effective_on"] <= pd.Timestamp(as_of)]

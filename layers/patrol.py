@@ -7,12 +7,12 @@ a house icon.
 from __future__ import annotations
 
 import html
+from typing import Sequence
 
 import folium
 import pandas as pd
 
 from geo.contract import LAYER_LABELS
-from geo.patrol import TEAM_COLOURS, team_label
 
 from . import mapview, symbols, townships, water
 from .base import Icon, Legend, PointLayer, text
@@ -32,12 +32,27 @@ def symbol_layers(stops: pd.DataFrame, sampling_points: pd.DataFrame | None) -> 
             for layer, i in zip(stops["layer"], stops["id"])]
 
 
-def team_colour(team: int) -> str:
-    return TEAM_COLOURS[(int(team) - 1) % len(TEAM_COLOURS)]
+def plan_map(plan, frames: dict[str, pd.DataFrame], *, team_colours: Sequence[str],
+             height: int = 560) -> folium.Map:
+    """The day's routes: township names, water, each team's tour and numbered stops, dropped stops, the depot.
 
+    Parameters
+    ----------
+    plan : geo.patrol.PatrolPlan
+        The plan the page made (``visited``, ``dropped``, ``teams`` with ``team`` and ``label``, ``depot``).
+    frames : dict
+        ``townships``; ``rivers``, ``waterbodies`` and ``sampling_points`` when available.
+    team_colours : sequence of str
+        The teams' colours (``geo.patrol.TEAM_COLOURS``: the same as in the GPX/KML downloads).
+    """
+    def team_colour(team: int) -> str:
+        return team_colours[(int(team) - 1) % len(team_colours)]
 
-def plan_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> folium.Map:
-    """The day's routes: township names, water, each team's tour and numbered stops, dropped stops, the depot."""
+    labels = {int(k): str(lab) for k, lab in zip(plan.teams["team"], plan.teams["label"])}
+
+    def team_label(team: int) -> str:
+        return labels.get(int(team), str(team))
+
     v, tw = plan.visited, frames["townships"]
     if len(v):
         pad = 0.01

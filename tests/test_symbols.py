@@ -156,11 +156,23 @@ def _check(points: list[PointLayer], legend: Legend, icons=()) -> None:
         assert delta_e(a, b) >= 12, (by_colour[a], by_colour[b])
 
 
+def _prepared(frames: dict, as_of: str = "2007-06-30"):
+    """What the pages hand the map builders: tables with townships, and the sites as they stood on ``as_of``."""
+    from geo import progress
+    from geo.contract import SITE_LAYERS
+    from geo.spatial import with_township
+
+    prepared = progress.prepare(frames)
+    prepared["sampling_points"] = with_township(frames["sampling_points"], frames["townships"])
+    return prepared, {layer: progress.sites_as_of(prepared, layer, as_of) for layer in SITE_LAYERS}
+
+
 def test_overview_map_draws_only_what_its_legend_says(demo_frames):
     from geo import water
     from layers.overview import overview_map
 
-    m = overview_map(demo_frames, as_of="2007-06-30",
+    prepared, sites = _prepared(demo_frames)
+    m = overview_map(prepared, sites=sites, events=prepared["status_events"],
                      water_classes=water.latest_assessment(demo_frames, as_of="2007-06-30"))
     els = _elements(m)
     points = [e for e in els if isinstance(e, PointLayer)]
@@ -185,7 +197,8 @@ def test_wall_views_each_agree_with_their_legend(demo_frames):
 
     v = buffers.check(demo_frames, 200, as_of="2007-06-30")
     a = water.latest_assessment(demo_frames, as_of="2007-06-30")
-    m = wall_map(demo_frames, as_of="2007-06-30", violations=v, water_classes=a)
+    prepared, sites = _prepared(demo_frames)
+    m = wall_map(prepared, sites=sites, violations=v, water_classes=a)
     els = _elements(m)
     by_name = {e.get_name(): e for e in els}
     rotate = next(e for e in els if isinstance(e, Rotate))
@@ -200,22 +213,29 @@ def test_wall_views_each_agree_with_their_legend(demo_frames):
     assert set(riverside.shapes_used) <= {"circle", "square", "triangle"}
 
 
-def test_buffer_rows_ring_each_site_in_its_own_shape_and_status(demo_frames):
+def test_violations_ring_each_site_in_its_own_shape_and_status(demo_frames):
     import folium
 
     from geo import buffers
-    from layers.sites import add_mixed
+    from layers import violations
 
-    v = buffers.check(demo_frames, 300, as_of="2007-06-30")
+    v = buffers.check(demo_frames, 200, as_of="2007-06-30")
+    added = buffers.compare_limits(buffers.check(demo_frames, 300, as_of="2007-06-30"), 200, 300)
+    assert len(v) and len(added)
     m = folium.Map()
-    rows = [[n] for n in v["name"]]
-    layer = add_mixed(m, v, rows, ["名称"], name="沿河", ring=[0] * len(v), rings=[(symbols.RING["light"], False)])
+    layer = violations.add_to(m, v, name="沿河")
     shapes = [layer.payload["shapes"][i]["name"] for i in layer.payload["s"]]
     assert shapes == [symbols.LAYER_SHAPES[k] for k in v["layer"]]
     fills = [layer.payload["palette"][i] for i in layer.payload["c"]]
     assert fills == [symbols.STATUS_COLOURS[s] for s in v["status"]]
-    legend = Legend("图例", symbols.compose(points=layer.legend, extra=[symbols.ring_item("200 米内", "#000000")]))
-    _check([layer], legend)
+    assert layer.rings_used == [symbols.RING["light"]] and set(layer.payload["ring"]) == {0}
+    more = violations.add_to(m, added, name="新增", added=True)
+    assert more.payload["rings"] == [{"colour": violations.ADDED_COLOUR, "dashed": True}]
+    legend = Legend("图例", symbols.compose(points=layer.legend + more.legend,
+                                          extra=violations.legend_items(["farms"], 200) +
+                                          [violations.added_legend_item(300), violations.zone_legend_item(200)]))
+    _check([layer, more], legend)
+    assert violations.add_to(m, v.iloc[:0], name="无") is None
 
 
 def test_sampling_points_show_class_against_target_and_outfall_judgment():
@@ -257,7 +277,7 @@ def test_patrol_map_numbers_stops_in_their_layer_shape(demo_store):
     plan = plan_from_store(store, ["sampling", "committed"], as_of=pd.Timestamp("2007-06-30"),
                            params=PatrolParams(teams=2, hours=8, time_limit_s=1))
     frames = store.read_many(["townships", "rivers", "waterbodies", "sampling_points"])
-    m = plan_map(plan, frames)
+    m = plan_map(plan, frames, team_colours=TEAM_COLOURS)
     els = _elements(m)
     points = [e for e in els if isinstance(e, PointLayer)]
     icons = [e for e in els if isinstance(e, Icon)]

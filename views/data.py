@@ -1,7 +1,8 @@
 """数据 /data: ledger import, field status updates, downloads.
 
-Reading and downloading need no login; writes need an account (sidebar):
-inspectors record status changes, planners and admins also import ledgers.
+Reading and downloading need no login; writes need an account (the sidebar's
+login box, ``views/login.py``): inspectors record status changes, planners and
+admins also import ledgers.
 Every user-provided string is shown through ``st.dataframe``/``st.text`` or
 escaped (``_md``); uploads are size-limited and written to temporary files
 this page names, so nothing from the browser becomes a path.
@@ -12,9 +13,9 @@ import datetime as dt
 import html
 import importlib
 import io
+import math
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,83 +25,36 @@ import streamlit as st
 
 import ui
 from geo import auth, intake
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.errors import GeoError, LimitError
 from geo.history import history_of
+from geo.io.limits import Limits
+from layers import mapview, townships
+from views.login import login_box
 
-MAX_MB = max(1, intake.MAX_BYTES // (1024 * 1024))
 UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
 IGNORE = "（忽略）"
-LOGIN_LOCK_AFTER, LOGIN_LOCK_SECONDS = 5, 60
+
+
+def _max_mb() -> int:
+    """The upload widget's limit in whole MB ([limits] max_upload_mb); the exact limit is checked on the bytes."""
+    return max(1, math.ceil(Limits.current().max_upload_mb))
+
+
+def _too_large(data: bytes) -> bool:
+    """Show the bilingual limit message and say so when an upload is over ``max_upload_mb``."""
+    try:
+        Limits.current().check_upload(len(data))
+    except LimitError as exc:
+        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        return True
+    return False
 
 
 def _md(text) -> str:
     """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", html.escape(str(text), quote=True))
-
-
-# --- login ----------------------------------------------------------------------------------
-
-def _oidc_configured() -> bool:
-    try:
-        cfg = st.secrets.get("auth", {})
-        return bool(cfg.get("redirect_uri")) and bool(cfg.get("cookie_secret"))
-    except Exception:  # no secrets file at all
-        return False
-
-
-def current_account() -> auth.Account | None:
-    """The signed-in account of this session (password form, or the deployment's OIDC)."""
-    acc = st.session_state.get("account")
-    if acc:
-        return auth.Account(*acc)
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        email = str(st.user.get("email") or "")
-        role = auth.role_for_email(email.lower())
-        if role:
-            return auth.Account(email, role)
-    return None
-
-
-def login_box() -> auth.Account | None:
-    sb = st.sidebar
-    sb.subheader("登录")
-    acc = current_account()
-    if acc:
-        sb.text(f"已登录：{acc.label}")
-        if sb.button("退出登录", key="logout"):
-            st.session_state.pop("account", None)
-            if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-                st.logout()
-            st.rerun()
-        return acc
-    sb.caption("查看与下载无需登录；导入与状态更新需要账号。")
-    locked_until = st.session_state.get("login_locked_until", 0.0)
-    with sb.form("login", clear_on_submit=True):
-        user = st.text_input("用户名", key="login_user", max_chars=64)
-        password = st.text_input("密码", type="password", key="login_password", max_chars=72)
-        submitted = st.form_submit_button("登录")
-    if submitted:
-        if time.time() < locked_until:
-            sb.error(f"尝试次数过多，请 {int(locked_until - time.time()) + 1} 秒后再试。")
-        else:
-            found = auth.verify(user, password)
-            if found:
-                st.session_state["account"] = (found.name, found.role)
-                st.session_state["login_failures"] = 0
-                st.rerun()
-            failures = st.session_state.get("login_failures", 0) + 1
-            st.session_state["login_failures"] = failures
-            if failures >= LOGIN_LOCK_AFTER:
-                st.session_state["login_locked_until"] = time.time() + LOGIN_LOCK_SECONDS
-                st.session_state["login_failures"] = 0
-            sb.error("用户名或密码错误。")
-    if not auth.load_users():
-        sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
-    if _oidc_configured():
-        sb.button("统一身份认证登录", key="oidc_login", on_click=st.login)
-    return None
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -140,10 +94,6 @@ def _mapping_editor(ledger: intake.Ledger, layer: str) -> dict[str, str]:
 
 
 def _preview(result: intake.Intake, layer: str) -> None:
-    try:
-        from layers import mapview, townships
-    except ImportError:
-        return
     rows = result.rows
     if len(rows) == 0 or TABLES[layer].geometry != "Point":
         return
@@ -173,13 +123,12 @@ def import_tab(account: auth.Account | None) -> None:
     sheet = c3.text_input("工作表 / 图层（名称或序号，留空取第一个）", key="imp_sheet", max_chars=100)
     st.caption("提示：从手机地图（高德、腾讯）抄录的坐标是 GCJ-02，在本区与 WGS84 相差约 580 米，"
                "超过河岸缓冲距离的两倍；百度地图坐标为 BD-09。官方测绘数据为 CGCS2000。")
-    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {MAX_MB} MB）",
-                                type=UPLOAD_TYPES, max_upload_size=MAX_MB, key="imp_file")
+    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {_max_mb()} MB）",
+                                type=UPLOAD_TYPES, max_upload_size=_max_mb(), key="imp_file")
     if uploaded is None:
         return
     data = uploaded.getvalue()
-    if len(data) > intake.MAX_BYTES:
-        st.error(f"文件过大（上限 {MAX_MB} MB）。")
+    if _too_large(data):
         return
     suffix = Path(uploaded.name or "").suffix.lower()
     if suffix.lstrip(".") not in UPLOAD_TYPES:
@@ -254,22 +203,17 @@ def status_tab(account: auth.Account | None) -> None:
     ids = sites["id"].tolist()
     picked = st.session_state.get(f"upd_pick_{layer}")
     with st.expander("在地图上点选点位"):
-        try:
-            from layers import mapview, townships
-
-            m = mapview.new_map(ui.load("townships").total_bounds, height=420)
-            townships.add_to(m, ui.load("townships"), labels=False)
-            importlib.import_module(f"layers.{layer}").add_to(m, sites)
-            props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
-            if props:
-                fid = props.get("id") if props.get("id") in ids else None
-                if fid is None and "lat" in props:
-                    fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
-                if fid and fid != picked:
-                    st.session_state[f"upd_pick_{layer}"] = fid
-                    st.session_state[f"upd_site_{layer}"] = fid
-        except ImportError:
-            st.caption("地图组件不可用。")
+        m = mapview.new_map(ui.load("townships").total_bounds, height=420)
+        townships.add_to(m, ui.load("townships"), labels=False)
+        importlib.import_module(f"layers.{layer}").add_to(m, sites)
+        props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
+        if props:
+            fid = props.get("id") if props.get("id") in ids else None
+            if fid is None and "lat" in props:
+                fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
+            if fid and fid != picked:
+                st.session_state[f"upd_pick_{layer}"] = fid
+                st.session_state[f"upd_site_{layer}"] = fid
     fid = st.selectbox("点位（编号 · 名称，可输入搜索）", ids, format_func=_site_label(sites), key=f"upd_site_{layer}")
     site = sites.set_index("id").loc[fid]
     st.text(f"当前状态：{status_label(site['status'], layer)}")
@@ -285,7 +229,7 @@ def status_tab(account: auth.Account | None) -> None:
 
         try:
             res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
-        except UserError as exc:
+        except GeoError as exc:
             st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
         else:
             msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
@@ -317,21 +261,23 @@ def water_tab(account: auth.Account | None) -> None:
     if not auth.can(account, "import"):
         st.info("导入监测数据需要以规划员或管理员身份登录。")
         return
-    uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {MAX_MB} MB）", type=["xlsx", "csv"],
-                                max_upload_size=MAX_MB, key="lab_file")
+    uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {_max_mb()} MB）", type=["xlsx", "csv"],
+                                max_upload_size=_max_mb(), key="lab_file")
     if uploaded is None:
         st.caption("列：点位/监测点、采样时间、指标/项目、数值/结果、单位（可选：检出限）。"
                    "低于检出限写作 <0.01、0.01L 或 ND（须有检出限列）；µg/L 自动换算为 mg/L。")
         return
     data = uploaded.getvalue()
     suffix = Path(uploaded.name or "").suffix.lower()
-    if len(data) > intake.MAX_BYTES or suffix not in (".xlsx", ".csv"):
-        st.error("文件过大或类型不支持。")
+    if _too_large(data):
+        return
+    if suffix not in (".xlsx", ".csv"):
+        st.error("文件类型不支持（xlsx、csv）。")
         return
     store = ui.get_store()
     try:
         readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
-    except (UserError, ValueError) as exc:
+    except (GeoError, ValueError) as exc:
         st.error(_md(getattr(exc, "zh", exc)))
         return
     errors = [p for p in problems if p.severity == "error"]
