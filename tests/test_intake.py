@@ -274,8 +274,11 @@ def test_defect_duplicate_id_in_file(tmp_path, store):
 def test_id_already_in_store_is_an_update(tmp_path, store):
     before = store.read("enterprises").set_index("id").loc["E001"]
     f = write_csv(tmp_path / "l.csv", [["E001", before["name"], None, None, None, "精细化工", None, None, None, None]])
-    res = run(store, f)
+    res = run(store, f, update_existing=True)
     assert res.ok and res.updated_ids == ["E001"] and res.new_ids == []
+    [change] = res.changes
+    assert change.kind == "updated" and change.row == 2
+    assert ("行业", f"“{before['industry']}”", "“精细化工”") in [(c.label, c.old, c.new) for c in change.fields]
     after = store.read("enterprises").set_index("id").loc["E001"]
     assert after["industry"] == "精细化工"
     assert after["status"] == before["status"]  # empty status cell keeps the status
@@ -400,7 +403,7 @@ def test_audit_trail(tmp_path, store):
                                        [operating, e.loc[operating, "name"], None, None, None, None, "停产整顿",
                                         None, None, "联合执法"]])
     n0 = len(store.read("status_events"))
-    res = run(store, f, user="王检查")
+    res = run(store, f, user="王检查", update_existing=True)
     assert res.ok
     ev = store.read("status_events").iloc[n0:].set_index("feature_id")
     assert set(ev.index) == {"N1", "N2", operating}
@@ -412,7 +415,8 @@ def test_audit_trail(tmp_path, store):
     assert store.read("enterprises").set_index("id").loc[operating, "status"] == "suspended"
     # the same ledger again: no status change, no new event
     n1 = len(store.read("status_events"))
-    assert run(store, f, user="王检查").ok
+    again = run(store, f, user="王检查")  # nothing changes: no choice to make
+    assert again.ok and again.unchanged_ids == ["N1", "N2", operating] and again.updated_ids == []
     assert len(store.read("status_events")) == n1
     from geo.check import check_store
 
@@ -425,7 +429,8 @@ def test_backdated_status_does_not_override_a_later_event(tmp_path, store):
     fid = e[e["status"] == "closed"].index[0]
     last = ev[ev["feature_id"] == fid]["effective_on"].max()
     f = write_csv(tmp_path / "l.csv", [[fid, e.loc[fid, "name"], None, None, None, None, "签订承诺", None, None, None]])
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date())
+    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date(),
+                             update_existing=True)
     assert res.ok and any("stays" in p.why for p in res.warnings)
     assert store.read("enterprises").set_index("id").loc[fid, "status"] == "closed"
     assert len(store.read("status_events")) == len(ev) + 1
