@@ -932,7 +932,7 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
     spec = TABLES[layer]
     key = spec.key
     n = r.n
-    diffs: dict[str, tuple[np.ndarray, list, list]] = {}  # column -> (mask, old shown, new shown)
+    diffs: dict[str, tuple[np.ndarray, list, list]] = {}  # column -> (mask, old values, new values)
     old_rows = (stored.set_index(stored[key].astype(str)).reindex(pd.Index(ids, dtype=object))
                 if len(stored) and (~is_new).any() else None)
     if old_rows is not None:
@@ -944,7 +944,7 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
                    else pd.Series([None] * n, dtype=object))
             mask = ~is_new & ~_same_values(old, new, spec.column(c).kind if c in spec.column_names else "str")
             if mask.any():
-                diffs[c] = (mask, [_shown(layer, c, v) for v in old], [_shown(layer, c, v) for v in new])
+                diffs[c] = (mask, old.to_numpy(dtype=object), new.to_numpy(dtype=object))
         if spec.geometry and "geometry" in rows.columns and "geometry" in old_rows.columns:
             mask, old_txt, new_txt = _geometry_changes(np.asarray(old_rows["geometry"].values, dtype=object),
                                                        np.asarray(rows.geometry.values, dtype=object),
@@ -957,16 +957,21 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
             olds = old_rows["status"].to_numpy(dtype=object) if "status" in old_rows.columns else [None] * n
             mask = ~is_new & np.array([i in asked for i in ids], dtype=bool)
             if mask.any():
-                diffs["status"] = (mask, [_shown(layer, "status", v) for v in olds],
-                                   [_shown(layer, "status", asked.get(i)) for i in ids])
+                diffs["status"] = (mask, olds, [asked.get(i) for i in ids])
     order = [c for c in [*rows.columns, "geometry"] if c in diffs]
     labels = {c: _field_name(layer, c) for c in order}
+
+    def shown(c: str, i: int) -> tuple[str, str]:
+        _, old, new = diffs[c]
+        return (old[i], new[i]) if c == "geometry" else (_shown(layer, c, old[i]), _shown(layer, c, new[i]))
+
     out = []
     for i in range(n):
         if is_new[i]:
             out.append(RowChange(int(r.rownum[i]), ids[i], "new"))
             continue
-        fields = tuple(FieldChange(c, labels[c], diffs[c][1][i], diffs[c][2][i]) for c in order if diffs[c][0][i])
+        # Shown as text only here, for the cells that change (a large re-import is mostly unchanged).
+        fields = tuple(FieldChange(c, labels[c], *shown(c, i)) for c in order if diffs[c][0][i])
         out.append(RowChange(int(r.rownum[i]), ids[i], "updated" if fields else "unchanged", fields))
     return out, set(order)
 
@@ -981,8 +986,7 @@ def _same_values(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
     """Element-wise equality of a stored and a prepared column (blank equals blank)."""
     o = old.astype(object).to_numpy()
     w = new.astype(object).to_numpy()
-    blank_o = np.array([_blank(v) for v in o], dtype=bool)
-    blank_w = np.array([_blank(v) for v in w], dtype=bool)
+    blank_o, blank_w = _blank_mask(o), _blank_mask(w)
     same = blank_o & blank_w
     both = ~blank_o & ~blank_w
     if not both.any():
@@ -997,6 +1001,17 @@ def _same_values(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
     else:
         same[both] = a.astype(str) == b.astype(str)
     return same
+
+
+def _blank_mask(values: np.ndarray) -> np.ndarray:
+    """:func:`geo.io.cells.blank` of every value, vectorised (None, NaN, NaT, NA, only white space)."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(pd.isna(values), dtype=bool) | _EMPTY_TEXT(values).astype(bool)
+
+
+_EMPTY_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
 
 
 def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind: str):
