@@ -6,6 +6,12 @@ admins also import ledgers.
 Every user-provided string is shown through ``st.dataframe``/``st.text`` or
 escaped (``_md``); uploads are size-limited and written to temporary files
 this page names, so nothing from the browser becomes a path.
+
+A ledger import shows its report (findings; every row new / updated with old →
+new / unchanged) and a preview; stored sites are changed only when 更新已有点位
+is ticked. 确认导入 prepares the import again from the uploaded bytes against the
+store as it is then (``intake.commit_if_unchanged``) and writes only if that is
+the preview on screen; otherwise it says the data changed and shows the new one.
 """
 from __future__ import annotations
 
