@@ -958,7 +958,7 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
             mask = ~is_new & np.array([i in asked for i in ids], dtype=bool)
             if mask.any():
                 diffs["status"] = (mask, olds, [asked.get(i) for i in ids])
-    order = [c for c in [*rows.columns, "geometry"] if c in diffs]
+    order = [c for c in dict.fromkeys([*rows.columns, "geometry"]) if c in diffs]  # the file's order, once each
     labels = {c: _field_name(layer, c) for c in order}
 
     def shown(c: str, i: int) -> tuple[str, str]:
