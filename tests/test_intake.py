@@ -671,3 +671,29 @@ def test_import_reads_what_it_changes_in_the_unit_of_its_write(tmp_path, store):
     assert e.loc["E001", "name"] == "衢州康远化工有限公司（更名）"  # the import's change
     assert e.loc["E001", "status"] == "suspended"  # and the inspector's, both kept
     assert [p for p in check_store(store) if p.severity == "error"] == []
+
+
+def test_a_store_with_atomic_units_gets_the_reads_and_the_write_in_one(tmp_path, store):
+    """Where the store offers ``atomic`` (the store package), the import prepares and writes inside it."""
+    log = []
+
+    class Unit(_Recording):
+        def read(self, table, *args, **kwargs):
+            log.append(("read", table))
+            return super().read(table, *args, **kwargs)
+
+        def commit(self, changes):
+            log.append(("commit", tuple(c.table for c in changes)))
+            super().commit(changes)
+
+        def atomic(self, work):
+            log.append("begin")
+            try:
+                return work(self)
+            finally:
+                log.append("end")
+
+    res = run(Unit(store), _rename_ledger(tmp_path, store), update_existing=True)
+    assert res.ok
+    assert log[0] == "begin" and log[-1] == "end" and log[-2] == ("commit", ("enterprises", "status_events"))
+    assert {("read", "enterprises"), ("read", "status_events")} <= set(log[1:-2])
