@@ -633,7 +633,8 @@ class _Rows:
 
 def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, existing: pd.DataFrame | None,
             events: pd.DataFrame | None = None, mapping: dict[str, str] | None = None, datum: str = "wgs84",
-            user: str = "", now: dt.datetime | None = None, today: dt.date | None = None) -> Intake:
+            user: str = "", now: dt.datetime | None = None, today: dt.date | None = None,
+            latest: dt.date | None = None) -> Intake:
     """Parse and check every row of ``ledger`` for ``layer``; build the upsert and its status events.
 
     Parameters
@@ -648,6 +649,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     datum : datum of the ledger's coordinates (:data:`geo.crs.DATUMS`).
     user : who imports (``recorded_by``).
     now, today : clock for ``recorded_at`` and the default ``effective_on`` (tests pass fixed values).
+    latest : the last date a closure or commitment may carry (default ``today``; a replay store's
+        ``as_of``, see :func:`geo.datecheck.latest_allowed`). Deadlines may lie ahead.
 
     Returns
     -------
@@ -713,6 +716,7 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
+    _refuse_future_dates(r, values, latest or today, today)
     geoms, raw_xy = _geometries(r, is_new, datum)
     district = _district(townships)
     suggested = None
@@ -794,6 +798,19 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
             r.add(blank & need, t, f"“{label}”为空", f"empty {t}")
         values[t] = parsed
     return values
+
+
+def _refuse_future_dates(r: _Rows, values: dict[str, pd.Series], limit: dt.date, today: dt.date) -> None:
+    """A finding for each closure or commitment date after ``limit`` (deadlines may lie ahead)."""
+    from .datecheck import EVENT_DATE_COLUMNS, future_message, is_future
+
+    for t in EVENT_DATE_COLUMNS:
+        if t not in values:
+            continue
+        label = field_label(r.layer, t)
+        for i, v in enumerate(values[t].tolist()):
+            if is_future(v, limit):
+                r.one(i, t, *future_message(label, t, v, limit, today))
 
 
 def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
@@ -1018,7 +1035,10 @@ def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, toda
 # --- store -------------------------------------------------------------------------------
 
 def prepare_for_store(store, ledger: Ledger, layer: str, **kwargs) -> Intake:
-    """:func:`prepare` with the townships, layer and events read from ``store``."""
+    """:func:`prepare` with the townships, layer and events read from ``store`` (and its ``as_of``)."""
+    from .datecheck import latest_allowed
+
+    kwargs.setdefault("latest", latest_allowed(store, kwargs.get("today")))
     return prepare(ledger, layer, townships=store.read("townships"), existing=store.read(layer),
                    events=store.read("status_events"), **kwargs)
 

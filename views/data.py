@@ -26,6 +26,7 @@ from geo import auth, intake
 from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.datecheck import latest_allowed
 from geo.history import history_of
 
 MAX_MB = max(1, intake.MAX_BYTES // (1024 * 1024))
@@ -267,7 +268,8 @@ def status_tab(account: auth.Account | None) -> None:
         codes = list(STATUS[layer])
         status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status")
         effective = st.date_input("生效日期", value=min(dt.date.today(), max(ui.report_date(), dt.date(2000, 1, 1))),
-                                  min_value=dt.date(2000, 1, 1), max_value=dt.date.today(), key="upd_date")
+                                  min_value=dt.date(2000, 1, 1), max_value=latest_allowed(ui.get_store()),
+                                  key="upd_date")
         note = st.text_area("备注（现场情况）", max_chars=500, key="upd_note")
         submitted = st.form_submit_button("记录状态", type="primary")
     if submitted:
