@@ -9,10 +9,8 @@ this page names, so nothing from the browser becomes a path.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import importlib
 import io
-import re
 import tempfile
 from pathlib import Path
 
@@ -35,8 +33,8 @@ IGNORE = "（忽略）"
 
 
 def _md(text) -> str:
-    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", html.escape(str(text), quote=True))
+    """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
+    return ui.md_escape(text)
 
 
 # --- login ----------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 st.session_state["patrol_plan_result"] = plan
             except UserError as exc:
                 status.update(label="未能生成路线", state="error")
-                st.error(f"{exc.zh}\n\n{exc.en}")
+                st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
                 st.session_state.pop("patrol_plan_result", None)
 
 plan = st.session_state.get("patrol_plan_result")
@@ -132,7 +132,7 @@ if plan is None:
     st.stop()
 
 for w in plan.warnings:
-    st.warning(w)
+    st.warning(ui.md_escape(w))
 
 # --- map ----------------------------------------------------------------------------------------
 v = plan.visited
