@@ -67,8 +67,9 @@ def make_hostile_store(path: str | Path) -> Path:
 
 
 def squash(text: str) -> str:
-    """Whitespace runs as one space (how markdown and HTML show a name with a newline or a tab)."""
-    return re.sub(r"\s+", " ", str(text)).strip()
+    """Whitespace runs as one space (how markdown and HTML show a name with a newline or a tab), without
+    the invisible word joiners ``ui.md_escape`` puts in URLs."""
+    return re.sub(r"\s+", " ", str(text).replace("\u2060", "")).strip()
 
 
 def frames_with_hostile_names(path: str | Path) -> dict[str, pd.DataFrame]:
