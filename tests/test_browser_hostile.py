@@ -307,3 +307,35 @@ def test_briefing_button_with_hostile_names(names_server):
         page.get_by_role("button", name="生成月度简报（PDF + Excel）").click()
         _wait_for_text(page, "下载简报 PDF", timeout=180)
         _inert(page.evaluate(PAGE_CHECK))
+
+
+#: The chart tooltip (vega-tooltip) shown now, as HTML, or null.
+TOOLTIP = """() => { const e = document.querySelector('#vg-tooltip-element');
+  return e && e.classList.contains('visible') ? e.innerHTML : null; }"""
+
+
+def test_chart_tooltips_show_names_as_text(names_server):
+    """/buffer's township chart: hostile township names in vega tooltips are text (HTML escaped), nothing runs."""
+    url, _ = names_server
+    with browser() as ctx:
+        page = ctx.new_page()
+        watch = Watch(page, url)
+        page.goto(f"{url}/buffer", wait_until="load")
+        _wait_for_text(page, "清单与下载")
+        page.get_by_role("tab", name="按乡镇统计").click()
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        chart.wait_for(timeout=60000)
+        time.sleep(1.0)
+        box = chart.bounding_box()
+        tips = set()
+        for k in range(1, 40):  # sweep the bars (one per township, longest first)
+            page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * k / 40)
+            time.sleep(0.15)
+            tip = page.evaluate(TOOLTIP)
+            if tip:
+                tips.add(tip)
+        assert tips, "no tooltip appeared"
+        assert any("&lt;img src=x onerror=alert(1)&gt;" in t for t in tips), list(tips)[:3]
+        assert all("乡镇（街道）" in t and "<img" not in t and "<a" not in t for t in tips)
+        _inert(page.evaluate(PAGE_CHECK))
+        assert watch.dialogs == [] and watch.errors == []
