@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from geo import contract
+from geo import contract, rules
 from geo.store import Store, default_spec, open_store
 
 
@@ -46,13 +46,8 @@ def data_version() -> str:
 
 
 def report_date() -> dt.date:
-    """The date the data stands at: the store's ``as_of`` meta entry (the demo: 2007-06-30), else today."""
-    meta = load("meta")
-    value = dict(zip(meta["key"], meta["value"])).get("as_of") if len(meta) else None
-    try:
-        return dt.date.fromisoformat(value) if value else dt.date.today()
-    except ValueError:
-        return dt.date.today()
+    """The date the data stands at (:func:`geo.rules.default_as_of`: the store's ``as_of``, else today)."""
+    return rules.default_as_of(load("meta")).date()
 
 
 def as_of_input(label: str = "截至日期", key: str = "as_of") -> dt.date:

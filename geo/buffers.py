@@ -4,7 +4,8 @@ The rule (``../shared/DATA_CONTRACT.md``): a site's distance to water is the
 smallest of its distance to a river centre line minus half the river's
 ``width_m`` (not below 0) and its distance to a waterbody polygon (0 inside;
 an island, i.e. a hole, is land). A violation is an active site whose
-distance is ≤ D.
+distance is ≤ D; which statuses leave a site active (a rebuilt kiln and an
+accepted farm do) is decided in :mod:`geo.rules`.
 
 How the distance is measured, and why it is exact
 -------------------------------------------------
@@ -37,7 +38,6 @@ and the limit is applied to the reported figure, so a listed site at
 """
 from __future__ import annotations
 
-import argparse
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +48,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .contract import LAYER_LABELS, RESOLVED, SITE_LAYERS, STORE_CRS, status_label
+from . import rules
+from .contract import LAYER_LABELS, SITE_LAYERS, STORE_CRS, status_label
 from .crs import local_tm  # noqa: F401  (the frames below are local_tm(lon0, 0), written as a pipeline)
 
 STRIP_DEG = 0.25  #: width of the longitude strips that share one transverse Mercator frame
@@ -485,7 +486,7 @@ def sites_table(frames_or_store, layers=("farms", "enterprises", "kilns"), as_of
             "status": df["status"].to_numpy(),
         }, geometry=np.asarray(df.geometry.values, dtype=object), crs=STORE_CRS))
     sites = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORE_CRS)
-    sites["active"] = ~np.array([s in RESOLVED[layer] for layer, s in zip(sites["layer"], sites["status"])], bool)
+    sites["active"] = rules.is_active(sites["layer"].to_numpy(), sites["status"].to_numpy())
     sites["township"] = township_of(sites, frames["townships"]).to_numpy()
     return sites
 
@@ -635,55 +636,3 @@ def to_xlsx_bytes(result: pd.DataFrame) -> bytes:
     to_table(result, chinese=True).to_excel(buf, index=False, sheet_name="河岸缓冲", engine="openpyxl")
     return buf.getvalue()
 
-
-# --- CLI ----------------------------------------------------------------------------------------------------
-
-def add_cli(subparsers) -> None:
-    from .cli import add_store_arg
-
-    p = subparsers.add_parser("buffer", help="riverside buffer check: active sites within D metres of water",
-                              description="沿河缓冲检查：列出距河流（自岸线）或水库湖泊 D 米以内的在管点位。")
-    add_store_arg(p)
-    p.add_argument("--distance", type=_metres, default=DEFAULT_DISTANCE_M, help="limit D in metres (default 200)")
-    p.add_argument("--layers", default="farms,enterprises,kilns", help="comma-separated: farms,enterprises,kilns")
-    p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: current)")
-    p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
-    p.add_argument("--out", required=True, help="output file: .csv, .xlsx or .geojson")
-    p.set_defaults(func=_cli_buffer)
-
-
-def _metres(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"距离应为米数 / not a number of metres: {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"距离必须为正数（米）/ must be a positive number of metres: {text}")
-    return value
-
-
-def _cli_buffer(args: argparse.Namespace) -> int:
-    from .cli import UserError, store_from
-
-    if not np.isfinite(args.distance) or args.distance <= 0:
-        raise UserError(f"距离必须为正数（米），而不是 {args.distance}", f"--distance must be a positive number of metres, not {args.distance}")
-    try:
-        layers = _parse_layers(args.layers)
-    except ValueError:
-        raise UserError(f"图层无效：{args.layers}（可选 farms、enterprises、kilns）",
-                        f"invalid --layers {args.layers!r}; choose from farms,enterprises,kilns") from None
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(pd.to_datetime(args.as_of, format="ISO8601")).normalize()
-        except (ValueError, TypeError):
-            raise UserError(f"日期无效：{args.as_of}（应为 YYYY-MM-DD）", f"invalid --as-of {args.as_of!r}; expected YYYY-MM-DD") from None
-    if Path(args.out).suffix.lower() not in (".csv", ".xlsx", ".geojson", ".json"):
-        raise UserError("输出文件须以 .csv、.xlsx 或 .geojson 结尾", f"--out must end in .csv, .xlsx or .geojson: {args.out}")
-    store = store_from(args)
-    result = check(store, args.distance, layers, as_of, all_sites=args.all_sites)
-    write_result(result, args.out)
-    n_viol = int(result["violation"].sum())
-    what = f"{len(result)} sites" if args.all_sites else f"{n_viol} violations"
-    print(f"沿河 {args.distance:g} 米：违规 {n_viol} 处 → {args.out}\n{what} within {args.distance:g} m → {args.out}")
-    return 0

@@ -9,7 +9,6 @@ a formula in the recipient's spreadsheet.
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 import shapely
 
 from .contract import SITE_LAYERS, TABLES, status_label
+from .errors import GeoError
 
 
 def store_gpkg_bytes(store) -> bytes:
@@ -39,7 +39,9 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     the GeoPackage download has them).
     """
     spec = TABLES[table]
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    # Binary content (attachments) has no place in a spreadsheet cell: the GeoPackage download carries it.
+    binary = [c.name for c in spec.columns if c.kind == "bytes"]
+    out = pd.DataFrame(df.drop(columns=["geometry", *binary], errors="ignore")).copy()
     if table in SITE_LAYERS and "status" in out.columns:
         out["status"] = [status_label(s, table) if isinstance(s, str) else s for s in out["status"]]
     if table == "status_events" and {"layer", "status"} <= set(out.columns):
@@ -96,44 +98,33 @@ def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None) -> byt
     return buf.getvalue()
 
 
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("export", help="export the whole store (.gpkg) or one layer (.xlsx, .csv, .geojson) / 导出数据")
-    add_store_arg(p)
-    p.add_argument("--layer", choices=list(TABLES), help="the table to export (not needed for .gpkg)")
-    p.add_argument("--out", required=True, help="FILE.gpkg (whole store) or FILE.xlsx|.csv|.geojson (one layer)")
-    p.set_defaults(func=_cli)
+#: file formats :func:`export_bytes` writes: the whole store, or one layer
+FORMATS = (".gpkg", ".xlsx", ".csv", ".geojson")
 
 
-def _cli(args) -> int:
-    from .cli import UserError, store_from
+def check_request(suffix: str, layer: str | None) -> None:
+    """Raise :class:`GeoError` unless ``suffix`` (``.gpkg`` or a layer format) and ``layer`` make an export."""
+    suffix = suffix.lower()
+    if suffix not in FORMATS:
+        raise GeoError(f"不支持的导出格式“{suffix}”（支持 gpkg、xlsx、csv、geojson）。",
+                       f"unsupported export format {suffix!r} (gpkg, xlsx, csv, geojson)")
+    if suffix != ".gpkg" and not layer:
+        raise GeoError("导出单个图层须指定 --layer。", "--layer is required for .xlsx, .csv and .geojson")
+    if suffix != ".gpkg" and layer not in TABLES:
+        raise GeoError(f"没有“{layer}”这个图层。", f"no table {layer!r}")
+    if suffix == ".geojson" and not TABLES[layer].geometry:
+        raise GeoError(f"“{layer}”没有几何，不能导出为 GeoJSON。", f"{layer} has no geometry")
 
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    if suffix not in (".gpkg", ".xlsx", ".csv", ".geojson"):
-        raise UserError(f"不支持的导出格式“{suffix}”（支持 gpkg、xlsx、csv、geojson）。",
-                        f"unsupported export format {suffix!r} (gpkg, xlsx, csv, geojson)")
-    if suffix != ".gpkg" and not args.layer:
-        raise UserError("导出单个图层须指定 --layer。", "--layer is required for .xlsx, .csv and .geojson")
-    store = store_from(args)
+
+def export_bytes(store, suffix: str, layer: str | None = None) -> bytes:
+    """The whole store as a GeoPackage (``.gpkg``) or ``layer`` as ``.xlsx``, ``.csv`` or ``.geojson`` bytes."""
+    check_request(suffix, layer)
+    suffix = suffix.lower()
     if suffix == ".gpkg":
-        data = store_gpkg_bytes(store)
-    else:
-        df = store.read(args.layer)
-        if suffix == ".xlsx":
-            data = layer_xlsx(df, args.layer)
-        elif suffix == ".csv":
-            data = layer_sheet(df, args.layer).to_csv(index=False).encode("utf-8-sig")
-        else:
-            if not TABLES[args.layer].geometry:
-                raise UserError(f"“{args.layer}”没有几何，不能导出为 GeoJSON。", f"{args.layer} has no geometry")
-            data = df.to_json(ensure_ascii=False, default=str).encode("utf-8")
-    # Write beside the target and rename: a failed export never leaves half a file.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=out.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, out)
-    print(f"{out} ({len(data):,} bytes)")
-    return 0
+        return store_gpkg_bytes(store)
+    df = store.read(layer)
+    if suffix == ".xlsx":
+        return layer_xlsx(df, layer)
+    if suffix == ".csv":
+        return layer_sheet(df, layer).to_csv(index=False).encode("utf-8-sig")
+    return df.to_json(ensure_ascii=False, default=str).encode("utf-8")

@@ -461,39 +461,3 @@ def import_lab_file(store, path_or_buffer, *, name: str | None = None, dry_run: 
     store.commit([Change("readings", readings.reset_index(drop=True), "append")])
     return readings, problems, True
 
-
-# --- command line ---------------------------------------------------------------------------
-
-def _cli(args) -> int:
-    import sys
-
-    from .cli import UserError, store_from
-
-    if not args.file:
-        raise UserError("请用 --file 指定化验结果文件。", "give the lab file with --file")
-    args.store = args.import_store or getattr(args, "store", None)
-    store = store_from(args)
-    readings, problems, written = import_lab_file(store, args.file, dry_run=args.dry_run)
-    for p in problems:
-        print(p, file=sys.stderr)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise UserError(f"{len(errors)} 处错误，未写入任何数据。", f"{len(errors)} error(s); nothing written")
-    n_bd = int(readings["below_detection"].sum()) if len(readings) else 0
-    pts = readings["point_id"].nunique() if len(readings) else 0
-    if args.dry_run:
-        print(f"检查通过：{len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限），未写入（--dry-run）。"
-              f" / check passed: {len(readings)} readings; nothing written (dry run)")
-    else:
-        print(f"已导入 {len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限）。 / imported {len(readings)} readings")
-    return 0
-
-
-def add_cli(ws) -> None:
-    """``python -m geo water import --store S --file LAB.csv|.xlsx [--dry-run]``."""
-    p = ws.add_parser("import", help="import lab results (CSV/xlsx: point, time, parameter, value, unit)")
-    # Own dest: argparse lets a subcommand's defaults overwrite the parent's --store.
-    p.add_argument("--store", dest="import_store", help="GeoPackage path or postgresql:// URL")
-    p.add_argument("--file", required=True, help="lab file (.csv UTF-8/GBK, or .xlsx)")
-    p.add_argument("--dry-run", action="store_true", help="check only, write nothing")
-    p.set_defaults(func=_cli)

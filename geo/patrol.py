@@ -4,7 +4,8 @@ Stops come from named selections on a store (as they stood on an "as of"
 date) or from ids picked by hand:
 
 - ``committed``: enterprises that signed a closure commitment;
-- ``overdue``: sites whose rectification deadline has passed and that are not done;
+- ``overdue``: sites whose rectification deadline has passed and that are not done
+  (:func:`geo.rules.overdue_mask`, the rule the progress figures use);
 - ``violations``: active sites within the riverside limit (200 m by default);
 - ``kilns-closed``: closed lime kilns and sheds, spot-checked to stay closed;
 - ``sampling``: outfalls of still-producing plants (weekly wastewater samples).
@@ -32,8 +33,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .contract import LAYER_LABELS, RESOLVED, STORE_CRS
+from . import rules
+from .contract import LAYER_LABELS, STORE_CRS
 from .crs import from_wgs84, metric_crs_for
+from .errors import GeoError
 from .history import sites_on
 from .spatial import with_township
 
@@ -63,8 +66,6 @@ DEFAULT_PRIORITY = {"committed": 2, "overdue": 3, "violations": 2, "kilns-closed
 DEFAULT_REQUIRED = frozenset({"sampling", "picked"})
 #: enterprise statuses that still discharge wastewater (committed plants run until their deadline)
 PRODUCING = frozenset({"operating", "committed"})
-#: statuses that end a site's rectification (farms: treatment accepted also counts)
-DONE = {**RESOLVED, "farms": RESOLVED["farms"] | {"accepted"}}
 #: team colours (Okabe–Ito, colour-blind safe)
 TEAM_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 TEAM_NAMES = "一二三四五六七八九十"
@@ -93,23 +94,21 @@ class PatrolParams:
     balance: float = 0.2
 
     def validate(self) -> None:
-        from .cli import UserError
-
         if not 1 <= int(self.teams) <= 20:
-            raise UserError("巡查组数应在 1 到 20 之间。", "teams must be between 1 and 20")
+            raise GeoError("巡查组数应在 1 到 20 之间。", "teams must be between 1 and 20")
         if not 0.5 <= float(self.hours) <= 24:
-            raise UserError("工作时长应在 0.5 到 24 小时之间。", "hours must be between 0.5 and 24")
+            raise GeoError("工作时长应在 0.5 到 24 小时之间。", "hours must be between 0.5 and 24")
         if not 1 <= float(self.speed_kmh) <= 150:
-            raise UserError("车速应在 1 到 150 公里/小时之间。", "speed must be between 1 and 150 km/h")
+            raise GeoError("车速应在 1 到 150 公里/小时之间。", "speed must be between 1 and 150 km/h")
         if not 1.0 <= float(self.circuity) <= 3.0:
-            raise UserError("绕行系数应在 1.0 到 3.0 之间。", "circuity factor must be between 1.0 and 3.0")
+            raise GeoError("绕行系数应在 1.0 到 3.0 之间。", "circuity factor must be between 1.0 and 3.0")
         try:
             dt.time.fromisoformat(self.start)
         except ValueError:
-            raise UserError(f"出发时间“{self.start}”格式应为 HH:MM。", f"start time {self.start!r} must be HH:MM") from None
+            raise GeoError(f"出发时间“{self.start}”格式应为 HH:MM。", f"start time {self.start!r} must be HH:MM") from None
         bad = [k for k, v in self.service_min.items() if not (0 <= float(v) <= 600)]
         if bad:
-            raise UserError("每处停留时间应在 0 到 600 分钟之间。", f"service minutes out of 0–600 for {bad}")
+            raise GeoError("每处停留时间应在 0 到 600 分钟之间。", f"service minutes out of 0–600 for {bad}")
 
 
 # --- selections -------------------------------------------------------------------------------
@@ -175,7 +174,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         enterprises, kilns, farms and sampling points.
     as_of
         Date the statuses are taken at (``None`` = current status); ``overdue``
-        compares deadlines with it (today when ``None``).
+        compares deadlines with it (today when ``None``) by :func:`geo.rules.overdue_mask`.
     limit_m
         Riverside limit of the ``violations`` selection.
 
@@ -187,14 +186,12 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         (what to do there), ``distance_m`` (to water, violations only), ``township``
         and the point. A site chosen by several selections is one stop.
     """
-    from .cli import UserError
-
     selections = [s.strip() for s in selections if s and s.strip()]
     unknown = [s for s in selections if s not in SELECTIONS or s == "picked"]
     if unknown:
-        raise UserError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
-                        f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
-    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(dt.date.today())
+        raise GeoError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
+                       f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
+    day = rules.as_day(as_of) if as_of is not None else rules.today()
     rows: list[gpd.GeoDataFrame] = []
     for sel in selections:
         if sel == "committed":
@@ -203,9 +200,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         elif sel == "overdue":
             for layer in ("enterprises", "kilns", "farms"):
                 s = _sites(tables, layer, as_of)
-                if "deadline" not in s.columns:
-                    continue
-                late = s[s["deadline"].notna() & (s["deadline"] < day) & ~s["status"].isin(DONE[layer])]
+                late = s[rules.overdue_mask(s, layer, day).to_numpy()]
                 rows.append(_as_stops(late, layer, sel, CHECKS[sel]))
         elif sel == "violations":
             rows += _violations(tables, as_of, limit_m)
@@ -231,8 +226,6 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
 
 
 def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
-    from .cli import UserError
-
     layers = ("enterprises", "kilns", "farms", "sampling_points")
     found, missing = [], []
     for ref in ids:
@@ -253,7 +246,7 @@ def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
         else:
             found.append(hit)
     if missing:
-        raise UserError(f"找不到这些点位编号：{', '.join(missing)}", f"no site with id(s) {', '.join(missing)}")
+        raise GeoError(f"找不到这些点位编号：{', '.join(missing)}", f"no site with id(s) {', '.join(missing)}")
     return pd.concat(found, ignore_index=True)
 
 
@@ -291,14 +284,12 @@ def depot_of(meta: dict, townships: gpd.GeoDataFrame) -> tuple[float, float]:
 
 
 def parse_depot(text: str) -> tuple[float, float]:
-    from .cli import UserError
-
     try:
         lon, lat = (float(v) for v in text.replace("，", ",").split(","))
     except ValueError:
-        raise UserError(f"驻地坐标“{text}”格式应为“经度,纬度”。", f"depot {text!r} must be 'lon,lat'") from None
+        raise GeoError(f"驻地坐标“{text}”格式应为“经度,纬度”。", f"depot {text!r} must be 'lon,lat'") from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise UserError("驻地坐标超出范围。", "depot coordinates out of range")
+        raise GeoError("驻地坐标超出范围。", "depot coordinates out of range")
     return lon, lat
 
 
@@ -524,17 +515,20 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
                     params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
                     use_roads: bool = True) -> PatrolPlan:
-    """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`)."""
-    from .cli import UserError
+    """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`).
 
+    ``as_of`` defaults to the store's default as-of date (:func:`geo.rules.default_as_of`), as on the pages.
+    """
+    if as_of is None:
+        as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
     tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
                               "sampling_points", "status_events"])
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
-        raise UserError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
+        raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     depot = depot or depot_of(store.meta(), tables["townships"])
-    day = pd.Timestamp(as_of).date() if as_of is not None else dt.date.today()
+    day = rules.as_day(as_of).date()
     return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
 
 
@@ -695,101 +689,13 @@ EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
 
 def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84") -> Path:
     """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx)."""
-    from .cli import UserError
-
     out = Path(out)
     fn = EXPORTS.get(out.suffix.lower())
     if fn is None:
-        raise UserError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
-                        f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
+        raise GeoError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
+                       f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
     data = fn(plan, datum)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
     return out
 
-
-# --- command line -------------------------------------------------------------------------------
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("route", help="plan a day's patrol routes / 规划巡查路线",
-                       description="Plan one day's patrol for one or more teams and export GPX/KML/CSV/XLSX.")
-    add_store_arg(p)
-    p.add_argument("--select", default="", help="comma list of " + ", ".join(list(SELECTIONS)[:-1]))
-    p.add_argument("--ids", nargs="*", default=[], help="hand-picked sites: ID or layer:ID (comma or space separated)")
-    p.add_argument("--as-of", default=None, help="date of the statuses (default: the store's as_of)")
-    p.add_argument("--teams", type=int, default=1)
-    p.add_argument("--hours", type=float, default=8.0, help="working day per team, hours")
-    p.add_argument("--start", default="08:30", help="departure time HH:MM")
-    p.add_argument("--speed", type=float, default=40.0, help="average speed, km/h")
-    p.add_argument("--circuity", type=float, default=1.3, help="road distance / straight-line distance")
-    p.add_argument("--service", default="", help="minutes per kind, e.g. sampling=40,kilns-closed=10")
-    p.add_argument("--required", default=None,
-                   help="kinds always visited (default sampling,picked); the rest are dropped when the day is full")
-    p.add_argument("--limit", type=float, default=200.0, help="riverside limit for 'violations', metres")
-    p.add_argument("--depot", default=None, help="lon,lat of the bureau (default: meta 'depot', else centroid)")
-    p.add_argument("--no-roads", action="store_true", help="ignore a roads layer; straight-line estimate")
-    p.add_argument("--time-limit", type=float, default=5.0, help="solver time, seconds")
-    p.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02"],
-                   help="coordinates of the export (gcj02 for apps that expect Amap coordinates)")
-    p.add_argument("--out", required=True, help="FILE.gpx | .kml | .csv | .xlsx")
-    p.set_defaults(func=_cli)
-
-
-def _kv_minutes(text: str) -> dict:
-    from .cli import UserError
-
-    out = {}
-    for part in filter(None, (s.strip() for s in text.split(","))):
-        k, _, v = part.partition("=")
-        if k not in SELECTIONS:
-            raise UserError(f"未知类别“{k}”。", f"unknown kind {k!r} in --service")
-        try:
-            out[k] = float(v)
-        except ValueError:
-            raise UserError(f"停留时间“{part}”应为 类别=分钟。", f"--service item {part!r} must be kind=minutes") from None
-    return out
-
-
-def _cli(args) -> int:
-    from .cli import UserError, store_from
-
-    if Path(args.out).suffix.lower() not in EXPORTS:
-        raise UserError(f"不支持的输出格式“{Path(args.out).suffix}”，可选 .gpx .kml .csv .xlsx",
-                        f"unsupported output format {Path(args.out).suffix!r}; use .gpx, .kml, .csv or .xlsx")
-    selections = [s.strip() for s in args.select.split(",") if s.strip()]
-    ids = [i for chunk in args.ids for i in chunk.split(",") if i.strip()]
-    if not selections and not ids:
-        raise UserError("请用 --select 选择巡查对象类别，或用 --ids 指定点位。", "give --select and/or --ids")
-    store = store_from(args)
-    as_of = args.as_of or store.meta().get("as_of")
-    if as_of is not None:
-        try:
-            as_of = pd.Timestamp(dt.date.fromisoformat(str(as_of)))
-        except ValueError:
-            raise UserError(f"日期“{as_of}”格式应为 YYYY-MM-DD。", f"date {as_of!r} must be YYYY-MM-DD") from None
-    service = {**DEFAULT_SERVICE_MIN, **_kv_minutes(args.service)}
-    required = DEFAULT_REQUIRED if args.required is None else frozenset(
-        s.strip() for s in args.required.split(",") if s.strip())
-    bad = sorted(required - set(SELECTIONS))
-    if bad:
-        raise UserError(f"未知类别：{', '.join(bad)}", f"unknown kind(s) in --required: {', '.join(bad)}")
-    params = PatrolParams(teams=args.teams, hours=args.hours, start=args.start, speed_kmh=args.speed,
-                          circuity=args.circuity, service_min=service, required=required, limit_m=args.limit,
-                          time_limit_s=args.time_limit)
-    params.validate()
-    depot = parse_depot(args.depot) if args.depot else None
-    plan = plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
-                           use_roads=not args.no_roads)
-    out = write(plan, args.out, args.datum)
-    for w in plan.warnings:
-        print(f"注意：{w}")
-    for r in plan.teams.itertuples():
-        print(f"{r.label}: {r.stops} 处, {r.km} km, 预计 {r.finish or '-'} 返回 / team {r.team}: {r.stops} stops, "
-              f"{r.km} km, back at {r.finish or '-'}")
-    nd = int(plan.stops["dropped"].sum())
-    if nd:
-        print(f"未安排 {nd} 处 / {nd} stop(s) dropped: " + ", ".join(plan.dropped["name"].head(20)))
-    print(f"已写出 {out} / wrote {out}")
-    return 0 if plan.feasible else 1

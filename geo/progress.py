@@ -8,20 +8,16 @@ so every figure can be asked "as it stood on" any date.
 Call :func:`prepare` once to attach each site's township; every function
 also accepts unprepared frames and does the spatial join itself.
 
-Campaigns and what "done" means
--------------------------------
+Campaigns and their targets
+---------------------------
 - **chemical** (化工园区关停): the enterprises in the 沈家经济开发区 park (``park``
-  column). Done when ``closed``, ``relocated`` or ``converted``.
-- **lime** (石灰窑（棚）整治): every kiln and shed (``kind`` kiln / shed). A kiln
-  campaign target is done when ``closed``, ``rebuilt`` or ``relocated``: a
-  rebuilt kiln no longer burns lime the old way, which is what the source
-  report counts ("26 kilns closed, 49 rebuilt or relocated").
+  column).
+- **lime** (石灰窑（棚）整治): every kiln and shed (``kind`` kiln / shed).
 - **livestock** (畜禽养殖场治理): the farms that are treatment targets, i.e. that
-  have a ``treating`` event effective on or before the date asked. Done when
-  ``accepted`` (treatment passed acceptance), ``closed`` or ``relocated``.
+  have a ``treating`` event effective on or before the date asked.
 
-A site is **overdue** on a date when its ``deadline`` is strictly before the
-date and it is not done (a deadline of 30 September is met on 30 September).
+What "done" and "overdue" mean (a rebuilt kiln is done, an accepted farm is
+done) is decided in :mod:`geo.rules`, the one place for those rules.
 The wall screen reads :func:`kpis`.
 """
 from __future__ import annotations
@@ -34,7 +30,9 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import contract, history
+from . import contract, history, rules
+from .errors import GeoError
+from .rules import as_day  # also re-exported: callers use progress.as_day
 from .spatial import township_of
 
 CHEMICAL_PARK = "沈家经济开发区"
@@ -49,13 +47,8 @@ IN_PLACE = frozenset({"就地关停", "就地转产", "就地转型"})
 GROUP_COLUMN = {"enterprises": "industry", "kilns": "kind", "farms": "species"}
 GROUP_LABELS = {"kiln": "石灰窑", "shed": "石灰钙棚"}
 
-#: Statuses that count as dealt with in the closure campaigns (wider than the riverside rule's
-#: ``contract.RESOLVED``: a rebuilt kiln and an accepted farm are done here).
-DONE = {
-    "enterprises": frozenset({"closed", "relocated", "converted"}),
-    "kilns": frozenset({"closed", "rebuilt", "relocated"}),
-    "farms": frozenset({"accepted", "closed", "relocated"}),
-}
+#: Statuses that count as done per site layer (:data:`geo.rules.DONE`, re-exported).
+DONE = rules.DONE
 
 #: Chinese headers for exports and tables.
 HEADERS = {
@@ -100,22 +93,14 @@ def _ever_treating(sites: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Serie
 CAMPAIGNS: dict[str, Campaign] = {
     c.key: c
     for c in (
-        Campaign("chemical", "化工园区关停", "enterprises", DONE["enterprises"], _in_park, "家"),
-        Campaign("lime", "石灰窑（棚）整治", "kilns", DONE["kilns"], _every, "座"),
-        Campaign("livestock", "畜禽养殖场治理", "farms", DONE["farms"], _ever_treating, "家"),
+        Campaign("chemical", "化工园区关停", "enterprises", rules.campaign_done("chemical"), _in_park, "家"),
+        Campaign("lime", "石灰窑（棚）整治", "kilns", rules.campaign_done("lime"), _every, "座"),
+        Campaign("livestock", "畜禽养殖场治理", "farms", rules.campaign_done("livestock"), _ever_treating, "家"),
     )
 }
 
 
 # --- inputs ---------------------------------------------------------------------------------
-
-def as_day(value) -> pd.Timestamp:
-    """A date-like value (date, ``YYYY-MM-DD``, Timestamp) as a midnight ``Timestamp``."""
-    ts = pd.Timestamp(value)
-    if pd.isna(ts):
-        raise ValueError(f"not a date: {value!r}")
-    return ts.normalize()
-
 
 def prepare(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """``frames`` with a ``township`` column on every site layer (one spatial join per layer)."""
@@ -253,7 +238,7 @@ def summary(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=
 def _summary(c: Campaign, t: pd.DataFrame, day) -> dict:
     n, d = len(t), int(t["done"].sum())
     deadline = _deadline(t)
-    ref = day if day is not None else pd.Timestamp.today().normalize()
+    ref = day if day is not None else rules.today()
     return {
         "campaign": c.key, "label": c.label, "layer": c.layer,
         "targets": n, "done": d, "pending": n - d, "rate": (d / n) if n else None,
@@ -279,10 +264,11 @@ def _campaign_of(frames, layer: str, sites: pd.DataFrame, day) -> pd.Series:
 
 
 def _with_days(df: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """``deadline``, ``days_left`` and ``overdue`` (:func:`geo.rules.overdue_mask`) on rows with ``layer``."""
     dl = pd.to_datetime(df["deadline"]) if "deadline" in df.columns else pd.Series(pd.NaT, index=df.index)
     df["deadline"] = dl
-    df["days_left"] = (dl - day).dt.days.astype("Int64")
-    df["overdue"] = (df["days_left"] < 0).fillna(False).astype(bool)
+    df["days_left"] = rules.days_left(dl, day).to_numpy()
+    df["overdue"] = rules.overdue_mask(df, df["layer"].to_numpy(), day).to_numpy()
     return df
 
 
@@ -321,8 +307,8 @@ def _pending_frame(parts: list[pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame
 def overdue(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
     """Sites whose ``deadline`` is before ``as_of`` and that are not done on ``as_of``, most overdue first.
 
-    Every site with a deadline counts, campaign target or not (its layer's
-    :data:`DONE` statuses finish it); ``campaign`` is empty for sites outside
+    Every site with a deadline counts, campaign target or not (the rule is
+    :func:`geo.rules.overdue_mask`); ``campaign`` is empty for sites outside
     the three campaigns.
     """
     frames = prepare(frames)
@@ -335,7 +321,7 @@ def _overdue(frames, snaps: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> pd
     for layer, s in snaps.items():
         if "deadline" not in s.columns or len(s) == 0:
             continue
-        s = s[(s["deadline"] < day) & ~s["status"].isin(DONE[layer])].copy()
+        s = s[rules.overdue_mask(s, layer, day).to_numpy()].copy()
         s["layer"] = layer
         s["campaign"] = _campaign_of(frames, layer, s, day)
         parts.append(s)
@@ -360,10 +346,10 @@ def _pairs(s: pd.DataFrame, day: pd.Timestamp, pending_only: bool) -> pd.DataFra
     s = s[s["department"].notna() & s["department"].astype(str).str.strip().ne("")].copy()
     if "destination" not in s.columns:
         s["destination"] = None
-    s["done"] = s["status"].isin(DONE["enterprises"])
+    s["done"] = rules.is_done("enterprises", s["status"].to_numpy())
     if pending_only:
         s = s[~s["done"]]
-    s = _with_days(s.copy(), day)
+    s = _with_days(s.assign(layer="enterprises"), day)
     cols = ["department", "id", "name", "township", "status", "done", "deadline", "days_left", "overdue",
             "destination"]
     return s[cols].sort_values(["department", "deadline", "id"], kind="stable").reset_index(drop=True)
@@ -698,7 +684,7 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-# --- CLI ------------------------------------------------------------------------------------
+# --- store ------------------------------------------------------------------------------------
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""
@@ -707,72 +693,17 @@ def load_frames(store) -> dict[str, pd.DataFrame]:
 
 
 def default_as_of(store) -> pd.Timestamp:
-    """The store's ``as_of`` meta date, else today."""
-    value = store.meta().get("as_of")
-    try:
-        return as_day(value) if value else pd.Timestamp.today().normalize()
-    except ValueError:
-        return pd.Timestamp.today().normalize()
+    """The store's default as-of date (:func:`geo.rules.default_as_of` of its meta)."""
+    return rules.default_as_of(store.meta())
 
 
 def parse_as_of(text: str | None, store) -> pd.Timestamp:
-    from .cli import UserError
-
+    """``text`` (YYYY-MM-DD) as a day; empty: :func:`default_as_of`. Raises :class:`GeoError` when malformed."""
     if not text:
         return default_as_of(store)
     try:
         return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).normalize()
     except (ValueError, TypeError):
-        raise UserError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
-                        f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
+        raise GeoError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
+                       f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
 
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser(
-        "progress",
-        help="closure progress by layer/group/township/status; 'briefing' writes the monthly PDF + xlsx / 关停进度",
-        description="python -m geo progress [counts] --as-of D --format csv|json|xlsx [--out F]\n"
-                    "python -m geo progress briefing --as-of D --out F.pdf   (also writes F.xlsx)",
-    )
-    p.add_argument("action", nargs="?", default="counts", choices=("counts", "briefing"),
-                   help="counts (default): one row per layer, group, township, status; briefing: monthly PDF")
-    add_store_arg(p)
-    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the store's as_of)")
-    p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv", help="counts output format")
-    p.add_argument("--out", help="output file (counts: default stdout; xlsx needs --out; briefing: required .pdf)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-    from pathlib import Path
-
-    from .cli import UserError, store_from
-
-    if args.action == "counts" and args.format == "xlsx" and not args.out:
-        raise UserError("xlsx 格式需要 --out 指定输出文件。", "--format xlsx needs --out FILE.")
-    if args.action == "briefing" and not args.out:
-        raise UserError("简报需要 --out 指定 PDF 文件。", "briefing needs --out FILE.pdf.")
-    store = store_from(args)
-    day = parse_as_of(args.as_of, store)
-    frames = load_frames(store)
-    if args.action == "briefing":
-        from . import briefing
-
-        out = Path(args.out)
-        if out.suffix.lower() != ".pdf":
-            raise UserError("简报输出文件应以 .pdf 结尾。", "briefing --out must end in .pdf.")
-        district = store.meta().get("district", "")
-        pdf, xlsx = briefing.write(frames, day, out, district=district)
-        print(f"briefing written: {pdf} and {xlsx}")
-        return 0
-    data = export_counts(counts(frames, day), args.format, bom=bool(args.out))
-    if args.out:
-        Path(args.out).write_bytes(data)
-        print(f"{args.out}: progress counts as of {day.date()}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    return 0

@@ -4,9 +4,6 @@ from __future__ import annotations
 import folium
 import pandas as pd
 
-from geo.history import sites_on
-from geo.spatial import with_township
-
 from . import enterprises, farms, kilns, mapview, sampling_points, townships, water
 from .base import Legend
 from .sites import STATUS_COLOURS
@@ -25,15 +22,24 @@ def status_legend() -> list[tuple[str, str, str]]:
     return [(lab, c, "circle") for c, lab in seen.items()]
 
 
-def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[str] | None = None,
+def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
+                 events: pd.DataFrame | None = None, township: list[str] | None = None,
                  layers=ALL_LAYERS, height: int = 640, dark: bool = False, legend: bool = True) -> folium.Map:
-    """Build the overview map from store ``frames`` (a dict of tables).
+    """Draw the overview map from what the page computed.
 
-    ``as_of``: sites with their status on that date (from ``status_events``);
-    ``township``: only sites in these townships, map fitted to them.
+    Parameters
+    ----------
+    frames : dict
+        ``townships``, ``rivers``, ``waterbodies`` and ``sampling_points`` (with ``township``).
+    sites : dict
+        The ``enterprises``, ``kilns`` and ``farms`` as they stood on the page's date, with ``status``
+        and ``township`` (``geo.progress.sites_as_of``).
+    events : DataFrame, optional
+        The status events up to that date (each site's history in its popup).
+    township : list of str, optional
+        Only sites in these townships, the map fitted to them.
     """
     tw = frames["townships"]
-    events = frames.get("status_events")
     focus = tw[tw["name"].isin(township)] if township else tw
     m = mapview.new_map(focus.total_bounds if len(focus) else None, height=height, dark=dark)
     if "townships" in layers:
@@ -44,13 +50,12 @@ def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[
     for name, module in POINT_LAYERS.items():
         if name not in layers:
             continue
-        sites = sites_on(frames[name], events, name, as_of) if as_of is not None else frames[name]
-        sites = with_township(sites, tw)
+        shown = sites[name]
         if township:
-            sites = sites[sites["township"].isin(township)]
-        module.add_to(m, sites, events=_events_until(events, as_of))
+            shown = shown[shown["township"].isin(township)]
+        module.add_to(m, shown, events=events)
     if "sampling_points" in layers:
-        pts = with_township(frames["sampling_points"], tw)
+        pts = frames["sampling_points"]
         if township:
             pts = pts[pts["township"].isin(township)]
         sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None)
@@ -67,9 +72,3 @@ def overview_map(frames: dict[str, pd.DataFrame], *, as_of=None, township: list[
         Legend("图例", items).add_to(m)
     mapview.layer_control(m)
     return m
-
-
-def _events_until(events, as_of):
-    if events is None or as_of is None:
-        return events
-    return events[events["effective_on"] <= pd.Timestamp(as_of)]

@@ -6,14 +6,12 @@ import geopandas as gpd
 import pandas as pd
 from folium.template import Template
 
-from geo.progress import sites_as_of
+from geo.contract import LAYER_LABELS
 
-from . import mapview, sampling_points, townships, water
-from .base import Legend, PointLayer, _QsElement, colour_index, js_json, text
+from . import mapview, sampling_points, townships, violations as violations_layer, water
+from .base import Legend, _QsElement, js_json
 from .overview import status_legend
 from .sites import add_sites
-
-KIND_ZH = {"enterprises": "企业", "kilns": "石灰窑（棚）", "farms": "养殖场"}
 
 
 class Rotate(_QsElement, folium.MacroElement):
@@ -51,11 +49,23 @@ class Clock(_QsElement, folium.MacroElement):
         self._qs_assets()
 
 
-def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20, height: int = 760,
-             violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
+def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame], rotate_seconds: int = 20,
+             height: int = 760, violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
              water_classes: pd.DataFrame | None = None) -> folium.Map:
-    """The rotating wall map. ``violations`` (sites within ``buffer_m`` of water, with ``distance_m``)
-    and ``water_classes`` (``id``, ``class``) come from the buffer and water modules when available."""
+    """The rotating wall map, drawn from what the page computed.
+
+    Parameters
+    ----------
+    frames : dict
+        ``townships``, ``rivers``, ``waterbodies`` and ``sampling_points``.
+    sites : dict
+        The ``enterprises``, ``kilns`` and ``farms`` as they stood on the page's
+        date, with ``status`` and ``township`` (``geo.progress.sites_as_of``).
+    violations : GeoDataFrame, optional
+        The riverside violations at ``buffer_m`` (a ``geo.buffers.check`` result).
+    water_classes : DataFrame, optional
+        ``id`` and ``class`` of the sampling points (``geo.water``).
+    """
     tw = frames["townships"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
@@ -67,9 +77,9 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     # 1. Closure: every site coloured by its status on the date.
     closure_layers = []
     for layer, radius in (("kilns", 5), ("farms", 7), ("enterprises", 8)):
-        sites = sites_as_of(frames, layer, as_of)  # the closure figures' own view of the sites
-        closure_layers.append(add_sites(m, sites, layer, [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
-                                        radius=radius, name=KIND_ZH[layer], show=False))
+        closure_layers.append(add_sites(m, sites[layer], layer,
+                                        [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
+                                        radius=radius, name=LAYER_LABELS[layer], show=False))
     leg1 = Legend("关停整治", status_legend(), position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
@@ -80,16 +90,9 @@ def wall_map(frames: dict[str, pd.DataFrame], *, as_of, rotate_seconds: int = 20
     river_layers = [l.get_name() for l in wl]
     items = water.legend_items()
     if violations is not None and len(violations):
-        v = violations.copy()
-        v["dist_text"] = [f"{d:.1f} 米" for d in v["distance_m"]]
-        idx, palette = colour_index(v["layer"], {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"})
-        rows = [[text(n), KIND_ZH.get(l, l), d] for n, l, d in zip(v["name"], v["layer"], v["dist_text"])]
-        pl = PointLayer(v.geometry.x, v.geometry.y, idx, palette, rows, ["名称", "类别", "距水体"],
-                        name="沿河违规", radius=11, stroke="#ffffff", show=False, highlight=[True] * len(v))
-        pl.add_to(m)
+        pl = violations_layer.add_to(m, violations, name="沿河违规", radius=11, show=False)
         river_layers.append(pl.get_name())
-        items = items + [(f"{KIND_ZH[k]}（{buffer_m:g}米内）", c, "circle")
-                         for k, c in (("farms", "#D55E00"), ("enterprises", "#E69F00"), ("kilns", "#CC79A7"))]
+        items = items + violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m)
     leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
     leg2.add_to(m)
     views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,

@@ -374,7 +374,7 @@ def _store(tmp_path, frames):
 
 
 def test_cli_writes_csv_xlsx_geojson(tmp_path):
-    from geo.__main__ import main
+    from geo.cli import main
 
     line = meridian(119.0, 29.0, 29.02)
     frames = _frames(rivers_gdf([("R1", "衢江", 40.0, line)]), NO_LAKES,
@@ -405,7 +405,7 @@ def test_cli_writes_csv_xlsx_geojson(tmp_path):
 @pytest.mark.parametrize("args", [["--distance", "-1"], ["--distance", "abc"], ["--distance", "0"],
                                   ["--layers", "cows"], ["--as-of", "June"], ["--out-ext", ".txt"]])
 def test_cli_rejects_bad_input_and_writes_nothing(tmp_path, capsys, args):
-    from geo.__main__ import main
+    from geo.cli import main
 
     frames = _frames(rivers_gdf([("R1", "河", 0.0, meridian(119.0, 29.0, 29.02))]), NO_LAKES)
     store = _store(tmp_path, frames)

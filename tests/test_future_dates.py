@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo import auth, datecheck, intake
 from geo.__main__ import main as geo_main
-from geo.cli import UserError
+from geo.errors import GeoError
 from geo.labfile import import_lab_file
 from geo.store import DEMO_STORE, Change, open_store
 from geo.updates import update_status
@@ -122,7 +122,7 @@ def test_deadlines_may_lie_ahead(store, tmp_path, far):
 def test_status_update_in_the_future_is_refused(store, far):
     _live(store)
     v0, n0 = store.version(), len(store.read("status_events"))
-    with pytest.raises(UserError) as exc:
+    with pytest.raises(GeoError) as exc:
         update_status(store, "farms", "f1", "accepted", far, "", "li", now=NOW, today=TODAY)
     assert "晚于今天" in exc.value.zh and ("9999" in exc.value.zh or "2099" in exc.value.zh)
     assert "future" in exc.value.en
@@ -132,7 +132,7 @@ def test_status_update_in_the_future_is_refused(store, far):
 
 def test_status_update_after_the_replay_date_is_refused_and_on_it_accepted(store):
     v0 = store.version()
-    with pytest.raises(UserError) as exc:
+    with pytest.raises(GeoError) as exc:
         update_status(store, "farms", "f1", "accepted", "2007-07-01", "", "li", now=NOW, today=TODAY)
     assert "2007-06-30" in exc.value.zh and "as_of" in exc.value.en
     assert store.version() == v0

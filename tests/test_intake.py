@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from geo import intake
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.crs import wgs84_to_gcj02
 from geo.spatial import township_of
 from geo.store import DEMO_STORE, open_store

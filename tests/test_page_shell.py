@@ -44,11 +44,29 @@ def test_overview_replays_history(app):
     assert app.dataframe[0].value.loc["石灰窑（棚）"]["已关停"] == 74
 
 
-def test_overview_township_filter(app):
+def test_overview_township_filter(app, demo_store):
+    """Filtered to 上方镇, the table counts exactly the sites inside its polygon, by layer and status."""
+    import geopandas as gpd
+
+    from geo.contract import LAYER_LABELS, status_label
+    from geo.store import open_store
+
+    frames = open_store(demo_store).read_many()
+    town = frames["townships"][frames["townships"]["name"] == "上方镇"]
+    expected = {}
+    for layer in ("enterprises", "kilns", "farms"):  # an independent spatial join; the demo has no later events
+        inside = gpd.sjoin(frames[layer], town[["geometry"]], predicate="within")
+        for status, n in inside["status"].value_counts().items():
+            expected[(LAYER_LABELS[layer], status_label(status, layer))] = int(n)
     app.run()
     app.multiselect[0].set_value(["上方镇"]).run()
+    assert not app.exception
     table = app.dataframe[0].value
-    assert list(table.index) == ["石灰窑（棚）"] or table.loc["石灰窑（棚）"].sum() == 180
+    got = {(layer, status): int(n) for (layer, status), n in table.stack().items() if n}
+    assert got == expected
+    # the lime kilns are all in 上方镇, a few farms too, and no enterprise
+    assert sum(n for (layer, _), n in got.items() if layer == "石灰窑（棚）") == 180
+    assert "企业" not in table.index and "养殖场" in table.index
 
 
 def test_wall_tiles(app):

@@ -17,7 +17,9 @@ import streamlit as st
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
-from geo.crs import metric_crs_for
+from layers import mapview, townships, water
+from layers import violations as violations_layer
+from layers.base import Legend
 
 st.title("河岸缓冲")
 st.caption("距水体距离 = 到河流中心线的距离减去半个河宽（自岸线起算，不小于 0），或到水库湖泊水面的距离（水面内为 0，"
@@ -25,8 +27,7 @@ st.caption("距水体距离 = 到河流中心线的距离减去半个河宽（�
 
 TABLES = ("townships", "rivers", "waterbodies", "farms", "enterprises", "kilns", "status_events")
 LAYER_ORDER = ("farms", "enterprises", "kilns")
-HIGHLIGHT = {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"}
-ADDED_COLOUR = "#0072B2"
+HIGHLIGHT = violations_layer.COLOURS
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -38,57 +39,26 @@ def _result(version: str, limit: float, layers: tuple[str, ...], as_of: dt.date)
 @st.cache_data(show_spinner=False, max_entries=32)
 def _zone(version: str, distance: float) -> gpd.GeoDataFrame:
     """The zone within ``distance`` of water, for display only (a buffer polygon never decides a case)."""
-    rivers, lakes = ui.load("rivers"), ui.load("waterbodies")
-    parts = [g for g in (rivers.geometry, lakes.geometry) if len(g)]
-    if not parts:
-        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    crs = metric_crs_for(pd.concat([rivers.geometry, lakes.geometry]).total_bounds)
-    zones = []
-    if len(rivers):
-        r = rivers.to_crs(crs)
-        zones.append(r.buffer(distance + r["width_m"].fillna(0).to_numpy() / 2.0, quad_segs=8))
-    if len(lakes):
-        zones.append(lakes.to_crs(crs).buffer(distance, quad_segs=8))
-    union = pd.concat(zones).union_all()
-    return gpd.GeoDataFrame({"name": [f"距水体 {distance:g} 米范围（示意）"]}, geometry=[union], crs=crs).to_crs(4326)
+    return violations_layer.zone(ui.load("rivers"), ui.load("waterbodies"), distance)
 
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> str:
-    from layers import mapview, townships, water
-    from layers.base import GeoLayer, Legend, PointLayer, colour_index, geojson_of
-
     frames = ui.load_many("townships", "rivers", "waterbodies")
     res = _result(version, max(distance, proposed), layers, as_of)
     tw = frames["townships"]
     m = mapview.new_map(tw.total_bounds if len(tw) else None, height=560)
     townships.add_to(m, tw)
-    zone = _zone(version, distance)
-    if len(zone):
-        GeoLayer(geojson_of(zone, ["name"], [0], precision=5),
-                 [{"color": water.COLORS["zone"], "weight": 1, "fillColor": water.COLORS["zone"], "fillOpacity": 0.18}],
-                 name=f"{distance:g} 米范围（示意）", tip="name", interactive=False).add_to(m)
+    violations_layer.add_zone(m, _zone(version, distance), distance)
     water.add_to(m, frames["rivers"], frames["waterbodies"])
-    items = [(f"距水体 {distance:g} 米范围（示意）", water.COLORS["zone"], "fill")] + water.legend_items()
-
-    def add_points(rows_df, colours, name, highlight):
-        if len(rows_df) == 0:
-            return
-        idx, palette = colour_index(rows_df["layer"], colours)
-        rows = [[f"{n}（{d:.1f} 米）", LAYER_LABELS[l], i, s, t or "—", f"{d:.3f} 米", w or "—"]
-                for n, l, i, s, t, d, w in zip(rows_df["name"], rows_df["layer"], rows_df["id"],
-                                               rows_df["status_label"], rows_df["township"], rows_df["distance_m"],
-                                               rows_df["water_name"])]
-        PointLayer(rows_df["lon"], rows_df["lat"], idx, palette, rows,
-                   ["名称", "类别", "编号", "状态", "乡镇（街道）", "距水体", "最近水体"],
-                   name=name, radius=8 if highlight else 6, stroke="#ffffff", title=0,
-                   highlight=[highlight] * len(rows_df)).add_to(m)
-
-    add_points(B.within(res, distance), HIGHLIGHT, f"{distance:g} 米内在管点位", True)
-    items += [(f"{LAYER_LABELS[k]}（{distance:g} 米内）", HIGHLIGHT[k], "circle") for k in layers]
+    items = [violations_layer.zone_legend_item(distance)] + water.legend_items()
+    violations_layer.add_to(m, B.within(res, distance), name=f"{distance:g} 米内在管点位")
+    items += violations_layer.legend_items(layers, distance)
     if proposed > distance:
-        add_points(B.compare_limits(res, distance, proposed), {k: ADDED_COLOUR for k in layers}, f"{proposed:g} 米新增", False)
-        items.append((f"改为 {proposed:g} 米时新增", ADDED_COLOUR, "circle"))
+        added_colour = violations_layer.ADDED_COLOUR
+        violations_layer.add_to(m, B.compare_limits(res, distance, proposed), name=f"{proposed:g} 米新增",
+                                colours={k: added_colour for k in layers}, radius=6, highlight=False)
+        items.append((f"改为 {proposed:g} 米时新增", added_colour, "circle"))
     Legend("图例", items).add_to(m)
     mapview.layer_control(m)
     return mapview.to_html(m)
@@ -159,14 +129,7 @@ cols[-1].metric(f"改为 {proposed:g} 米", f"{len(added)} 处", delta=f"{sign} 
 tab_map, tab_town, tab_whatif, tab_list = st.tabs(["地图", "按乡镇统计", "假设比较", "清单与下载"])
 
 with tab_map:
-    try:
-        html = _map_html(version, distance, proposed, layers, as_of)
-    except ImportError:  # map layers not installed in this build
-        html = None
-    if html:
-        from layers import mapview
-
-        mapview.show(html, height=580)
+    mapview.show(_map_html(version, distance, proposed, layers, as_of), height=580)
     st.caption("橙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。点击点位查看距离与最近水体。")
 
 with tab_town:

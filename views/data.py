@@ -1,7 +1,8 @@
 """数据 /data: ledger import, field status updates, downloads.
 
-Reading and downloading need no login; writes need an account (sidebar):
-inspectors record status changes, planners and admins also import ledgers.
+Reading and downloading need no login; writes need an account (the sidebar's
+login box, ``views/login.py``): inspectors record status changes, planners and
+admins also import ledgers.
 Every user-provided string is shown through ``st.dataframe``/``st.text`` or
 escaped (``_md``); uploads are size-limited and written to temporary files
 this page names, so nothing from the browser becomes a path.
@@ -21,11 +22,13 @@ import streamlit as st
 
 import ui
 from geo import auth, intake
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
 from geo.datecheck import latest_allowed
+from geo.errors import GeoError
 from geo.history import history_of
+from layers import mapview, townships
+from views.login import login_box
 
 MAX_MB = max(1, intake.MAX_BYTES // (1024 * 1024))
 UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
@@ -35,61 +38,6 @@ IGNORE = "（忽略）"
 def _md(text) -> str:
     """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
     return ui.md_escape(text)
-
-
-# --- login ----------------------------------------------------------------------------------
-
-def _oidc_configured() -> bool:
-    try:
-        cfg = st.secrets.get("auth", {})
-        return bool(cfg.get("redirect_uri")) and bool(cfg.get("cookie_secret"))
-    except Exception:  # no secrets file at all
-        return False
-
-
-def current_account() -> auth.Account | None:
-    """The signed-in account of this session (password form, or the deployment's OIDC)."""
-    acc = st.session_state.get("account")
-    if acc:
-        return auth.Account(*acc)
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        email = str(st.user.get("email") or "")
-        role = auth.role_for_email(email.lower())
-        if role:
-            return auth.Account(email, role)
-    return None
-
-
-def login_box() -> auth.Account | None:
-    sb = st.sidebar
-    sb.subheader("登录")
-    acc = current_account()
-    if acc:
-        sb.text(f"已登录：{acc.label}")
-        if sb.button("退出登录", key="logout"):
-            st.session_state.pop("account", None)
-            if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-                st.logout()
-            st.rerun()
-        return acc
-    sb.caption("查看与下载无需登录；导入与状态更新需要账号。")
-    with sb.form("login", clear_on_submit=True):
-        user = st.text_input("用户名", key="login_user", max_chars=64)
-        password = st.text_input("密码", type="password", key="login_password", max_chars=72)
-        submitted = st.form_submit_button("登录")
-    if submitted:
-        # Throttled per account and per client address across sessions and processes (geo.auth.login).
-        res = auth.login(user, password, auth.client_address(st.context.ip_address,
-                                                             st.context.headers.get("X-Forwarded-For")))
-        if res.ok:
-            st.session_state["account"] = (res.account.name, res.account.role)
-            st.rerun()
-        sb.error(f"{_md(res.zh)}  \n{_md(res.en)}")
-    if not auth.load_users():
-        sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
-    if _oidc_configured():
-        sb.button("统一身份认证登录", key="oidc_login", on_click=st.login)
-    return None
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -129,10 +77,6 @@ def _mapping_editor(ledger: intake.Ledger, layer: str) -> dict[str, str]:
 
 
 def _preview(result: intake.Intake, layer: str) -> None:
-    try:
-        from layers import mapview, townships
-    except ImportError:
-        return
     rows = result.rows
     if len(rows) == 0 or TABLES[layer].geometry != "Point":
         return
@@ -243,22 +187,17 @@ def status_tab(account: auth.Account | None) -> None:
     ids = sites["id"].tolist()
     picked = st.session_state.get(f"upd_pick_{layer}")
     with st.expander("在地图上点选点位"):
-        try:
-            from layers import mapview, townships
-
-            m = mapview.new_map(ui.load("townships").total_bounds, height=420)
-            townships.add_to(m, ui.load("townships"), labels=False)
-            importlib.import_module(f"layers.{layer}").add_to(m, sites)
-            props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
-            if props:
-                fid = props.get("id") if props.get("id") in ids else None
-                if fid is None and "lat" in props:
-                    fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
-                if fid and fid != picked:
-                    st.session_state[f"upd_pick_{layer}"] = fid
-                    st.session_state[f"upd_site_{layer}"] = fid
-        except ImportError:
-            st.caption("地图组件不可用。")
+        m = mapview.new_map(ui.load("townships").total_bounds, height=420)
+        townships.add_to(m, ui.load("townships"), labels=False)
+        importlib.import_module(f"layers.{layer}").add_to(m, sites)
+        props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
+        if props:
+            fid = props.get("id") if props.get("id") in ids else None
+            if fid is None and "lat" in props:
+                fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
+            if fid and fid != picked:
+                st.session_state[f"upd_pick_{layer}"] = fid
+                st.session_state[f"upd_site_{layer}"] = fid
     fid = st.selectbox("点位（编号 · 名称，可输入搜索）", ids, format_func=_site_label(sites), key=f"upd_site_{layer}")
     site = sites.set_index("id").loc[fid]
     st.text(f"当前状态：{status_label(site['status'], layer)}")
@@ -275,7 +214,7 @@ def status_tab(account: auth.Account | None) -> None:
 
         try:
             res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
-        except UserError as exc:
+        except GeoError as exc:
             st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
         else:
             msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
@@ -321,7 +260,7 @@ def water_tab(account: auth.Account | None) -> None:
     store = ui.get_store()
     try:
         readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
-    except (UserError, ValueError) as exc:
+    except (GeoError, ValueError) as exc:
         st.error(_md(getattr(exc, "zh", exc)))
         return
     errors = [p for p in problems if p.severity == "error"]

@@ -6,7 +6,8 @@ import streamlit as st
 
 import ui
 from geo import progress
-from geo.contract import LAYER_LABELS, status_label
+from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
+from geo.spatial import with_township
 from layers import mapview
 from layers.overview import ALL_LAYERS, overview_map
 
@@ -26,9 +27,22 @@ with c3:
                       format_func=names.get, key="layers")
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _prepared(version: str) -> dict[str, pd.DataFrame]:
+    """The tables with each site's and sampling point's township (one spatial join per data version)."""
+    out = progress.prepare(frames)
+    out["sampling_points"] = with_township(frames["sampling_points"], frames["townships"])
+    return out
+
+
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> str:
-    return mapview.to_html(overview_map(frames, as_of=as_of, township=list(towns), layers=layers, height=640))
+    prepared = _prepared(version)
+    sites = {layer: progress.sites_as_of(prepared, layer, as_of) for layer in SITE_LAYERS}
+    events = prepared["status_events"]
+    events = events[events["effective_on"] <= pd.Timestamp(as_of)]  # the popups' history up to the date
+    return mapview.to_html(overview_map(prepared, sites=sites, events=events, township=list(towns), layers=layers,
+                                        height=640))
 
 
 mapview.show(_map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ())), height=640)
@@ -38,7 +52,7 @@ if frames["townships"].get("approximate", pd.Series([False])).fillna(False).any(
 # Counts under the map: what the map shows, in numbers (geo.progress's counts, cached like the map).
 @st.cache_data(show_spinner=False, max_entries=32)
 def _status_table(version: str, as_of, towns: tuple) -> pd.DataFrame:
-    c = progress.counts(frames, as_of)
+    c = progress.counts(_prepared(version), as_of)
     if towns:
         c = c[c["township"].isin(towns)]
     c = c.assign(图层=c["layer"].map(LAYER_LABELS),

@@ -10,8 +10,8 @@ import streamlit as st
 
 import ui
 from geo import patrol
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS
+from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
 from layers import townships as township_layer
@@ -121,7 +121,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 status.update(label=f"已生成：{int((~plan.stops['dropped']).sum())} 处点位，"
                                     f"用时 {plan.solver_seconds:.1f} 秒", state="complete", expanded=False)
                 st.session_state["patrol_plan_result"] = plan
-            except UserError as exc:
+            except GeoError as exc:
                 status.update(label="未能生成路线", state="error")
                 st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
                 st.session_state.pop("patrol_plan_result", None)

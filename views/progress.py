@@ -13,7 +13,7 @@ import streamlit as st
 
 import ui
 from geo import progress as P
-from geo.cli import UserError
+from geo.errors import GeoError
 from layers import mapview, townships
 from layers.base import Legend
 
@@ -199,7 +199,7 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
 if st.session_state.get("briefing_for") == (version, as_of):
     try:
         pdf, xlsx = _briefing(version, as_of, district)
-    except UserError as exc:
+    except GeoError as exc:
         st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:
         b1, b2 = st.columns(2)

@@ -13,7 +13,7 @@ import html
 import streamlit as st
 
 import ui
-from geo import config
+from geo import buffers, config, progress, water
 from layers import mapview
 from layers.wall import wall_map
 
@@ -42,7 +42,6 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 .qs-tile {{background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u));
   border-left:calc(8*var(--u)) solid #009E73; overflow:hidden;}}
 .qs-tile.qs-warn {{border-left-color:#E69F00;}} .qs-tile.qs-bad {{border-left-color:#D55E00;}}
-.qs-tile.qs-todo {{border-left-color:#55687a;}}
 .qs-tile .qs-label {{font-size:calc(26*var(--u)); color:#9fb8c8; white-space:nowrap;}}
 .qs-tile .qs-value {{font-size:calc(64*var(--u)); font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
 .qs-tile .qs-value small {{font-size:calc(34*var(--u)); color:#c9d8e2; font-weight:600;}}
@@ -71,16 +70,8 @@ def tile(label: str, value: str, note: str = "", tone: str = "") -> str:
             f'<div class="qs-note">{html.escape(note)}</div></div>')
 
 
-def todo(label: str) -> str:
-    return tile(label, "—", "功能建设中", "qs-todo")
-
-
 def closure_tiles(frames, as_of) -> list[str]:
-    try:
-        from geo.progress import kpis
-    except ImportError:
-        return [todo("化工企业关停"), todo("石灰窑（棚）关停"), todo("养殖场治理")]
-    k = kpis(frames, as_of)
+    k = progress.kpis(frames, as_of)
     chem, lime, live = k["chemical"], k["lime"], k["livestock"]
     days = chem.get("days_to_deadline")
     note = f"距{chem['deadline']:%m月%d日}期限 {days} 天" if days is not None and days >= 0 else \
@@ -101,15 +92,10 @@ def closure_tiles(frames, as_of) -> list[str]:
 def side_panel(frames, as_of, violations) -> str:
     """Right-hand lists: townships by completion (lowest first) and the riverside violations nearest the water."""
     parts = ['<div class="qs-side">']
-    try:
-        from geo.progress import township_ranking
-
-        rank = township_ranking(frames, as_of).dropna(subset=["score"]).sort_values("score").head(6)
-        rows = "".join(f"<li><span>{html.escape(str(t))}</span><b>{s:.0f}分</b></li>"
-                       for t, s in zip(rank["township"], rank["score"]))
-        parts.append(f"<h2>乡镇得分（后六位）</h2><ol>{rows or '<li class=qs-empty>暂无</li>'}</ol>")
-    except ImportError:
-        pass
+    rank = progress.township_ranking(frames, as_of).dropna(subset=["score"]).sort_values("score").head(6)
+    rows = "".join(f"<li><span>{html.escape(str(t))}</span><b>{s:.0f}分</b></li>"
+                   for t, s in zip(rank["township"], rank["score"]))
+    parts.append(f"<h2>乡镇得分（后六位）</h2><ol>{rows or '<li class=qs-empty>暂无</li>'}</ol>")
     if violations is not None:
         near = violations.sort_values("distance_m").head(7)
         rows = "".join(f"<li><span>{html.escape(str(n))}</span><b>{d:.0f}米</b></li>"
@@ -120,11 +106,7 @@ def side_panel(frames, as_of, violations) -> str:
 
 
 def buffer_tile(frames, as_of):
-    try:
-        from geo import buffers
-        v = buffers.check(frames, distance=BUFFER_M, as_of=as_of)
-    except (ImportError, AttributeError):
-        return todo(f"沿河{BUFFER_M:g}米违规"), None
+    v = buffers.check(frames, distance=BUFFER_M, as_of=as_of)
     n = len(v)
     by = v["layer"].value_counts() if n else {}
     note = f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}"
@@ -132,11 +114,7 @@ def buffer_tile(frames, as_of):
 
 
 def water_tile(frames, as_of):
-    try:
-        from geo import water
-        a = water.latest_assessment(frames, as_of=as_of)
-    except (ImportError, AttributeError):
-        return todo("水质达标断面"), None
+    a = water.latest_assessment(frames, as_of=as_of)
     sections = a[a["id"].isin(frames["sampling_points"].query("kind == 'section'")["id"])] \
         if "id" in a.columns else a
     met = int(sections["meets"].fillna(False).astype(bool).sum())
@@ -147,13 +125,15 @@ def water_tile(frames, as_of):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _panel(version: str, as_of: dt.date):
-    frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
-                          "sampling_points", "readings", "status_events", "meta")
+    frames = progress.prepare(ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
+                                           "sampling_points", "readings", "status_events", "meta"))
     tiles = closure_tiles(frames, as_of)
     bt, violations = buffer_tile(frames, as_of)
     wt, classes = water_tile(frames, as_of)
     tiles += [bt, wt]
-    html_map = mapview.to_html(wall_map(frames, as_of=as_of, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
+    # the sites as the closure tiles count them, drawn by the map (which computes nothing itself)
+    sites = {layer: progress.sites_as_of(frames, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
+    html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
     return tiles, html_map, side_panel(frames, as_of, violations)
 
