@@ -20,35 +20,41 @@ import pandas as pd
 EVENT_DATE_COLUMNS = ("closed_on", "committed_on", "effective_on", "sampled_at")
 
 
-def store_as_of(store) -> dt.date | None:
-    """The ``as_of`` meta date of ``store`` (a Store, or a dict of frames with ``meta``), else ``None``."""
+def _meta(store):
+    """The meta entries of ``store`` (a Store, or a dict of frames with a ``meta`` table), else ``None``."""
     try:
         if hasattr(store, "meta"):
-            meta = store.meta()
-        elif isinstance(store, dict) and "meta" in store and len(store["meta"]):
-            meta = dict(zip(store["meta"]["key"], store["meta"]["value"]))
-        else:
-            meta = {}
+            return store.meta()
+        if isinstance(store, dict):
+            return store.get("meta")
     except Exception:  # noqa: BLE001 - a store without a meta table replays nothing
-        meta = {}
-    value = meta.get("as_of") if isinstance(meta, dict) else None
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10]) if value else None
-    except ValueError:
         return None
+    return None
 
 
 def latest_allowed(store=None, today: dt.date | None = None) -> dt.date:
-    """The last date an event may carry: ``today``, or the store's ``as_of`` when that is earlier."""
+    """The last date an event may carry: ``today``, or the store's ``as_of`` when that is earlier.
+
+    The store's date is :func:`geo.rules.default_as_of` (its ``as_of`` meta entry, else today), the
+    same date the pages and commands show figures at.
+    """
+    from .rules import default_as_of
+
     today = today or dt.date.today()
-    as_of = store_as_of(store) if store is not None else None
-    return min(today, as_of) if as_of else today
+    if store is None:
+        return today
+    return min(today, default_as_of(_meta(store)).date())
 
 
 def is_future(value, limit: dt.date) -> bool:
     """Whether ``value`` (a date, date-time or Timestamp; ``None``/NaT: no) lies after ``limit``."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return False
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return False
     day = value.date() if isinstance(value, (pd.Timestamp, dt.datetime)) else value
     return day > limit
 

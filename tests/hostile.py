@@ -53,6 +53,13 @@ def make_hostile_store(path: str | Path) -> Path:
     rename("sampling_points", {"name": 7})
     rename("rivers", {"name": 1})
     rename("townships", {"name": 0}, rows=lambda d: d.index[:len(HOSTILE)])
+    # casework: complaint texts, patrol teams and notes, finding notes, attachment names and notes
+    tables = set(store.tables())
+    for table, cols in (("complaints", {"summary": 0, "result": 1, "complainant": 2}),
+                        ("inspections", {"team": 3, "note": 4}), ("inspection_visits", {"note": 5}),
+                        ("attachments", {"note": 6}), ("assessment_entries", {"note": 7})):
+        if table in tables and len(store.read(table)):
+            rename(table, cols)
     ev = store.read("status_events")
     tail = ev.index[-2 * len(HOSTILE):]
     ev["note"] = ev["note"].astype(object)

@@ -222,7 +222,8 @@ PAGE_CHECK = """() => {
   return out;
 }"""
 PAGES = {"": "生态整治一张图", "wall": "生态整治监测", "progress": "月度简报", "buffer": "清单与下载",
-         "water": "最新评价", "patrol": "生成巡查路线", "data": "台账导入"}
+         "water": "最新评价", "patrol": "生成巡查路线", "complaints": "信访投诉", "inspect": "巡查登记",
+         "site?layer=enterprises&id=E001": "基本情况", "assess": "乡镇考核", "data": "台账导入"}
 
 
 @pytest.fixture(scope="module")

@@ -91,10 +91,22 @@ def assert_inert(at: AppTest) -> None:
 
 # --- every page -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("page", ["overview", "wall", "progress", "buffer", "water", "patrol", "data"])
+@pytest.mark.parametrize("page", ["overview", "wall", "progress", "buffer", "water", "patrol", "complaints", "inspect",
+                                  "site", "assess", "data"])
 def test_every_page_runs_and_keeps_names_inert(app_env, page):
     at = _run(AppTest.from_file(str(VIEWS / f"{page}.py"), default_timeout=300))
     assert_inert(at)
+
+
+def test_site_file_of_a_hostile_site(app_env):
+    e = open_store(app_env).read("enterprises")
+    for fid, name in list(zip(e["id"], e["name"]))[:len(HOSTILE)]:
+        at = AppTest.from_file(str(VIEWS / "site.py"), default_timeout=300)
+        at.query_params["layer"] = "enterprises"
+        at.query_params["id"] = fid
+        _run(at)
+        assert_inert(at)
+        assert at.title[0].value == f"一企一档 · {ui.md_escape(name)}"
 
 
 def test_water_point_name_is_plain_text(app_env):
