@@ -650,7 +650,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     user : who imports (``recorded_by``).
     now, today : clock for ``recorded_at`` and the default ``effective_on`` (tests pass fixed values).
     latest : the last date a closure or commitment may carry (default ``today``; a replay store's
-        ``as_of``, see :func:`geo.datecheck.latest_allowed`). Deadlines may lie ahead.
+        ``as_of``, see :func:`geo.datecheck.latest_allowed`), and the ``effective_on`` of status changes
+        the ledger gives no date for. Deadlines may lie ahead.
 
     Returns
     -------
@@ -716,7 +717,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
-    _refuse_future_dates(r, values, latest or today, today)
+    latest = min(latest or today, today)
+    _refuse_future_dates(r, values, latest, today)
     geoms, raw_xy = _geometries(r, is_new, datum)
     district = _district(townships)
     suggested = None
@@ -737,7 +739,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
                       f"the store already holds this name under id {other}", "warning")
     if any(p.severity == "error" for p in problems):
         return failed(suggested)
-    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, today)
+    # a status change without a date of its own takes effect on the store's date (a replay store's as_of)
+    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, latest)
     return Intake(layer, datum, mapping, rows, new_events, problems,
                   [i for i, nw in zip(ids, is_new) if nw], [i for i, nw in zip(ids, is_new) if not nw],
                   suggested, ledger.source)

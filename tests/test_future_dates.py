@@ -115,6 +115,16 @@ def test_deadlines_may_lie_ahead(store, tmp_path, far):
     assert store.read("enterprises").set_index("id").loc["D1", "deadline"].year == int(far[:4])
 
 
+def test_undated_status_changes_take_the_stores_date(store, tmp_path):
+    f = _csv(tmp_path / "l.csv", [["U1", "厂U1", 118.95, 28.95, "化工", "在产", None, None]])
+    assert intake.import_file(store, "enterprises", f, user="u", now=NOW, today=TODAY).ok
+    ev = store.read("status_events").set_index("feature_id")
+    assert ev.loc["U1", "effective_on"] == pd.Timestamp("2007-06-30")  # the replay store's as_of, not TODAY
+    f = _csv(tmp_path / "m.csv", [["U2", "厂U2", 118.95, 28.95, "化工", "在产", None, None]])
+    assert intake.import_file(_live(store), "enterprises", f, user="u", now=NOW, today=TODAY).ok
+    assert store.read("status_events").set_index("feature_id").loc["U2", "effective_on"] == pd.Timestamp(TODAY)
+
+
 # --- status updates -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("far", [*FAR, dt.date(9999, 12, 31)])
@@ -146,6 +156,14 @@ def test_status_cli_refuses_a_future_date(store, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "2099-12-31" in err and "Traceback" not in err
     assert store.version() == v0
+
+
+def test_status_cli_defaults_to_the_stores_date(store, capsys):
+    """Without --on, a replay store's change takes effect on its as_of date (today would be its future)."""
+    assert geo_main(["status", "--store", store.url, "--layer", "farms", "--id", "f1", "--set", "accepted",
+                     "--user", "li"]) == 0
+    ev = store.read("status_events").iloc[-1]
+    assert ev["effective_on"] == pd.Timestamp("2007-06-30") and ev["status"] == "accepted"
 
 
 # --- lab results --------------------------------------------------------------------------------

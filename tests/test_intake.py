@@ -404,7 +404,8 @@ def test_audit_trail(tmp_path, store):
     assert (ev["recorded_by"] == "王检查").all()
     assert (ev["recorded_at"] == pd.Timestamp(NOW)).all()
     assert ev.loc["N2", "effective_on"] == pd.Timestamp("2007-06-15")  # the ledger's closing date
-    assert ev.loc["N1", "effective_on"] == pd.Timestamp(TODAY)
+    # no date in the ledger: the store's date, i.e. the demo's as_of (TODAY lies after it, in its future)
+    assert ev.loc["N1", "effective_on"] == pd.Timestamp("2007-06-30")
     assert ev.loc[operating, "status"] == "suspended" and "联合执法" in ev.loc[operating, "note"]
     assert store.read("enterprises").set_index("id").loc[operating, "status"] == "suspended"
     # the same ledger again: no status change, no new event
