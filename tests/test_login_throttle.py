@@ -8,7 +8,6 @@ saying for how long. Every success and failure is logged and stored.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import shutil
 import sqlite3
 import time
@@ -152,30 +151,37 @@ def test_client_address_trusts_forwarded_for_only_from_configured_proxies():
 
 # --- several processes --------------------------------------------------------------------------
 
-def _guesser(path: str, users: dict, n: int, start, out) -> None:
-    th = auth.LoginThrottle(path, {**auth.THROTTLE_DEFAULTS, "backoff_seconds": 0.0, "max_failures": 5})
-    start.wait()
-    checked = 0
-    for k in range(n):
-        r = auth.login("wang", f"wrong-{k}", "192.0.2.50", throttle=th, users=users)
-        checked += not r.zh.startswith("登录")
-    out.put(checked)
+GUESSER = """
+import json, os, sys, time
+from geo import auth
+path, users, n, go = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+th = auth.LoginThrottle(path, {**auth.THROTTLE_DEFAULTS, "backoff_seconds": 0.0, "max_failures": 5})
+while not os.path.exists(go):  # start together
+    time.sleep(0.005)
+checked = 0
+for k in range(n):
+    r = auth.login("wang", f"wrong-{k}", "192.0.2.50", throttle=th, users=users)
+    checked += not r.zh.startswith("登录")
+print(checked)
+"""
 
 
 def test_two_processes_share_the_count(tmp_path):
     """Two server processes guessing at once: exactly N failures are checked in all, then both are locked out."""
+    import json
+    import subprocess
+    import sys
+
     users = _users()
-    ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    path = str(tmp_path / "logins.sqlite")
-    procs = [ctx.Process(target=_guesser, args=(path, users, 8, start, out)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    start.set()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
-    assert out.get(timeout=5) + out.get(timeout=5) == 5
+    path, go = str(tmp_path / "logins.sqlite"), tmp_path / "go"
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", GUESSER, path, json.dumps(users), "8", str(go)], cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(1.0)
+    go.write_text("go")
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    assert sum(int(o[0].strip()) for o in outs) == 5
     con = sqlite3.connect(path)
     assert con.execute("SELECT COUNT(*) FROM login_attempts WHERE outcome = 'failure'").fetchone()[0] == 5
     con.close()
