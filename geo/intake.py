@@ -477,7 +477,7 @@ class _Rows:
 def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, existing: pd.DataFrame | None,
             events: pd.DataFrame | None = None, mapping: dict[str, str] | None = None, datum: str = "wgs84",
             user: str = "", now: dt.datetime | None = None, today: dt.date | None = None,
-            update_existing: bool = False) -> Intake:
+            update_existing: bool = False, latest: dt.date | None = None) -> Intake:
     """Parse and check every row of ``ledger`` for ``layer``; build the upsert and its status events.
 
     Parameters
@@ -495,6 +495,9 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     update_existing : the user's choice to change stored sites. Without it, a ledger in which any row
         would change a stored site gets one error (the updated rows are listed in ``changes``) and
         nothing of it is written, new rows included.
+    latest : the last date a closure or commitment may carry (default ``today``; a replay store's
+        ``as_of``, see :func:`geo.datecheck.latest_allowed`), and the ``effective_on`` of status changes
+        the ledger gives no date for. Deadlines may lie ahead.
 
     Returns
     -------
@@ -552,6 +555,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
+    latest = min(latest or today, today)
+    _refuse_future_dates(r, values, latest, today)
     geoms, raw_xy = _geometries(r, is_new, datum)
     district = _district(townships)
     suggested = None
@@ -572,7 +577,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
                       f"the store already holds this name under id {other}", "warning")
     if any(p.severity == "error" for p in problems):
         return failed(suggested)
-    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, today)
+    # a status change without a date of its own takes effect on the store's date (a replay store's as_of)
+    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, latest)
     changes, changed = _classify(r, ids, is_new, rows, stored, new_events)
     updated = np.array([c.kind == "updated" for c in changes], dtype=bool)
     by_kind = {k: [c.id for c in changes if c.kind == k] for k in KIND_LABELS}
@@ -690,6 +696,19 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
             r.add(blank & need, t, f"“{label}”为空", f"empty {t}")
         values[t] = parsed
     return values
+
+
+def _refuse_future_dates(r: _Rows, values: dict[str, pd.Series], limit: dt.date, today: dt.date) -> None:
+    """A finding for each closure or commitment date after ``limit`` (deadlines may lie ahead)."""
+    from .datecheck import EVENT_DATE_COLUMNS, future_message, is_future
+
+    for t in EVENT_DATE_COLUMNS:
+        if t not in values:
+            continue
+        label = field_label(r.layer, t)
+        for i, v in enumerate(values[t].tolist()):
+            if is_future(v, limit):
+                r.one(i, t, *future_message(label, t, v, limit, today))
 
 
 def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
@@ -1085,7 +1104,10 @@ def _shown(layer: str, column: str, v) -> str:
 # --- store -------------------------------------------------------------------------------
 
 def prepare_for_store(store, ledger: Ledger, layer: str, **kwargs) -> Intake:
-    """:func:`prepare` with the townships, layer and events read from ``store``."""
+    """:func:`prepare` with the townships, layer and events read from ``store`` (and its ``as_of``)."""
+    from .datecheck import latest_allowed
+
+    kwargs.setdefault("latest", latest_allowed(store, kwargs.get("today")))
     return prepare(ledger, layer, townships=store.read("townships"), existing=store.read(layer),
                    events=store.read("status_events"), **kwargs)
 
@@ -1140,6 +1162,9 @@ class _VersionGuard:
 
     def read(self, table: str, *args, **kwargs):
         return self.store.read(table, *args, **kwargs)
+
+    def meta(self) -> dict:
+        return self.store.meta()
 
     def commit(self, changes) -> None:
         if self.store.version() != self.seen:

@@ -22,6 +22,7 @@ from geo.store import DEMO_STORE, open_store
 
 NOW = dt.datetime(2007, 7, 2, 9, 30)
 TODAY = dt.date(2007, 7, 2)
+AS_OF = dt.date(2007, 6, 30)  # the demo's as_of: status changes may not lie after it
 HEADER = ["编号", "企业名称", "经度", "纬度", "所属乡镇", "行业", "状态", "关停日期", "整改期限", "备注"]
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
 
@@ -410,7 +411,8 @@ def test_audit_trail(tmp_path, store):
     assert (ev["recorded_by"] == "王检查").all()
     assert (ev["recorded_at"] == pd.Timestamp(NOW)).all()
     assert ev.loc["N2", "effective_on"] == pd.Timestamp("2007-06-15")  # the ledger's closing date
-    assert ev.loc["N1", "effective_on"] == pd.Timestamp(TODAY)
+    # no date in the ledger: the store's date, i.e. the demo's as_of (TODAY lies after it, in its future)
+    assert ev.loc["N1", "effective_on"] == pd.Timestamp("2007-06-30")
     assert ev.loc[operating, "status"] == "suspended" and "联合执法" in ev.loc[operating, "note"]
     assert store.read("enterprises").set_index("id").loc[operating, "status"] == "suspended"
     # the same ledger again: no status change, no new event
@@ -644,7 +646,7 @@ def test_a_write_unrelated_to_the_ledger_does_not_block_the_commit(tmp_path, sto
     from geo.updates import update_status
 
     farm = store.read("farms")["id"].iloc[0]
-    update_status(store, "farms", farm, "closed", TODAY, "另一处", "李巡查", now=NOW)
+    update_status(store, "farms", farm, "closed", AS_OF, "另一处", "李巡查", now=NOW)
     _, written = intake.commit_if_unchanged(store, ledger, "enterprises", preview.fingerprint(), **opts)
     assert written and "NEW1" in set(store.read("enterprises")["id"])
 
@@ -661,7 +663,7 @@ def test_import_reads_what_it_changes_in_the_unit_of_its_write(tmp_path, store):
         def read(self, table, *args, **kwargs):
             out = super().read(table, *args, **kwargs)
             if table == "status_events" and not hits:  # the last read of the first preparation
-                hits.append(update_status(self.store, "enterprises", "E001", "suspended", TODAY, "夜查", "李巡查",
+                hits.append(update_status(self.store, "enterprises", "E001", "suspended", AS_OF, "夜查", "李巡查",
                                           now=NOW))
             return out
 

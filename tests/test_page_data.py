@@ -193,8 +193,8 @@ def _lab_uploader(at: AppTest):
 def test_planner_imports_lab_results(env):
     at = login(page(), "wang", "planner-pw")
     n0 = len(env.read("readings"))
-    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W01", "2007-07-05 10:00", "COD", "<10", "mg/L"],
-            ["W09", "2007-07-05 11:00", "总磷", "21", "μg/L"]]
+    rows = [["W01", "2007-06-25 10:00", "氨氮", "0.35", "mg/L"], ["W01", "2007-06-25 10:00", "COD", "<10", "mg/L"],
+            ["W09", "2007-06-25 11:00", "总磷", "21", "μg/L"]]
     _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -213,7 +213,7 @@ def test_planner_imports_lab_results(env):
 def test_lab_file_with_a_bad_row_writes_nothing(env):
     at = login(page(), "wang", "planner-pw")
     v0 = env.version()
-    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W99", "2007-07-05 10:00", "COD", "12", "mg/L"]]
+    rows = [["W01", "2007-06-25 10:00", "氨氮", "0.35", "mg/L"], ["W99", "2007-06-25 10:00", "COD", "12", "mg/L"]]
     _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import importlib
 import io
 import math
-import re
 import tempfile
 from pathlib import Path
 
@@ -34,6 +32,7 @@ import ui
 from geo import auth, intake
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.datecheck import latest_allowed
 from geo.errors import GeoError, LimitError
 from geo.history import history_of
 from geo.io.limits import Limits
@@ -60,8 +59,8 @@ def _too_large(data: bytes) -> bool:
 
 
 def _md(text) -> str:
-    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", html.escape(str(text), quote=True))
+    """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
+    return ui.md_escape(text)
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -254,7 +253,8 @@ def status_tab(account: auth.Account | None) -> None:
         codes = list(STATUS[layer])
         status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status")
         effective = st.date_input("生效日期", value=min(dt.date.today(), max(ui.report_date(), dt.date(2000, 1, 1))),
-                                  min_value=dt.date(2000, 1, 1), max_value=dt.date.today(), key="upd_date")
+                                  min_value=dt.date(2000, 1, 1), max_value=latest_allowed(ui.get_store()),
+                                  key="upd_date")
         note = st.text_area("备注（现场情况）", max_chars=500, key="upd_note")
         submitted = st.form_submit_button("记录状态", type="primary")
     if submitted:
