@@ -35,8 +35,15 @@ def load(table: str) -> pd.DataFrame:
     return _read(spec, _store(spec).version(), table)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _read_many(spec: str, version: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    return _store(spec).read_many(list(tables))
+
+
 def load_many(*tables: str) -> dict[str, pd.DataFrame]:
-    return {t: load(t) for t in tables}
+    """Several tables from ONE consistent state of the store (sites and their events agree), cached by version."""
+    spec = default_spec()
+    return _read_many(spec, _store(spec).version(), tuple(tables))
 
 
 def data_version() -> str:

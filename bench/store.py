@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.contract import RESOLVED, SITE_LAYERS, STATUS, TABLES  # noqa: E402
-from geo.pgstore import copy_store  # noqa: E402
+from geo.store.postgis import copy_store  # noqa: E402
 from geo.store import Change, GpkgStore, open_store  # noqa: E402
 
 DEMO = ROOT / "data" / "demo.gpkg"
@@ -149,7 +149,7 @@ FROM active a
 
 def sql_riverside(pg, distance: float) -> pd.DataFrame:
     """The riverside rule in PostGIS (geography: distances on the spheroid), violations only."""
-    from geo.pgstore import _driver_tx
+    from geo.store.postgis import _driver_tx
 
     with _driver_tx(pg.engine, readonly=True) as cur:
         cur.execute(SQL_RIVERSIDE, {"d": distance, "rf": sorted(RESOLVED["farms"]),

@@ -15,7 +15,7 @@ from .store import StoreError
 # command modules, in the order ``--help`` lists them
 MODULES = (
     "geo.demo", "geo.check", "geo.progress", "geo.buffers", "geo.water", "geo.patrol", "geo.intake",
-    "geo.pgstore", "geo.updates", "geo.auth", "geo.export",
+    "geo.store.postgis", "geo.updates", "geo.auth", "geo.export",
 )
 
 

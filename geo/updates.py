@@ -16,7 +16,8 @@ import pandas as pd
 from . import contract
 from .cli import UserError
 from .contract import SITE_LAYERS, STATUS, TABLES
-from .history import history_of, status_on
+from .history import history_of
+from .store import Change, latest_status
 
 #: Longest note accepted (a field remark, not a report).
 MAX_NOTE = 500
@@ -101,7 +102,7 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
              "recorded_at": pd.Timestamp(now), "recorded_by": user, "note": note or None}
     ev_row = contract.coerce("status_events", pd.DataFrame([event], columns=TABLES["status_events"].column_names))
     events = store.read("status_events")
-    latest = status_on(pd.concat([events, ev_row], ignore_index=True), layer)
+    latest = latest_status(pd.concat([events, ev_row], ignore_index=True), layer)
     current = str(latest.get(feature_id, code))
     site = match.copy()
     previous = site["status"].iloc[0]
@@ -109,8 +110,6 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     if current == "closed" and code == "closed" and "closed_on" in site.columns:
         # The closure date follows the event that closed it (the ledger column and history agree).
         site["closed_on"] = eff
-    from .store import Change
-
     store.commit([Change(layer, site, "upsert"), Change("status_events", ev_row, "append")])
     return StatusUpdate(layer, feature_id, event, previous, current)
 

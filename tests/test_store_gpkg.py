@@ -5,7 +5,7 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from geo import store as store_mod
+from geo.store import gpkg as store_mod
 from geo.store import Change, GpkgStore, StoreError, ensure_work_copy, open_store
 
 from tests.conftest import DEMO

@@ -2,7 +2,7 @@
 
 One GeoPackage serves one desk; a bureau with a wall screen, planners and
 inspectors writing at once needs a database. :class:`PostgisStore` gives the
-same API as :class:`geo.store.GpkgStore` over PostgreSQL + PostGIS:
+same API as :class:`geo.store.gpkg.GpkgStore` over PostgreSQL + PostGIS:
 
 - one table per contract table, named as in the contract, with typed columns
   (``date``, ``timestamp``, ``double precision``, ``integer``, ``boolean``,
@@ -12,7 +12,7 @@ same API as :class:`geo.store.GpkgStore` over PostgreSQL + PostGIS:
 - a hidden ``_seq`` column keeps table order (the contract breaks ties between
   status events by table order), so a round trip returns rows in order;
 - ``commit`` is one transaction: the rows are validated exactly as the
-  GeoPackage store validates them (:func:`geo.store.validate_change`), then
+  GeoPackage store validates them (:func:`geo.store.shared.validate_change`), then
   ``upsert`` is ``INSERT … ON CONFLICT``, ``append`` an ``INSERT`` (``COPY``),
   ``replace`` a ``DELETE`` and ``COPY``. Readers keep seeing the previous data
   until the commit ends (MVCC), and a failed commit changes nothing;
@@ -47,9 +47,11 @@ import pandas as pd
 import shapely
 from psycopg import sql
 
-from . import contract
-from .contract import SITE_LAYERS, STORE_CRS, TABLES
-from .store import Change, Store, StoreError, normalise, validate_change
+from .. import contract
+from ..contract import SITE_LAYERS, STORE_CRS, TABLES
+from ..errors import StoreError
+from .base import Change, Store
+from .shared import STORED_GEOMETRY, check_layer_name, is_postgres_url, normalise, promote_multi, validate_change
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
 SCHEMA_VERSION = 1
@@ -58,8 +60,6 @@ SEQ = "_seq"  # hidden column: table order
 
 _SQL_TYPES = {"str": "text", "float": "double precision", "int": "integer", "date": "date",
               "datetime": "timestamp", "bool": "boolean"}
-# Stored geometry type per contract geometry: single parts are promoted, as in the GeoPackage.
-_GEOM_TYPES = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
 _TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": "text"}
 _NUMERIC = {"integer", "bigint", "double precision", "smallint", "real", "numeric"}
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -121,7 +121,7 @@ def _create_table(cur, table: str, columns: Iterable[str] | None = None) -> None
             decl = sql.SQL("{} PRIMARY KEY").format(decl)
         cols.append(decl)
     if spec.geometry:
-        cols.append(sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(_GEOM_TYPES[spec.geometry])))
+        cols.append(sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(STORED_GEOMETRY[spec.geometry])))
     if spec.key is None:
         cols.append(sql.SQL("PRIMARY KEY ({})").format(sql.Identifier(SEQ)))
     cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(sql.Identifier(table), sql.SQL(", ").join(cols)))
@@ -250,13 +250,7 @@ def _py_values(s: pd.Series, sqltype: str) -> list:
 
 def _ewkb_hex(table: str, geoms) -> list:
     """Hex EWKB (SRID 4326) of each geometry, single parts promoted to the stored multi type."""
-    g = np.asarray(geoms, dtype=object).copy()
-    kind = TABLES[table].geometry
-    if kind in ("Polygon", "LineString") and len(g):
-        single = shapely.get_type_id(g) == (3 if kind == "Polygon" else 1)
-        if single.any():
-            make = shapely.multipolygons if kind == "Polygon" else shapely.multilinestrings
-            g[single] = make(g[single][:, None])
+    g = promote_multi(table, geoms)
     missing = shapely.is_missing(g)
     out = np.full(len(g), None, dtype=object)
     if (~missing).any():
@@ -376,6 +370,37 @@ class PostgisStore(Store):
         """Several tables from one snapshot: sites and their events always agree."""
         with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
             return {t: self._read(cur, t, raw=False) for t in tables}
+
+    def read_extra(self, layer: str) -> pd.DataFrame | None:
+        """An optional table outside the contract (e.g. ``roads``), geometry as EPSG:4326; ``None`` when absent."""
+        check_layer_name(layer)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute("SELECT column_name, udt_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                        (layer,))
+            cols = [(n, t) for n, t in cur.fetchall() if n != SEQ]
+            if not cols:
+                return None
+            # geometries in any SRID come out as EPSG:4326 (an unknown SRID 0 is taken as 4326)
+            exprs = [sql.SQL("ST_AsBinary(CASE WHEN ST_SRID({g}) IN (0, 4326) THEN {g} ELSE ST_Transform({g}, 4326) "
+                             "END)").format(g=sql.Identifier(n)) if t == "geometry" else sql.Identifier(n)
+                     for n, t in cols]
+            cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(exprs), sql.Identifier(layer)))
+            rows = cur.fetchall()
+        data = dict(zip([n for n, _ in cols], zip(*rows))) if rows else {n: [] for n, _ in cols}
+        geom = [n for n, t in cols if t == "geometry"]
+        df = pd.DataFrame({n: list(v) for n, v in data.items() if n not in geom})
+        if not geom:
+            return df
+        g = shapely.from_wkb(np.array(list(data[geom[0]]), dtype=object)) if rows else []
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(g, crs=STORE_CRS), crs=STORE_CRS)
+
+    def export_gpkg(self, path):
+        """The whole store (one snapshot) written as a new GeoPackage at ``path``."""
+        from .gpkg import GpkgStore
+
+        frames = self.read_many(self.tables())
+        return GpkgStore(path, create=True).rebuild(frames)
 
     def version(self) -> str:
         with _driver_tx(self.engine, readonly=True) as cur:
@@ -581,7 +606,7 @@ def _validate(prepared, columns: dict[str, list[str]], filled: dict[str, bool]) 
     rows). So the rows, widened to the table's columns, give the same findings
     without reading the table.
     """
-    from .check import Problem
+    from ..check import Problem
 
     problems: list = []
     for ch, rows in prepared:
@@ -635,7 +660,7 @@ def copy_store(src: Store, dst: Store) -> dict[str, int]:
 # --- command line ------------------------------------------------------------------------
 
 def add_cli(sub) -> None:
-    from .cli import add_store_arg
+    from ..cli import add_store_arg
 
     p = sub.add_parser("migrate", help="create or upgrade the PostGIS schema / 创建或升级 PostGIS 数据库结构")
     add_store_arg(p)
@@ -653,7 +678,7 @@ def _is_pg(spec: str) -> bool:
 def _cli_migrate(args) -> int:
     import os
 
-    from .cli import UserError
+    from ..cli import UserError
 
     spec = args.store or os.environ.get("QINGSHAN_STORE", "")
     if not _is_pg(spec):
@@ -671,8 +696,8 @@ def _cli_migrate(args) -> int:
 def _cli_copy(args) -> int:
     from pathlib import Path
 
-    from .cli import UserError
-    from .store import open_store
+    from ..cli import UserError
+    from ..store import open_store
 
     if not _is_pg(args.src) and not Path(args.src).exists():
         raise UserError(f"源数据不存在：{args.src}", f"no store at {args.src}")

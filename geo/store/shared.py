@@ -1,0 +1,163 @@
+"""What every backend shares: store spec detection, contract dtypes, multipart promotion, validation, status sync.
+
+Each rule here is written once and used by both backends (and by
+:mod:`geo.updates` for the status rule), so the GeoPackage and PostGIS stores
+cannot drift apart.
+"""
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import contract
+from ..contract import SITE_LAYERS, STORE_CRS, TABLES
+from ..errors import StoreError
+from .base import Change
+
+#: URL schemes served by the PostGIS backend.
+POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+#: Stored geometry type per contract geometry: single parts are promoted to their multi type.
+STORED_GEOMETRY = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
+
+_LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def is_postgres_url(spec) -> bool:
+    """Whether a store spec names a PostGIS database (else it is a GeoPackage path)."""
+    return str(spec).startswith(POSTGRES_SCHEMES)
+
+
+def check_layer_name(name: str) -> str:
+    """``name`` if it is a plain identifier (optional layers are looked up by name), else :class:`StoreError`."""
+    if not isinstance(name, str) or not _LAYER_NAME.match(name):
+        raise StoreError(f"not a layer name: {name!r}")
+    return name
+
+
+def promote_multi(table: str, geoms) -> np.ndarray:
+    """Geometries of ``table`` as stored: single polygons and lines become their multi type (a copy)."""
+    g = np.asarray(geoms, dtype=object).copy()
+    kind = TABLES[table].geometry
+    if kind in ("Polygon", "LineString") and len(g):
+        present = ~shapely.is_missing(g)
+        single = present & (shapely.get_type_id(g) == (3 if kind == "Polygon" else 1))
+        if single.any():
+            make = shapely.multipolygons if kind == "Polygon" else shapely.multilinestrings
+            g[single] = make(g[single][:, None])
+    return g
+
+
+def normalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Contract dtypes, contract columns first, EPSG:4326 geometry (CGCS2000 relabelled)."""
+    spec = TABLES[table]
+    df = contract.coerce(table, df)
+    if spec.geometry:
+        if not isinstance(df, gpd.GeoDataFrame):
+            raise StoreError(f"{table}: rows must carry a geometry")
+        if df.crs is None:
+            raise StoreError(f"{table}: geometry has no CRS; expected EPSG:4326")
+        epsg = df.crs.to_epsg()
+        if epsg == 4490:
+            df = df.set_crs(STORE_CRS, allow_override=True)
+        elif epsg != 4326:
+            raise StoreError(f"{table}: geometry CRS is {df.crs.to_string()}, expected EPSG:4326 (WGS84/CGCS2000)")
+        if df.geometry.name != "geometry":
+            df = df.rename_geometry("geometry")
+    order = [c for c in spec.column_names if c in df.columns]
+    rest = [c for c in df.columns if c not in order and c != "geometry"]
+    cols = order + rest + (["geometry"] if spec.geometry else [])
+    return df[cols].reset_index(drop=True)
+
+
+def apply_change(current: pd.DataFrame | None, change: Change) -> pd.DataFrame:
+    """The table after ``change`` (pure; used where whole tables are rewritten)."""
+    rows = normalise(change.table, change.rows)
+    if change.how == "replace" or current is None or len(current) == 0:
+        return rows
+    if change.how == "append":
+        return normalise(change.table, _concat(current, rows))
+    key = TABLES[change.table].key
+    keep = current[~current[key].isin(rows[key])]
+    return normalise(change.table, _concat(keep, rows))
+
+
+def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    if len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    out = pd.concat([a, b], ignore_index=True)
+    if isinstance(a, gpd.GeoDataFrame):
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
+    return out
+
+
+def validate_change(change: Change, result: pd.DataFrame) -> list:
+    """Errors in the rows ``change`` brings (structure, codes, ids, geometries), judged in ``result``."""
+    from ..check import Problem, check_table
+
+    key = TABLES[change.table].key
+    if key is None:
+        return [p for p in check_table(change.table, change.rows) if p.severity == "error"]
+    rows = normalise(change.table, change.rows)
+    problems = [Problem(change.table, f"#{i + 1}", key, "empty id", "编号为空")
+                for i in range(len(rows)) if pd.isna(rows[key].iat[i]) or str(rows[key].iat[i]).strip() == ""]
+    ids = set(rows[key].dropna())
+    return problems + [p for p in check_table(change.table, result, only_ids=ids) if p.severity == "error"]
+
+
+# --- status = latest event -----------------------------------------------------------------
+
+def latest_status(events: pd.DataFrame, layer: str) -> pd.Series:
+    """Each ``layer`` site's latest status in ``events`` (rows in table order), indexed by feature id.
+
+    The contract's definition of current status: the latest event by
+    ``effective_on``, ties broken by ``recorded_at`` (a missing one counts as
+    latest), then by table order. Sites without events are absent.
+    """
+    from ..history import status_on
+
+    ev = events
+    if len(ev) and not pd.api.types.is_datetime64_any_dtype(ev["effective_on"]):
+        ev = ev.assign(effective_on=pd.to_datetime(ev["effective_on"], errors="coerce", format="ISO8601"))
+    return status_on(ev, layer)
+
+
+def status_fixes(events: pd.DataFrame, layer: str, current: pd.Series) -> pd.Series:
+    """New status of each site (``current``: id → stored status) whose stored status is not its latest event."""
+    latest = latest_status(events, layer)
+    cur = current[current.index.isin(latest.index)]
+    new = latest.reindex(cur.index)
+    differs = cur.astype(object).where(cur.notna(), None) != new.astype(object)
+    return new[differs.to_numpy()]
+
+
+def sync_status(results: dict[str, pd.DataFrame], appended: pd.DataFrame, read) -> None:
+    """Set each site an event was appended to to its latest event (the contract's definition of status).
+
+    A backdated event is recorded but does not override a newer one, and two
+    inspectors updating one site leave it with whichever event is latest.
+    ``results`` (table → new table) is updated in place; ``read(table)`` gives
+    the stored table when the commit did not touch it.
+    """
+    events = results.get("status_events")
+    if events is None or len(appended) == 0:
+        return
+    for layer in SITE_LAYERS:
+        ids = set(appended.loc[appended["layer"] == layer, "feature_id"])
+        if not ids:
+            continue
+        sites = results.get(layer)
+        if sites is None:
+            sites = read(layer)
+        fixes = status_fixes(events[events["feature_id"].isin(ids)], layer, sites.set_index("id")["status"])
+        if len(fixes) or layer in results:
+            sites = sites.copy()
+            hit = sites["id"].isin(fixes.index)
+            sites.loc[hit, "status"] = sites.loc[hit, "id"].map(fixes).to_numpy()
+            results[layer] = sites
