@@ -161,3 +161,105 @@ def sync_status(results: dict[str, pd.DataFrame], appended: pd.DataFrame, read) 
             hit = sites["id"].isin(fixes.index)
             sites.loc[hit, "status"] = sites.loc[hit, "id"].map(fixes).to_numpy()
             results[layer] = sites
+
+
+# --- commits: what both backends do before and after writing -----------------------------
+
+def prepare_rows(change: Change) -> pd.DataFrame:
+    """The change's rows with contract dtypes, or :class:`StoreError` naming the table."""
+    try:
+        return normalise(change.table, change.rows)
+    except (ValueError, StoreError) as exc:
+        raise StoreError(f"{change.table}: {exc}") from exc
+
+
+def merge_partial(change: Change, current: pd.DataFrame) -> pd.DataFrame:
+    """Whole rows for a partial upsert: stored rows (``current``) with ``change.columns`` taken from the change.
+
+    Rows whose key is not stored are taken whole from the change. ``current``
+    holds the stored rows of the change's keys, read inside the commit.
+    """
+    table, key = change.table, TABLES[change.table].key
+    rows = change.rows.reset_index(drop=True)
+    stored = current.set_index(current[key].astype(str), drop=False) if len(current) else None
+    keys = rows[key].astype(str)
+    known = keys.isin(stored.index).to_numpy() if stored is not None else np.zeros(len(rows), bool)
+    parts = []
+    if known.any():
+        merged = stored.loc[keys[known]].reset_index(drop=True).copy()
+        for c in change.columns:
+            if c == "geometry" and TABLES[table].geometry:
+                merged = merged.set_geometry(gpd.GeoSeries(np.asarray(rows.geometry.values, dtype=object)[known],
+                                                           crs=merged.crs))
+            else:
+                merged[c] = rows.loc[known, c].to_numpy()
+        parts.append(merged)
+    if (~known).any():
+        parts.append(rows[~known])
+    out = parts[0] if len(parts) == 1 else _concat(*parts)
+    if TABLES[table].geometry and not isinstance(out, gpd.GeoDataFrame):
+        raise StoreError(f"{table}: rows must carry a geometry")
+    return out
+
+
+def sites_touched(prepared: list[tuple[Change, pd.DataFrame]]) -> dict[str, set[str] | None]:
+    """Sites (layer → ids; ``None`` = every site) whose status a commit must set to their latest event.
+
+    Upserted site rows, sites of appended events, and every site of a layer
+    whose rows or whose events are replaced.
+    """
+    out: dict[str, set[str] | None] = {}
+
+    def add(layer, ids):
+        if out.get(layer, set()) is None:
+            return
+        out[layer] = None if ids is None else out.get(layer, set()) | ids
+
+    for ch, rows in prepared:
+        if ch.table in SITE_LAYERS:
+            add(ch.table, None if ch.how == "replace" else set(rows["id"].dropna().astype(str)))
+        elif ch.table == "status_events":
+            if ch.how == "replace":
+                for layer in SITE_LAYERS:
+                    add(layer, None)
+            elif {"layer", "feature_id"} <= set(rows.columns):
+                for layer in SITE_LAYERS:
+                    ids = set(rows.loc[rows["layer"] == layer, "feature_id"].dropna().astype(str))
+                    if ids:
+                        add(layer, ids)
+    return out
+
+
+def validate_prepared(prepared: list[tuple[Change, pd.DataFrame]], columns: dict[str, list[str]],
+                      filled: dict[str, bool]) -> list:
+    """Problems of each (change, normalised rows), judged in the table that results, without reading it.
+
+    ``columns``: each table's stored columns; ``filled``: whether it holds
+    rows (both updated as the changes go). A keyed table's new rows are
+    judged by themselves, widened to the table's columns (NULL where they
+    lack one): an upserted row replaces the stored one whole, so that is the
+    row as it will be stored. Every row without a key is refused.
+    """
+    from ..check import Problem
+
+    problems: list = []
+    for ch, rows in prepared:
+        spec = TABLES[ch.table]
+        cols = columns[ch.table]
+        fresh = ch.how == "replace" or not filled[ch.table]
+        result_cols = list(rows.columns) if fresh else cols + [c for c in rows.columns if c not in cols]
+        if spec.key is None:
+            problems += validate_change(ch, rows)
+        else:
+            # (the added columns are all NULL: no dtype to coerce, so no second normalise)
+            judged = rows.copy()
+            for c in result_cols:
+                if c not in judged.columns:
+                    judged[c] = None
+            problems += validate_change(Change(ch.table, rows, ch.how), judged)
+            # A row without a key cannot be stored (the key is the primary key).
+            for i in np.flatnonzero(rows[spec.key].isna().to_numpy()) if spec.key in rows.columns else []:
+                problems.append(Problem(ch.table, f"#{i + 1}", spec.key, "empty id", "编号为空"))
+        columns[ch.table] = result_cols
+        filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
+    return problems
