@@ -1024,7 +1024,11 @@ def prepare_for_store(store, ledger: Ledger, layer: str, **kwargs) -> Intake:
 
 
 def commit(store, intake: Intake) -> None:
-    """Write ``intake`` in one ``Store.commit``: the upsert and its status events, or nothing at all."""
+    """Write ``intake`` in one ``Store.commit``: the upsert and its status events, or nothing at all.
+
+    ``store`` may be a store or a unit of :meth:`geo.store.Store.atomic` (then the rows should have been
+    prepared from that unit's reads; rows prepared earlier may carry values changed since).
+    """
     from .store import Change
 
     if not intake.ok:
@@ -1045,13 +1049,20 @@ def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sh
     if not user or not str(user).strip():
         raise IntakeError("必须指明导入人（--user）。", "the importing user is required (--user)")
     ledger = read_ledger(path, sheet=sheet, layer=layer, name=name)
-    intake = prepare_for_store(store, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
-                               now=now, today=today)
-    for note in ledger.notes:
-        intake.problems.insert(0, RowProblem(None, "", "", note.split(" / ")[0], note.split(" / ")[-1], "warning"))
-    if intake.ok and not dry_run:
-        commit(store, intake)
-    return intake
+
+    def check_and_write(source) -> Intake:
+        # source: the store (dry run) or the write unit: then the rows are prepared from what is stored
+        # under the writer lock and written before anyone else writes (no lost update).
+        intake = prepare_for_store(source, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
+                                   now=now, today=today)
+        for note in ledger.notes:
+            intake.problems.insert(0, RowProblem(None, "", "", note.split(" / ")[0], note.split(" / ")[-1],
+                                                 "warning"))
+        if intake.ok and not dry_run:
+            commit(source, intake)
+        return intake
+
+    return check_and_write(store) if dry_run else store.atomic(check_and_write)
 
 
 # --- command line ------------------------------------------------------------------------

@@ -26,8 +26,9 @@ from pathlib import Path
 from ..errors import StoreError
 from .base import Change, Store
 from .gpkg import GpkgStore
+from .base import Transaction
 from .shared import (apply_change, is_postgres_url, latest_status, normalise, promote_multi, status_fixes,
-                     sync_status, validate_change)
+                     validate_change, with_latest_status)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_STORE = ROOT / "data" / "demo.gpkg"
@@ -35,7 +36,8 @@ WORK_STORE = ROOT / "data" / "work" / "qingshan.gpkg"
 
 __all__ = ["Change", "DEMO_STORE", "GpkgStore", "PostgisStore", "Store", "StoreError", "WORK_STORE", "apply_change",
            "copy_store", "default_spec", "ensure_work_copy", "is_postgres_url", "latest_status", "migrate",
-           "normalise", "open_store", "promote_multi", "status_fixes", "sync_status", "validate_change"]
+           "normalise", "open_store", "promote_multi", "status_fixes", "Transaction", "validate_change",
+           "with_latest_status"]
 
 
 def __getattr__(name: str):

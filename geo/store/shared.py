@@ -137,30 +137,23 @@ def status_fixes(events: pd.DataFrame, layer: str, current: pd.Series) -> pd.Ser
     return new[differs.to_numpy()]
 
 
-def sync_status(results: dict[str, pd.DataFrame], appended: pd.DataFrame, read) -> None:
-    """Set each site an event was appended to to its latest event (the contract's definition of status).
-
-    A backdated event is recorded but does not override a newer one, and two
-    inspectors updating one site leave it with whichever event is latest.
-    ``results`` (table → new table) is updated in place; ``read(table)`` gives
-    the stored table when the commit did not touch it.
-    """
-    events = results.get("status_events")
-    if events is None or len(appended) == 0:
-        return
+def with_latest_status(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Whole tables with each site's status set to its latest event (when the events are among them)."""
+    events = frames.get("status_events")
+    if events is None or not len(events):
+        return frames
+    out = dict(frames)
     for layer in SITE_LAYERS:
-        ids = set(appended.loc[appended["layer"] == layer, "feature_id"])
-        if not ids:
+        sites = out.get(layer)
+        if sites is None or not len(sites) or "status" not in sites.columns:
             continue
-        sites = results.get(layer)
-        if sites is None:
-            sites = read(layer)
-        fixes = status_fixes(events[events["feature_id"].isin(ids)], layer, sites.set_index("id")["status"])
-        if len(fixes) or layer in results:
+        fixes = status_fixes(events, layer, sites.set_index("id")["status"])
+        if len(fixes):
             sites = sites.copy()
             hit = sites["id"].isin(fixes.index)
             sites.loc[hit, "status"] = sites.loc[hit, "id"].map(fixes).to_numpy()
-            results[layer] = sites
+            out[layer] = sites
+    return out
 
 
 # --- commits: what both backends do before and after writing -----------------------------
