@@ -48,7 +48,7 @@ from .. import contract
 from ..contract import SITE_LAYERS, TABLES
 from ..errors import StoreError
 from .base import Change, Store, Transaction
-from .gpkg_format import (DECL, EPOCH, VERSIONS, Layout, create_layer, crs_of, decode_blobs, ensure_bookkeeping,
+from .gpkg_format import (DECL, VERSIONS, Layout, create_layer, crs_of, decode_blobs, ensure_bookkeeping,
                           fits, from_sql, gpkg_blobs, kind_of, quote, register_functions, to_sql, wkb_part)
 from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
                      sites_touched, status_fixes, validate_prepared, with_latest_status)
@@ -189,8 +189,8 @@ class GpkgStore(Store):
             if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VERSIONS,)).fetchone():
                 counts = dict(con.execute(f"SELECT table_name, version FROM {VERSIONS}").fetchall())
             changes = dict(con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall())
-        # A file no commit of ours has touched yet is told apart by its identity on disk.
-        epoch = counts.get(EPOCH) or f"f{st.st_ino}-{st.st_size}"
+        # The file's identity on disk tells a swapped-in or recreated file apart (its counters restart).
+        epoch = f"{st.st_dev}.{st.st_ino}"
         if tables is None:
             # last_change: GDAL (QGIS) updates it when it edits a layer, so such edits show too.
             return f"gpkg-{epoch}-{counts.get(_ALL, 0)}-{max(changes.values(), default='')}"

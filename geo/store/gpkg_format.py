@@ -8,7 +8,6 @@ and the DDL of a new layer exactly as GDAL writes it.
 """
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import struct
 import threading
@@ -22,7 +21,6 @@ from ..contract import STORE_CRS, TABLES
 from .shared import STORED_GEOMETRY
 
 VERSIONS = "qingshan_table_versions"
-EPOCH = "#epoch"   # row of VERSIONS: random per file, so two files never share a version
 
 # --- GeoPackage binary geometry ------------------------------------------------------------
 
@@ -341,7 +339,6 @@ def create_layer(con: sqlite3.Connection, table: str, kinds: dict[str, str]) -> 
 def ensure_bookkeeping(con: sqlite3.Connection, tables: Iterable[str]) -> None:
     """The versions table and the indexes commits and filtered reads need (idempotent)."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    con.execute(f"INSERT OR IGNORE INTO {VERSIONS} VALUES (?, ?)", (EPOCH, secrets.randbits(48)))
     present = set(tables)
     for table in present:
         key = TABLES[table].key
