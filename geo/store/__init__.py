@@ -65,8 +65,15 @@ def ensure_work_copy(work: Path = WORK_STORE, demo: Path = DEMO_STORE) -> Path:
         work.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".copy-", suffix=".gpkg", dir=work.parent)
         os.close(fd)
-        shutil.copyfile(demo, tmp)
-        os.replace(tmp, work)
+        try:
+            shutil.copyfile(demo, tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's owner-only one
+            os.replace(tmp, work)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return work
 
 

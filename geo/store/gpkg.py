@@ -373,11 +373,13 @@ def _frame(con, lay: Layout, *, raw: bool, where: dict | None = None) -> pd.Data
     clause, params = _where_sql(lay, where)
     rows = con.execute(f"SELECT {', '.join(select) or 'NULL'} FROM {quote(lay.table)}{clause} "
                        f"ORDER BY {quote(lay.pk)}", params).fetchall()
-    cols = list(zip(*rows)) if rows else [() for _ in select]
-    df = pd.DataFrame({n: from_sql(list(v), lay.columns[n], raw) for n, v in zip(names, cols)}, columns=names)
+    grid = np.empty((len(rows), max(len(select), 1)), dtype=object)  # rows → columns, in C
+    if rows:
+        grid[:] = rows
+    df = pd.DataFrame({n: from_sql(grid[:, j], lay.columns[n], raw) for j, n in enumerate(names)}, columns=names)
     if not lay.geom:
         return df
-    geoms = decode_blobs(cols[-1])
+    geoms = decode_blobs(grid[:, -1])
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=crs_of(con, lay.srs_id)),
                             crs=crs_of(con, lay.srs_id))
 

@@ -194,13 +194,13 @@ def to_sql(s: pd.Series, kind: str) -> list:
     return [None if v is None else str(v) for v in vals]
 
 
-def _parse_times(values: list, raw: bool) -> pd.Series:
+def _parse_times(values: np.ndarray, raw: bool) -> pd.Series:
     s = pd.Series(values, dtype=object)
-    text = s.map(lambda v: v[:-1] if isinstance(v, str) and v.endswith("Z") else v)
     try:
-        ts = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        ts = pd.to_datetime(s, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
-        ts = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        # UTC times written with a Z beside naive ones: all read as wall-clock times (the contract's are naive)
+        ts = pd.to_datetime(s, errors="coerce", format="ISO8601", utc=True)
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_localize(None)
     if raw and (ts.isna() & s.notna()).any():
@@ -208,23 +208,26 @@ def _parse_times(values: list, raw: bool) -> pd.Series:
     return ts.astype("datetime64[ms]")
 
 
-def from_sql(values: list, kind: str, raw: bool) -> pd.Series:
+def from_sql(values, kind: str, raw: bool) -> pd.Series:
     """A frame column from stored values (typed as pyogrio types GeoPackage columns)."""
-    has_null = any(v is None for v in values)
+    values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    missing = pd.isna(values)
     try:
         if kind in ("datetime", "date"):
             return _parse_times(values, raw)
         if kind == "real":
-            return pd.Series(np.array([np.nan if v is None else v for v in values], dtype="float64"))
+            return pd.Series(values).astype("float64")
         if kind == "integer":
-            return pd.Series(pd.array(values, dtype="Int64") if has_null else np.array(values, dtype="int64"))
+            return pd.Series(pd.array(values, dtype="Int64") if missing.any() else values.astype("int64"))
         if kind == "boolean":
-            vals = [None if v is None else bool(v) for v in values]
-            return pd.Series(pd.array(vals, dtype="boolean") if has_null else np.array(vals, dtype=bool))
+            if missing.any():
+                return pd.Series(pd.array([None if m else bool(v) for v, m in zip(values, missing)],
+                                          dtype="boolean"))
+            return pd.Series(values.astype(bool))
     except (ValueError, TypeError):
         # A value of another type in a typed column (SQLite allows it): kept as stored.
         return pd.Series(values, dtype=object)
-    return pd.Series([v if v is None or isinstance(v, str) else str(v) for v in values], dtype="str")
+    return pd.Series(values, dtype="str")
 
 
 # --- schema ---------------------------------------------------------------------------------
