@@ -4,12 +4,16 @@ A store is opened from a spec: a GeoPackage path (:mod:`geo.store.gpkg`), or a
 ``postgresql://`` URL (:mod:`geo.store.postgis`). Both implement
 :class:`Store` (:mod:`geo.store.base`):
 
-- ``read(table)`` returns the table with contract dtypes (EPSG:4326 geometries);
-  ``read_many(tables)`` several tables from one consistent state;
+- ``read(table, where=…)`` returns the table (or the matching rows) with
+  contract dtypes (EPSG:4326 geometries); ``read_many(tables)`` several tables
+  from one consistent state;
 - ``commit(changes)`` applies a list of :class:`Change` atomically: every
-  changed row is validated first, and a failed commit leaves the store exactly
-  as it was;
-- ``version()`` changes whenever the data does (pages cache on it);
+  changed row is validated first, a failed commit leaves the store exactly as
+  it was, and every site the commit touches ends with status = latest event;
+- ``atomic(work)`` runs a read-then-write unit (``tx.read`` … ``tx.commit``)
+  that no other writer can interleave with: no lost update;
+- ``version(tables=None)`` changes whenever the data (of those tables) does;
+  pages cache on the version of the tables they read;
 - capabilities are methods (``read_extra("roads")``, ``export_gpkg(path)``):
   callers never ask which backend they hold.
 

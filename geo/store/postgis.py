@@ -12,17 +12,22 @@ same API as :class:`geo.store.gpkg.GpkgStore` over PostgreSQL + PostGIS:
 - a hidden ``_seq`` column keeps table order (the contract breaks ties between
   status events by table order), so a round trip returns rows in order;
 - ``commit`` is one transaction: the rows are validated exactly as the
-  GeoPackage store validates them (:func:`geo.store.shared.validate_change`), then
-  ``upsert`` is ``INSERT … ON CONFLICT``, ``append`` an ``INSERT`` (``COPY``),
-  ``replace`` a ``DELETE`` and ``COPY``. Readers keep seeing the previous data
-  until the commit ends (MVCC), and a failed commit changes nothing;
-- concurrent status updates: a commit that appends ``status_events`` first locks
-  the sites concerned (``SELECT … FOR UPDATE``) and, after writing, sets their
-  ``status`` to their latest event, so two inspectors updating one site are both
-  recorded and the current status is always the latest event. Deadlocks and
+  GeoPackage store validates them (:func:`geo.store.shared.validate_prepared`), then
+  ``upsert`` is ``INSERT … ON CONFLICT`` (a partial upsert sets only its
+  columns), ``append`` an ``INSERT`` (``COPY``), ``replace`` a ``DELETE`` and
+  ``COPY``. Readers keep seeing the previous data until the commit ends
+  (MVCC), and a failed commit changes nothing;
+- no lost update: a commit first locks the sites whose status it sets (upserted
+  rows, sites gaining events: ``SELECT … FOR UPDATE``, in id order) and, after
+  writing, sets their ``status`` to their latest event (the one rule of
+  :func:`geo.store.shared.status_fixes`), so two inspectors updating one site
+  are both recorded and a rewritten site row never restores a stale status.
+  :meth:`PostgisStore.atomic` runs read-then-write units in one transaction
+  (rows read ``for_update`` stay locked until it ends). Deadlocks and
   serialisation failures are retried;
-- ``version()`` reads a counter in ``qingshan_meta`` that every commit bumps in
-  its own transaction (so a reader never sees a new version with old data).
+- ``version()`` reads counters in ``qingshan_meta`` (overall, and one per
+  table for ``version(tables)``) that every commit bumps in its own
+  transaction (so a reader never sees a new version with old data).
 
 Connections come from one SQLAlchemy pool per URL and process; every value
 goes to the database as a parameter or through ``COPY`` and every identifier
@@ -336,9 +341,11 @@ class PostgisStore(Store):
     @staticmethod
     def _columns(cur, table: str) -> dict[str, str]:
         """Stored columns of ``table`` (hidden ones left out) and their SQL types, in table order."""
-        cur.execute("SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END "
-                    "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s "
-                    "ORDER BY ordinal_position", (table,))
+        # pg_catalog, not information_schema: a lookup of one table, not a view over the whole catalogue
+        cur.execute("SELECT a.attname, CASE WHEN t.typname = 'geometry' THEN 'geometry' "
+                    "ELSE format_type(a.atttypid, NULL) END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE a.attrelid = to_regclass(format('%%I.%%I', current_schema(), %s::text)) "
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,))
         return {name: _TYPE_NAMES.get(typ, typ) for name, typ in cur.fetchall() if name != SEQ}
 
     @staticmethod
@@ -581,6 +588,9 @@ class PostgisStore(Store):
                 tid, ids, ids, stage, sql.Identifier(spec.key), sql.SQL(", ").join(sets)))
         else:
             _copy(cur, tid, write_cols, values)
+        if len(rows) >= 10_000:
+            # fresh statistics after a bulk load, so lookups by id or by site use their index at once
+            cur.execute(sql.SQL("ANALYZE {}").format(tid))
 
 
 def _copy(cur, target, columns: list[str], values: list[list]) -> None:
