@@ -276,7 +276,7 @@ class GpkgStore(Store):
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
                 os.replace(tmp, self.path)
-                for side in ("-wal", "-shm"):
+                for side in ("-wal", "-shm", "-journal"):  # (they belonged to the old file)
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(str(self.path) + side)
                 _fsync_dir(self.path.parent)
