@@ -82,14 +82,16 @@ def enlarge(frames: dict, sites: int, readings: int, seed: int = 1) -> dict:
     return out
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up (imports, first connection, first-write bookkeeping)
-    times = []
+def paired(fa, fb, repeat: int) -> tuple[float, float]:
+    """Median times of ``fa()`` and ``fb()``, run alternately (a busy machine slows both alike), after a warm-up."""
+    fa(), fb()  # warm-up (imports, first connection, first-write bookkeeping)
+    ta, tb = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, times in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def main(argv=None) -> int:
@@ -125,23 +127,24 @@ def main(argv=None) -> int:
 
         print(f"{'one status update':<28}{'demo':>10}{'large':>10}{'ratio':>8}")
         for label, specs in (("GeoPackage", (demo_g, big_g)), ("PostGIS", (demo_p, big_p))):
-            res = []
+            in_process, whole = [], []
             for spec in specs:
                 store = open_store(spec)
-                kiln = store.read("kilns", where={"id": ["K001"]})
-                fid = kiln["id"].iat[0] if len(kiln) else store.read("kilns")["id"].iat[0]
+                fid = store.read("kilns")["id"].iat[0]
                 n = [0]
 
-                def one(store=store, fid=fid):
+                def one(store=store, fid=fid, n=n):
                     n[0] += 1
                     update_status(store, "kilns", fid, STATUS["kilns"][n[0] % 4], dt.date(2007, 6, 30),
                                   f"b{n[0]}", "bench", today=dt.date(2007, 6, 30))
-                t_in = timed(one, args.repeat)
-                t_proc = timed(lambda spec=spec, fid=fid: subprocess.run(
-                    [sys.executable, "-c", PROCESS, str(ROOT), str(spec), fid, "closed"], check=True),
-                    max(3, args.repeat // 2))
-                res.append((t_in, t_proc))
-            (d_in, d_proc), (b_in, b_proc) = res
+
+                def process(spec=spec, fid=fid):
+                    subprocess.run([sys.executable, "-c", PROCESS, str(ROOT), str(spec), fid, "closed"], check=True)
+
+                in_process.append(one)
+                whole.append(process)
+            d_in, b_in = paired(*in_process, args.repeat)
+            d_proc, b_proc = paired(*whole, max(3, args.repeat // 2))
             print(f"{label + ', in process':<28}{d_in * 1000:8.1f}ms{b_in * 1000:8.1f}ms{b_in / d_in:8.2f}")
             print(f"{label + ', whole process':<28}{d_proc:9.2f}s{b_proc:9.2f}s{b_proc / d_proc:8.2f}", flush=True)
     return 0
