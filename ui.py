@@ -31,13 +31,20 @@ def _read(spec: str, version: str, table: str) -> pd.DataFrame:
 
 
 def load(table: str) -> pd.DataFrame:
-    """``table`` from the store, cached until the store's data version changes."""
+    """``table`` from the store, cached until that table changes (a status update keeps the readings cached)."""
     spec = default_spec()
-    return _read(spec, _store(spec).version(), table)
+    return _read(spec, _store(spec).version([table]), table)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _read_many(spec: str, version: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    return _store(spec).read_many(list(tables))
 
 
 def load_many(*tables: str) -> dict[str, pd.DataFrame]:
-    return {t: load(t) for t in tables}
+    """Several tables from ONE consistent state of the store (sites and their events agree), cached by version."""
+    spec = default_spec()
+    return _read_many(spec, _store(spec).version(tables), tuple(tables))
 
 
 def data_version() -> str:

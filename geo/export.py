@@ -21,15 +21,9 @@ from .errors import GeoError
 
 
 def store_gpkg_bytes(store) -> bytes:
-    """The whole store as GeoPackage bytes (the file itself for a GeoPackage store, else a fresh copy)."""
-    from .store import GpkgStore
-
-    if isinstance(store, GpkgStore):
-        return store.path.read_bytes()
+    """The whole store as GeoPackage bytes (a standalone copy of one consistent state, either backend)."""
     with tempfile.TemporaryDirectory(prefix="qingshan-export-") as tmp:
-        out = GpkgStore(Path(tmp) / "qingshan.gpkg", create=True)
-        out.replace_all({t: store.read(t) for t in store.tables()})
-        return out.path.read_bytes()
+        return store.export_gpkg(Path(tmp) / "qingshan.gpkg").read_bytes()
 
 
 def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:

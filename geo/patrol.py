@@ -297,18 +297,8 @@ def read_roads(store) -> gpd.GeoDataFrame | None:
 
     Columns used: the geometry and, when present, ``speed_kmh`` per road.
     """
-    path = getattr(store, "path", None)
     try:
-        if path is not None:
-            import pyogrio
-
-            if "roads" not in {row[0] for row in pyogrio.list_layers(path)}:
-                return None
-            roads = pyogrio.read_dataframe(path, layer="roads")
-        elif hasattr(store, "engine"):  # PostGIS
-            roads = gpd.read_postgis("SELECT * FROM roads", store.engine, geom_col="geometry")
-        else:
-            return None
+        roads = store.read_extra("roads")
     except Exception:  # an unreadable optional layer must not block patrols
         return None
     if roads is None or len(roads) == 0:

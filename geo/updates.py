@@ -16,7 +16,8 @@ import pandas as pd
 from . import contract
 from .contract import SITE_LAYERS, STATUS, TABLES
 from .errors import GeoError
-from .history import history_of, status_on
+from .history import history_of
+from .store import Change, latest_status
 
 #: Longest note accepted (a field remark, not a report).
 MAX_NOTE = 500
@@ -91,28 +92,30 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise GeoError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
-    sites = store.read(layer)
     feature_id = str(feature_id).strip()
-    match = sites[sites["id"] == feature_id]
-    if len(match) == 0:
-        raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
-                       f"no {layer} site with id {feature_id!r}")
     event = {"layer": layer, "feature_id": feature_id, "status": code, "effective_on": eff,
              "recorded_at": pd.Timestamp(now), "recorded_by": user, "note": note or None}
     ev_row = contract.coerce("status_events", pd.DataFrame([event], columns=TABLES["status_events"].column_names))
-    events = store.read("status_events")
-    latest = status_on(pd.concat([events, ev_row], ignore_index=True), layer)
-    current = str(latest.get(feature_id, code))
-    site = match.copy()
-    previous = site["status"].iloc[0]
-    site["status"] = current
-    if current == "closed" and code == "closed" and "closed_on" in site.columns:
-        # The closure date follows the event that closed it (the ledger column and history agree).
-        site["closed_on"] = eff
-    from .store import Change
 
-    store.commit([Change(layer, site, "upsert"), Change("status_events", ev_row, "append")])
-    return StatusUpdate(layer, feature_id, event, previous, current)
+    def record(tx) -> StatusUpdate:
+        # Read the site and its events inside the unit, and write only the event (the store sets the
+        # status to the latest event): an import or another inspector writing meanwhile is never undone.
+        site = tx.read(layer, where={"id": [feature_id]}, for_update=True)
+        if len(site) == 0:
+            raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
+                           f"no {layer} site with id {feature_id!r}")
+        events = tx.read("status_events", where={"layer": [layer], "feature_id": [feature_id]})
+        latest = latest_status(pd.concat([events, ev_row], ignore_index=True), layer)
+        current = str(latest.get(feature_id, code))
+        changes = [Change("status_events", ev_row, "append")]
+        if current == "closed" and code == "closed" and "closed_on" in site.columns:
+            # The closure date follows the event that closed it (the ledger column and history agree).
+            changes.append(Change(layer, pd.DataFrame({"id": [feature_id], "closed_on": [eff]}), "upsert",
+                                  columns=["closed_on"]))
+        tx.commit(changes)
+        return StatusUpdate(layer, feature_id, event, site["status"].iloc[0], current)
+
+    return store.atomic(record)
 
 
 def _refuse_future(store, eff: pd.Timestamp, today: dt.date) -> None:
@@ -125,6 +128,7 @@ def _refuse_future(store, eff: pd.Timestamp, today: dt.date) -> None:
 
 
 def site_history(store, layer: str, feature_id: str) -> pd.DataFrame:
-    """The site's events, oldest first (see :func:`geo.history.history_of`)."""
-    return history_of(store.read("status_events"), layer, str(feature_id))
+    """The site's events, oldest first (see :func:`geo.history.history_of`); reads only that site's events."""
+    events = store.read("status_events", where={"layer": [layer], "feature_id": [str(feature_id)]})
+    return history_of(events, layer, str(feature_id))
 
