@@ -49,6 +49,56 @@ class Clock(_QsElement, folium.MacroElement):
         self._qs_assets()
 
 
+class FitDistrict(folium.MacroElement):
+    """Keep the district fitted to the frame whenever the frame changes size (the page sizes it by CSS)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function (map, b) {
+              // the legends and the view title take the frame's right side (wall CSS): keep the district left of them
+              var fit = function () {
+                var u = window.innerHeight >= 1300 ? 2 : 1;
+                map.invalidateSize(false);
+                map.fitBounds(b, {paddingTopLeft: [8 * u, 8 * u], paddingBottomRight: [{{ this.right }} * u, 8 * u],
+                                  animate: false});
+              };
+              // the frame gets its final size from the page's CSS after the map is made: refit on every change
+              var last = "";
+              new ResizeObserver(function () {
+                var key = map.getContainer().clientWidth + "x" + map.getContainer().clientHeight;
+                if (key !== last && map.getContainer().clientHeight > 0) { last = key; fit(); }
+              }).observe(map.getContainer());
+            })({{ this._parent.get_name() }}, {{ this.bounds }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds, right: int = 270):
+        super().__init__()
+        self._name = "QsFitDistrict"
+        self.right = int(right)
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        self.bounds = js_json([[miny, minx], [maxy, maxx]])
+
+
+#: Wall sizes for a map frame that is tall and narrow (the district is): the 4K rules key on height.
+WALL_CSS = """<style>
+.qs-wall .qs-label { font-size: 24px; }
+.qs-wall .qs-legend { font-size: 24px; }
+.qs-wall .qs-swatch { width: 24px; height: 24px; }
+.qs-wall .qs-view-title { font-size: 30px; }
+.qs-wall .leaflet-control-scale-line { font-size: 24px; line-height: 1.2; }
+/* the district is tall and leans west at its foot: the legend and the scale go to the free corner */
+.qs-wall .leaflet-bottom.leaflet-left { left: auto; right: 0; }
+.qs-wall .leaflet-bottom.leaflet-left .leaflet-control { float: right; clear: both; margin-right: 10px; }
+@media (min-height: 1300px) {
+  .qs-wall .qs-label, .qs-wall .qs-legend, .qs-wall .leaflet-control-scale-line { font-size: 48px; }
+  .qs-wall .qs-swatch { width: 48px; height: 48px; }
+  .qs-wall .qs-line { height: 10px; }
+  .qs-wall .qs-view-title { font-size: 60px; }
+}
+</style>"""
+
+
 def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame], rotate_seconds: int = 20,
              height: int = 760, violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
              water_classes: pd.DataFrame | None = None) -> folium.Map:
@@ -69,8 +119,10 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     tw = frames["townships"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
+    # no zoom animation: an animated zoom still running would undo the refit to the frame's final size
+    m.options["zoomAnimation"] = False
     m.get_root().html.add_child(folium.Element(
-        "<script>document.body.classList.add('qs-wall');</script>"))
+        "<script>document.body.classList.add('qs-wall');</script>" + WALL_CSS))
     townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 
@@ -110,5 +162,6 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
                   "legends": [leg3.get_name()]})
     Rotate(views, rotate_seconds).add_to(m)
-    Clock().add_to(m)
+    # No clock on the map: the page header shows the data date and, labelled, the current time.
+    FitDistrict(tw.total_bounds).add_to(m)
     return m
