@@ -55,11 +55,22 @@ class FitDistrict(folium.MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
             (function (map, b) {
-              // the legends and the view title take the frame's right side (wall CSS): keep the district left of them
+              // the legends (bottom right, wall CSS) take the frame's right side: keep the district left of the
+              // widest of them, measured as drawn (hidden ones shown invisibly for a moment)
+              var legendWidth = function () {
+                var w = 0;
+                map.getContainer().querySelectorAll(".leaflet-bottom .leaflet-control").forEach(function (el) {
+                  var display = el.style.display, visibility = el.style.visibility;
+                  el.style.visibility = "hidden"; el.style.display = "";
+                  w = Math.max(w, el.getBoundingClientRect().width);
+                  el.style.display = display; el.style.visibility = visibility;
+                });
+                return w;
+              };
               var fit = function () {
-                var u = window.innerHeight >= 1300 ? 2 : 1;
+                var u = document.body.classList.contains("qs-wall-4k") ? 2 : 1;
                 map.invalidateSize(false);
-                map.fitBounds(b, {paddingTopLeft: [8 * u, 8 * u], paddingBottomRight: [{{ this.right }} * u, 8 * u],
+                map.fitBounds(b, {paddingTopLeft: [8 * u, 8 * u], paddingBottomRight: [legendWidth() + 30 * u, 8 * u],
                                   animate: false});
               };
               // the frame gets its final size from the page's CSS after the map is made: refit on every change
@@ -72,15 +83,18 @@ class FitDistrict(folium.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, bounds, right: int = 270):
+    def __init__(self, bounds):
         super().__init__()
         self._name = "QsFitDistrict"
-        self.right = int(right)
         minx, miny, maxx, maxy = (float(b) for b in bounds)
         self.bounds = js_json([[miny, minx], [maxy, maxx]])
 
 
-#: Wall sizes for a map frame that is tall and narrow (the district is): the 4K rules key on height.
+#: The map's frame is narrow (the district is tall), so a 4K screen is told by the page around it, not by the
+#: frame's own width: ``qs-wall-4k`` on the body doubles sizes (here and in ``web/qmap.js``).
+WALL_4K = ("try { if (window.top.innerWidth >= 2800 && window.top.innerHeight >= 1500) "
+           "document.body.classList.add('qs-wall-4k'); } catch (e) {}")
+#: Wall sizes: everything on the map readable from 4 m, twice as large on a 4K screen.
 WALL_CSS = """<style>
 .qs-wall .qs-label { font-size: 24px; }
 .qs-wall .qs-legend { font-size: 24px; }
@@ -90,12 +104,11 @@ WALL_CSS = """<style>
 /* the district is tall and leans west at its foot: the legend and the scale go to the free corner */
 .qs-wall .leaflet-bottom.leaflet-left { left: auto; right: 0; }
 .qs-wall .leaflet-bottom.leaflet-left .leaflet-control { float: right; clear: both; margin-right: 10px; }
-@media (min-height: 1300px) {
-  .qs-wall .qs-label, .qs-wall .qs-legend, .qs-wall .leaflet-control-scale-line { font-size: 48px; }
-  .qs-wall .qs-swatch { width: 48px; height: 48px; }
-  .qs-wall .qs-line { height: 10px; }
-  .qs-wall .qs-view-title { font-size: 60px; }
-}
+.qs-wall-4k .qs-label, .qs-wall-4k .qs-legend { font-size: 48px; }
+.qs-wall-4k .leaflet-control-scale-line { font-size: 36px; }
+.qs-wall-4k .qs-swatch { width: 48px; height: 48px; }
+.qs-wall-4k .qs-line { height: 10px; }
+.qs-wall-4k .qs-view-title { font-size: 60px; }
 </style>"""
 
 
@@ -122,7 +135,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     # no zoom animation: an animated zoom still running would undo the refit to the frame's final size
     m.options["zoomAnimation"] = False
     m.get_root().html.add_child(folium.Element(
-        "<script>document.body.classList.add('qs-wall');</script>" + WALL_CSS))
+        "<script>document.body.classList.add('qs-wall');" + WALL_4K + "</script>" + WALL_CSS))
     townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 

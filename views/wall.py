@@ -32,7 +32,7 @@ NEW_DAYS = int(config.get("wall", "new_violation_days", A.NEW_DAYS))
 
 # Layout in units of --u (1 px at 1920×1080, 2 px at 4K): fixed heights, so nothing can push the page into
 # scrolling; the map column is narrow and tall because the district is (fit to its bounds inside).
-PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE = 10, 10, 88, 170, 600, 50, 72, 40
+PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE, RANK_W = 10, 10, 88, 170, 640, 50, 72, 40, 300
 BODY = PAD + HEAD + GAP + TILES + GAP + PAD  # what the body's height leaves to the rest of the screen
 
 #: Campaign colours in the closure chart (Okabe–Ito, readable on the dark background).
@@ -80,7 +80,7 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 *:has(> .st-key-qs-right), *:has(> .st-key-qs-closure) {{flex:1.3 1 0 !important; width:auto !important;}}
 *:has(> .st-key-qs-right) {{flex:1 1 0 !important;}}
 *:has(> .st-key-qs-water) {{flex:1 1 0 !important; width:auto !important;}}
-*:has(> .st-key-qs-rank) {{flex:0 0 calc(330*var(--u)) !important; width:calc(330*var(--u)) !important;}}
+*:has(> .st-key-qs-rank) {{flex:0 0 calc({RANK_W}*var(--u)) !important; width:calc({RANK_W}*var(--u)) !important;}}
 *:has(> .st-key-qs-lower) {{flex:none !important; width:100% !important;}}
 :is(*:has(> .st-key-qs-map), *:has(> .st-key-qs-right), *:has(> .st-key-qs-closure), *:has(> .st-key-qs-water),
   *:has(> .st-key-qs-rank)) {{max-width:none !important; min-width:0 !important;}}
@@ -301,8 +301,7 @@ def closure_chart(t: dict, as_of: pd.Timestamp) -> alt.TopLevelMixin:
     keys = list(camp["campaign"])
     colour = alt.Scale(domain=keys, range=[CAMPAIGN_COLOURS.get(k, TEXT) for k in keys])
     x = alt.X("date:T", title=None, scale=alt.Scale(domain=[t["start"].isoformat(), t["end"].isoformat()]),
-              axis=alt.Axis(labelExpr=MONTH_LABEL, tickCount={"interval": "month", "step": 6}, grid=False,
-                            labelOverlap=True))
+              axis=alt.Axis(labelExpr=MONTH_LABEL, tickCount={"interval": "year", "step": 1}, grid=False))
     y = alt.Y("share:Q", title=None, scale=alt.Scale(domain=[0, 1.08], nice=False, clamp=True),
               axis=alt.Axis(format=".0%", values=[0, 0.25, 0.5, 0.75, 1.0]))
     layers = [alt.Chart(pd.DataFrame({"share": [1.0]})).mark_rule(color=MUTED, strokeDash=[4, 4],
@@ -372,11 +371,11 @@ def water_chart(w: pd.DataFrame, as_of: pd.Timestamp) -> alt.TopLevelMixin:
 
 
 def share_note(w: pd.DataFrame) -> str:
-    """``近三年 · 6月 8/10个达标``: the latest month's figure beside the chart's title."""
+    """``按月 · 6月 8/10``: the latest month's figure beside the chart's title."""
     if not len(w):
-        return "近三年"
+        return "按月 · 近三年"
     last = w.iloc[-1]
-    return f"近三年 · {last['month'].month}月 {int(last['meeting'])}/{int(last['sections'])}个达标"
+    return f"按月 · {last['month'].month}月 {int(last['meeting'])}/{int(last['sections'])}"
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -472,11 +471,11 @@ def wall() -> None:
             st.html(layout_css(alerts_height(p["alerts"])))
             with st.container(horizontal=True, key="qs-lower", gap=None):
                 with st.container(key="qs-closure", gap=None):
-                    st.html('<div class="qs-chart-title">关停整治累计进度<span>虚线为按近90天进度推算'
+                    st.html('<div class="qs-chart-title">关停整治累计进度<span>虚线：按近期进度推算'
                             '</span></div>')
                     st.altair_chart(closure_chart(p["trends"], day), height="stretch", theme=None)
                 with st.container(key="qs-water", gap=None):
-                    st.html(f'<div class="qs-chart-title">断面达标率（按月）<span>{esc(share_note(p["share"]))}</span></div>')
+                    st.html(f'<div class="qs-chart-title">断面达标率<span>{esc(share_note(p["share"]))}</span></div>')
                     if len(p["share"]):
                         st.altair_chart(water_chart(p["share"], day), height="stretch", theme=None)
                     else:

@@ -43,7 +43,7 @@
     var n = data.x.length;
     // A wall screen at 4K with 100 % scaling: markers twice the size, like everything around them.
     var big = document.body && document.body.classList.contains("qs-wall") &&
-      window.innerWidth >= 2000 && window.innerHeight >= 1200;
+      ((window.innerWidth >= 2000 && window.innerHeight >= 1200) || document.body.classList.contains("qs-wall-4k"));
     var r0 = big ? data.radius * 2 : data.radius;
     for (var i = 0; i < n; i++) {
       var hi = data.highlight && data.highlight[i];
