@@ -448,7 +448,8 @@ def header(district: str, as_of: dt.date, mode: str, notice: str) -> str:
     note = f'<span class="qs-notice">{esc(notice)}</span>' if notice else ""
     return (f'<div class="qs-head" data-refreshed="{dt.datetime.now():%H:%M:%S.%f}">'
             f'<h1>{esc(district)}生态整治监测</h1>{note}'
-            f'<div class="qs-time"><span class="qs-asof" data-mode="{mode}" data-date="{as_of.isoformat()}">{badge}'
+            f'<div class="qs-time"><span class="qs-asof" data-mode="{mode}" data-date="{as_of.isoformat()}" '
+            f'title="数据截至 {as_of.year}年{as_of.month:02d}月{as_of.day:02d}日">{badge}'
             f'<span class="qs-asof-label">数据截至</span>{as_of.year}年{as_of.month:02d}月{as_of.day:02d}日</span>'
             f'<span class="qs-now">当前时间 <b class="qs-now-time">{dt.datetime.now():%Y-%m-%d %H:%M:%S}</b></span>'
             f'</div></div>')
