@@ -101,7 +101,8 @@ WALL_CSS = """<style>
 .qs-wall .qs-swatch { width: 24px; height: 24px; }
 .qs-wall .qs-view-title { font-size: 30px; }
 /* large scale text may be longer than the bar: let it run left, into the map, not off the frame's edge */
-.qs-wall .leaflet-control-scale-line { font-size: 24px; line-height: 1.2; direction: rtl; white-space: nowrap; }
+.qs-wall .leaflet-control-scale-line { font-size: 24px; line-height: 1.2; display: flex; justify-content: flex-end;
+  white-space: nowrap; }
 /* the district is tall and leans west at its foot: the legend and the scale go to the free corner */
 .qs-wall .leaflet-bottom.leaflet-left { left: auto; right: 0; }
 .qs-wall .leaflet-bottom.leaflet-left .leaflet-control { float: right; clear: both; margin-right: 10px; }

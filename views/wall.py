@@ -33,6 +33,7 @@ NEW_DAYS = int(config.get("wall", "new_violation_days", A.NEW_DAYS))
 # Layout in units of --u (1 px at 1920×1080, 2 px at 4K): fixed heights, so nothing can push the page into
 # scrolling; the map column is narrow and tall because the district is (fit to its bounds inside).
 PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE, RANK_W = 10, 10, 88, 170, 640, 50, 72, 40, 300
+SIDE_H2, SIDE_LI = 42, 36  # the side panel's heading and list row heights
 BODY = PAD + HEAD + GAP + TILES + GAP + PAD  # what the body's height leaves to the rest of the screen
 
 #: Campaign colours in the closure chart (Okabe–Ito, readable on the dark background).
@@ -63,10 +64,11 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 .qs-notice {{font-size:calc(24*var(--u)); color:#F0E442;}}
 .qs-now {{font-size:calc(24*var(--u)); color:{MUTED};}}
 .qs-now b {{font-weight:600; color:#c9d8e2; font-variant-numeric:tabular-nums;}}
-.qs-tiles {{display:grid; grid-auto-flow:column; grid-auto-columns:1fr; gap:calc(12*var(--u));
-  height:calc({TILES}*var(--u));}}
-.qs-tile {{background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u));
+.qs-tiles {{display:flex; gap:calc(12*var(--u)); height:calc({TILES}*var(--u));}}
+/* equal tiles; with more than five, each as wide as its text needs (the widths add up to the screen's) */
+.qs-tile {{flex:1 1 0; min-width:0; background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u));
   border-left:calc(8*var(--u)) solid #009E73; overflow:hidden;}}
+.qs-tiles.qs-many .qs-tile {{flex:1 1 auto;}}
 .qs-tile.qs-warn {{border-left-color:#E69F00;}} .qs-tile.qs-bad {{border-left-color:#D55E00;}}
 .qs-tile .qs-label {{font-size:calc(28*var(--u)); color:{MUTED}; white-space:nowrap;}}
 .qs-tile .qs-value {{font-size:calc(72*var(--u)); font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
@@ -119,9 +121,10 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 .qs-side {{background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u)); height:100%;
   overflow:hidden; box-sizing:border-box;}}
 .qs-side h2 {{font-size:calc(28*var(--u)); color:{TEXT}; margin:0 0 calc(6*var(--u)) 0; padding:0; font-weight:700;
+  height:calc({SIDE_H2 - 6}*var(--u)); line-height:calc({SIDE_H2 - 6}*var(--u));
   white-space:nowrap; overflow:hidden; text-overflow:ellipsis;}}
 .qs-side ol {{margin:0 0 calc(14*var(--u)) 0; padding-left:0; list-style:none;}}
-.qs-side li {{font-size:calc(24*var(--u)); line-height:1.5; color:{TEXT}; display:flex; justify-content:space-between;
+.qs-side li {{font-size:calc(24*var(--u)); line-height:calc({SIDE_LI}*var(--u)); color:{TEXT}; display:flex; justify-content:space-between;
   gap:calc(10*var(--u)); white-space:nowrap; overflow:hidden;}}
 .qs-side li span:first-child {{overflow:hidden; text-overflow:ellipsis;}}
 .qs-side li b {{color:#F0E442; font-weight:700; font-variant-numeric:tabular-nums;}}
@@ -205,16 +208,12 @@ def water_tile(frames, as_of):
 
 
 def casework_tile(figures: dict | None) -> list[str]:
-    """A complaints tile (with this month's joint patrols) once the casework tables exist; nothing before."""
+    """A complaints tile once the casework tables exist (the patrols go to the side panel); nothing before."""
     if not figures or "complaints" not in figures:
         return []
     c = figures["complaints"]
-    note = f"未办结 {c['open']} 件"
-    p = figures.get("patrols")
-    if p:
-        note += f" · 本月联合巡查 {p['joint_month']} 次"
     tone = "" if c["handled"] >= c["received"] else "qs-warn"
-    return [tile("信访投诉按期办结", f"{c['on_time']}/{c['received']}", note, tone)]
+    return [tile("投诉按期办结", f"{c['on_time']}/{c['received']}", f"未办结 {c['open']} 件", tone)]
 
 
 # --- alerts and standing -----------------------------------------------------------------------------
@@ -247,6 +246,16 @@ def alert_strip(alerts: list[A.Alert]) -> str:
                     f'<span class="qs-count">{count}</span><span class="qs-what">{esc(a.label)}</span>'
                     f'<span class="qs-items">{items}</span></div>')
     return f'<div class="qs-alerts">{"".join(rows)}</div>'
+
+
+def rank_rows(strip: int, figures: dict | None) -> int:
+    """How many list rows the side panel holds under an alert strip ``strip`` units tall (1080p units;
+    a 4K screen is the same layout at twice the size)."""
+    height = 1080 - BODY - strip - GAP - 20  # the panel, less its padding
+    rows = (height - SIDE_H2) // SIDE_LI
+    if figures and (figures.get("patrols") or {}).get("visits_month") is not None:
+        rows -= 4 + 1  # the patrol block: its heading and three rows, and the list's bottom margin
+    return max(int(rows), 3)
 
 
 def standing_panel(standing: pd.DataFrame, figures: dict | None, rows: int) -> str:
@@ -461,7 +470,8 @@ def wall() -> None:
     p = _panel(ui.data_version(), as_of)
     meta = ui.load("meta")
     district = dict(zip(meta["key"], meta["value"])).get("district", "") if len(meta) else ""
-    st.html(header(district, as_of, mode, notice) + f'<div class="qs-tiles">{"".join(p["tiles"])}</div>')
+    many = " qs-many" if len(p["tiles"]) > 5 else ""
+    st.html(header(district, as_of, mode, notice) + f'<div class="qs-tiles{many}">{"".join(p["tiles"])}</div>')
     day = pd.Timestamp(as_of)
     with st.container(horizontal=True, key="qs-body", gap=None):
         with st.container(key="qs-map"):
@@ -482,7 +492,8 @@ def wall() -> None:
                     else:
                         st.html('<div class="qs-side"><span class="qs-empty">近三年无断面监测数据</span></div>')
                 with st.container(key="qs-rank"):
-                    st.html(standing_panel(p["standing"], p["figures"], rows=11))
+                    st.html(standing_panel(p["standing"], p["figures"],
+                                          rows=rank_rows(alerts_height(p["alerts"]), p["figures"])))
 
 
 wall()
