@@ -47,8 +47,13 @@ ROLE_LABELS = {"inspector": "巡查员", "planner": "规划员", "admin": "管�
 ACTIONS: dict[str, frozenset[str]] = {
     "status_update": frozenset({"inspector", "planner", "admin"}),
     "import": frozenset({"planner", "admin"}),
+    # casework: inspectors record inspections and findings; planners and admins take in complaints and
+    # enter assessment scores
+    "inspect": frozenset({"inspector", "planner", "admin"}),
+    "casework": frozenset({"planner", "admin"}),
 }
-ACTION_LABELS = {"status_update": "更新状态", "import": "导入数据"}
+ACTION_LABELS = {"status_update": "更新状态", "import": "导入数据", "inspect": "登记巡查结果",
+                 "casework": "登记信访投诉与考核评分"}
 
 #: bcrypt looks at the first 72 bytes only (and bcrypt ≥ 4.1 refuses longer input): we refuse them too.
 MAX_PASSWORD_BYTES = 72

@@ -52,12 +52,12 @@ from .contract import SITE_LAYERS, STORE_CRS, TABLES
 from .store import Change, Store, StoreError, normalise, validate_change
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_TABLE = "qingshan_meta"
 SEQ = "_seq"  # hidden column: table order
 
 _SQL_TYPES = {"str": "text", "float": "double precision", "int": "integer", "date": "date",
-              "datetime": "timestamp", "bool": "boolean"}
+              "datetime": "timestamp", "bool": "boolean", "bytes": "bytea"}
 # Stored geometry type per contract geometry: single parts are promoted, as in the GeoPackage.
 _GEOM_TYPES = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
 _TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": "text"}
@@ -143,8 +143,14 @@ def _migration_1(cur) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS readings_point_idx ON readings (point_id, parameter, sampled_at)")
 
 
+def _migration_2(cur) -> None:
+    """The casework tables (complaints, inspections, visits, attachments, assessment entries)."""
+    for table in contract.CASEWORK_TABLES:
+        _create_table(cur, table)
+
+
 #: (schema version, migration): each runs once, in order, in the migrating transaction.
-MIGRATIONS = ((1, _migration_1),)
+MIGRATIONS = ((1, _migration_1), (2, _migration_2))
 
 
 def migrate(url: str) -> tuple[int, int]:
@@ -245,6 +251,8 @@ def _py_values(s: pd.Series, sqltype: str) -> list:
         return [None if v is None else int(v) for v in vals]
     if sqltype == "boolean":
         return [None if v is None else bool(v) for v in vals]
+    if sqltype == "bytea":
+        return [None if v is None else bytes(v) for v in vals]
     return [None if v is None else str(v) for v in vals]
 
 
@@ -284,6 +292,8 @@ def _frame_from_rows(table: str, names: list[str], types: list[str], rows: list[
             data[name] = pd.Series(pd.array(values, dtype="Int64") if has_null else np.array(values, dtype="int64"))
         elif sqltype == "boolean":
             data[name] = pd.Series(pd.array(values, dtype="boolean") if has_null else np.array(values, dtype=bool))
+        elif sqltype == "bytea":
+            data[name] = pd.Series([None if v is None else bytes(v) for v in values], dtype=object)
         else:
             # As pyogrio reads text from a GeoPackage: pandas' string dtype, NaN for NULL.
             data[name] = pd.Series(list(values), dtype="str")

@@ -311,7 +311,9 @@ def _write_layer(path: Path, table: str, df: pd.DataFrame) -> None:
                 out = out.set_geometry(gpd.GeoSeries(g, crs=out.crs, index=out.index))
         pyogrio.write_dataframe(out, path, geometry_type=geom_type, **kwargs)
     else:
-        pyogrio.write_dataframe(pd.DataFrame(out), path, **kwargs)
+        # Binary columns (attachments.content) become BLOB fields only through GDAL's Arrow writer.
+        binary = any(c.kind == "bytes" for c in spec.columns)
+        pyogrio.write_dataframe(pd.DataFrame(out), path, **kwargs, **({"use_arrow": True} if binary else {}))
 
 
 # --- opening ---------------------------------------------------------------------------
