@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import buffers, progress, water
+from . import complaints as casework_complaints
 from .rules import as_day
 
 #: How far back a riverside violation counts as newly found (days).
@@ -165,34 +166,33 @@ def outfalls(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert | N
 
 
 def complaints(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert | None:
-    """Complaints overdue on ``day`` (unhandled then, ``due_on`` before it) or due that day and unhandled.
+    """Complaints overdue on ``day`` or due that day and unhandled (:func:`geo.complaints.alarms`, the
+    contract's rule: unhandled = ``handled_on`` empty or later than the day; received by the day).
 
-    The contract's rule (DATA_CONTRACT.md, casework tables): a complaint is
-    unhandled on a day when ``handled_on`` is empty or later than that day;
-    only complaints received by the day count. Worst first: sensitive, then
-    most days overdue. Without a ``complaints`` table the source is left out.
+    Worst first: sensitive, then most days overdue. Without a ``complaints``
+    table the source is left out; with an empty one it is all clear.
     """
     c = _frame(frames, "complaints")
     if c is None or not {"received_on", "due_on", "handled_on"} <= set(c.columns):
         return None
-    received = pd.to_datetime(c["received_on"]).dt.normalize()
-    due = pd.to_datetime(c["due_on"]).dt.normalize()
-    handled = pd.to_datetime(c["handled_on"]).dt.normalize()
-    open_ = (received <= day) & (handled.isna() | (handled > day))
-    late = open_ & (due < day)
-    today = open_ & (due == day)
-    sel = c[(late | today).to_numpy()].copy()
-    sel["_days"] = (day - due[late | today]).dt.days.to_numpy()
-    sens = sel["sensitive"] if "sensitive" in sel.columns else pd.Series(False, index=sel.index)
-    sel["_sens"] = sens.astype("boolean").fillna(False).astype(bool)
-    sel = sel.sort_values(["_sens", "_days"], ascending=[False, False], kind="stable")
+    c = c.assign(**{col: pd.to_datetime(c[col]).dt.normalize() for col in ("received_on", "due_on", "handled_on")})
+    if "sensitive" not in c.columns:
+        c["sensitive"] = False
+    c["sensitive"] = c["sensitive"].astype("boolean").fillna(False).astype(bool)
+    found = casework_complaints.alarms(c, day)
     items = []
-    for sid, summary, days, s in zip(sel["id"], sel.get("summary", sel["id"]), sel["_days"], sel["_sens"]):
+    for sid, summary, alarm, days, sens in zip(found["id"], found.get("summary", found["id"]), found["alarm"],
+                                               found["days_overdue"], found["sensitive"]):
         what = str(summary).strip() if isinstance(summary, str) and summary.strip() else str(sid)
-        when = f"超期{days}天" if days > 0 else "今日到期"
-        items.append(f"{'【敏感】' if s else ''}{what}（{when}）")
-    n_late, n_today = int(late.sum()), int(today.sum())
-    note = "无超期或今日到期的投诉" if not items else f"超期{n_late}件，今日到期{n_today}件"
+        when = f"超期{int(days)}天" if alarm == "overdue" else "今日到期"
+        items.append(f"{'【敏感】' if sens else ''}{what}（{when}）")
+    n_late = int((found["alarm"] == "overdue").sum())
+    n_today = len(found) - n_late
+    if items:
+        note = f"超期{n_late}件，今日到期{n_today}件"
+    else:
+        open_ = int(((c["received_on"] <= day) & (c["handled_on"].isna() | (c["handled_on"] > day))).sum())
+        note = f"未办结{open_}件，均未到期" if open_ else "受理的投诉均已办结"
     return Alert("complaints", "投诉超期或今日到期", len(items), "件",
                  "bad" if n_late else ("warn" if n_today else "ok"), tuple(items), note)
 

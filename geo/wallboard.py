@@ -3,35 +3,28 @@
 - :func:`closure_trends`: cumulative done share of each closure campaign over time, with its deadline and
   the projection at the trailing pace (:func:`geo.progress.timeline`, the same projection as ``/progress``).
 - :func:`water_share`: share of river and reservoir sections meeting their target class, month by month.
-- :func:`township_standing`: the township assessment when the store has one (``geo.assess`` and the
-  ``assessment_entries`` table), else each township's campaign completion, listing only townships that
-  have targets.
+- :func:`township_standing`: the township assessment when the store has one (the ``assessment_entries``
+  table and a scheme for the year, :mod:`geo.assess`), else each township's campaign completion, listing
+  only townships that have targets.
 - :func:`casework_figures`: complaints and joint patrols this year, when the casework tables exist.
 
 No Streamlit here; every function takes the contract tables and a day, so a briefing can be replayed.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import progress, water
+from . import assess, inspections, progress, water
+from . import complaints as casework_complaints
+from .errors import GeoError
 from .rules import as_day
 
 #: A projection further out than this many days after the day is not drawn to its end (the axis would
 #: squeeze the history); the chart says "beyond" instead.
 MAX_AHEAD_DAYS = 730
-
-
-def _optional(name: str):
-    """``geo.<name>`` when this build has it, else ``None`` (casework modules land separately)."""
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ImportError:
-        return None
 
 
 # --- closure ----------------------------------------------------------------------------------
@@ -140,10 +133,10 @@ STANDING_COLUMNS = ["township", "value", "text", "detail", "flag"]
 def township_standing(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
     """Townships for the wall's ranking, weakest first.
 
-    With an assessment (``geo.assess`` present, an ``assessment_entries``
-    table in ``frames`` and a scheme for the year of ``as_of``): every
-    township's total score, vetoed ones flagged (``attrs["kind"]`` =
-    ``assessment``). Otherwise each township's completion across the closure
+    With an assessment (the casework tables in ``frames``, ``assessment_entries``
+    among them, and a scheme for the year of ``as_of``): every township's total
+    score (:func:`geo.assess.township_scores`), vetoed ones first and flagged,
+    with their ``rank`` (``attrs["kind"]`` = ``assessment``). Otherwise each township's completion across the closure
     campaigns (done ÷ targets), listing only townships with targets
     (``attrs["kind"]`` = ``completion``): a township with nothing to do is not
     ranked, so it never shows as 0.
@@ -182,69 +175,62 @@ _SHORT = {"chemical": "化工", "lime": "窑棚", "livestock": "养殖"}
 
 
 def _assessment(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame | None:
-    """The assessment ranking (weakest first) when the build, the store and the scheme have one."""
-    assess = _optional("assess")
-    entries = frames.get("assessment_entries")
-    if assess is None or entries is None or not hasattr(assess, "township_scores"):
-        return None
-    needed = getattr(assess, "TABLES_NEEDED", ())
-    if any(t not in frames for t in needed):
+    """The township assessment of ``day``'s year (:func:`geo.assess.township_scores`), weakest first, when the
+    frames hold its tables (``assessment_entries`` among them) and a scheme exists for that year."""
+    if any(t not in frames for t in assess.TABLES_NEEDED):
         return None
     try:
         scheme = assess.load_scheme(day.year)
-    except Exception:  # no scheme for this year: no assessment to show (the completion list stands in)
+    except GeoError:  # no scheme for this year (e.g. a replay before the scheme): the completion list stands in
         return None
     s = assess.township_scores(dict(frames), day.year, day, scheme)
     if not len(s):
         return None
     rows = []
-    for town, total, veto, items in zip(s["township"], s["total"], s["veto"], s.get("veto_items", "")):
-        rows.append(dict(township=town, value=-1.0 if veto else float(total), text=f"{float(total):g}分",
-                         detail=str(items) if veto and isinstance(items, str) else "", flag="否决" if veto else ""))
-    out = pd.DataFrame(rows, columns=STANDING_COLUMNS)
+    for town, total, veto, items, rank in zip(s["township"], s["total"], s["veto"], s["veto_items"], s["rank"]):
+        rows.append(dict(township=town, value=-1.0 if veto else float(total), text=f"{round(float(total), 1):g}分",
+                         detail=str(items) if veto else "", flag="否决" if veto else "", rank=int(rank)))
+    out = pd.DataFrame(rows, columns=STANDING_COLUMNS + ["rank"])
     out = out.sort_values(["value", "township"], kind="stable").reset_index(drop=True)
-    out.attrs.update(kind="assessment", title=f"{day.year}年度乡镇考核")
+    out.attrs.update(kind="assessment", title="乡镇考核（末位）", year=day.year)
     return out
 
 
 # --- casework -----------------------------------------------------------------------------------
 
 def casework_figures(frames: Mapping[str, pd.DataFrame], as_of) -> dict | None:
-    """Complaints and joint patrols of the year up to ``as_of``, when the casework tables exist.
+    """Complaints of the year and patrols of the month up to ``as_of``, when the casework tables exist.
 
     Returns ``None`` without a ``complaints`` or ``inspections`` table, else a dict
     (keys present only for the tables present):
 
-    ``complaints``: received, handled, on_time (handled by ``due_on``), open (unhandled on the day);
-    ``patrols``: joint patrols this year and this month (kind ``joint`` with at least four departments,
-    DATA_CONTRACT.md), visits and violations found this month (``inspection_visits``).
+    ``complaints``: received this year, handled and handled on time by the day (:func:`geo.complaints.figures`),
+    open (received by the day, unhandled on it);
+    ``patrols``: joint patrols this year and this month (:func:`geo.inspections.joint_by_month`) and, with
+    ``inspection_visits``, the visits and violations found this month (:func:`geo.inspections.findings_summary`).
     """
     day = as_day(as_of)
-    jan1 = pd.Timestamp(year=day.year, month=1, day=1)
+    jan1, month1 = pd.Timestamp(year=day.year, month=1, day=1), day.replace(day=1)
     out: dict = {}
     c = frames.get("complaints")
-    if isinstance(c, pd.DataFrame) and {"received_on", "due_on", "handled_on"} <= set(c.columns):
-        rec = pd.to_datetime(c["received_on"]).dt.normalize()
-        due = pd.to_datetime(c["due_on"]).dt.normalize()
-        hd = pd.to_datetime(c["handled_on"]).dt.normalize()
-        hd = hd.where(hd <= day)  # handled after the day: still open on the day
-        year = (rec >= jan1) & (rec <= day)
-        out["complaints"] = {"received": int(year.sum()), "handled": int((year & hd.notna()).sum()),
-                             "on_time": int((year & hd.notna() & (hd <= due)).sum()),
-                             "open": int(((rec <= day) & hd.isna()).sum())}
+    if isinstance(c, pd.DataFrame) and {"received_on", "due_on", "handled_on", "channel"} <= set(c.columns):
+        c = c.assign(**{k: pd.to_datetime(c[k]).dt.normalize() for k in ("received_on", "due_on", "handled_on")})
+        if "sensitive" not in c.columns:
+            c["sensitive"] = False
+        f = casework_complaints.figures(c, start=jan1, end=day)
+        open_ = (c["received_on"] <= day) & (c["handled_on"].isna() | (c["handled_on"] > day))
+        out["complaints"] = {"received": f["received"], "handled": f["handled"], "on_time": f["on_time"],
+                             "open": int(open_.sum())}
     ins = frames.get("inspections")
-    if isinstance(ins, pd.DataFrame) and {"held_on", "kind"} <= set(ins.columns):
-        held = pd.to_datetime(ins["held_on"]).dt.normalize()
-        depts = ins["departments"] if "departments" in ins.columns else pd.Series("", index=ins.index)
-        n_dept = depts.fillna("").astype(str).map(lambda s: len([d for d in s.split("、") if d.strip()]))
-        joint = (ins["kind"] == "joint") & (n_dept >= 4) & (held <= day)
-        month = held.dt.to_period("M") == day.to_period("M")
-        p = {"joint_year": int((joint & (held >= jan1)).sum()), "joint_month": int((joint & month).sum())}
+    if isinstance(ins, pd.DataFrame) and {"held_on", "kind", "departments"} <= set(ins.columns):
+        ins = ins.assign(held_on=pd.to_datetime(ins["held_on"]).dt.normalize())
+        year = inspections.joint_by_month(ins, jan1, day)
+        p = {"joint_year": int(year["joint"].sum()), "joint_month": int(year["joint"].iloc[-1]) if len(year) else 0}
         v = frames.get("inspection_visits")
-        if isinstance(v, pd.DataFrame) and {"visited_at", "finding"} <= set(v.columns):
-            at = pd.to_datetime(v["visited_at"])
-            vm = (at.dt.to_period("M") == day.to_period("M")) & (at.dt.normalize() <= day) & v["finding"].notna()
-            p.update(visits_month=int(vm.sum()), violations_month=int((vm & (v["finding"] == "violation")).sum()))
+        if isinstance(v, pd.DataFrame) and {"visited_at", "finding", "layer", "feature_id"} <= set(v.columns):
+            v = v.assign(visited_at=pd.to_datetime(v["visited_at"]))
+            fs = inspections.findings_summary(v, ins, start=month1, end=day)
+            p.update(visits_month=int(fs["visits"]), violations_month=int(fs["by_finding"].get("violation", 0)))
         out["patrols"] = p
     return out or None
 

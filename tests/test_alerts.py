@@ -131,12 +131,22 @@ def test_complaints_overdue_or_due_today_with_the_contract_rule(demo):
     assert A.complaints(frames, pd.Timestamp("2007-06-14")).count == 0
 
 
+def test_complaints_on_the_demo_follow_the_casework_alarms(demo):
+    from geo import complaints as C
+
+    assert "complaints" in demo  # the demo carries the casework tables
+    a = A.complaints(demo, DAY)
+    assert a.count == len(C.alarms(demo["complaints"], DAY))
+    assert a.severity == ("ok" if a.count == 0 else a.severity) and a.note
+
+
 def test_complaints_left_out_without_the_table_and_clear_when_empty(demo):
-    assert A.complaints(demo, DAY) is None
-    assert "complaints" not in _by_key(A.collect(demo, DAY))
+    without = {k: v for k, v in demo.items() if k != "complaints"}
+    assert A.complaints(without, DAY) is None
+    assert "complaints" not in _by_key(A.collect(without, DAY))
     empty = _complaints().iloc[:0]
     a = A.complaints(dict(demo, complaints=empty), DAY)
-    assert a.count == 0 and a.severity == "ok" and a.note
+    assert a.count == 0 and a.severity == "ok" and a.note == "受理的投诉均已办结"
 
 
 # --- riverside ----------------------------------------------------------------------------------
@@ -174,7 +184,7 @@ def test_collect_on_the_demo_store(demo_store):
     found = A.collect(A.load_frames(open_store(demo_store)), DAY)
     keys = [a.key for a in found]
     assert keys[:2] == ["campaigns", "sections"] and "riverside" in keys
-    assert "complaints" not in keys or found[keys.index("complaints")].note  # only when the store has the table
+    assert "complaints" in keys  # the demo store has the complaints table
     t = A.table(found)
     assert list(t.columns) == A.COLUMNS and len(t) == len(found)
     assert "化工园区关停" in t.set_index("key").loc["campaigns", "items"]

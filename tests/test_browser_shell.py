@@ -84,7 +84,7 @@ def test_wall_fits_screen_without_scrolling(server, size):
         assert dims["docw"] <= dims["innerw"], dims
         assert page.locator("[data-testid=stSidebar]").count() == 0 or not page.locator("[data-testid=stSidebar]").is_visible()
         sizes = page.eval_on_selector_all(".qs-value", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
-        assert len(sizes) == 5 and min(sizes) >= 32
+        assert len(sizes) >= 5 and min(sizes) >= 32  # a sixth tile (complaints) with the casework tables
         box = page.locator("iframe").first.bounding_box()
         assert box["y"] + box["height"] <= size[1] + 1 and box["height"] > 400
         assert frame.evaluate(COUNT_MARKERS) > 0

@@ -1,8 +1,6 @@
 """geo.wallboard: the wall's trend series, the township standing and the casework figures."""
 from __future__ import annotations
 
-import types
-
 import pandas as pd
 import pytest
 
@@ -57,7 +55,7 @@ def test_water_share_without_readings_is_empty(demo):
 
 
 def test_standing_lists_only_townships_with_targets(demo):
-    s = W.township_standing(demo, DAY)
+    s = W.township_standing({k: v for k, v in demo.items() if k != "assessment_entries"}, DAY)
     assert s.attrs["kind"] == "completion"
     with_targets = set()
     for key in progress.CAMPAIGNS:
@@ -73,41 +71,58 @@ def test_standing_lists_only_townships_with_targets(demo):
     assert zero["text"].map(lambda t: int(t.split("/")[1])).is_monotonic_decreasing  # most left to do first
 
 
-def test_standing_shows_the_assessment_when_the_store_has_one(demo, monkeypatch):
-    scores = pd.DataFrame({"township": ["甲镇", "乙镇", "丙乡"], "total": [88.5, 92.0, 95.0], "rank": [2, 1, 3],
-                           "veto": [False, False, True], "veto_items": ["", "", "发生重大环境事件"]})
-    fake = types.SimpleNamespace(TABLES_NEEDED=("townships", "assessment_entries"), township_scores=lambda *a: scores,
-                                 load_scheme=lambda year: object())
-    monkeypatch.setattr(W, "_optional", lambda name: fake if name == "assess" else None)
-    assert W.township_standing(demo, DAY).attrs["kind"] == "completion"  # no entries table: no assessment
-    s = W.township_standing(dict(demo, assessment_entries=pd.DataFrame()), DAY)
-    assert s.attrs["kind"] == "assessment" and "2007" in s.attrs["title"]
-    assert list(s["township"]) == ["丙乡", "甲镇", "乙镇"]  # vetoed first (weakest), then by score
-    assert list(s["flag"]) == ["否决", "", ""] and s.iloc[1]["text"] == "88.5分"
+def test_standing_shows_the_assessment_when_the_store_has_one(demo):
+    from geo import assess
 
-    def no_scheme(year):
-        raise FileNotFoundError(year)
+    assert "assessment_entries" in demo  # the demo carries the casework tables and a 2007 scheme
+    s = W.township_standing(demo, DAY)
+    scores = assess.township_scores(demo, 2007, DAY)
+    assert s.attrs["kind"] == "assessment" and len(s) == len(scores) == len(demo["townships"])
+    vetoed = set(scores.loc[scores["veto"], "township"])
+    assert set(s.loc[s["flag"] == "否决", "township"]) == vetoed
+    assert list(s["township"][: len(vetoed)]) == sorted(vetoed)  # vetoed first: they lose their standing
+    rest = s.iloc[len(vetoed):]
+    totals = scores.set_index("township")["total"]
+    assert list(rest["text"]) == [f"{round(totals[t], 1):g}分" for t in rest["township"]]
+    assert rest["value"].is_monotonic_increasing  # then the lowest score first
+    assert dict(zip(s["township"], s["rank"])) == dict(zip(scores["township"], scores["rank"]))
 
-    fake.load_scheme = no_scheme
-    assert W.township_standing(dict(demo, assessment_entries=pd.DataFrame()), DAY).attrs["kind"] == "completion"
+
+def test_standing_falls_back_to_completion_without_an_assessment(demo):
+    without = {k: v for k, v in demo.items() if k != "assessment_entries"}
+    assert W.township_standing(without, DAY).attrs["kind"] == "completion"
+    # a year without a scheme (a replay of 2006): the completion list stands in
+    assert W.township_standing(demo, pd.Timestamp("2006-06-30")).attrs["kind"] == "completion"
 
 
 def test_casework_figures_only_with_the_tables(demo):
-    assert W.casework_figures(demo, DAY) is None
+    from geo import complaints as C, inspections as I
+
+    without = {k: v for k, v in demo.items() if k not in ("complaints", "inspections", "inspection_visits")}
+    assert W.casework_figures(without, DAY) is None
+    f = W.casework_figures(demo, DAY)
+    c = C.figures(demo["complaints"], start="2007-01-01", end=DAY)
+    assert {k: f["complaints"][k] for k in ("received", "handled", "on_time")} == \
+        {k: c[k] for k in ("received", "handled", "on_time")}
+    months = I.joint_by_month(demo["inspections"], "2007-01-01", DAY)
+    assert f["patrols"]["joint_year"] == months["joint"].sum() and f["patrols"]["joint_month"] == months["joint"].iloc[-1]
+    fs = I.findings_summary(demo["inspection_visits"], demo["inspections"], start="2007-06-01", end=DAY)
+    assert f["patrols"]["visits_month"] == fs["visits"] > 0
+
+
+def test_casework_figures_judge_handling_as_of_the_day(demo):
     c = pd.DataFrame({"received_on": pd.to_datetime(["2006-12-20", "2007-03-01", "2007-06-01", "2007-06-28"]),
                       "due_on": pd.to_datetime(["2007-01-05", "2007-03-10", "2007-06-10", "2007-07-08"]),
-                      "handled_on": pd.to_datetime(["2007-01-02", "2007-03-15", "2007-07-02", None])})
+                      "handled_on": pd.to_datetime(["2007-01-02", "2007-03-15", "2007-07-02", None]),
+                      "channel": ["hotline"] * 4, "sensitive": [False] * 4})
     ins = pd.DataFrame({"held_on": pd.to_datetime(["2007-06-05", "2007-06-20", "2007-05-10", "2007-06-25"]),
                         "kind": ["joint", "joint", "joint", "spot"],
                         "departments": ["环保、水利、农业、公安", "环保、水利、农业", "环保、水利、农业、国土", "环保"]})
-    visits = pd.DataFrame({"visited_at": pd.to_datetime(["2007-06-05 10:00", "2007-06-05 11:00", "2007-05-10 09:00",
-                                                         "2007-07-01 09:00"]),
-                           "finding": ["violation", "ok", "violation", "violation"]})
-    f = W.casework_figures(dict(demo, complaints=c, inspections=ins, inspection_visits=visits), DAY)
-    # received this year: 3; handled by the day: only the March one (June's was handled in July); on time: none
+    f = W.casework_figures({"complaints": c, "inspections": ins}, DAY)
+    # received this year: 3; handled by the day: only the March one (June's was handled in July, late)
     assert f["complaints"] == {"received": 3, "handled": 1, "on_time": 0, "open": 2}
-    # a joint patrol needs four departments: June has one, the year two
-    assert f["patrols"] == {"joint_year": 2, "joint_month": 1, "visits_month": 2, "violations_month": 1}
+    # a joint patrol needs four departments: June has one, the year two; no visits table, no visit figures
+    assert f["patrols"] == {"joint_year": 2, "joint_month": 1}
 
 
 def test_share_text():

@@ -259,19 +259,20 @@ def rank_rows(strip: int, figures: dict | None) -> int:
 
 
 def standing_panel(standing: pd.DataFrame, figures: dict | None, rows: int) -> str:
-    """The township list (assessment, else completion of townships with targets) and casework figures."""
+    """The township list, weakest first (the assessment with ranks and vetoes, else the completion of the
+    townships that have targets), and this month's patrols once the casework tables exist."""
     parts = ['<div class="qs-side">']
-    title = standing.attrs.get("title", "乡镇整治完成")
+    ranked = standing.attrs.get("kind") == "assessment"
+    roomy = not ranked and len(standing) <= rows // 2  # few townships: say what each figure is made of
     items = []
-    for town, txt, flag, detail in zip(standing["township"], standing["text"], standing["flag"], standing["detail"]):
-        if flag:
-            items.append(f'<li><span>{esc(town)}</span><b class="qs-veto">{esc(flag)}</b></li>')
-        else:
-            items.append(f"<li><span>{esc(town)} <small>{esc(detail)}</small></span><b>{esc(txt)}</b></li>"
-                         if standing.attrs.get("kind") == "completion" and len(standing) <= rows // 2
-                         else f"<li><span>{esc(town)}</span><b>{esc(txt)}</b></li>")
+    for r in standing.itertuples(index=False):
+        name = f"{r.rank}. {r.township}" if ranked else r.township
+        detail = f" <small>{esc(r.detail)}</small>" if roomy and r.detail else ""
+        value = f'<b class="qs-veto">{esc(r.flag)}</b>' if r.flag else f"<b>{esc(r.text)}</b>"
+        items.append(f"<li><span>{esc(name)}{detail}</span>{value}</li>")
     if len(items) > rows:
         items = items[:rows - 1] + [f'<li class="qs-empty"><span>另有{len(standing) - rows + 1}个乡镇</span></li>']
+    title = standing.attrs.get("title", "乡镇整治完成")
     parts.append(f"<h2>{esc(title)}</h2><ol>{''.join(items) or '<li class=qs-empty>暂无整治任务</li>'}</ol>")
     p = (figures or {}).get("patrols")
     if p and "visits_month" in p:
