@@ -123,6 +123,9 @@ def test_wall_reads_from_four_metres(server, size, expected):
         svg_text = page.eval_on_selector_all("[data-testid=stVegaLiteChart] svg text",
                                              "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
         assert svg_text and min(svg_text) >= 24 * u, svg_text
+        labels = page.eval_on_selector_all("[data-testid=stVegaLiteChart] svg text", "els => els.map(e => e.textContent)")
+        assert sum(bool(re.fullmatch(r"\d{4}年", t)) for t in labels) >= 4  # Chinese dates on both time axes
+        assert not [t for t in labels if re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", t)]
 
         # time: the data date is the most prominent time; the current time is labelled as such
         asof = page.locator(".qs-asof")

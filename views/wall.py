@@ -292,6 +292,14 @@ MONTH_LABEL = ("month(datum.value) == 0 ? timeFormat(datum.value, '%Y年') : "
                "timeFormat(datum.value, '%-m月')")
 
 
+def half_years(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Axis ticks: every January (labelled with the year) and July (``7月``) between ``start`` and ``end``;
+    Januaries only when the span is too long for both to fit the panel."""
+    months = (1, 7) if (end - start).days <= 1100 else (1,)
+    ticks = pd.date_range(start.normalize().replace(day=1), end, freq="MS")
+    return [d.strftime("%Y-%m-%d") for d in ticks if d.month in months]
+
+
 def px(n: float) -> dict:
     return {"expr": f"{n} * {U}"}
 
@@ -311,7 +319,8 @@ def closure_chart(t: dict, as_of: pd.Timestamp) -> alt.TopLevelMixin:
     keys = list(camp["campaign"])
     colour = alt.Scale(domain=keys, range=[CAMPAIGN_COLOURS.get(k, TEXT) for k in keys])
     x = alt.X("date:T", title=None, scale=alt.Scale(domain=[t["start"].isoformat(), t["end"].isoformat()]),
-              axis=alt.Axis(labelExpr=MONTH_LABEL, tickCount={"interval": "year", "step": 1}, grid=False))
+              axis=alt.Axis(labelExpr=MONTH_LABEL, values=half_years(t["start"], t["end"]), labelOverlap=False,
+                            grid=False))
     y = alt.Y("share:Q", title=None, scale=alt.Scale(domain=[0, 1.08], nice=False, clamp=True),
               axis=alt.Axis(format=".0%", values=[0, 0.25, 0.5, 0.75, 1.0]))
     layers = [alt.Chart(pd.DataFrame({"share": [1.0]})).mark_rule(color=MUTED, strokeDash=[4, 4],
