@@ -31,7 +31,11 @@ OPEN_ALL = """() => {
   const map = window[key];
   const allowed = new Set(['DIV', 'SPAN', 'TABLE', 'TBODY', 'TR', 'TH', 'TD', 'UL', 'LI']);
   const leaves = [];
-  map.eachLayer(l => { if ((l instanceof L.Path || l instanceof L.Marker) && l.options.interactive !== false) leaves.push(l); });
+  // every feature, including the sites a point layer merges into a cluster at this zoom (not on the map then)
+  const all = new Set(), group = new Map();
+  map.eachLayer(l => { if (l.qsData && l.getLayers) l.getLayers().forEach(m => { all.add(m); group.set(m, l); }); });
+  map.eachLayer(l => { if ((l instanceof L.Path || l instanceof L.Marker) && !(L.MarkerCluster && l instanceof L.MarkerCluster)) all.add(l); });
+  all.forEach(l => { if (l.options.interactive !== false) leaves.push(l); });
   const out = {tooltips: [], popups: [], bad: [], features: leaves.length};
   const check = (node, what) => {
     if (!node) return;
@@ -40,11 +44,23 @@ OPEN_ALL = """() => {
       for (const a of e.getAttributeNames()) if (a.startsWith('on')) out.bad.push(what + ': attribute ' + a);
     }
   };
-  // The layer (or its group) that owns the bound tooltip or popup of feature l.
-  const owner = (l, kind) => l[kind] ? l : Object.values(l._eventParents || {}).find(p => p[kind]);
+  // The layer (or the group, however far up) that owns the bound tooltip or popup of feature l.
+  const owner = (l, kind) => {
+    if (l[kind]) return l;
+    if (group.has(l) && group.get(l)[kind]) return group.get(l);
+    for (const p of Object.values(l._eventParents || {})) { const o = owner(p, kind); if (o) return o; }
+    return undefined;
+  };
   for (const l of leaves) {
     const ll = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
     const t = owner(l, '_tooltip'), p = owner(l, '_popup');
+    if (!l._map) {  // merged into a cluster at this zoom: Leaflet opens nothing for it, so build what it would show
+      const tc = t && t._tooltip._content, pc = p && p._popup._content;
+      const tn = typeof tc === 'function' ? tc(l) : null, pn = typeof pc === 'function' ? pc(l) : null;
+      if (t) { out.tooltips.push(tn ? tn.textContent : null); check(tn, 'tooltip'); }
+      if (p) { out.popups.push(pn ? pn.textContent : null); check(pn, 'popup'); }
+      continue;
+    }
     if (t) {
       l.fire('mouseover', {latlng: ll}, true);
       const node = t.getTooltip().getElement();

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +12,7 @@ from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
-from layers import townships as township_layer
+from layers import patrol as patrol_layer
 
 st.title("巡查路线")
 st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
@@ -48,20 +46,7 @@ if "patrol_picked" not in st.session_state:
     st.session_state["patrol_picked"] = []
 with st.expander("在地图上点选点位", expanded=False):
     st.caption("点击地图上的点位，将其加入手选点位。")
-    bounds = frames["townships"].total_bounds if len(frames["townships"]) else None
-    pm = mapview.new_map(bounds, height=420)
-    township_layer.add_to(pm, frames["townships"], labels=False)
-    for layer, colour in (("enterprises", "#D55E00"), ("kilns", "#CC79A7"), ("farms", "#E69F00"),
-                          ("sampling_points", "#0072B2")):
-        df = frames[layer]
-        if len(df) == 0:
-            continue
-        gj = df[["id", "name", "geometry"]].copy()
-        gj["stop_id"] = layer + ":" + gj["id"].astype(str)
-        gj["name"] = gj["name"].astype(str).map(html.escape)
-        folium.GeoJson(gj.to_json(), name=LAYER_LABELS[layer],
-                       marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, color=colour, weight=1),
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(pm)
+    pm = patrol_layer.pick_map(frames, height=420)
     props = mapview.pick(pm, height=420, key="patrol_pick_map")
     clicked = (props or {}).get("stop_id")
     # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
@@ -135,39 +120,7 @@ for w in plan.warnings:
     st.warning(w)
 
 # --- map ----------------------------------------------------------------------------------------
-v = plan.visited
-if len(v):
-    minx, maxx = min(v.geometry.x.min(), plan.depot[0]), max(v.geometry.x.max(), plan.depot[0])
-    miny, maxy = min(v.geometry.y.min(), plan.depot[1]), max(v.geometry.y.max(), plan.depot[1])
-    pad = 0.01
-    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-else:
-    bounds = frames["townships"].total_bounds
-m = mapview.new_map(bounds, height=560)
-township_layer.add_to(m, frames["townships"])
-for k in plan.teams["team"]:
-    path = plan.team_path(int(k))
-    if not path:
-        continue
-    colour = TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)]
-    folium.PolyLine([(lat, lon) for lon, lat in path], color=colour, weight=4, opacity=0.85,
-                    tooltip=team_label(int(k))).add_to(m)
-for row in v.itertuples():
-    colour = TEAM_COLOURS[(int(row.team) - 1) % len(TEAM_COLOURS)]
-    label = (f"<div style='background:{colour};color:#fff;border:2px solid #fff;border-radius:12px;"
-             f"width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;"
-             f"box-shadow:0 0 2px #000'>{int(row.order)}</div>")
-    tip = html.escape(f"{team_label(int(row.team))} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
-    folium.Marker((row.geometry.y, row.geometry.x), icon=folium.DivIcon(html=label, icon_size=(24, 24),
-                                                                       icon_anchor=(12, 12)),
-                  tooltip=tip).add_to(m)
-for row in plan.dropped.itertuples():
-    folium.CircleMarker((row.geometry.y, row.geometry.x), radius=4, color="#777777", fill=True, fill_opacity=0.5,
-                        tooltip=html.escape(f"未安排：{row.name}")).add_to(m)
-folium.Marker((plan.depot[1], plan.depot[0]), tooltip="驻地（出发/返回）",
-              icon=folium.DivIcon(html="<div style='font-size:22px'>🏢</div>", icon_size=(24, 24),
-                                  icon_anchor=(12, 12))).add_to(m)
-mapview.show(m, height=560)
+mapview.show(patrol_layer.plan_map(plan, frames, team_colours=TEAM_COLOURS, height=560), height=560)
 
 # --- tables -------------------------------------------------------------------------------------
 summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程（公里）", "travel_min": "行车（分钟）",

@@ -76,16 +76,26 @@ def _profile(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
+    from layers import symbols
+
     a = _latest(version, as_of)
-    pts = points.merge(a[["id", "class", "meets"]], on="id", how="left")
+    cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in a.columns]
+    pts = points.merge(a[cols], on="id", how="left")
     pts = pts[pts["kind"].isin(kinds)]
     bounds = frames["townships"].total_bounds if len(frames["townships"]) else pts.total_bounds
     m = mapview.new_map(bounds, height=560)
+    geography = []
     if len(frames["townships"]):
-        townships.add_to(m, frames["townships"], labels=False)
+        townships.add_to(m, frames["townships"])
+        geography += townships.legend_items(bool(frames["townships"].get("approximate", pd.Series([False]))
+                                                 .fillna(False).any()))
     water_layer.add_to(m, frames["rivers"], frames["waterbodies"])
-    sampling_points.add_to(m, pts, class_col="class", radius=9, highlight=(pts["id"] == selected).to_numpy(bool))
-    Legend("水质类别（最新一次采样）", sampling_points.legend_items(by_class=True),
+    geography += water_layer.legend_items()
+    sp = sampling_points.add_to(m, pts, class_col="class", radius=9,
+                                highlight=(pts["id"] == selected).to_numpy(bool))
+    extra = [symbols.ring_item("当前选中点位", symbols.RING["light"])] if (pts["id"] == selected).any() else []
+    Legend("水质类别（最新一次采样）", symbols.compose(geography=geography, points=sp.legend, extra=extra,
+                                              colour_title="类别（颜色）", cluster=True),
            position="bottomleft").add_to(m)
     return mapview.to_html(m)
 
@@ -130,7 +140,7 @@ with right:
     def _colour(v):
         for k, lab in water.CLASS_LABELS.items():
             if v == lab:
-                fg = "#000" if k in (3, 4, 5) or k == 2 else "#fff"
+                fg = "#fff" if k == 1 else "#000"  # WCAG contrast ≥ 4.5 on each class colour
                 return f"background-color: {CLASS_COLOURS[k]}; color: {fg}"
         return ""
 
