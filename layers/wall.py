@@ -96,9 +96,13 @@ WALL_4K = ("try { if (window.top.innerWidth >= 2800 && window.top.innerHeight >=
            "document.body.classList.add('qs-wall-4k'); } catch (e) {}")
 #: Wall sizes: everything on the map readable from 4 m, twice as large on a 4K screen.
 WALL_CSS = """<style>
-.qs-wall .qs-label { font-size: 24px; }
-.qs-wall .qs-legend { font-size: 24px; }
-.qs-wall .qs-swatch { width: 24px; height: 24px; }
+.qs-wall .qs-label, .qs-wall .qs-legend, .qs-wall .qs-legend-sub { font-size: 24px; }
+/* one column, as narrow as its rows (a wrapping column flexbox is as wide as all its groups side by side),
+   and as tall as the frame allows: the whole legend, never a scrolled part of it */
+.qs-wall .qs-legend-body { flex-wrap: nowrap; }
+.qs-wall .qs-legend { max-height: calc(100vh - 120px); }
+.qs-wall .qs-swatch, .qs-wall .qs-swatch svg { width: 24px; height: 24px; }
+.qs-wall .qs-cluster-mini, .qs-wall .qs-cluster-mini svg { width: 32px; height: 32px; font-size: 24px; }
 .qs-wall .qs-view-title { font-size: 30px; }
 /* large scale text may be longer than the bar: let it run left, into the map, not off the frame's edge */
 .qs-wall .leaflet-control-scale-line { font-size: 24px; line-height: 1.2; display: flex; justify-content: flex-end;
@@ -106,11 +110,23 @@ WALL_CSS = """<style>
 /* the district is tall and leans west at its foot: the legend and the scale go to the free corner */
 .qs-wall .leaflet-bottom.leaflet-left { left: auto; right: 0; }
 .qs-wall .leaflet-bottom.leaflet-left .leaflet-control { float: right; clear: both; margin-right: 10px; }
-.qs-wall-4k .qs-label, .qs-wall-4k .qs-legend, .qs-wall-4k .leaflet-control-scale-line { font-size: 48px; }
-.qs-wall-4k .qs-swatch { width: 48px; height: 48px; }
+.qs-wall-4k .qs-label, .qs-wall-4k .qs-legend, .qs-wall-4k .qs-legend-sub,
+.qs-wall-4k .leaflet-control-scale-line { font-size: 48px; }
+.qs-wall-4k .qs-swatch, .qs-wall-4k .qs-swatch svg { width: 48px; height: 48px; }
+.qs-wall-4k .qs-cluster-mini, .qs-wall-4k .qs-cluster-mini svg { width: 64px; height: 64px; font-size: 48px; }
+.qs-wall-4k .qs-legend-row { gap: 20px; }
+.qs-wall-4k .qs-chip { width: 56px; height: 32px; }
 .qs-wall-4k .qs-line { height: 10px; }
+.qs-wall-4k .qs-ring { border-width: 6px; }
 .qs-wall-4k .qs-view-title { font-size: 60px; }
+.qs-wall-4k .qs-legend { max-height: calc(100vh - 240px); }
 </style>"""
+
+
+def _wall_rows(items: list[dict]) -> list[dict]:
+    """Legend rows for the wall: nobody zooms a wall map, so the cluster row says only what the number is
+    (and stays short enough not to widen the legend over the district)."""
+    return [dict(it, label="数字：重叠的点位数") if it.get("swatch") == "cluster" else it for it in items]
 
 
 def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame], rotate_seconds: int = 20,
@@ -135,6 +151,9 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     # no zoom animation: an animated zoom still running would undo the refit to the frame's final size
     m.options["zoomAnimation"] = False
+    # one fitter only: FitDistrict keeps the district clear of the widest of the rotating legends (the
+    # legends' own refit, beside whichever legend shows first, is for the other maps)
+    m.qs_bounds = None
     m.get_root().html.add_child(folium.Element(
         "<script>document.body.classList.add('qs-wall');" + WALL_4K + "</script>" + WALL_CSS))
     townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
@@ -146,7 +165,8 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         closure_layers.append(add_sites(m, sites[layer], layer,
                                         [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
                                         radius=radius, name=LAYER_LABELS[layer], show=False))
-    leg1 = Legend("关停整治", symbols.compose(points=[r for l in closure_layers for r in l.legend], cluster=True),
+    leg1 = Legend("关停整治", _wall_rows(symbols.compose(points=[r for l in closure_layers for r in l.legend],
+                                                        cluster=True)),
                   position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
@@ -164,7 +184,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         extra += violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m, dark=True)
     items = symbols.compose(geography=water.legend_items(dark=True), points=[r for l in drawn for r in l.legend],
                             extra=extra, cluster=bool(drawn))
-    leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
+    leg2 = Legend(f"沿河{buffer_m:g}米", _wall_rows(items), position="bottomleft")
     leg2.add_to(m)
     views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,
                   "legends": [leg2.get_name()]})
@@ -177,7 +197,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
-    leg3 = Legend("水质类别", symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True),
+    leg3 = Legend("水质类别", _wall_rows(symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True)),
                   position="bottomleft")
     leg3.add_to(m)
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],

@@ -77,7 +77,7 @@ def _open(ctx, url):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["1080p", "4k"])
-def test_wall_reads_from_four_metres(server, size, expected):
+def test_wall_reads_from_four_metres(server, size, expected, demo_frames):
     u = 2 if size[0] >= 3840 else 1
     with browser(viewport=size) as ctx:
         page, frame, watch = _open(ctx, server + "/wall")
@@ -144,18 +144,16 @@ def test_wall_reads_from_four_metres(server, size, expected):
         assert not RAW.search(text), RAW.search(text)
 
         # the map: fitted to the district, left of the legend, in a frame not much wider than needed
-        fit = frame.evaluate("""() => {
+        minx, miny, maxx, maxy = demo_frames["townships"].total_bounds
+        fit = frame.evaluate("""(b) => {
           const k = Object.keys(window).find(k => k.startsWith('map_') && window[k].getBounds);
           const m = window[k], size = m.getSize();
-          let b = null;
-          m.eachLayer(l => { if (l.getBounds && l.feature === undefined && l.toGeoJSON && l.getLayers) {
-            try { const lb = l.getBounds(); if (lb.isValid()) b = b ? b.extend(lb) : L.latLngBounds(lb.getSouthWest(), lb.getNorthEast()); } catch (e) {} } });
-          const nw = m.latLngToContainerPoint(b.getNorthWest()), se = m.latLngToContainerPoint(b.getSouthEast());
+          const nw = m.latLngToContainerPoint([b[3], b[0]]), se = m.latLngToContainerPoint([b[1], b[2]]);
           const legends = [...document.querySelectorAll('.qs-legend')].filter(e => e.getBoundingClientRect().width > 0)
             .map(e => e.getBoundingClientRect());
           return {w: size.x, h: size.y, left: nw.x, top: nw.y, right: se.x, bottom: se.y,
                   legendLeft: Math.min(...legends.map(r => r.left))};
-        }""")
+        }""", [float(minx), float(miny), float(maxx), float(maxy)])
         assert fit["top"] >= -2 and fit["left"] >= -2 and fit["bottom"] <= fit["h"] + 2 and fit["right"] <= fit["w"] + 2
         assert (fit["bottom"] - fit["top"]) >= 0.85 * fit["h"] or (fit["right"] - fit["left"]) >= 0.85 * fit["w"], fit
         assert fit["right"] <= fit["legendLeft"] + 2, fit  # the legend does not cover the district

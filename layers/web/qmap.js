@@ -236,7 +236,9 @@
     var box = el("div", "qs-cluster" + (ring ? " qs-cluster-ring" : ""));
     if (ring) box.style.setProperty("--qs-ring", ring);
     box.style.width = box.style.height = size + "px";
-    box.style.fontSize = Math.round(size * 0.42) + "px";
+    // on the wall a count is read from 4 m: never below the wall's smallest text (24 px, twice at 4K)
+    var floor = document.body && document.body.classList.contains("qs-wall") ? 24 * zoomFactor() : 0;
+    box.style.fontSize = Math.max(Math.round(size * 0.42), floor) + "px";
     box.appendChild(pieShape(shape, parts, size));
     var num = el("span", "qs-pie-n", n);
     if (shape.name === "triangle") num.style.paddingTop = Math.round(size * 0.12) + "px";
