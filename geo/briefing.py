@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 from pathlib import Path
 from typing import Mapping
@@ -38,6 +39,8 @@ CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
 
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 26
+#: Longest data text printed in a table cell and as a map label (longer ones end in "…").
+CELL_CHARS, MAP_LABEL_CHARS = 24, 16
 
 
 def cjk_family() -> str:
@@ -80,6 +83,16 @@ def _fmt_date(d) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def _fit(text, limit: int) -> str:
+    """A data text as printed: line breaks and tabs as spaces, and cut to ``limit`` characters with "…".
+
+    Names are printed as written ("$" included: mathtext is off); only their length is bounded, so
+    that a 5,000-character name cannot run across the page over its neighbours.
+    """
+    t = re.sub(r"[\r\n\t\v\f]+", " ", str(text))
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
 def _pct(r) -> str:
     return "—" if r is None or (isinstance(r, float) and np.isnan(r)) else f"{100 * r:.1f}%"
 
@@ -101,6 +114,7 @@ def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
         g[has].plot(ax=ax, column="rate", cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.5)
     pts = g.geometry.representative_point()
     for name, p, r in zip(g["name"], pts, g["rate"]):
+        name = _fit(name, MAP_LABEL_CHARS)
         label = name if pd.isna(r) else f"{name}\n{100 * r:.0f}%"
         ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=5.5 if pd.isna(r) else 6.5,
                     color="#666666" if pd.isna(r) else "#111111",
@@ -149,7 +163,8 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
     if len(df) == 0:
         ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
         return
-    tbl = ax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+    cells = [[_fit(v, CELL_CHARS) for v in row] for row in df.astype(str).to_numpy()]
+    tbl = ax.table(cellText=cells, colLabels=list(df.columns), loc="upper center",
                    cellLoc="center")
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(8)
@@ -178,10 +193,12 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
     day = P.as_day(as_of)
     k = P.kpis(frames, day)
     generated = generated or dt.datetime.now()
-    heading = f"{district}生态整治关停进度简报"
+    heading = f"{_fit(district, 30)}生态整治关停进度简报"
     dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
     buf = io.BytesIO()
-    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42}
+    # text.parse_math off: names come from data, and "$…$" in a name must print as written, not as mathtext.
+    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42,
+          "text.parse_math": False}
     with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
                                                       "Subject": "关停进度简报", "Creator": "青山 Qingshan"}) as pdf:
         # page 1: figures and maps

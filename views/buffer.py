@@ -149,7 +149,8 @@ with tab_town:
             x=alt.X("count():Q", title="点位数"),
             color=alt.Color("图层:N", scale=alt.Scale(domain=[LAYER_LABELS[k] for k in layers],
                                                       range=[HIGHLIGHT[k] for k in layers])),
-            tooltip=["township:N", "图层:N", "count():Q"],
+            tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("图层:N"),
+                     alt.Tooltip("count():Q", title="点位数")],
         ).properties(height=max(160, 28 * counts.shape[0]))
         st.altair_chart(chart, width="stretch")
         show = counts.rename(columns={"township": "乡镇（街道）", "total": "合计", **LAYER_LABELS})

@@ -108,7 +108,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 st.session_state["patrol_plan_result"] = plan
             except GeoError as exc:
                 status.update(label="未能生成路线", state="error")
-                st.error(f"{exc.zh}\n\n{exc.en}")
+                st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
                 st.session_state.pop("patrol_plan_result", None)
 
 plan = st.session_state.get("patrol_plan_result")
@@ -117,7 +117,7 @@ if plan is None:
     st.stop()
 
 for w in plan.warnings:
-    st.warning(w)
+    st.warning(ui.md_escape(w))
 
 # --- map ----------------------------------------------------------------------------------------
 mapview.show(patrol_layer.plan_map(plan, frames, team_colours=TEAM_COLOURS, height=560), height=560)

@@ -3,7 +3,6 @@ and the river above and below the chemical park."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 import altair as alt
 import numpy as np
@@ -163,8 +162,8 @@ series = win[win["point_id"] == selected]
 present = sorted(series["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
 default_pars = [p for p in present if water.assessed(p, wb)] or present
 row = latest[latest["id"] == selected].iloc[0]
-st.markdown(f"**{html.escape(str(pt['name']))}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
-            f" · 最新 {html.escape(row['class_label'])} · 目标 {water.label(target)}")
+st.markdown(f"**{ui.md_escape(pt['name'])}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
+            f" · 最新 {ui.md_escape(row['class_label'])} · 目标 {water.label(target)}")
 pars = st.multiselect("指标", present, default=default_pars[:6], key="pars",
                       format_func=lambda p: f"{water.STANDARD[p].name} {p}", placeholder="选择指标")
 
@@ -283,7 +282,7 @@ st.divider()
 prof = _profile(version, start, as_of)
 if len(prof):
     river_name = frames["rivers"].set_index("id")["name"].get(prof.attrs.get("water_id"), "")
-    st.subheader(f"{river_name}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
+    st.subheader(f"{ui.md_escape(river_name)}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
     ppars = sorted(prof["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
     par = st.selectbox("对比指标", ppars, index=ppars.index("NH3-N") if "NH3-N" in ppars else 0,
                        format_func=lambda p: f"{water.STANDARD[p].name} {p}", key="profile_par")
