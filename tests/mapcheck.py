@@ -58,11 +58,12 @@ SYMBOLS_JS = """() => {
 }"""
 
 
-def open_page(ctx, base_url: str, key: str, *, timeout: float = 120.0):
-    """Open page ``key`` (planning the patrol first), wait for its map to draw; return (page, frame, watch)."""
+def open_page(ctx, base_url: str, key: str, *, timeout: float = 120.0, query: str = ""):
+    """Open page ``key`` (planning the patrol first; ``query`` e.g. ``?as_of=…``), wait for its map to draw;
+    return (page, frame, watch)."""
     page = ctx.new_page()
     watch = Watch(page, base_url)
-    page.goto(base_url + PAGES[key], wait_until="load")
+    page.goto(base_url + PAGES[key] + query, wait_until="load")
     if key == "patrol":
         page.get_by_role("button", name="生成巡查路线").click()
         page.wait_for_selector("text=各组安排", timeout=timeout * 1000)

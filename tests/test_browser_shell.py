@@ -90,7 +90,7 @@ def test_wall_fits_screen_without_scrolling(server, size):
         assert dims["docw"] <= dims["innerw"], dims
         assert page.locator("[data-testid=stSidebar]").count() == 0 or not page.locator("[data-testid=stSidebar]").is_visible()
         sizes = page.eval_on_selector_all(".qs-value", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
-        assert len(sizes) == 5 and min(sizes) >= 32
+        assert len(sizes) >= 5 and min(sizes) >= 32  # a sixth tile (complaints) with the casework tables
         box = page.locator("iframe").first.bounding_box()
         assert box["y"] + box["height"] <= size[1] + 1 and box["height"] > 400
         assert frame.evaluate(COUNT_MARKERS) > 0
@@ -107,12 +107,12 @@ def test_wall_rotates_and_refreshes_without_reload(server):
         deadline = time.time() + 15
         while time.time() < deadline and (len(seen) < 3 or len(stamps) < 2):
             seen.add(frame.evaluate("() => document.querySelector('.leaflet-container').getAttribute('data-qs-view')"))
-            stamps.add(page.inner_text(".qs-asof"))
+            stamps.add(page.get_attribute(".qs-head", "data-refreshed"))
             time.sleep(0.5)
         assert seen >= {"closure", "riverside", "water"}, seen
-        first = frame.inner_text(".qs-clock")
+        first = page.inner_text(".qs-now-time")  # the current time, in the header beside the data date
         time.sleep(1.2)
-        assert frame.inner_text(".qs-clock") != first, "the wall clock does not tick"
+        assert page.inner_text(".qs-now-time") != first, "the wall clock does not tick"
         assert len(stamps) >= 2, "figures did not refresh"
         assert page.evaluate("() => window.__qsMarker") == 42, "the page was reloaded"
         assert watch.external == [] and watch.errors == []

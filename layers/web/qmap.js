@@ -42,10 +42,13 @@
   var paths = {};
   function path2d(d) { return paths[d] || (paths[d] = new Path2D(d)); }
 
-  /* A wall screen at 4K with 100 % scaling: markers and lines twice the size, like everything around them. */
+  /* A wall screen at 4K with 100 % scaling: markers and lines twice the size, like everything around them.
+   * The wall's map frame is narrow (the district is tall), so the wall page marks a 4K screen with
+   * ``qs-wall-4k`` on the body (layers/wall.py); a wide frame still tells by its own size. */
   function zoomFactor() {
-    var wall = document.body && document.body.classList.contains("qs-wall");
-    return wall && window.innerWidth >= 2000 && window.innerHeight >= 1200 ? 2 : 1;
+    var body = document.body, wall = body && body.classList.contains("qs-wall");
+    return wall && (body.classList.contains("qs-wall-4k") ||
+                    (window.innerWidth >= 2000 && window.innerHeight >= 1200)) ? 2 : 1;
   }
 
   /* Black or white, whichever reads better on a fill colour (WCAG relative luminance). */
@@ -233,7 +236,9 @@
     var box = el("div", "qs-cluster" + (ring ? " qs-cluster-ring" : ""));
     if (ring) box.style.setProperty("--qs-ring", ring);
     box.style.width = box.style.height = size + "px";
-    box.style.fontSize = Math.round(size * 0.42) + "px";
+    // on the wall a count is read from 4 m: never below the wall's smallest text (24 px, twice at 4K)
+    var floor = document.body && document.body.classList.contains("qs-wall") ? 24 * zoomFactor() : 0;
+    box.style.fontSize = Math.max(Math.round(size * 0.42), floor) + "px";
     box.appendChild(pieShape(shape, parts, size));
     var num = el("span", "qs-pie-n", n);
     if (shape.name === "triangle") num.style.paddingTop = Math.round(size * 0.12) + "px";
