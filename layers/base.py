@@ -75,6 +75,7 @@ class PointLayer(_QsElement, folium.map.Layer):
     def __init__(self, x, y, colour_index, palette: Sequence[str], rows: list[list], labels: Sequence[str], *,
                  name: str, radius: float = 6, stroke: str = "#222222", title: int = 0, tip: int | None = None,
                  history: list[list[str]] | None = None, highlight: Sequence[bool] | None = None,
+                 sites: Sequence[tuple[str, str] | None] | None = None,
                  show: bool = True, overlay: bool = True, control: bool = True):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "QsPoints"
@@ -90,6 +91,9 @@ class PointLayer(_QsElement, folium.map.Layer):
             data["history"] = history
         if highlight is not None:
             data["highlight"] = [1 if h else 0 for h in highlight]
+        if sites is not None:  # (layer, id) per point, or None: the popup links to that site's file
+            data["site"] = [[str(s[0]), str(s[1])] if s else None for s in sites]
+            data["siteUrl"] = assets.page_url("site")
         self.data = js_json(data)
 
 

@@ -73,6 +73,6 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, layer: str, fields: list[tup
     pts = gdf.geometry.values
     layer_el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, labels,
                           name=name or LAYER_LABELS[layer], radius=radius, stroke=stroke, title=0,
-                          history=hist, highlight=highlight, show=show)
+                          history=hist, highlight=highlight, sites=[(layer, i) for i in gdf["id"]], show=show)
     layer_el.add_to(m)
     return layer_el

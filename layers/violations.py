@@ -49,7 +49,8 @@ def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, colours: dict[
                                              violations["status_label"], violations["township"],
                                              violations["distance_m"], violations["water_name"])]
     layer = PointLayer(violations["lon"], violations["lat"], idx, palette, rows, POPUP_LABELS, name=name,
-                       radius=radius, stroke="#ffffff", title=0, highlight=[highlight] * len(violations), show=show)
+                       radius=radius, stroke="#ffffff", title=0, highlight=[highlight] * len(violations),
+                       sites=list(zip(violations["layer"], violations["id"])), show=show)
     layer.add_to(m)
     return layer
 

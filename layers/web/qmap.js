@@ -33,6 +33,16 @@
     return box;
   }
 
+  /* A link to a site's file (一企一档): only the encoded layer and id go into the URL; opens a new tab
+   * (the map's iframe may not navigate the page). */
+  function siteLink(base, layer, id) {
+    var a = el("a", "qs-popup-link", "查看档案（一企一档）");
+    a.href = (base || "/site") + "?layer=" + encodeURIComponent(layer) + "&id=" + encodeURIComponent(id);
+    a.target = "_blank";
+    a.rel = "noopener";
+    return a;
+  }
+
   /* data: {x, y, c (palette index), palette, radius, stroke, labels, rows, title (column index),
    *        history (optional, list per point), highlight (optional list of 0/1), tip (optional column)} */
   function points(data, opts) {
@@ -65,7 +75,10 @@
     group.bindPopup(function (layer) {
       var i = layer.options.qsIndex;
       var rows = data.labels.map(function (lab, k) { return [lab, data.rows[i][k]]; });
-      return table(data.rows[i][data.title], rows, data.history ? data.history[i] : null);
+      var box = table(data.rows[i][data.title], rows, data.history ? data.history[i] : null);
+      var site = data.site && data.site[i];
+      if (site) box.appendChild(siteLink(data.siteUrl, site[0], site[1]));
+      return box;
     }, { maxWidth: 360 });
     return group;
   }
@@ -170,5 +183,6 @@
     return ctl;
   }
 
-  global.QS = { points: points, geo: geo, labels: labels, legend: legend, rotate: rotate, clock: clock, el: el };
+  global.QS = { points: points, geo: geo, labels: labels, legend: legend, rotate: rotate, clock: clock, el: el,
+                siteLink: siteLink };
 })(window);
