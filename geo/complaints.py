@@ -468,7 +468,7 @@ def alarms(c: pd.DataFrame, day) -> pd.DataFrame:
 
 
 #: Handling state of a complaint on a day (the map's colours): worst first.
-STATE_LABELS = {"overdue": "已超期", "due_today": "今日到期", "open": "办理中", "handled": "已办结"}
+STATE_LABELS = contract.COMPLAINT_STATE_LABELS
 
 
 def handling_state(c: pd.DataFrame, day) -> pd.Series:

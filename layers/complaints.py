@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.complaints import STATE_LABELS
 from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS, LAYER_LABELS
+from geo.contract import COMPLAINT_STATE_LABELS as STATE_LABELS
 
 from .base import PointLayer, colour_index, text
 
