@@ -70,10 +70,11 @@ if not len(f.attachments):
     st.write("无附件。")
 for _, a in f.attachments.iterrows():
     cols = st.columns([1, 3])
-    thumb = ATT.thumbnail(a["content"]) if a["content"] is not None else None
+    thumb = ATT.preview(a["content"])  # images, and a PDF's first page
     if thumb:
         cols[0].image(thumb, width="stretch")
-    cols[1].text(f"{a['name']}\n{a['mime']} · {int(a['size'])} 字节 · {a['uploaded_by'] or ''}\n{a['note'] or ''}")
+    cols[1].text(f"{a['name']}\n{ATT.TYPES.get(a['mime'], a['mime'])} · {int(a['size'])} 字节 · {a['uploaded_by'] or ''}"
+                 f"\nSHA-256 {a['sha256']}\n{a['note'] or ''}")
     cols[1].download_button("下载", data=a["content"], file_name=a["name"], mime=a["mime"], key=f"cw_s_dl_{a['id']}")
 if cw.may(acc, "status_update"):
     up = st.file_uploader("上传文件或照片（JPEG、PNG、WebP、PDF）", type=["jpg", "jpeg", "png", "webp", "pdf"],
