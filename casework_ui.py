@@ -6,16 +6,22 @@ repeated failures) and stores the account under the same session key, so one log
 from __future__ import annotations
 
 import html
+import math
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from geo import auth
 from geo.contract import SITE_LAYERS
 
 LOCK_AFTER, LOCK_SECONDS = 5, 60
+#: "use my location": a tiny component served from this folder by the app itself (no build, no CDN).
+GEOLOCATE_DIR = Path(__file__).resolve().parent / "components" / "geolocate"
+_geolocate = components.declare_component("geolocate", path=str(GEOLOCATE_DIR))
 
 
 def md(text) -> str:
@@ -37,6 +43,34 @@ def site_links(layers, ids) -> list[str | None]:
 def link_column(label: str = "一企一档") -> dict:
     """``column_config`` showing the column ``label`` of :func:`site_links` as a 查看档案 link."""
     return {label: st.column_config.LinkColumn(label, display_text="查看档案")}
+
+
+def geolocate(key: str, label: str = "使用我的位置") -> dict | None:
+    """A full-width button that asks the browser for the phone's position (``navigator.geolocation``).
+
+    Returns what the browser last answered: ``{"lon", "lat", "accuracy", "t"}`` or ``{"error", "t"}``
+    (``t`` tells one answer from the next), ``None`` before the first tap. Use :func:`device_location` to
+    read it: it comes from the client and is checked like any input.
+    """
+    return _geolocate(label=label, key=key, default=None)
+
+
+def device_location(value) -> tuple[float, float, float | None] | None:
+    """``(lon, lat, accuracy in metres)`` from a :func:`geolocate` answer, or ``None`` when it holds no valid
+    WGS84 position (an error, or anything malformed)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        lon, lat = float(value["lon"]), float(value["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    try:
+        acc = float(value.get("accuracy"))
+    except (TypeError, ValueError):
+        acc = None
+    return lon, lat, acc if acc is not None and math.isfinite(acc) and acc >= 0 else None
 
 
 def account() -> auth.Account | None:
