@@ -148,7 +148,7 @@ def inspection_from_plan(plan, get_store) -> str | None:
     st.caption("把这份路线登记为一次巡查（含各站点），巡查员即可在“巡查登记”页逐点记录检查结果。"
                "监测断面不是企业、窑、养殖场，不列为巡查点位；排污口计入所属企业。")
     made = st.session_state.get("cw_plan_inspection")
-    if made and made[0] == id(plan):
+    if made and made[0] is plan:  # the plan itself is kept: an id() could be reused by the next plan
         st.success(f"已转为巡查 {md(made[1])}。[去登记检查结果](inspect)")
         return made[1]
     acc = login_box()
@@ -171,7 +171,7 @@ def inspection_from_plan(plan, get_store) -> str | None:
     except (GeoError, StoreError) as exc:
         show_error(exc)
         return None
-    st.session_state["cw_plan_inspection"] = (id(plan), iid)
+    st.session_state["cw_plan_inspection"] = (plan, iid)
     n = len(insp.stops_of(get_store(), iid))
     st.success(f"已建立巡查 {md(iid)}，{n} 个点位，登记人 {md(acc.name)}。[去登记检查结果](inspect)")
     return iid

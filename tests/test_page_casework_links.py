@@ -189,3 +189,20 @@ def test_patrol_plan_becomes_an_inspection_once(env):
 def test_patrol_conversion_is_open_to_planners_too(env):
     at = login(_planned(), "wang")
     assert [b for b in at.button if b.label == "转为巡查"]
+
+
+def test_site_page_shows_photos_and_pdf_first_pages(env):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    a = env.read("attachments")
+    fid = a["feature_id"].iat[0]
+    mine = a[(a["layer"] == "enterprises") & (a["feature_id"] == fid)]
+    at = AppTest.from_file(str(VIEWS / "site.py"), default_timeout=180)
+    at.query_params["layer"] = "enterprises"
+    at.query_params["id"] = fid
+    at.run()
+    assert not at.exception, at.exception
+    images = len(at.get("image"))
+    assert images == len(mine) and (mine["mime"] == "application/pdf").any()  # PDFs too, by their first page
+    shown = texts(at)
+    assert all(sha in shown for sha in mine["sha256"])
