@@ -42,7 +42,6 @@ st.caption(f"{day.year}年1月1日至{day:%Y年%m月%d日}受理；上级转办 
            f"敏感件 {f['sensitive']} 件，当日查处 {f['sensitive_same_day']} 件。")
 
 
-
 @st.cache_data(show_spinner="正在生成地图…", max_entries=16)
 def _map_html(version: str, day: dt.date) -> tuple[str, dict]:
     """Complaints of the year to ``day`` and any still open from before, as pins over the townships."""

@@ -2,8 +2,9 @@
 
 Choose the inspection and the stop, tap a finding, add a note and photos (camera or file); the place is the
 site's point unless the phone's position is given: "使用我的位置" asks the browser (navigator.geolocation, a
-small local component) and fills the "lon,lat" field, which can also be typed by hand. A finding that changes what the register says (确认已关停
-at a site not closed, 违规 at a closed one) is proposed as a status event and written only when confirmed.
+small local component) and fills the "lon,lat" field, which can also be typed by hand. A finding that changes
+what the register says (确认已关停 at a site not closed, 违规 at a closed one) is proposed as a status event and
+written only when confirmed.
 Below: joint patrols per month against the twice-a-month rule.
 """
 from __future__ import annotations
