@@ -84,18 +84,14 @@ def _login(page, url):
 
 
 def _geo_frame(page, timeout: float = 60.0):
-    """The frame of the local geolocation component (served by the app: /component/casework_ui.geolocate)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for f in page.frames:
-            if "casework_ui.geolocate" in f.url:
-                try:
-                    f.wait_for_selector("#go", timeout=2000)
-                    return f
-                except Exception:  # the frame was replaced by a rerun: look again
-                    pass
-        time.sleep(0.3)
-    raise AssertionError(f"the geolocation component did not load: {[f.url for f in page.frames]}")
+    """The local geolocation component (served by the app: /component/casework_ui.geolocate), once drawn.
+
+    Reached through its iframe element (a frame locator): ``page.frames`` does not always list a frame
+    React adds after the page loaded.
+    """
+    frame = page.frame_locator('iframe[title="casework_ui.geolocate"]')
+    frame.locator("#go").wait_for(timeout=timeout * 1000)
+    return frame
 
 
 def test_use_my_location_fills_the_place_of_the_finding(server):
@@ -109,6 +105,7 @@ def test_use_my_location_fills_the_place_of_the_finding(server):
         frame = _geo_frame(page)
         button = frame.locator("#go")
         assert button.inner_text() == "使用我的位置"
+        assert "casework_ui.geolocate" in page.locator('iframe[title="casework_ui.geolocate"]').get_attribute("src")
         box = button.bounding_box()
         assert box["height"] >= 44 and box["x"] + box["width"] <= PHONE[0], box
         button.click()
