@@ -226,7 +226,7 @@ def _patrols(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, st
     targets["township"] = _township_of(targets, t["townships"]).to_numpy()
     key = dict(zip(zip(targets["layer"], targets["id"]), targets["township"]))
     v = v.assign(township=[key.get((a, b)) for a, b in zip(v["layer"], v["feature_id"])],
-                 month=v["inspection_id"].map(held).dt.month)
+                 month=pd.to_datetime(v["inspection_id"].map(held.to_dict())).dt.month)  # a Series map of nothing fails in pandas
     out = {}
     have = set(targets["township"].dropna())
     for name in t["townships"]["name"]:
@@ -411,11 +411,12 @@ def labelled(scores: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
 
 
 def to_csv(scores: pd.DataFrame, scheme: Scheme) -> bytes:
-    """CSV (UTF-8 with BOM): ``township,total,rank,veto`` then one column per scoring block (block ids)."""
-    from .progress import excel_safe
+    """CSV (UTF-8 with BOM): ``township,total,rank,veto`` then one column per scoring block (block ids);
+    written by :func:`geo.io.writers.write_csv` (no formula from a name)."""
+    from .io.writers import write_csv
 
     cols = ["township", "total", "rank", "veto", *scheme.scoring_blocks]
-    return excel_safe(scores[cols]).to_csv(index=False).encode("utf-8-sig")
+    return write_csv(scores[cols], dialect="for_machines", bom=True)
 
 
 def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None) -> bytes:

@@ -600,39 +600,60 @@ def to_table(result: pd.DataFrame, *, chinese: bool = False) -> pd.DataFrame:
     return df.rename(columns=labels)
 
 
-def write_result(result: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write a result as ``.csv`` (English columns, UTF-8 with BOM for Excel), ``.xlsx`` (Chinese headers)
-    or ``.geojson`` (points with every column as properties)."""
+def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", "kilns"), *,
+                   data_version: str | None = None, generated_by: str | None = None):
+    """What a riverside list is (:class:`geo.io.writers.Meta`): the rule, its limit, the layers, the date."""
+    from .io.writers import Meta
+
+    names = "、".join(LAYER_LABELS.get(k, k) for k in _parse_layers(layers))
+    return Meta(
+        title=f"沿河{float(distance):g}米缓冲区内在管点位清单",
+        rule=f"在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {float(distance):g} 米即为违规（含 "
+             f"{float(distance):g} 米）；距离按局部横轴墨卡托平面（GRS80）精确计算，单位米，保留到毫米",
+        parameters={"限值（米）": float(distance), "检查的图层": names, "坐标": "经纬度 WGS84（EPSG:4326）"},
+        as_of=pd.Timestamp(as_of).date() if as_of is not None else "当前状态",
+        data_version=data_version, generated_by=generated_by)
+
+
+def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None) -> Path:
+    """Write a result as ``.csv`` (English columns and codes, for scripts), ``.xlsx`` (Chinese headers;
+    ``meta`` as its header block and 说明 sheet) or ``.geojson`` (points with every column as properties),
+    through :mod:`geo.io.writers` (no spreadsheet formula from a site's name)."""
+    from .io.writers import write_csv, write_geojson, write_xlsx
+
     path = Path(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if suffix == ".csv":
-            to_table(result).to_csv(tmp, index=False, encoding="utf-8-sig")
-        elif suffix == ".xlsx":
-            to_table(result, chinese=True).to_excel(tmp, index=False, sheet_name="河岸缓冲", engine="openpyxl")
-        elif suffix in (".geojson", ".json"):
-            tmp.write_text(to_geojson(result), encoding="utf-8")
-        else:
-            raise ValueError(f"unsupported output {suffix!r}")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if suffix == ".csv":
+        return write_csv(to_table(result), path, dialect="for_machines")
+    if suffix == ".xlsx":
+        return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, path, meta=meta)
+    if suffix in (".geojson", ".json"):
+        return write_geojson(_geo_table(result), path)
+    raise ValueError(f"unsupported output {suffix!r}")
 
 
-def to_geojson(result: gpd.GeoDataFrame) -> str:
+def _geo_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(to_table(result), geometry=result.geometry.values, crs=STORE_CRS)
     gdf["active"] = gdf["active"].astype(bool)
     gdf["violation"] = gdf["violation"].astype(bool)
-    return gdf.to_json(drop_id=True, ensure_ascii=False)
+    return gdf
 
 
-def to_xlsx_bytes(result: pd.DataFrame) -> bytes:
-    import io
+def to_geojson(result: gpd.GeoDataFrame) -> str:
+    from .io.writers import write_geojson
 
-    buf = io.BytesIO()
-    to_table(result, chinese=True).to_excel(buf, index=False, sheet_name="河岸缓冲", engine="openpyxl")
-    return buf.getvalue()
+    return write_geojson(_geo_table(result)).decode("utf-8")
 
+
+def to_xlsx_bytes(result: pd.DataFrame, *, meta=None) -> bytes:
+    """The xlsx of a result (Chinese headers; ``meta``: see :func:`riverside_meta`)."""
+    from .io.writers import write_xlsx
+
+    return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, meta=meta)
+
+
+def to_csv_bytes(result: pd.DataFrame, *, meta=None) -> bytes:
+    """The CSV of a result for people: UTF-8 with BOM, Chinese headers and labels (``meta`` as leading lines)."""
+    from .io.writers import write_csv
+
+    return write_csv(to_table(result, chinese=True), dialect="for_people", meta=meta)

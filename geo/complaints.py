@@ -13,9 +13,7 @@ that day.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,7 +28,10 @@ from . import config, contract
 from .contract import CHANNEL_LABELS, CATEGORY_LABELS, DIRECT_CHANNELS, SITE_LAYERS, STORE_CRS, TABLES
 from .crs import DATUMS, to_wgs84
 from .errors import GeoError
-from .intake import (MAX_BYTES, RowProblem, _blank, _text, decode_text, parse_coord, parse_date)
+from .intake import RowProblem, _blank, _text
+from .io.cells import parse_coord, parse_date
+from .io.limits import Limits, bounded
+from .io.readers import match_headers, read_table
 
 #: Days from receipt to the due date when the register leaves it blank (``[casework] complaint_due_days``).
 DEFAULT_DUE_DAYS = 15
@@ -103,68 +104,17 @@ def due_days() -> int:
 # --- reading a register -----------------------------------------------------------------
 
 def auto_mapping(headers) -> dict[str, str]:
-    """``{header: field}`` for the headers recognised (first header wins per field)."""
-    norm = {f: {_word(a) for a in al} for f, al in ALIASES.items()}
-    out: dict[str, str] = {}
-    for h in headers:
-        w = _word(h)
-        w2 = re.sub(r"[（(].*?[)）]$", "", w)
-        for f, words in norm.items():
-            if (w in words or w2 in words) and f not in out.values():
-                out[h] = f
-                break
-    return out
+    """``{header: field}`` for the headers recognised (first header wins per field; a bracketed unit is
+    ignored): :func:`geo.io.readers.match_headers` with :data:`ALIASES`."""
+    return match_headers(headers, ALIASES)
 
 
-def read_register(path: str | Path, *, name: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """Raw cells of a register (xlsx or csv in UTF-8/GBK): frame, file row numbers, source name."""
-    path = Path(path)
-    source = name or path.name
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise GeoError(f"文件过大（{size / 1e6:.1f} MB，上限 {MAX_BYTES / 1e6:.0f} MB）。",
-                       f"file too large ({size / 1e6:.1f} MB; limit {MAX_BYTES / 1e6:.0f} MB)")
-    suffix = Path(source).suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            rows = [list(r) for r in wb[wb.sheetnames[0]].iter_rows(values_only=True)]
-            wb.close()
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise GeoError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
-    elif suffix in (".csv", ".txt"):
-        try:
-            text, _ = decode_text(path.read_bytes())
-        except ValueError as exc:
-            raise GeoError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", str(exc)) from exc
-        rows = list(csv.reader(io.StringIO(text)))
-    else:
-        raise GeoError(f"不支持的文件类型“{suffix}”（支持 xlsx、csv）。", f"unsupported file type {suffix!r} (xlsx, csv)")
-    while rows and all(_blank(c) for c in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise GeoError("文件为空。", "the file is empty")
-    # The header row: the one among the first 10 with most recognised headers (title rows are skipped).
-    scores = [len(auto_mapping([_text(c) for c in r if not _blank(c)])) for r in rows[:10]]
-    h = int(np.argmax(scores))
-    width = max(len(r) for r in rows)
-    header = []
-    for j in range(width):
-        c = rows[h][j] if j < len(rows[h]) else None
-        nm = _text(c) if not _blank(c) else f"列{j + 1}"
-        while nm in header:
-            nm += "_2"
-        header.append(nm)
-    body, numbers = [], []
-    for i in range(h + 1, len(rows)):
-        r = list(rows[i]) + [None] * (width - len(rows[i]))
-        if all(_blank(c) for c in r):
-            continue
-        body.append([None if _blank(c) else c for c in r])
-        numbers.append(i + 1)
-    return pd.DataFrame(body, columns=header, dtype=object), np.asarray(numbers, dtype=int), source
+def read_register(path, *, name: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """Raw cells of a register (xlsx or csv in UTF-8/GBK; a path or bytes): frame, file row numbers, source
+    name. Read by :func:`geo.io.readers.read_table`, within the ``[limits]`` of qingshan.toml; the header
+    row is the one among the first rows with most recognised headers (title rows are skipped)."""
+    t = read_table(path, name=name, aliases=ALIASES, formats=("csv", "xlsx"))
+    return t.frame, t.row_numbers, t.source
 
 
 # --- checking ---------------------------------------------------------------------------
@@ -179,6 +129,15 @@ class ComplaintIntake:
     source: str = ""
     new_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
+    #: Findings per severity before the report was bounded.
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # the first [limits] max_report_lines findings of each kind, then one line with the kind's total
+        from .intake import _kind, _more
+
+        self.totals = {sev: sum(p.severity == sev for p in self.problems) for sev in ("error", "warning")}
+        self.problems = bounded(self.problems, _kind, Limits.current().max_report_lines, _more)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -196,9 +155,10 @@ class ComplaintIntake:
         return df.rename(columns=cols)
 
     def summary(self) -> str:
-        n_warn = len(self.problems) - len(self.errors)
-        return (f"新增 {len(self.new_ids)} 件，更新 {len(self.updated_ids)} 件；错误 {len(self.errors)} 条，提示 {n_warn} 条 / "
-                f"{len(self.new_ids)} new, {len(self.updated_ids)} updated; {len(self.errors)} error(s), "
+        n_err = max(self.totals.get("error", 0), len(self.errors))
+        n_warn = max(self.totals.get("warning", 0), len(self.problems) - len(self.errors))
+        return (f"新增 {len(self.new_ids)} 件，更新 {len(self.updated_ids)} 件；错误 {n_err} 条，提示 {n_warn} 条 / "
+                f"{len(self.new_ids)} new, {len(self.updated_ids)} updated; {n_err} error(s), "
                 f"{n_warn} warning(s)")
 
 

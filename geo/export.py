@@ -2,13 +2,13 @@
 
 The xlsx of a site layer re-imports cleanly (``python -m geo import``): its
 headers are the contract's Chinese labels and its statuses their Chinese
-words, both of which the importer recognises. Text cells are always written
-as text, so a name typed as ``=HYPERLINK(…)`` stays a name and never becomes
-a formula in the recipient's spreadsheet.
+words, both of which the importer recognises. Every file is written by
+:mod:`geo.io.writers`: text cells are always text, so a name typed as
+``=HYPERLINK(…)`` stays a name and never becomes a formula in the recipient's
+spreadsheet (in CSV it gets a leading quote).
 """
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
@@ -59,43 +59,26 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return out.rename(columns=labels)
 
 
-def _cell(v):
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
 def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None) -> bytes:
     """One layer as an .xlsx file (see :func:`layer_sheet`); strings are stored as text, never formulas."""
-    import openpyxl
-
     from .contract import LAYER_LABELS
+    from .io.writers import write_xlsx
 
-    data = layer_sheet(df, table)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = (sheet or LAYER_LABELS.get(table, table))[:31].replace("/", "_")
-    ws.append([str(c) for c in data.columns])
-    kinds = {c.label: c.kind for c in TABLES[table].columns if c.label}
-    formats = {i: "yyyy-mm-dd hh:mm" if kinds.get(c) == "datetime" else "yyyy-mm-dd"
-               for i, c in enumerate(data.columns) if str(data[c].dtype).startswith("datetime")}
-    for row in data.itertuples(index=False):
-        ws.append([_cell(v) for v in row])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # "=…" would otherwise be written as a formula
-            elif cell.column - 1 in formats and cell.value is not None:
-                cell.number_format = formats[cell.column - 1]
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table)})
+
+
+def layer_csv(df: pd.DataFrame, table: str) -> bytes:
+    """One layer as CSV for people (UTF-8 with BOM, the headers and words of :func:`layer_sheet`)."""
+    from .io.writers import write_csv
+
+    return write_csv(layer_sheet(df, table), dialect="for_people")
+
+
+def layer_geojson(df, table: str) -> bytes:
+    """One layer with geometry as GeoJSON (the store's columns and codes)."""
+    from .io.writers import write_geojson
+
+    return write_geojson(df)
 
 
 #: file formats :func:`export_bytes` writes: the whole store, or one layer
@@ -126,5 +109,5 @@ def export_bytes(store, suffix: str, layer: str | None = None) -> bytes:
     if suffix == ".xlsx":
         return layer_xlsx(df, layer)
     if suffix == ".csv":
-        return layer_sheet(df, layer).to_csv(index=False).encode("utf-8-sig")
-    return df.to_json(ensure_ascii=False, default=str).encode("utf-8")
+        return layer_csv(df, layer)
+    return layer_geojson(df, layer)

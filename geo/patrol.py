@@ -23,7 +23,6 @@ read WGS84 GPX; ``datum="gcj02"`` converts for apps that expect GCJ-02.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -652,36 +651,43 @@ def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) 
     return out.reset_index(drop=True)
 
 
-def to_csv(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """CSV checklist (UTF-8 with BOM so that Excel shows the Chinese text)."""
-    return checklist(plan, datum).to_csv(index=False).encode("utf-8-sig")
+def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines") -> bytes:
+    """CSV checklist through :mod:`geo.io.writers` (no formula from a site's name).
+
+    ``for_machines`` (the command line): the English columns of :func:`checklist`; ``for_people`` (the
+    page's download): UTF-8 with BOM, Chinese headers (:data:`CHECKLIST_COLUMNS`) and team names.
+    """
+    from .io.writers import write_csv
+
+    cl = checklist(plan, datum)
+    if dialect == "for_people":
+        cl["team"] = [team_label(int(t)) for t in cl["team"]]
+        return write_csv(cl, dialect=dialect, headers=CHECKLIST_COLUMNS)
+    return write_csv(cl, dialect=dialect)
 
 
 def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位."""
-    buf = io.BytesIO()
+    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位, 说明."""
+    from .io.writers import write_xlsx
+
     summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程(公里)",
                                          "travel_min": "行车(分钟)", "service_min": "现场(分钟)",
                                          "finish": "预计返回", "hours": "用时(小时)"}).drop(columns="team")
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        cl = checklist(plan, datum)
-        cl["team"] = [team_label(int(t)) for t in cl["team"]]
-        cl = cl.rename(columns=CHECKLIST_COLUMNS)
-        cl.to_excel(xw, sheet_name="巡查清单", index=False)
-        summary.to_excel(xw, sheet_name="各组汇总", index=False)
-        checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"]) \
-            .rename(columns=CHECKLIST_COLUMNS).to_excel(xw, sheet_name="未安排点位", index=False)
-        pd.DataFrame({"项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
-                      "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
-                            plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}) \
-            .to_excel(xw, sheet_name="说明", index=False)
-        ws = xw.sheets["巡查清单"]
-        widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
-                  "K": 6, "L": 6, "M": 11, "N": 11, "O": 24}
-        for col, w in widths.items():
-            ws.column_dimensions[col].width = w
-        ws.freeze_panes = "A2"
-    return buf.getvalue()
+    cl = checklist(plan, datum)
+    cl["team"] = [team_label(int(t)) for t in cl["team"]]
+    sheets = {
+        "巡查清单": cl.rename(columns=CHECKLIST_COLUMNS),
+        "各组汇总": summary,
+        "未安排点位": checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"])
+        .rename(columns=CHECKLIST_COLUMNS),
+        "说明": pd.DataFrame({
+            "项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
+            "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
+                  plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}),
+    }
+    widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
+              "K": 6, "L": 6, "M": 11, "N": 11, "O": 24}
+    return write_xlsx(sheets, widths={"巡查清单": widths})
 
 
 EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}

@@ -22,7 +22,6 @@ The wall screen reads :func:`kpis`.
 """
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -634,49 +633,36 @@ def _header(col: str) -> str:
     return HEADERS.get(col, col)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` for a CSV people open in a spreadsheet: text cells that a spreadsheet would run
-    as a formula (starting with = + - @) get a leading apostrophe. Numbers are left alone."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    return out
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas
+    (:func:`geo.io.writers.neutralise_frame`; numbers are left alone)."""
+    from .io.writers import neutralise_frame
+
+    return neutralise_frame(df)
 
 
 def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """An xlsx workbook (bytes) with one sheet per item; sheet names cut to Excel's 31 characters.
+    """An xlsx workbook (bytes) with one sheet per item, through :func:`geo.io.writers.write_xlsx`.
 
     Text cells are stored as text, never as formulas: a name typed into a
     ledger as ``=HYPERLINK(…)`` stays a name in the recipient's spreadsheet.
     """
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            ws = xw.sheets[name[:31]]
-            for row in ws.iter_rows(min_row=1):
-                for cell in row:
-                    if isinstance(cell.value, str) and cell.data_type == "f":
-                        cell.data_type = "s"
-            for i, col in enumerate(df.columns, start=1):  # a readable column width for CJK text
-                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
-                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 50)
-    return buf.getvalue()
+    from .io.writers import write_xlsx
+
+    return write_xlsx(sheets)
 
 
 def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
-    """The :func:`counts` table as ``csv`` (UTF-8, with a BOM for Excel unless ``bom=False``),
+    """The :func:`counts` table as ``csv`` (for machines; UTF-8, with a BOM for Excel unless ``bom=False``),
     ``json`` (records) or ``xlsx``.
 
     csv and json keep the English column names and codes (machine-readable);
     xlsx carries Chinese headers and labels.
     """
     if fmt == "csv":
-        return df.to_csv(index=False).encode("utf-8-sig" if bom else "utf-8")
+        from .io.writers import write_csv
+
+        return write_csv(df, dialect="for_machines", bom=bom)
     if fmt == "json":
         return df.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
     if fmt == "xlsx":

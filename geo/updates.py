@@ -81,7 +81,7 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     except (ValueError, TypeError):
         eff = pd.NaT
     if pd.isna(eff):
-        from .intake import parse_date
+        from .io.cells import parse_date
 
         eff = parse_date(effective_on) if effective_on is not None else None
         if eff is None:

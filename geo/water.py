@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GeoError
+from .io.cells import parse_detection
 
 #: Class number for worse than Ⅴ (劣Ⅴ类).
 WORSE_THAN_V = 6
@@ -596,8 +597,8 @@ def upstream_downstream(frames: dict[str, pd.DataFrame], *, water_id: str | None
 def values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Parse the ``parameter, value, waterbody`` (and optional ``below_detection``) text columns of a table.
 
-    A value ``<x`` is below detection. Raises :class:`GeoError` listing every
-    bad row (numbered as in a file with one header row) and writes nothing.
+    A value ``<x`` or ``xL`` is below detection (:func:`geo.io.cells.parse_detection`). Raises
+    :class:`GeoError` listing every bad row (numbered as in a file with one header row) and writes nothing.
     """
     need = {"parameter", "value", "waterbody"}
     missing = need - set(df.columns)
@@ -607,10 +608,12 @@ def values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     par = df["parameter"].astype(str).str.strip()
     wb = df["waterbody"].astype(str).str.strip().str.lower()
     raw = df["value"].astype(str).str.strip()
-    below = raw.str.startswith("<")
+    # <0.01, 0.01L: below the detection limit 0.01 (the one grammar of geo.io.cells)
+    parsed = [parse_detection(v) for v in df["value"]]
+    below = pd.Series([k == "below" for k, _ in parsed], index=df.index)
     if "below_detection" in df.columns:
         below |= df["below_detection"].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "是"])
-    val = pd.to_numeric(raw.str.lstrip("<").str.strip(), errors="coerce")
+    val = pd.Series([float(d) if k in ("value", "below") else np.nan for k, d in parsed], index=df.index)
     for i in range(len(df)):
         row = i + 2  # header is row 1
         if par.iat[i] not in STANDARD:

@@ -215,4 +215,4 @@ d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).enc
                    "application/vnd.google-earth.kml+xml", key="dl_kml")
 d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum), f"{stem}.csv", "text/csv", key="dl_csv")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people"), f"{stem}.csv", "text/csv", key="dl_csv")

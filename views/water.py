@@ -12,6 +12,7 @@ import streamlit as st
 
 import ui
 from geo import water
+from geo.io.writers import write_csv
 from layers import mapview, sampling_points, townships
 from layers import water as water_layer
 from layers.base import Legend
@@ -21,6 +22,12 @@ KIND_LABELS = {"section": "断面", "outfall": "排污口"}
 WB_LABELS = {"river": "河流", "lake": "湖库"}
 QUALITY_LABELS = {"worse": "变差", "better": "改善", "stable": "无明显趋势", "n/a": "—"}
 POSITION_LABELS = {"upstream": "园区上游", "alongside": "园区河段", "downstream": "园区下游"}
+# Chinese headers of the CSV downloads (for people: geo.io.writers "for_people")
+SERIES_HEADERS = {"point_id": "点位", "sampled_at": "采样时间", "parameter": "指标", "value": "数值", "unit": "单位",
+                  "below_detection": "低于检出限", "class": "类别"}
+PROFILE_HEADERS = {"id": "点位", "name": "名称", "chainage_km": "沿程距离(公里)", "target_class": "目标类别",
+                   "offset_km": "距园区河段(公里)", "position": "位置", "parameter": "指标", "mean": "均值",
+                   "median": "中位数", "n": "样本数", "class": "均值类别"}
 
 st.title("水质 · GB 3838-2002 单因子评价")
 
@@ -48,7 +55,10 @@ def _latest(version: str, as_of: dt.date) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
-    return water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    win = water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    if "below_detection" not in win.columns:  # optional in the contract: a store without it reports detections
+        win = win.assign(below_detection=pd.Series(False, index=win.index, dtype="boolean"))
+    return win
 
 
 @st.cache_data(show_spinner="正在计算趋势…", max_entries=32)
@@ -125,7 +135,7 @@ with right:
         return ""
 
     st.dataframe(table.style.map(_colour, subset=["水质类别"]), hide_index=True, width="stretch", height=470)
-    st.download_button("下载最新评价（CSV）", table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载最新评价（CSV）", write_csv(table, dialect="for_people"),
                        file_name=f"水质评价_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 st.caption("单因子评价：取参评项目中最差的类别；河流不评价总氮、粪大肠菌群；水温不分类；pH 超出 6–9 为劣Ⅴ类；"
@@ -229,8 +239,10 @@ else:
         }), hide_index=True, width="stretch")
         st.caption("↑/↓：在 0.05 显著性水平上升/下降；溶解氧下降、其他污染物上升为“变差”。")
     st.download_button("下载该点位数据（CSV）",
-                       series[["point_id", "sampled_at", "parameter", "value", "unit", "below_detection", "class"]]
-                       .to_csv(index=False).encode("utf-8-sig"),
+                       write_csv(series[["point_id", "sampled_at", "parameter", "value", "unit", "below_detection",
+                                         "class"]], dialect="for_people", headers=SERIES_HEADERS,
+                                 labels={"below_detection": {True: "是", False: "否"}, "class": water.CLASS_LABELS,
+                                         "parameter": {k: p.name for k, p in water.STANDARD.items()}}),
                        file_name=f"监测数据_{selected}_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 # --- exceedances in the window ---------------------------------------------------------------
@@ -251,7 +263,7 @@ if len(ex):
         "超标倍数": ex["factor"].map(lambda v: f"{v:.2f}" if v == v else "—"),
     }).iloc[::-1]
     st.dataframe(ex_table, hide_index=True, width="stretch", height=320)
-    st.download_button("下载超标记录（CSV）", ex_table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载超标记录（CSV）", write_csv(ex_table, dialect="for_people"),
                        file_name=f"超标记录_{as_of:%Y%m%d}.csv", mime="text/csv")
 else:
     st.success("所选时段内没有超标记录。")
@@ -289,5 +301,9 @@ if len(prof):
     down = d.loc[d["position"] == "downstream", "mean"].mean()
     if up == up and down == down and up > 0:
         st.caption(f"园区下游断面均值为上游的 {down / up:.2f} 倍（{water.STANDARD[par].name}）。紫色阴影为园区企业在河道上的投影范围。")
-    st.download_button("下载沿程对比（CSV）", prof.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载沿程对比（CSV）",
+                       write_csv(prof, dialect="for_people", headers=PROFILE_HEADERS,
+                                 labels={"position": POSITION_LABELS,
+                                         "class": water.CLASS_LABELS, "target_class": water.CLASS_LABELS,
+                                         "parameter": {k: p.name for k, p in water.STANDARD.items()}}),
                        file_name=f"园区上下游对比_{as_of:%Y%m%d}.csv", mime="text/csv")

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     # A store without an as_of entry (and no --as-of) is checked as it stands: its status column.
     as_of = rules.resolve_as_of(args.as_of, meta) if args.as_of or meta.get("as_of") else None
     result = buffers.check(store, args.distance, layers, as_of, all_sites=args.all_sites)
-    buffers.write_result(result, args.out)
+    buffers.write_result(result, args.out, meta=buffers.riverside_meta(args.distance, as_of, layers,
+                                                                       data_version=store.version()))
     n_viol = int(result["violation"].sum())
     what = f"{len(result)} sites" if args.all_sites else f"{n_viol} violations"
     print(f"沿河 {args.distance:g} 米：违规 {n_viol} 处 → {args.out}\n{what} within {args.distance:g} m → {args.out}")

@@ -10,6 +10,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import GeoError
+from ..io.writers import write_csv
+
+
+def _tsv(df: pd.DataFrame) -> str:
+    """A table for the terminal (tab-separated), text cells neutralised like every CSV (geo.io.writers)."""
+    return write_csv(df, sep="\t").decode("utf-8")
 
 
 def _store(args, create: bool = False):
@@ -124,13 +130,13 @@ def _complaints_list(args) -> int:
     c = store.read("complaints")
     if args.figures:
         f = C.figures(c, store.read("townships"), start=pd.Timestamp(day.year, 1, 1), end=day)
-        print(C.figures_table(f).to_csv(index=False, sep="\t"), end="")
+        print(_tsv(C.figures_table(f)), end="")
         return 0
     rows = C.alarms(c, day) if args.alarms else c.sort_values("received_on")
     out = C.labelled(rows, day)
     if args.alarms:
         out.insert(0, "告警", rows["alarm_label"].to_numpy())
-    sys.stdout.write(out.to_csv(index=False, sep="\t"))
+    sys.stdout.write(_tsv(out))
     return 0
 
 
@@ -188,11 +194,11 @@ def _inspect_list(args) -> int:
         out = pd.DataFrame({"记录编号": s["id"], "图层": s["layer"].map(LAYER_LABELS), "编号": s["feature_id"],
                             "名称": s["name"], "检查结果": s["finding"].map(FINDING_LABELS).fillna("未记录"),
                             "备注": s["note"].fillna(""), "检查人": s["recorded_by"].fillna("")})
-        sys.stdout.write(out.to_csv(index=False, sep="\t"))
+        sys.stdout.write(_tsv(out))
         return 0
     day = _day(args.as_of, store)
     ins, visits = store.read("inspections"), store.read("inspection_visits")
-    sys.stdout.write(I.labelled_inspections(ins[ins["held_on"] <= day], visits).to_csv(index=False, sep="\t"))
+    sys.stdout.write(_tsv(I.labelled_inspections(ins[ins["held_on"] <= day], visits)))
     rule = I.joint_by_month(ins, pd.Timestamp(day.year, 1, 1), day)
     print("\nmonth\tjoint\trequired\tmet", file=sys.stderr)
     for _, r in rule.iterrows():
@@ -213,7 +219,7 @@ def _site(args) -> int:
     for title, df in (("基本情况", f.facts), ("状态记录", f.history), ("排口监测", f.outfalls),
                       ("巡查记录", f.visits), ("信访投诉", f.complaints)):
         print(f"\n## {title}")
-        print(df.to_csv(index=False, sep="\t") if len(df) else "（无）", end="" if len(df) else "\n")
+        print(_tsv(df) if len(df) else "（无）", end="" if len(df) else "\n")
     if f.water["distance_m"] is not None:
         print(f"\n## 沿河距离\n{f.water['distance_m']:.0f} 米（{f.water['water_name']}）")
     print("\n## 附件")
@@ -240,7 +246,7 @@ def _assess(args) -> int:
         return 0
     if args.departments:
         d = A.department_scores(frames, args.year, day, scheme)
-        data = d.drop(columns="basis").to_csv(index=False).encode("utf-8-sig")
+        data = write_csv(d.drop(columns="basis"), bom=True)
     else:
         data = A.to_csv(A.township_scores(frames, args.year, day, scheme), scheme)
     if args.out:

@@ -6,6 +6,7 @@ import datetime as dt
 from .. import contract, updates
 from ..auth import check_cli_user
 from ..contract import SITE_LAYERS
+from ..io.writers import write_csv
 from . import add_store_arg, store_from
 
 
@@ -32,5 +33,5 @@ def run(args) -> int:
         print(f"已记录：{res.feature_id} → {contract.status_label(res.event['status'], args.layer)}；"
               f"当前状态 {contract.status_label(res.current, args.layer)} / recorded; current status {res.current}")
     hist = updates.site_history(store, args.layer, args.feature_id)
-    print(hist.to_csv(sep="\t", index=False), end="")
+    print(write_csv(hist, sep="\t").decode("utf-8"), end="")
     return 0

@@ -1,7 +1,6 @@
 """``python -m geo water``: latest class of each sampling point; ``classify``, ``assess`` and ``import`` lab results."""
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
@@ -9,6 +8,8 @@ import pandas as pd
 
 from .. import labfile, rules, water
 from ..errors import GeoError
+from ..io.readers import read_table as io_read_table
+from ..io.writers import write_csv, write_xlsx
 from . import bounded_problems, store_from
 
 
@@ -41,26 +42,17 @@ def add_cli(sub) -> None:
 # --- files ------------------------------------------------------------------------------------
 
 def read_table(path: str) -> pd.DataFrame:
-    """An input table as text cells: .xlsx, else CSV in UTF-8 or GBK/GB18030."""
-    from ..intake import decode_text
-
-    p = Path(path)
-    if not p.exists():
-        raise GeoError(f"找不到文件：{path}", f"file not found: {path}")
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(p, dtype=object)
-    text, _ = decode_text(p.read_bytes())  # IntakeError (bilingual) when it is no text at all
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    """An input table as text cells (blanks as ""): .xlsx, else CSV in UTF-8 or GBK/GB18030 (geo.io, bounded)."""
+    table = io_read_table(path, formats=("csv", "xlsx"))
+    return table.frame.astype(object).where(table.frame.notna(), "")
 
 
 def write_table(df: pd.DataFrame, path: str) -> None:
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() == ".xlsx":
-        df.to_excel(p, index=False)
+    """``.xlsx``, else CSV for machines (English columns and codes, plain UTF-8), through geo.io.writers."""
+    if Path(path).suffix.lower() == ".xlsx":
+        write_xlsx(df, path)
     else:
-        df.to_csv(p, index=False, encoding="utf-8")
+        write_csv(df, path, dialect="for_machines")
 
 
 # --- commands ---------------------------------------------------------------------------------
