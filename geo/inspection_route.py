@@ -7,10 +7,7 @@ refuses the whole file, and nothing is written.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,89 +15,61 @@ import pandas as pd
 
 from .contract import LAYER_LABELS, STORE_CRS
 from .errors import GeoError
-from .intake import MAX_BYTES, _blank, _text, decode_text, parse_date
+from .io.cells import blank, norm_key, normalise_id, parse_date, text
+from .io.readers import read_table
 from .patrol import CHECKLIST_COLUMNS, team_label
 
-#: The checklist columns needed, by their English (csv) and Chinese (xlsx) headers.
+#: The checklist columns read back, with their English (csv) and Chinese (xlsx) headers.
+ALIASES = {k: (k, CHECKLIST_COLUMNS[k]) for k in ("team", "order", "layer", "id")}
 NEEDED = ("layer", "id")
-
-
-def _nfkc(text: str) -> str:
-    """As cells are read (:func:`geo.intake._text`): full-width brackets become ASCII ones."""
-    return unicodedata.normalize("NFKC", text)
-
-
-HEADERS = {**{k: k for k in CHECKLIST_COLUMNS}, **{_nfkc(v): k for k, v in CHECKLIST_COLUMNS.items()}}
-LAYER_CODES = {**{_nfkc(v): k for k, v in LAYER_LABELS.items()}, **{k: k for k in LAYER_LABELS}}
+LAYER_CODES = {**{norm_key(v): k for k, v in LAYER_LABELS.items()}, **{norm_key(k): k for k in LAYER_LABELS}}
 TEAM_NUMBERS = {team_label(k): k for k in range(1, 100)}
 ROUTE_LAYERS = ("enterprises", "kilns", "farms", "sampling_points")
 
 
-def _rows_xlsx(path: Path) -> tuple[list[list], pd.Timestamp | None]:
-    import openpyxl
-
+def _route_day(path: Path, name: str | None) -> pd.Timestamp | None:
+    """The date an xlsx route states in its sheet 说明 (written by :func:`geo.patrol.to_xlsx`), else ``None``."""
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise GeoError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
-    try:
-        sheet = wb["巡查清单"] if "巡查清单" in wb.sheetnames else wb[wb.sheetnames[0]]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        day = None
-        if "说明" in wb.sheetnames:  # the route's own date, written by geo.patrol.to_xlsx
-            for r in wb["说明"].iter_rows(values_only=True):
-                if r and r[0] == "日期" and len(r) > 1:
-                    day = parse_date(r[1])
-    finally:
-        wb.close()
-    return rows, day
+        notes = read_table(path, name=name, sheet="说明", formats=("xlsx",),
+                           aliases={"key": ("项目",), "value": ("值",)})
+    except GeoError:  # no such sheet: a checklist saved by hand
+        return None
+    cols = {v: k for k, v in notes.matched.items()}
+    if not {"key", "value"} <= set(cols):
+        return None
+    for k, v in zip(notes.frame[cols["key"]], notes.frame[cols["value"]]):
+        if not blank(k) and text(k) == "日期":
+            return parse_date(v)
+    return None
 
 
 def read_route(path: str | Path, *, name: str | None = None) -> tuple[pd.DataFrame, pd.Timestamp | None]:
-    """The stops of a route checklist (csv or xlsx): ``row``, ``team``, ``order``, ``layer``, ``id``; and the
-    route's date when the file states it (xlsx sheet 说明), else ``None``."""
+    """The stops of a route checklist (csv or xlsx): ``row``, ``team``, ``order``, ``layer``, ``id`` (raw
+    cells, read by :func:`geo.io.readers.read_table`); and the route's date when the file states it."""
     path = Path(path)
-    source = name or path.name
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise GeoError(f"文件过大（{size / 1e6:.1f} MB，上限 {MAX_BYTES / 1e6:.0f} MB）。",
-                       f"file too large ({size / 1e6:.1f} MB; limit {MAX_BYTES / 1e6:.0f} MB)")
-    suffix = Path(source).suffix.lower()
-    day = None
-    if suffix in (".xlsx", ".xlsm"):
-        rows, day = _rows_xlsx(path)
-    elif suffix in (".csv", ".txt"):
-        try:
-            text, _ = decode_text(path.read_bytes())
-        except ValueError as exc:
-            raise GeoError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", str(exc)) from exc
-        rows = list(csv.reader(io.StringIO(text)))
-    else:
+    suffix = Path(name or path.name).suffix.lower()
+    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
         raise GeoError(f"不支持的路线文件类型“{suffix}”（支持 geo route 写出的 csv、xlsx 巡查清单）。",
                        f"unsupported route file type {suffix!r} (the csv or xlsx checklist of geo route)")
-    rows = [r for r in rows if r and not all(_blank(c) for c in r)]
-    if not rows:
-        raise GeoError("路线文件为空。", "the route file is empty")
-    header = [HEADERS.get(_text(c) if not _blank(c) else "", None) for c in rows[0]]
-    missing = [CHECKLIST_COLUMNS[k] for k in NEEDED if k not in header]
+    table = read_table(path, name=name, aliases=ALIASES, formats=("xlsx", "csv"))
+    cols = {v: k for k, v in table.matched.items()}
+    missing = [k for k in NEEDED if k not in cols]
     if missing:
-        raise GeoError(f"路线文件缺少列：{'、'.join(missing)}（应为 geo route 写出的巡查清单）。",
-                       f"the route file lacks column(s) {', '.join(k for k in NEEDED if k not in header)} "
+        raise GeoError(f"路线文件缺少列：{'、'.join(CHECKLIST_COLUMNS[k] for k in missing)}（应为 geo route 写出的"
+                       f"巡查清单）。", f"the route file lacks column(s) {', '.join(missing)} "
                        "(expected the checklist written by geo route)")
-    col = {k: header.index(k) for k in ("team", "order", "layer", "id") if k in header}
-    out = []
-    for n, r in enumerate(rows[1:], start=2):
-        cell = lambda k: r[col[k]] if k in col and col[k] < len(r) and not _blank(r[col[k]]) else None  # noqa: E731
-        out.append({"row": n, "team": cell("team"), "order": cell("order"), "layer": cell("layer"), "id": cell("id")})
-    if not out:
+    f = table.frame
+    out = pd.DataFrame({"row": table.row_numbers,
+                        **{k: (f[cols[k]].to_numpy() if k in cols else [None] * len(f)) for k in ALIASES}})
+    if not len(out):
         raise GeoError("路线文件中没有点位。", "the route file lists no stops")
-    return pd.DataFrame(out), day
+    return out, (_route_day(path, name) if suffix in (".xlsx", ".xlsm") else None)
 
 
 def _team_number(v) -> int | None:
-    if v is None:
+    if blank(v):
         return 1
-    t = _text(v)
+    t = text(v)
     if t in TEAM_NUMBERS:
         return TEAM_NUMBERS[t]
     m = re.fullmatch(r"第?(\d+)组?", t)
@@ -115,13 +84,15 @@ def stops_from_route(frames: dict, route: pd.DataFrame, *, team: int | None = No
               for lay in ROUTE_LAYERS if lay in frames}
     for r in route.itertuples():
         k = _team_number(r.team)
-        layer = LAYER_CODES.get(_text(r.layer)) if r.layer is not None else None
-        fid = _text(r.id) if r.id is not None else ""
+        layer = None if blank(r.layer) else LAYER_CODES.get(norm_key(text(r.layer)))
+        fid = "" if blank(r.id) else text(r.id)
+        if layer in points and fid not in points[layer]:
+            fid = normalise_id(fid) or ""  # the documented id rule (NFKC, upper case), as ledgers store them
         if k is None:
-            problems.append(f"第{r.row}行：组别“{_text(r.team)}”无法识别 / row {r.row}: team not understood")
+            problems.append(f"第{r.row}行：组别“{text(r.team)}”无法识别 / row {r.row}: team not understood")
             continue
         if layer not in points:
-            problems.append(f"第{r.row}行：图层“{'' if r.layer is None else _text(r.layer)}”不是可巡查的点位图层 / "
+            problems.append(f"第{r.row}行：图层“{'' if blank(r.layer) else text(r.layer)}”不是可巡查的点位图层 / "
                             f"row {r.row}: not a site layer")
             continue
         if fid not in points[layer]:
@@ -129,7 +100,7 @@ def stops_from_route(frames: dict, route: pd.DataFrame, *, team: int | None = No
                             f"row {r.row}: no {layer} site {fid!r}")
             continue
         try:
-            order = int(float(_text(r.order))) if r.order is not None else len(rows) + 1
+            order = int(float(text(r.order))) if not blank(r.order) else len(rows) + 1
         except ValueError:
             order = len(rows) + 1
         rows.append({"layer": layer, "id": fid, "team": k, "order": order, "geometry": points[layer][fid]})

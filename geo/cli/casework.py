@@ -164,7 +164,7 @@ def _inspect_record(args) -> int:
 def _inspect_new(args) -> int:
     from .. import inspections as I
     from ..inspection_route import from_route
-    from ..intake import parse_date
+    from ..io.cells import parse_date
 
     store = _store(args)
     user = _user(args, "inspect")
