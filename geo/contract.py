@@ -103,6 +103,8 @@ CHANNEL_LABELS = {
 #: Channels by which a complaint reaches the bureau directly (not forwarded by a higher office).
 DIRECT_CHANNELS = ("hotline", "visit", "letter", "online")
 CATEGORY_LABELS = {"water": "水", "air": "气", "noise": "噪声", "solid": "固废", "odour": "异味", "other": "其他"}
+#: A complaint's handling state on a day (geo.complaints.handling_state), worst first.
+COMPLAINT_STATE_LABELS = {"overdue": "已超期", "due_today": "今日到期", "open": "办理中", "handled": "已办结"}
 INSPECTION_KIND_LABELS = {"joint": "联合巡查", "sampling": "采样", "spot": "抽查", "night": "夜查"}
 FINDING_LABELS = {"ok": "正常", "violation": "违规", "closed_confirmed": "确认已关停", "not_found": "未找到"}
 #: Tables an attachment may belong to (a site, a complaint, an inspection or one of its visits).

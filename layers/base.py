@@ -88,6 +88,7 @@ class PointLayer(_QsElement, folium.map.Layer):
     def __init__(self, x, y, colour_index, palette: Sequence[str], rows: list[list], labels: Sequence[str], *,
                  name: str, radius: float = 6, stroke: str = "#222222", title: int = 0, tip: int | None = None,
                  history: list[list[str]] | None = None, highlight: Sequence[bool] | None = None,
+                 sites: Sequence[tuple[str, str] | None] | None = None,
                  show: bool = True, overlay: bool = True, control: bool = True,
                  shape: str | Sequence[str] = "circle", ring: Sequence[int] | None = None,
                  rings: Sequence[tuple[str, bool]] | None = None, cluster: bool = False, weight: float = 1.0,
@@ -126,6 +127,9 @@ class PointLayer(_QsElement, folium.map.Layer):
             self.payload["text"] = [str(t) for t in text]
         if history is not None:
             self.payload["history"] = history
+        if sites is not None:  # (layer, id) per point, or None: the popup links to that site's file
+            self.payload["site"] = [[str(s[0]), str(s[1])] if s else None for s in sites]
+            self.payload["siteUrl"] = assets.page_url("site")
         if cluster:
             self.payload["cluster"] = {"radius": 4, "until": 14}
         #: what is actually drawn (tests compare it with the legends)

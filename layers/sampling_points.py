@@ -119,8 +119,12 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None
     columns = [[text(v) for v in g[c].tolist()] for c in ["name"] + [c for c, _ in fields]]
     rows = [list(r) for r in zip(*columns)] if len(g) else []
     pts = g.geometry.values
+    # an outfall's file is the file of the enterprise it drains (sections have none)
+    owner = g["feature_id"] if "feature_id" in g.columns else [None] * len(g)
+    sites = [("enterprises", o) if k == "outfall" and isinstance(o, str) and o else None
+             for k, o in zip(g["kind"], owner)]
     el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, ["名称"] + [lab for _, lab in fields],
-                    name=name or LABEL, radius=radius, stroke="#111111", highlight=highlight, show=show,
+                    name=name or LABEL, radius=radius, stroke="#111111", highlight=highlight, sites=sites, show=show,
                     shape=[symbols.LAYER_SHAPES[k] for k in kind], cluster=cluster, legend=legend)
     el.add_to(m)
     return el

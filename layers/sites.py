@@ -75,7 +75,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, layer: str, fields: list[tup
         legend.append({**symbols.no_data_item(), "scale": "no_data"})
     layer_el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, labels,
                           name=name or LAYER_LABELS[layer], radius=radius, stroke=stroke, title=0,
-                          history=hist, highlight=highlight, show=show, shape=symbols.LAYER_SHAPES[layer],
+                          history=hist, highlight=highlight, sites=[(layer, i) for i in gdf["id"]], show=show, shape=symbols.LAYER_SHAPES[layer],
                           ring=ring, rings=rings, cluster=cluster, legend=legend)
     layer_el.add_to(m)
     return layer_el
@@ -84,7 +84,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, layer: str, fields: list[tup
 def add_mixed(m: folium.Map, df: pd.DataFrame, rows: list[list], labels: Sequence[str], *, name: str,
               x=None, y=None, radius: float = 7, stroke: str = "#222222", ring: Sequence[int] | None = None,
               rings: Sequence[tuple[str, bool]] | None = None, show: bool = True, cluster: bool = True,
-              title: int = 0) -> PointLayer:
+              title: int = 0, sites: Sequence[tuple[str, str] | None] | None = None) -> PointLayer:
     """Sites of several layers in one map layer (riverside lists): each in its layer's shape, coloured by status.
 
     ``df`` needs ``layer`` and ``status`` columns, and a point geometry unless
@@ -99,6 +99,6 @@ def add_mixed(m: folium.Map, df: pd.DataFrame, rows: list[list], labels: Sequenc
         legend += symbols.site_rows(layer, present=set(df.loc[df["layer"] == layer, "status"]))
     layer_el = PointLayer(x, y, idx, palette, rows, labels, name=name, radius=radius, stroke=stroke, title=title,
                           show=show, shape=[symbols.LAYER_SHAPES[k] for k in df["layer"]], ring=ring, rings=rings,
-                          cluster=cluster, legend=legend)
+                          cluster=cluster, legend=legend, sites=sites)
     layer_el.add_to(m)
     return layer_el

@@ -59,7 +59,7 @@ def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, radius: float 
     ring = (ADDED_COLOUR, True) if added else (symbols.RING["dark" if dark else "light"], False)
     return add_mixed(m, violations, rows, POPUP_LABELS, name=name, x=violations["lon"], y=violations["lat"],
                      radius=radius, ring=[0 if highlight or added else -1] * len(violations), rings=[ring],
-                     show=show)
+                     show=show, sites=list(zip(violations["layer"], violations["id"])))
 
 
 def legend_items(layers, distance: float, *, dark: bool = False) -> list[dict]:

@@ -193,7 +193,7 @@ def test_collect_on_the_demo_store(demo_store):
 
 
 def test_same_alerts_on_postgis(pg_db, demo_store):
-    from geo.pgstore import copy_store
+    from geo.store.postgis import copy_store
     from geo.store import open_store
 
     pg = open_store(pg_db, create=True)

@@ -38,9 +38,17 @@ OPEN_ALL = """() => {
   map.eachLayer(l => { if ((l instanceof L.Path || l instanceof L.Marker) && !(L.MarkerCluster && l instanceof L.MarkerCluster)) all.add(l); });
   all.forEach(l => { if (l.options.interactive !== false) leaves.push(l); });
   const out = {tooltips: [], popups: [], bad: [], features: leaves.length};
+  out.links = [];
+  // The one link a popup may hold: a site's file, built from the encoded layer and id only.
+  const siteLink = e => e.tagName === 'A' && e.className === 'qs-popup-link' &&
+    /^\/site\?layer=(enterprises|kilns|farms)&id=[^&<>"' ]+$/.test(e.getAttribute('href')) &&
+    e.getAttribute('target') === '_blank' && e.children.length === 0;
   const check = (node, what) => {
     if (!node) return;
-    node.querySelectorAll('*').forEach(e => { if (!allowed.has(e.tagName)) out.bad.push(what + ': <' + e.tagName + '>'); });
+    node.querySelectorAll('*').forEach(e => {
+      if (siteLink(e)) { out.links.push(e.getAttribute('href')); return; }
+      if (!allowed.has(e.tagName)) out.bad.push(what + ': <' + e.tagName + '>');
+    });
     for (const e of node.querySelectorAll('*')) {
       for (const a of e.getAttributeNames()) if (a.startsWith('on')) out.bad.push(what + ': attribute ' + a);
     }
@@ -199,7 +207,7 @@ def test_real_mouse_on_a_hostile_enterprise(server):
         assert tip in HOSTILE and pop is not None and tip in pop
 
 
-def test_every_popup_and_tooltip_shows_hostile_text_literally(server):
+def test_every_popup_and_tooltip_shows_hostile_text_literally(server, hostile_store):
     with browser() as ctx:
         page, watch, frame = _open_map(ctx, server)
         seen = frame.evaluate(OPEN_ALL)
@@ -207,6 +215,14 @@ def test_every_popup_and_tooltip_shows_hostile_text_literally(server):
         assert None not in seen["tooltips"] and None not in seen["popups"]
         assert seen["bad"] == []
         assert seen["injected"] == []
+        # every site's popup links to its file, built from the layer and id of a stored site only
+        store = open_store(hostile_store)
+        stored = {f"/site?layer={lay}&id={i}" for lay in ("enterprises", "kilns", "farms")
+                  for i in store.read(lay)["id"]}
+        assert len(seen["links"]) > 300 and set(seen["links"]) <= stored
+        renamed = {f"/site?layer=kilns&id={store.read('kilns')['id'].iloc[0]}",
+                   f"/site?layer=farms&id={store.read('farms')['id'].iloc[0]}"}  # the hostile-named ones
+        assert renamed <= set(seen["links"])
         tips = set(seen["tooltips"])
         assert set(HOSTILE) <= tips  # enterprises, kiln, farm, point, township, river names literally
         popups = "\n".join(seen["popups"])

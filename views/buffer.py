@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
@@ -82,6 +83,7 @@ def _table(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "图层": df["layer"].map(LAYER_LABELS), "编号": df["id"], "名称": df["name"], "乡镇（街道）": df["township"],
         "状态": df["status_label"], "距水体（米）": df["distance_m"].round(2), "最近水体": df["water_name"],
+        "一企一档": cw.site_links(df["layer"], df["id"]),
     })
     return out.reset_index(drop=True)
 
@@ -167,10 +169,10 @@ with tab_whatif:
         if len(added):
             per = added.groupby("layer").size()
             st.write("；".join(f"{LAYER_LABELS[k]} {int(per.get(k, 0))} 处" for k in layers))
-            st.dataframe(_table(added), hide_index=True, width="stretch")
+            st.dataframe(_table(added), hide_index=True, width="stretch", column_config=cw.link_column())
 
 with tab_list:
-    st.dataframe(_table(violations), hide_index=True, width="stretch")
+    st.dataframe(_table(violations), hide_index=True, width="stretch", column_config=cw.link_column())
     files = _downloads(version, distance, proposed, layers, as_of) if len(violations) else None
     stem = f"沿河{distance:g}米_{as_of:%Y%m%d}"
     if files:

@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
 from geo import patrol
 from geo.contract import LAYER_LABELS
@@ -128,8 +129,9 @@ summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "k
 st.subheader("各组安排")
 st.dataframe(summary.drop(columns="team"), hide_index=True, width="stretch")
 table = patrol.checklist(plan)
+table["site"] = cw.site_links(plan.visited["layer"], plan.visited["id"])  # checklist rows follow plan.visited
 show_cols = {"order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称", "township": "乡镇（街道）",
-             "kind_label": "类别", "check": "巡查内容"}
+             "kind_label": "类别", "check": "巡查内容", "site": "一企一档"}
 tabs = st.tabs([team_label(int(k)) for k in plan.teams["team"]])
 for tab, k in zip(tabs, plan.teams["team"]):
     with tab:
@@ -137,17 +139,22 @@ for tab, k in zip(tabs, plan.teams["team"]):
         if len(t) == 0:
             st.write("本组今日无安排。")
         else:
-            st.dataframe(t[list(show_cols)].rename(columns=show_cols), hide_index=True, width="stretch")
+            st.dataframe(t[list(show_cols)].rename(columns=show_cols), hide_index=True, width="stretch",
+                         column_config=cw.link_column())
 
 dropped = plan.dropped
 st.subheader(f"未安排点位（{len(dropped)} 处）")
 if len(dropped):
     d = patrol.checklist(plan, dropped=True)
-    st.dataframe(d[["name", "township", "kind_label", "priority", "check"]].rename(
+    d["site"] = cw.site_links(dropped["layer"], dropped["id"])
+    st.dataframe(d[["name", "township", "kind_label", "priority", "check", "site"]].rename(
         columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "优先级",
-                 "check": "巡查内容"}), hide_index=True, width="stretch")
+                 "check": "巡查内容", "site": "一企一档"}), hide_index=True, width="stretch",
+        column_config=cw.link_column())
 else:
     st.write("全部点位均已安排。")
+
+cw.inspection_from_plan(plan, ui.get_store)
 
 # --- downloads ----------------------------------------------------------------------------------
 st.subheader("下载")

@@ -11,6 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
 from geo import progress as P
 from geo.errors import GeoError
@@ -143,7 +144,8 @@ if only_overdue:
     pend = pend[pend["overdue"]]
 table = P.labelled(pend.drop(columns=["overdue", "committed_on"]))
 table.insert(table.columns.get_loc(P.HEADERS["days_left"]) + 1, "期限状态", pend["days_left"].map(_days_text).to_numpy())
-st.dataframe(table, width="stretch", hide_index=True)
+st.dataframe(table.assign(**{"一企一档": cw.site_links(pend["layer"], pend["id"])}), width="stretch", hide_index=True,
+             column_config=cw.link_column())
 
 comp = P.completion(_filtered(frames, towns), campaign, as_of)
 comp_out = P.labelled(comp[comp["targets"] > 0])

@@ -34,6 +34,16 @@
     return box;
   }
 
+  /* A link to a site's file (一企一档): only the encoded layer and id go into the URL; opens a new tab
+   * (the map's iframe may not navigate the page). */
+  function siteLink(base, layer, id) {
+    var a = el("a", "qs-popup-link", "查看档案（一企一档）");
+    a.href = (base || "/site") + "?layer=" + encodeURIComponent(layer) + "&id=" + encodeURIComponent(id);
+    a.target = "_blank";
+    a.rel = "noopener";
+    return a;
+  }
+
   /* --- symbols: shapes come from layers/symbols.py as SVG path data around (0, 0), radius 1 ------------ */
 
   var SVGNS = "http://www.w3.org/2000/svg";
@@ -300,7 +310,10 @@
     group.bindPopup(function (layer) {
       var i = layer.options.qsIndex;
       var rows = data.labels.map(function (lab, k) { return [lab, data.rows[i][k]]; });
-      return table(data.rows[i][data.title], rows, data.history ? data.history[i] : null);
+      var box = table(data.rows[i][data.title], rows, data.history ? data.history[i] : null);
+      var site = data.site && data.site[i];
+      if (site) box.appendChild(siteLink(data.siteUrl, site[0], site[1]));
+      return box;
     }, { maxWidth: 360 });
     group.qsData = data;
     return group;
@@ -506,5 +519,5 @@
   }
 
   global.QS = { points: points, geo: geo, labels: labels, legend: legend, scale: scale, fit: fit, icon: icon, rotate: rotate,
-                clock: clock, el: el, svgShape: svgShape, pieShape: pieShape };
+                clock: clock, el: el, svgShape: svgShape, pieShape: pieShape, siteLink: siteLink };
 })(window);
