@@ -6,7 +6,10 @@ The PDF (A4 landscape, matplotlib, CJK font embedded) holds, dated:
    completion for each campaign;
 2. the cumulative closures of each campaign against its deadline, with the
    projection at the trailing 90-day pace;
-3. the overdue list (or, when nothing is overdue, the sites due soonest) and
+3. water: the sampling sections by GB 3838-2002 class, and the outfalls judged
+   against their discharge limits (GB 8978-1996 or the permit: 达标 / 超标 with
+   the exceedance multiple), when the frames hold ``sampling_points`` and ``readings``;
+4. the overdue list (or, when nothing is overdue, the sites due soonest) and
    the department pairing.
 
 Chinese text needs a CJK font: :func:`cjk_family` finds Noto Sans CJK (Debian
@@ -35,6 +38,10 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
 #: five classes of completion, 0–20 % … 80–100 %: the same ColorBrewer Greens as the page's map
 #: (``layers.townships.CHOROPLETH``; repeated here because the core does not import the UI layers).
 CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
+
+#: GB 3838 class colours, as on the water page's map (``layers.sampling_points.CLASS_COLOURS``; repeated
+#: here for the same reason as CHOROPLETH).
+CLASS_COLOURS = {1: "#2166AC", 2: "#67A9CF", 3: "#1A9850", 4: "#FEE08B", 5: "#FC8D59", 6: "#D73027"}
 
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 26
@@ -159,6 +166,76 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
             cell.set_facecolor("#dde7f0")
 
 
+def _water_frames(frames: Mapping[str, pd.DataFrame], day) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Sections (GB 3838 class) and outfalls (discharge verdict) on ``day`` as tables for people; ``None`` without data."""
+    from . import fmt, water
+
+    pts, rd = frames.get("sampling_points"), frames.get("readings")
+    if pts is None or rd is None or not len(pts):
+        return None
+    a = water.latest_assessment({"sampling_points": pts, "readings": rd}, as_of=day)
+    kind = a["kind"] if "kind" in a.columns else pd.Series("section", index=a.index)
+    sec = a[kind != "outfall"].sort_values(["class", "id"], ascending=[False, True], na_position="last")
+    out = a[kind == "outfall"].sort_values(["verdict", "id"], ascending=[False, True])
+    sections = pd.DataFrame({
+        "断面": sec["name"].astype(str), "水体": sec["waterbody"].map({"river": "河流", "lake": "湖库"}).fillna("—"),
+        "采样日期": sec["sampled_on"].map(fmt.iso_date), "水质类别": sec["class_label"],
+        "目标": sec["target_class"].map(water.label), "达标": sec["meets"].map(
+            lambda v: "—" if pd.isna(v) else ("是" if v else "否")),
+        "超标项目（超标倍数）": sec["exceeding"].fillna("—").replace("", "—"),
+    })
+    sections.attrs["classes"] = sec["class"]
+    outfalls = pd.DataFrame({
+        "排污口": out["name"].astype(str), "执行标准": out["standard"], "采样日期": out["sampled_on"].map(fmt.iso_date),
+        "判定": out["verdict"], "超标项目（超标倍数）": out["exceeding"].fillna("—").replace("", "—"),
+    })
+    return sections, outfalls
+
+
+def _draw_water_page(fig, sections: pd.DataFrame, outfalls: pd.DataFrame, dated: str) -> None:
+    """Sections counted and listed by GB 3838 class; outfalls 达标/超标 against their discharge limits."""
+    from . import discharge, water
+
+    fig.text(0.5, 0.955, "水质状况：断面类别与排污口达标", ha="center", fontsize=16)
+    fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+    classes = sections.attrs.get("classes", pd.Series(dtype=float))
+    counts = [int((classes == k).sum()) for k in water.CLASSES]
+    ax = fig.add_axes((0.06, 0.56, 0.26, 0.3))
+    ax.barh([water.CLASS_LABELS[k] for k in water.CLASSES][::-1], counts[::-1],
+            color=[CLASS_COLOURS[k] for k in water.CLASSES][::-1], edgecolor="#555555", linewidth=0.5)
+    for y, n in enumerate(counts[::-1]):
+        ax.text(n + 0.05, y, str(n), va="center", fontsize=8)
+    ax.set_title(f"监测断面按 GB 3838-2002 类别（共 {int(classes.notna().sum())} 个有评价）", fontsize=10)
+    ax.set_xlim(0, max(counts + [1]) * 1.25)
+    ax.xaxis.set_visible(False)
+    ax.tick_params(labelsize=8)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+
+    def table(rect, df, title):
+        tax = fig.add_axes(rect)
+        tax.set_axis_off()
+        tax.set_title(title, fontsize=10, loc="left")
+        if not len(df):
+            tax.text(0.5, 0.8, "（无）", ha="center", fontsize=10)
+            return
+        tbl = tax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+                        cellLoc="center")
+        tbl.auto_set_font_size(False)
+        tbl.set_fontsize(7)
+        tbl.scale(1, 1.2)
+        for (r, _), cell in tbl.get_celld().items():
+            if r == 0:
+                cell.set_facecolor("#dde7f0")
+
+    table((0.36, 0.5, 0.6, 0.38), sections.head(16), "监测断面（最新一次采样）")
+    over = int((outfalls["判定"] == discharge.EXCEEDS).sum())
+    table((0.04, 0.12, 0.92, 0.3), outfalls.head(10),
+          f"排污口（最新一次采样）：{over} 个超标 / 共 {len(outfalls)} 个")
+    fig.text(0.04, 0.05, "断面：单因子评价，类别不劣于目标类别为达标。排污口不参与地表水分类：" + discharge.RULE + "。",
+             fontsize=7, color="#555555", wrap=True)
+
+
 def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["campaign", "id", "name", "township", "status", "deadline", "days_left", "department", "destination"]
     out = P.labelled(df[[c for c in cols if c in df.columns]].assign(layer=df["layer"]))
@@ -228,7 +305,14 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
             _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
         pdf.savefig(fig)
 
-        # page 3+: overdue (or due soonest) and departments
+        # page 3: water (sections by class, outfalls against their discharge limits)
+        wf = _water_frames(frames, day)
+        if wf is not None:
+            fig = Figure(figsize=A4_LANDSCAPE)
+            _draw_water_page(fig, *wf, dated)
+            pdf.savefig(fig)
+
+        # page 4+: overdue (or due soonest) and departments
         od = P.overdue(frames, day)
         if len(od):
             title, df = f"逾期未完成清单（{len(od)} 处）", od
@@ -253,7 +337,8 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
 
 
 def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None) -> bytes:
-    """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名."""
+    """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名,
+    and with water data 断面水质 and 排污口达标."""
     frames = P.prepare(frames)
     day = P.as_day(as_of)
     sheets: dict[str, pd.DataFrame] = {"指标": P.kpi_table(P.kpis(frames, day))}
@@ -265,6 +350,9 @@ def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[s
     sheets["待办清单"] = P.labelled(P.pending_sites(frames, day))
     sheets["结对部门"] = P.labelled(P.department_pairs(frames, day, pending_only=False).assign(layer="enterprises"))
     sheets["乡镇排名"] = P.labelled(P.township_ranking(frames, day, weights))
+    wf = _water_frames(frames, day)
+    if wf is not None:
+        sheets["断面水质"], sheets["排污口达标"] = wf
     return P.to_xlsx(sheets)
 
 

@@ -687,7 +687,9 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""
-    frames = {t: store.read(t) for t in ("townships", "status_events", *contract.SITE_LAYERS)}
+    # sampling points and readings: the briefing's water page
+    frames = {t: store.read(t) for t in ("townships", "status_events", *contract.SITE_LAYERS,
+                                         "sampling_points", "readings")}
     return prepare(frames)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from .base import PointLayer, colour_index, text
@@ -17,26 +18,47 @@ KIND_LABELS = {"section": "监测断面", "outfall": "排污口"}
 COLORS = CLASS_COLOURS
 
 
-def legend_items(by_class: bool = True):
+#: outfalls are judged against discharge limits, not classed: their own two colours (purple, the outfall colour)
+VERDICT_COLOURS = {"达标": "#C2A5CF", "超标": "#7B3294"}
+VERDICT_LABELS = {"达标": "排污口达标", "超标": "排污口超标"}
+
+
+def legend_items(by_class: bool = True, outfalls: bool = False):
     if by_class:
-        return [(lab, CLASS_COLOURS[k], "circle") for k, lab in CLASS_LABELS.items()] + [("无数据", "#999999", "circle")]
+        items = [(lab, CLASS_COLOURS[k], "circle") for k, lab in CLASS_LABELS.items()]
+        if outfalls:
+            items += [(VERDICT_LABELS[v], c, "circle") for v, c in VERDICT_COLOURS.items()]
+        return items + [("无数据", "#999999", "circle")]
     return [(KIND_LABELS[k], c, "circle") for k, c in KIND_COLOURS.items()]
 
 
 def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None, name: str | None = None,
            show: bool = True, radius: float = 8, highlight=None):
-    """Draw sampling points; with ``class_col`` (1–6) coloured by water class, else by kind."""
+    """Draw sampling points; with ``class_col`` (1–6) coloured by water class, else by kind.
+
+    With ``class_col``, outfalls that carry a ``verdict`` column (达标/超标 against their discharge limits,
+    ``geo.discharge``) are coloured by it; ``standard`` and ``exceeding`` columns show in the popup.
+    """
     g = gdf.assign(kind_label=gdf["kind"].map(KIND_LABELS).fillna(gdf["kind"]),
                    target_label=gdf["target_class"].map(lambda c: CLASS_LABELS.get(int(c), "") if c == c else ""))
+    outfall = (g["kind"] == "outfall").to_numpy(bool)
     if class_col and class_col in g.columns:
         idx, palette = colour_index(g[class_col].map(lambda c: int(c) if c == c and c is not None else -1),
-                                    CLASS_COLOURS)
+                                    {**CLASS_COLOURS, **VERDICT_COLOURS})
+        if "verdict" in g.columns:
+            vidx, _ = colour_index(g["verdict"], {**CLASS_COLOURS, **VERDICT_COLOURS})
+            idx = np.where(outfall, vidx, idx)
         g["class_label"] = g[class_col].map(lambda c: CLASS_LABELS.get(int(c), "无数据") if c == c and c is not None
                                             else "无数据")
+        g.loc[outfall, "class_label"] = None  # an outfall has no surface-water class
+        g.loc[outfall, "target_label"] = ""
     else:
         idx, palette = colour_index(g["kind"], KIND_COLOURS)
         g["class_label"] = None
+    if "verdict" in g.columns:
+        g["verdict_label"] = np.where(outfall, g["verdict"].astype(object), None)
     fields = [("id", "编号"), ("kind_label", "类型"), ("class_label", "水质类别"), ("target_label", "目标类别"),
+              ("standard", "执行标准"), ("verdict_label", "判定"), ("exceeding", "超标项目（倍数）"),
               ("township", "乡镇（街道）")]
     fields = [(c, lab) for c, lab in fields if c in g.columns]
     columns = [[text(v) for v in g[c].tolist()] for c in ["name"] + [c for c, _ in fields]]

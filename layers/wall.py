@@ -64,7 +64,8 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     violations : GeoDataFrame, optional
         The riverside violations at ``buffer_m`` (a ``geo.buffers.check`` result).
     water_classes : DataFrame, optional
-        ``id`` and ``class`` of the sampling points (``geo.water``).
+        ``id`` and ``class`` of the sampling points and, for outfalls, ``verdict`` (达标/超标 against their
+        discharge limits), ``standard`` and ``exceeding`` (``geo.water.latest_assessment``).
     """
     tw = frames["townships"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
@@ -101,11 +102,14 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     # 3. Water quality: sampling points by class.
     pts = frames["sampling_points"]
     if water_classes is not None and len(water_classes):
-        pts = pts.merge(water_classes[["id", "class"]], on="id", how="left")
+        cols = [c for c in ("id", "class", "verdict", "standard", "exceeding") if c in water_classes.columns]
+        pts = pts.merge(water_classes[cols], on="id", how="left")
     wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
-    leg3 = Legend("水质类别", sampling_points.legend_items(by_class="class" in pts.columns), position="bottomleft")
+    outfalls = "verdict" in pts.columns and bool((pts["kind"] == "outfall").any())
+    leg3 = Legend("水质类别 · 排污口达标", sampling_points.legend_items(by_class="class" in pts.columns, outfalls=outfalls),
+                  position="bottomleft")
     leg3.add_to(m)
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
                   "legends": [leg3.get_name()]})

@@ -118,3 +118,18 @@ def test_briefing_cli_needs_a_pdf_name(demo_store, tmp_path, capsys):
     assert geo_main(["progress", "briefing", "--store", str(demo_store), "--out", str(tmp_path / "b.txt")]) == 2
     assert ".pdf" in capsys.readouterr().err and not (tmp_path / "b.txt").exists()
     assert geo_main(["progress", "briefing", "--store", str(demo_store)]) == 2
+
+
+def test_briefing_water_page_judges_outfalls_by_discharge_limits(cli_outputs):
+    """Sections by GB 3838 class; outfalls 达标/超标 against GB 8978-1996 with the multiple, never classed."""
+    _, out = cli_outputs
+    sheets = pd.read_excel(out.with_suffix(".xlsx"), sheet_name=None)
+    sec, outs = sheets["断面水质"], sheets["排污口达标"]
+    assert len(sec) == 10 and not sec["断面"].str.contains("排污口").any()
+    assert set(sec["水质类别"]) <= {"Ⅰ类", "Ⅱ类", "Ⅲ类", "Ⅳ类", "Ⅴ类", "劣Ⅴ类", "无数据"}
+    assert len(outs) == 4 and "水质类别" not in outs.columns
+    assert (outs["执行标准"] == "GB 8978-1996 一级").all() and outs["判定"].isin(["达标", "超标"]).all()
+    assert outs.loc[outs["判定"] == "超标", "超标项目（超标倍数）"].str.contains("倍").all()
+    text = _pdf_text(out)
+    if text is not None:
+        assert "水质状况" in text and "GB 8978-1996 一级" in text and "超标倍数" in text

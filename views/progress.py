@@ -19,7 +19,7 @@ from layers.base import Legend
 
 st.title("关停进度")
 
-TABLES = ("townships", "enterprises", "kilns", "farms", "status_events")
+TABLES = ("townships", "enterprises", "kilns", "farms", "status_events", "sampling_points", "readings")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
