@@ -184,8 +184,10 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
     GeoDataFrame
         ``stop_id`` (``layer:id``), ``layer``, ``id``, ``name``, ``kind`` (the
         selections that chose the site, ``+``-joined, most urgent first), ``check``
-        (what to do there), ``distance_m`` (to water, violations only), ``township``
-        and the point. A site chosen by several selections is one stop.
+        (what to do there), ``distance_m`` (to water, violations only), ``township``,
+        the facts that make it urgent (:func:`_urgency_facts`: ``days_overdue``,
+        ``outfall_over``, ``outfall_multiple``, ``outfall_exceeding``) and the point.
+        A site chosen by several selections is one stop.
     """
     from .cli import UserError
 
@@ -220,12 +222,56 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
     ids = [str(i).strip() for i in ids if str(i).strip()]
     if ids:
         rows.append(_picked(tables, ids))
-    stops = _merge(_stops_frame(rows))
+    stops = _urgency_facts(_merge(_stops_frame(rows)), tables, as_of, day)
     if len(stops):
         stops = with_township(stops, tables["townships"])
     else:
         stops["township"] = pd.Series(dtype=object)
     return stops
+
+
+def _urgency_facts(stops: gpd.GeoDataFrame, tables: dict, as_of, day) -> gpd.GeoDataFrame:
+    """Add what makes each stop urgent (:mod:`geo.urgency` scores it).
+
+    ``days_overdue``: days past the site's rectification deadline when it is overdue on ``day``
+    (:func:`geo.rules.overdue_mask`), whatever selection chose it. ``outfall_over``,
+    ``outfall_multiple`` (largest 超标倍数) and ``outfall_exceeding``: the latest sampling of an
+    outfall up to ``day`` judged against its discharge limits (:mod:`geo.discharge`); a plant's stop
+    carries its outfall's. Without ``readings`` in ``tables`` no outfall counts as over.
+    """
+    out = stops.copy()
+    out["days_overdue"] = np.nan
+    out["outfall_over"] = False
+    out["outfall_multiple"] = np.nan
+    out["outfall_exceeding"] = None
+    if not len(out):
+        return out
+    for layer in ("enterprises", "kilns", "farms"):
+        on = (out["layer"] == layer).to_numpy(bool)
+        if not on.any() or layer not in tables or "deadline" not in tables[layer].columns:
+            continue
+        s = _sites(tables, layer, as_of)
+        late = s[rules.overdue_mask(s, layer, day).to_numpy()]
+        days = (pd.Timestamp(day) - pd.to_datetime(late["deadline"])).dt.days
+        out.loc[on, "days_overdue"] = out.loc[on, "id"].map(dict(zip(late["id"].astype(str), days))).to_numpy(float)
+    sp, readings = tables.get("sampling_points"), tables.get("readings")
+    if sp is not None and readings is not None and len(sp) and len(readings):
+        from .discharge import EXCEEDS, latest_outfalls
+
+        o = latest_outfalls({"sampling_points": sp, "readings": readings}, as_of=day)
+        o = o[o["verdict"] == EXCEEDS]
+        fid = sp["feature_id"] if "feature_id" in sp.columns else pd.Series(None, index=sp.index)
+        plant = dict(zip(sp["id"].astype(str), fid))
+        key = np.where(out["layer"] == "sampling_points", out["id"].astype(str), None)
+        by_plant = {plant.get(i): i for i in o["id"] if plant.get(i) is not None}
+        key = np.where(out["layer"] == "enterprises", out["id"].map(by_plant), key)
+        k = pd.Series(key, index=out.index)
+        hit = k.isin(set(o["id"]))
+        oi = o.set_index("id")
+        out.loc[hit, "outfall_over"] = True
+        out.loc[hit, "outfall_multiple"] = k[hit].map(oi["max_multiple"]).to_numpy(float)
+        out.loc[hit, "outfall_exceeding"] = k[hit].map(oi["exceeding"]).to_numpy(object)
+    return out
 
 
 def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
@@ -435,12 +481,19 @@ class PatrolPlan:
 
 
 def _stop_params(stops: pd.DataFrame, params: PatrolParams) -> pd.DataFrame:
+    """Service time, required flag and urgency (``priority`` 0–100, ``urgency_note``) of each stop."""
+    from .urgency import score
+
     out = stops.copy()
     kinds = out["kind"].str.split("+")
     out["service_min"] = kinds.map(lambda ks: max(float(params.service_min.get(k, DEFAULT_SERVICE_MIN[k]))
                                                   for k in ks)).astype(float)
     out["required"] = kinds.map(lambda ks: any(k in params.required for k in ks)).astype(bool)
-    out["priority"] = kinds.map(lambda ks: max(int(params.priority.get(k, DEFAULT_PRIORITY[k])) for k in ks)).astype(int)
+    base = kinds.map(lambda ks: max(int(params.priority.get(k, DEFAULT_PRIORITY[k])) for k in ks)).astype(int) * 10
+    u = score(out, base=base, limit_m=params.limit_m)
+    out["priority"] = u["urgency"].to_numpy(int)
+    out["tier"] = u["tier"].to_numpy(int)
+    out["urgency_note"] = u["urgency_note"].to_numpy(object)
     return out
 
 
@@ -450,7 +503,9 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
 
     Required stops are always planned (the plan is flagged infeasible when they
     do not fit the day); optional stops are dropped only when the day is full,
-    lowest priority first (a lower-priority stop never displaces a higher one).
+    least urgent first (:mod:`geo.urgency`): a stop of a lower urgency tier never
+    displaces one of a higher tier, and within a tier the more urgent carry the
+    larger prize. Each dropped stop gets ``drop_reason``.
     """
     from .routing import solve_by_priority
 
@@ -467,9 +522,10 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     required = np.concatenate([[True], stops["required"].to_numpy(bool)])
     warnings = []
     if n:
-        # Optional stops are kept by priority, highest first (tiers; see routing.solve_by_priority).
-        priority = np.concatenate([[0], stops["priority"].to_numpy(int)])
-        plan = solve_by_priority(seconds, priority=priority, teams=int(params.teams),
+        # Optional stops are kept by urgency, highest tier first (see routing.solve_by_priority).
+        tier = np.concatenate([[0], stops["tier"].to_numpy(int)])
+        weight = np.concatenate([[0], stops["priority"].to_numpy(int)])
+        plan = solve_by_priority(seconds, priority=tier, weight=weight, teams=int(params.teams),
                                  time_limit_s=params.time_limit_s, service=service, max_duration=day_s,
                                  required=required, seed=params.seed, balance=params.balance)
         routes, feasible, solver_s = plan.routes, plan.feasible, plan.seconds
@@ -509,6 +565,7 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     out["depart"] = out["arrive"] + pd.to_timedelta(out["service_min"], unit="min")
     out["leg_km"] = leg_km
     out["dropped"] = team <= 0
+    out["drop_reason"] = _drop_reasons(out, seconds, service, params)
     missing_required = out["dropped"] & out["required"]
     if missing_required.any():
         feasible = False
@@ -517,6 +574,26 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
                         "Optional stops dropped: the day is full.")
     return PatrolPlan(gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS), pd.DataFrame(rows),
                       (float(depot[0]), float(depot[1])), day, params, feasible, warnings, solver_s)
+
+
+def _drop_reasons(stops: pd.DataFrame, seconds: np.ndarray, service: np.ndarray, params: PatrolParams) -> list[str]:
+    """Why each dropped stop was left out (empty for visited ones), in words for the checklist."""
+    kept = stops[~stops["dropped"] & ~stops["required"]]
+    lowest = int(kept["priority"].min()) if len(kept) else None
+    out = []
+    for i, (dropped, required, p) in enumerate(zip(stops["dropped"], stops["required"], stops["priority"])):
+        if not dropped:
+            out.append("")
+            continue
+        trip = (int(seconds[0, i + 1]) + int(seconds[i + 1, 0]) + int(service[i + 1])) / 60
+        if required:
+            out.append(f"必去点位，但{params.hours:g}小时内排不下（单独往返约{trip:.0f}分钟）")
+        elif lowest is None or p < lowest:
+            out.append(f"紧急程度{p}分，低于已安排的点位（最低{lowest}分）：当天{params.hours:g}小时排不下"
+                       if lowest is not None else f"紧急程度{p}分：当天{params.hours:g}小时排不下")
+        else:
+            out.append(f"紧急程度{p}分，但绕行太远（单独往返约{trip:.0f}分钟），加入后超出当天{params.hours:g}小时")
+    return out
 
 
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
@@ -532,7 +609,7 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
     tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
-                              "sampling_points", "status_events"])
+                              "sampling_points", "readings", "status_events"])
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
         raise UserError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
@@ -639,7 +716,8 @@ def to_kml(plan: PatrolPlan, datum: str = "wgs84") -> str:
 CHECKLIST_COLUMNS = {  # English csv header → Chinese xlsx header
     "team": "组别", "order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称",
     "township": "乡镇（街道）", "layer": "图层", "id": "编号", "kind_label": "类别", "check": "巡查内容",
-    "required": "必去", "priority": "优先级", "lon": "经度", "lat": "纬度", "result": "巡查结果（现场填写）",
+    "required": "必去", "priority": "紧急程度", "urgency_note": "紧急原因", "drop_reason": "未安排原因",
+    "lon": "经度", "lat": "纬度", "result": "巡查结果（现场填写）",
 }
 
 
@@ -656,8 +734,14 @@ def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) 
         "layer": [LAYER_LABELS.get(x_, x_) for x_ in v["layer"]], "id": v["id"].to_numpy(),
         "kind_label": ["、".join(SELECTIONS[k] for k in ks.split("+")) for ks in v["kind"]],
         "check": v["check"].to_numpy(), "required": np.where(v["required"], "是", "否"),
-        "priority": v["priority"].to_numpy(), "lon": np.round(x, 6), "lat": np.round(y, 6), "result": "",
+        "priority": v["priority"].to_numpy(),
+        "urgency_note": (v["urgency_note"] if "urgency_note" in v.columns else pd.Series("", index=v.index))
+        .fillna("").to_numpy(object),
+        "lon": np.round(x, 6), "lat": np.round(y, 6), "result": "",
     })
+    if dropped:
+        out.insert(out.columns.get_loc("urgency_note") + 1, "drop_reason",
+                   (v["drop_reason"] if "drop_reason" in v.columns else pd.Series("", index=v.index)).to_numpy(object))
     return out.reset_index(drop=True)
 
 
@@ -686,7 +770,7 @@ def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
             .to_excel(xw, sheet_name="说明", index=False)
         ws = xw.sheets["巡查清单"]
         widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
-                  "K": 6, "L": 6, "M": 11, "N": 11, "O": 24}
+                  "K": 6, "L": 8, "M": 30, "N": 11, "O": 11, "P": 24}
         for col, w in widths.items():
             ws.column_dimensions[col].width = w
         ws.freeze_panes = "A2"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import folium
+from folium.template import Template
 
 from geo import config
 
@@ -29,6 +30,16 @@ except Exception:  # pragma: no cover - outside a Streamlit process (bench, CLI)
     _components = None
 
 
+class _MetricScale(folium.MacroElement):
+    """A metric scale bar only: Leaflet's default adds miles and feet, which a Chinese bureau never reads."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
 def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_control: bool = True,
             attribution: bool | None = None) -> folium.Map:
     """A folium map fitted to ``bounds`` (minx, miny, maxx, maxy in degrees), offline by construction.
@@ -39,10 +50,11 @@ def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_co
     """
     if attribution is None:
         attribution = bool(config.get("map", "attribution", True))
-    m = folium.Map(location=[29.0, 118.95], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True,
+    m = folium.Map(location=[29.0, 118.95], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=False,
                    zoom_control=zoom_control, attribution_control=attribution, height=height,
                    zoom_snap=0.25, zoom_delta=0.5)
     m.options["attributionControl"] = attribution
+    _MetricScale().add_to(m)
     tiles = config.get("map", "tiles", "")
     tile_attr = config.get("map", "tiles_attribution", "") or "本地瓦片"
     if not tiles and config.get("map", "tile_folder", ""):

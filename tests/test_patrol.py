@@ -216,6 +216,66 @@ def test_full_day_drops_low_priority_stops_and_lists_them():
     assert plan.teams["hours"].max() <= 4
 
 
+def test_urgency_scores_what_makes_a_stop_urgent():
+    from geo.urgency import score
+
+    stops = pd.DataFrame({
+        "distance_m": [0.0, 31.0, 199.0, np.nan, np.nan, np.nan, 100.0],
+        "days_overdue": [np.nan, np.nan, np.nan, 45.0, 400.0, np.nan, 20.0],
+        "outfall_over": [False, False, False, False, False, True, False],
+        "outfall_multiple": [np.nan] * 5 + [0.5, np.nan],
+        "outfall_exceeding": [None] * 5 + ["COD 0.5倍", None],
+        "complaints_open": [0, 0, 0, 0, 0, 0, 2]})
+    u = score(stops, base=pd.Series([20, 20, 20, 30, 30, 30, 20]), limit_m=200)
+    assert u["urgency"].tolist() == [60, 54, 20, 38, 60, 55, 68]
+    assert (u["tier"] == u["urgency"] // 10).all()
+    assert u["urgency_note"].iloc[1] == "距水体31米（限值200米）"
+    assert u["urgency_note"].iloc[4] == "逾期400天"
+    assert u["urgency_note"].iloc[5] == "排口超标（COD 0.5倍）"
+    assert u["urgency_note"].iloc[6] == "距水体100米（限值200米）；逾期20天；未办结投诉2件"
+    # closer to the water is worse, at every distance
+    d = score(pd.DataFrame({"distance_m": np.linspace(0, 200, 41)}), base=pd.Series(20, index=range(41)), limit_m=200)
+    assert d["urgency"].is_monotonic_decreasing and d["urgency"].iloc[0] > d["urgency"].iloc[-1]
+
+
+def test_less_urgent_stops_are_dropped_before_more_urgent_ones():
+    """Twelve riverside stops side by side, 5 km out: the day holds about seven; the nearest the water stay."""
+    n = 12
+    stops = grid_stops(n, spacing_m=40, kind="violations")
+    stops["geometry"] = stops.geometry.translate(0.05, 0.0)
+    rng = np.random.default_rng(7)
+    stops["distance_m"] = rng.permutation(np.linspace(5, 195, n))  # urgency independent of the grid position
+    params = PatrolParams(teams=1, hours=4, time_limit_s=3, required=frozenset())
+    plan = plan_patrol(stops, (LON0, LAT0), params, day=dt.date(2007, 7, 2))
+    kept, dropped = plan.visited, plan.dropped
+    assert 3 <= len(kept) < n and len(dropped)
+    # every kept stop is at least as urgent (as near the water) as every dropped one
+    assert kept["priority"].min() >= dropped["priority"].max()
+    assert kept["distance_m"].max() < dropped["distance_m"].min()
+    assert dropped["drop_reason"].str.contains("低于已安排的点位").all()
+    cl = patrol.checklist(plan, dropped=True)
+    assert "drop_reason" in cl.columns and cl["drop_reason"].str.len().gt(0).all()
+
+
+def test_demo_full_day_keeps_the_site_nearest_the_water(demo_copy):
+    """Issue 15: 瑞昌猪场, 31 m from the water (the worst case), stays on a full day; the dropped say why."""
+    store = open_store(demo_copy)
+    plan = plan_from_store(store, ["violations", "sampling", "committed"],
+                           params=PatrolParams(teams=1, hours=8, time_limit_s=3))
+    assert len(plan.dropped) > 5  # the day is full
+    assert "瑞昌猪场" in set(plan.visited["name"])
+    rc = plan.visited.set_index("name").loc["瑞昌猪场"]
+    assert "距水体31米" in rc["urgency_note"]
+    # no dropped riverside site is nearer the water than a kept one of the same kind of stop
+    v = plan.visited[plan.visited["kind"] == "violations"]
+    d = plan.dropped[plan.dropped["kind"] == "violations"]
+    assert len(v) and len(d) and v["priority"].min() >= d["priority"].max() - 9  # at most one tier apart
+    assert (plan.dropped["drop_reason"].str.len() > 0).all()
+    # the plants whose outfall is over its discharge limit carry it as their reason
+    over = plan.stops[plan.stops["outfall_over"]]
+    assert len(over) and over["urgency_note"].str.contains("排口超标").all()
+
+
 def test_required_stops_that_do_not_fit_are_flagged():
     stops = grid_stops(10, spacing_m=8000)
     plan = plan_patrol(stops, (LON0, LAT0), PatrolParams(hours=1, time_limit_s=1), day=dt.date(2007, 7, 2))

@@ -15,6 +15,7 @@ from geo.contract import LAYER_LABELS
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
 from layers import townships as township_layer
+from layers.patrol import route_map
 
 st.title("巡查路线")
 st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
@@ -135,39 +136,7 @@ for w in plan.warnings:
     st.warning(w)
 
 # --- map ----------------------------------------------------------------------------------------
-v = plan.visited
-if len(v):
-    minx, maxx = min(v.geometry.x.min(), plan.depot[0]), max(v.geometry.x.max(), plan.depot[0])
-    miny, maxy = min(v.geometry.y.min(), plan.depot[1]), max(v.geometry.y.max(), plan.depot[1])
-    pad = 0.01
-    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-else:
-    bounds = frames["townships"].total_bounds
-m = mapview.new_map(bounds, height=560)
-township_layer.add_to(m, frames["townships"])
-for k in plan.teams["team"]:
-    path = plan.team_path(int(k))
-    if not path:
-        continue
-    colour = TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)]
-    folium.PolyLine([(lat, lon) for lon, lat in path], color=colour, weight=4, opacity=0.85,
-                    tooltip=team_label(int(k))).add_to(m)
-for row in v.itertuples():
-    colour = TEAM_COLOURS[(int(row.team) - 1) % len(TEAM_COLOURS)]
-    label = (f"<div style='background:{colour};color:#fff;border:2px solid #fff;border-radius:12px;"
-             f"width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;"
-             f"box-shadow:0 0 2px #000'>{int(row.order)}</div>")
-    tip = html.escape(f"{team_label(int(row.team))} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
-    folium.Marker((row.geometry.y, row.geometry.x), icon=folium.DivIcon(html=label, icon_size=(24, 24),
-                                                                       icon_anchor=(12, 12)),
-                  tooltip=tip).add_to(m)
-for row in plan.dropped.itertuples():
-    folium.CircleMarker((row.geometry.y, row.geometry.x), radius=4, color="#777777", fill=True, fill_opacity=0.5,
-                        tooltip=html.escape(f"未安排：{row.name}")).add_to(m)
-folium.Marker((plan.depot[1], plan.depot[0]), tooltip="驻地（出发/返回）",
-              icon=folium.DivIcon(html="<div style='font-size:22px'>🏢</div>", icon_size=(24, 24),
-                                  icon_anchor=(12, 12))).add_to(m)
-mapview.show(m, height=560)
+mapview.show(route_map(plan, frames), height=560)
 
 # --- tables -------------------------------------------------------------------------------------
 summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程（公里）", "travel_min": "行车（分钟）",
@@ -176,7 +145,7 @@ st.subheader("各组安排")
 st.dataframe(summary.drop(columns="team"), hide_index=True, width="stretch")
 table = patrol.checklist(plan)
 show_cols = {"order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称", "township": "乡镇（街道）",
-             "kind_label": "类别", "check": "巡查内容"}
+             "kind_label": "类别", "priority": "紧急程度", "urgency_note": "紧急原因", "check": "巡查内容"}
 tabs = st.tabs([team_label(int(k)) for k in plan.teams["team"]])
 for tab, k in zip(tabs, plan.teams["team"]):
     with tab:
@@ -189,10 +158,11 @@ for tab, k in zip(tabs, plan.teams["team"]):
 dropped = plan.dropped
 st.subheader(f"未安排点位（{len(dropped)} 处）")
 if len(dropped):
-    d = patrol.checklist(plan, dropped=True)
-    st.dataframe(d[["name", "township", "kind_label", "priority", "check"]].rename(
-        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "优先级",
-                 "check": "巡查内容"}), hide_index=True, width="stretch")
+    st.caption("一天排不下时，先舍弃紧急程度最低的点位（距水越近、逾期越久、排口超标越紧急）；地图上以灰色空心圆标出。")
+    d = patrol.checklist(plan, dropped=True).sort_values("priority", ascending=False)
+    st.dataframe(d[["name", "township", "kind_label", "priority", "urgency_note", "drop_reason"]].rename(
+        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "紧急程度",
+                 "urgency_note": "紧急原因", "drop_reason": "未安排原因"}), hide_index=True, width="stretch")
 else:
     st.write("全部点位均已安排。")
 
