@@ -27,6 +27,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from . import fmt
 from . import progress as P
 from .cli import UserError
 
@@ -138,13 +139,21 @@ def _draw_timeline(ax, series: pd.DataFrame, proj: P.Projection, title: str, uni
     ax.set_title(title, fontsize=11)
     ax.set_ylim(0, max(proj.targets, int(series["done"].max()) if len(series) else 0) * 1.08 + 1)
     ax.legend(fontsize=7, loc="upper left")
-    import matplotlib.dates as mdates
-
-    loc = mdates.AutoDateLocator(minticks=3, maxticks=6)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    fmt.month_ticks(ax)  # 2007年1月, 4月, 7月 … (matplotlib's own ticks say Jul, May, Sep)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
+
+
+def _draw_no_progress(ax, proj: P.Projection, title: str, unit: str) -> None:
+    """In place of a flat line at zero: a sentence saying why there is no curve yet."""
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
+    lines = [f"截至{_fmt_date(proj.as_of)}尚无完成，暂无进度曲线。", f"目标 {proj.targets}{unit}，已完成 0{unit}。"]
+    if proj.deadline is not None:
+        days = (pd.Timestamp(proj.deadline) - pd.Timestamp(proj.as_of)).days
+        lines.append(f"期限 {_fmt_date(proj.deadline)}（" + (f"剩余 {days} 天）" if days >= 0 else f"已逾期 {-days} 天）"))
+    ax.text(0.5, 0.6, "\n".join(lines), ha="center", va="center", fontsize=10, color="#444444", linespacing=1.8,
+            transform=ax.transAxes)
 
 
 def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
@@ -156,7 +165,7 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
     if len(df) == 0:
         ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
         return
-    tbl = ax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+    tbl = ax.table(cellText=fmt.frame_text(df).to_numpy(), colLabels=list(df.columns), loc="upper center",
                    cellLoc="center")
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(8)
@@ -219,7 +228,7 @@ def _draw_water_page(fig, sections: pd.DataFrame, outfalls: pd.DataFrame, dated:
         if not len(df):
             tax.text(0.5, 0.8, "（无）", ha="center", fontsize=10)
             return
-        tbl = tax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+        tbl = tax.table(cellText=fmt.frame_text(df).to_numpy(), colLabels=list(df.columns), loc="upper center",
                         cellLoc="center")
         tbl.auto_set_font_size(False)
         tbl.set_fontsize(7)
@@ -302,7 +311,10 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
         for ax, key in zip(axes, P.CAMPAIGNS):
             start = day - pd.Timedelta(days=540)  # a year and a half of history reads well on paper
             series, proj = P.timeline(frames, key, day, window_days, start=start)
-            _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
+            if proj.targets > 0 and proj.done == 0:
+                _draw_no_progress(ax, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
+            else:
+                _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
         pdf.savefig(fig)
 
         # page 3: water (sections by class, outfalls against their discharge limits)

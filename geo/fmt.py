@@ -127,3 +127,17 @@ def month_ticks(ax, *, axis: str = "x", day: bool = False) -> None:
         return f"{d.year}年{d.month}月" if d.month == 1 or _pos == 0 else f"{d.month}月"
 
     which.set_major_formatter(FuncFormatter(fmt))
+
+
+def for_display(df: pd.DataFrame, *, keep: tuple = (), missing_text: str = MISSING) -> pd.DataFrame:
+    """``df`` for an on-screen table: every column holding a missing value becomes text (``—``).
+
+    A table widget shows a missing number as ``None``; columns without gaps stay numeric (they sort
+    and align as numbers). ``keep`` names columns left as they are (e.g. a progress bar column).
+    """
+    out = df.copy()
+    for col in out.columns:
+        if col in keep or not out[col].isna().any():
+            continue
+        out[col] = out[col].map(lambda v: text(v, missing_text=missing_text)).astype(object)
+    return out

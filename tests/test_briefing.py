@@ -133,3 +133,24 @@ def test_briefing_water_page_judges_outfalls_by_discharge_limits(cli_outputs):
     text = _pdf_text(out)
     if text is not None:
         assert "水质状况" in text and "GB 8978-1996 一级" in text and "超标倍数" in text
+
+
+@pytest.mark.parametrize("as_of", ["2007-06-30", "2007-10-01"])
+def test_briefing_pdf_text_has_nothing_raw(demo_store, tmp_path, as_of):
+    """Rendered to text (pdftotext): no nan/None/NaT, no English month ticks, no exponents; empty charts explained."""
+    from tests.test_no_raw_values import raw_tokens
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    frames = P.load_frames(open_store(str(demo_store)))
+    out = tmp_path / "b.pdf"
+    out.write_bytes(B.render_pdf(frames, as_of, district="衢江区"))
+    text = _pdf_text(out)
+    assert "关停进度简报" in text
+    assert raw_tokens(text) == []
+    assert re.search(r"\d{4}年\d{1,2}月", text)  # month ticks in Chinese
+    # the kilns have no deadline: their remaining days read "—", never nan
+    assert "石灰钙棚" in text or as_of == "2007-10-01"
+    if as_of == "2007-06-30":
+        # no livestock farm has finished: a sentence instead of a flat line at zero
+        assert "暂无进度曲线" in text and "目标 34家" in text
