@@ -16,6 +16,10 @@ PAGES = [
     st.Page("views/buffer.py", title="河岸缓冲", url_path="buffer"),
     st.Page("views/water.py", title="水质", url_path="water"),
     st.Page("views/patrol.py", title="巡查路线", url_path="patrol"),
+    st.Page("views/complaints.py", title="信访投诉", url_path="complaints"),
+    st.Page("views/inspect.py", title="巡查登记", url_path="inspect"),
+    st.Page("views/site.py", title="一企一档", url_path="site"),
+    st.Page("views/assess.py", title="乡镇考核", url_path="assess"),
     st.Page("views/data.py", title="数据", url_path="data"),
 ]
 

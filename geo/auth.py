@@ -37,6 +37,8 @@ from pathlib import Path
 
 import bcrypt
 
+from .errors import GeoError
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRETS = ROOT / ".streamlit" / "secrets.toml"
 
@@ -45,8 +47,13 @@ ROLE_LABELS = {"inspector": "巡查员", "planner": "规划员", "admin": "管�
 ACTIONS: dict[str, frozenset[str]] = {
     "status_update": frozenset({"inspector", "planner", "admin"}),
     "import": frozenset({"planner", "admin"}),
+    # casework: inspectors record inspections and findings; planners and admins take in complaints and
+    # enter assessment scores
+    "inspect": frozenset({"inspector", "planner", "admin"}),
+    "casework": frozenset({"planner", "admin"}),
 }
-ACTION_LABELS = {"status_update": "更新状态", "import": "导入数据"}
+ACTION_LABELS = {"status_update": "更新状态", "import": "导入数据", "inspect": "登记巡查结果",
+                 "casework": "登记信访投诉与考核评分"}
 
 #: bcrypt looks at the first 72 bytes only (and bcrypt ≥ 4.1 refuses longer input): we refuse them too.
 MAX_PASSWORD_BYTES = 72
@@ -151,18 +158,16 @@ def role_for_email(email: str, *, path: str | os.PathLike | None = None) -> str 
 
 def check_cli_user(user: str, action: str, *, path: str | os.PathLike | None = None) -> str:
     """Validate ``--user`` of a shell command (trusted: no password; see the module docstring)."""
-    from .cli import UserError
-
     name = (user or "").strip()
     if not name:
-        raise UserError("必须用 --user 指明操作人。", "--user is required: name who makes the change")
+        raise GeoError("必须用 --user 指明操作人。", "--user is required: name who makes the change")
     try:
         users = load_users(path)
     except ValueError:
         users = {}
     if name in users and users[name]["role"] not in ACTIONS[action]:
-        raise UserError(f"账号 {name} 的角色（{ROLE_LABELS[users[name]['role']]}）无权{ACTION_LABELS[action]}。",
-                        f"account {name} (role {users[name]['role']}) may not {action}")
+        raise GeoError(f"账号 {name} 的角色（{ROLE_LABELS[users[name]['role']]}）无权{ACTION_LABELS[action]}。",
+                       f"account {name} (role {users[name]['role']}) may not {action}")
     return name
 
 
@@ -172,40 +177,28 @@ def toml_entry(name: str, password_hash: str, role: str) -> str:
     return f"[auth.users.{key}]\npassword_hash = {json.dumps(password_hash)}\nrole = {json.dumps(role)}\n"
 
 
-# --- command line ------------------------------------------------------------------------
+# --- new accounts ------------------------------------------------------------------------
 
-def add_cli(sub) -> None:
-    p = sub.add_parser("user", help="accounts for the web page (prints secrets.toml lines) / 账号")
-    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    a = usub.add_parser("add", help="hash a password and print the account's secrets.toml lines / 新建账号",
-                        description="Reads the password from the terminal (no echo) or from stdin, and prints "
-                                    "the TOML lines to paste into .streamlit/secrets.toml (or $QINGSHAN_SECRETS).")
-    a.add_argument("name", help="login name / 登录名")
-    a.add_argument("--role", required=True, choices=ROLES, help="inspector, planner or admin / 角色")
-    a.set_defaults(func=_cli_add)
-
-
-def _cli_add(args) -> int:
-    import getpass
-    import sys
-
-    from .cli import UserError
-
-    name = args.name.strip()
+def login_name(name: str) -> str:
+    """``name`` trimmed, or :class:`GeoError` when it cannot be an account's login name."""
+    name = (name or "").strip()
     if not name or any(ch in name for ch in "\n\r\"\\") or len(name) > 64:
-        raise UserError("登录名无效。", "invalid login name")
-    if sys.stdin.isatty():
-        pw = getpass.getpass("密码 / password: ")
-        if getpass.getpass("再次输入 / again: ") != pw:
-            raise UserError("两次输入的密码不一致。", "the passwords differ")
-    else:
-        pw = sys.stdin.readline().rstrip("\r\n")
-    if len(pw) < 8:
-        raise UserError("密码至少 8 个字符。", "the password needs at least 8 characters")
+        raise GeoError("登录名无效。", "invalid login name")
+    return name
+
+
+def new_account(name: str, password: str, role: str) -> str:
+    """The secrets-file lines of a new account: ``password`` hashed with bcrypt (never stored in clear).
+
+    Raises :class:`GeoError` for an invalid name or role, or a password shorter than 8 characters.
+    """
+    name = login_name(name)
+    if role not in ROLES:
+        raise GeoError(f"未知角色：{role}", f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    if len(password) < 8:
+        raise GeoError("密码至少 8 个字符。", "the password needs at least 8 characters")
     try:
-        hashed = hash_password(pw)
+        hashed = hash_password(password)
     except ValueError as exc:
-        raise UserError(f"密码无效：{exc}", f"invalid password: {exc}") from exc
-    sys.stdout.write(toml_entry(name, hashed, args.role))
-    print(f"# 请将以上内容加入 {secrets_path()} / add the lines above to that file", file=sys.stderr)
-    return 0
+        raise GeoError(f"密码无效：{exc}", f"invalid password: {exc}") from exc
+    return toml_entry(name, hashed, role)

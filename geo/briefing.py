@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import fmt
 from . import progress as P
-from .cli import UserError
+from .errors import GeoError
 
 #: CJK families tried in order (matplotlib family names).
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -49,7 +49,7 @@ ROWS_PER_PAGE = 26
 
 
 def cjk_family() -> str:
-    """A matplotlib font family that renders Chinese; raises :class:`UserError` when none is installed."""
+    """A matplotlib font family that renders Chinese; raises :class:`GeoError` when none is installed."""
     from matplotlib import font_manager as fm
 
     names = {f.name for f in fm.fontManager.ttflist}
@@ -67,9 +67,9 @@ def cjk_family() -> str:
         name = fm.FontProperties(fname=path).get_name()
         if _covers_chinese(path):
             return name
-    raise UserError("未找到中文字体，无法生成简报 PDF。请安装 Noto Sans CJK（Debian：apt-get install fonts-noto-cjk）。",
-                    "No CJK font found, cannot render the briefing PDF. Install Noto Sans CJK "
-                    "(Debian: apt-get install fonts-noto-cjk).")
+    raise GeoError("未找到中文字体，无法生成简报 PDF。请安装 Noto Sans CJK（Debian：apt-get install fonts-noto-cjk）。",
+                   "No CJK font found, cannot render the briefing PDF. Install Noto Sans CJK "
+                   "(Debian: apt-get install fonts-noto-cjk).")
 
 
 def _covers_chinese(path: str) -> bool:

@@ -38,7 +38,6 @@ and the limit is applied to the reported figure, so a listed site at
 """
 from __future__ import annotations
 
-import argparse
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -601,91 +600,60 @@ def to_table(result: pd.DataFrame, *, chinese: bool = False) -> pd.DataFrame:
     return df.rename(columns=labels)
 
 
-def write_result(result: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write a result as ``.csv`` (English columns, UTF-8 with BOM for Excel), ``.xlsx`` (Chinese headers)
-    or ``.geojson`` (points with every column as properties)."""
+def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", "kilns"), *,
+                   data_version: str | None = None, generated_by: str | None = None):
+    """What a riverside list is (:class:`geo.io.writers.Meta`): the rule, its limit, the layers, the date."""
+    from .io.writers import Meta
+
+    names = "、".join(LAYER_LABELS.get(k, k) for k in _parse_layers(layers))
+    return Meta(
+        title=f"沿河{float(distance):g}米缓冲区内在管点位清单",
+        rule=f"在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {float(distance):g} 米即为违规（含 "
+             f"{float(distance):g} 米）；距离按局部横轴墨卡托平面（GRS80）精确计算，单位米，保留到毫米",
+        parameters={"限值（米）": float(distance), "检查的图层": names, "坐标": "经纬度 WGS84（EPSG:4326）"},
+        as_of=pd.Timestamp(as_of).date() if as_of is not None else "当前状态",
+        data_version=data_version, generated_by=generated_by)
+
+
+def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None) -> Path:
+    """Write a result as ``.csv`` (English columns and codes, for scripts), ``.xlsx`` (Chinese headers;
+    ``meta`` as its header block and 说明 sheet) or ``.geojson`` (points with every column as properties),
+    through :mod:`geo.io.writers` (no spreadsheet formula from a site's name)."""
+    from .io.writers import write_csv, write_geojson, write_xlsx
+
     path = Path(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if suffix == ".csv":
-            to_table(result).to_csv(tmp, index=False, encoding="utf-8-sig")
-        elif suffix == ".xlsx":
-            to_table(result, chinese=True).to_excel(tmp, index=False, sheet_name="河岸缓冲", engine="openpyxl")
-        elif suffix in (".geojson", ".json"):
-            tmp.write_text(to_geojson(result), encoding="utf-8")
-        else:
-            raise ValueError(f"unsupported output {suffix!r}")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if suffix == ".csv":
+        return write_csv(to_table(result), path, dialect="for_machines")
+    if suffix == ".xlsx":
+        return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, path, meta=meta)
+    if suffix in (".geojson", ".json"):
+        return write_geojson(_geo_table(result), path)
+    raise ValueError(f"unsupported output {suffix!r}")
 
 
-def to_geojson(result: gpd.GeoDataFrame) -> str:
+def _geo_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(to_table(result), geometry=result.geometry.values, crs=STORE_CRS)
     gdf["active"] = gdf["active"].astype(bool)
     gdf["violation"] = gdf["violation"].astype(bool)
-    return gdf.to_json(drop_id=True, ensure_ascii=False)
+    return gdf
 
 
-def to_xlsx_bytes(result: pd.DataFrame) -> bytes:
-    import io
+def to_geojson(result: gpd.GeoDataFrame) -> str:
+    from .io.writers import write_geojson
 
-    buf = io.BytesIO()
-    to_table(result, chinese=True).to_excel(buf, index=False, sheet_name="河岸缓冲", engine="openpyxl")
-    return buf.getvalue()
+    return write_geojson(_geo_table(result)).decode("utf-8")
 
 
-# --- CLI ----------------------------------------------------------------------------------------------------
+def to_xlsx_bytes(result: pd.DataFrame, *, meta=None) -> bytes:
+    """The xlsx of a result (Chinese headers; ``meta``: see :func:`riverside_meta`)."""
+    from .io.writers import write_xlsx
 
-def add_cli(subparsers) -> None:
-    from .cli import add_store_arg
-
-    p = subparsers.add_parser("buffer", help="riverside buffer check: active sites within D metres of water",
-                              description="沿河缓冲检查：列出距河流（自岸线）或水库湖泊 D 米以内的在管点位。")
-    add_store_arg(p)
-    p.add_argument("--distance", type=_metres, default=DEFAULT_DISTANCE_M, help="limit D in metres (default 200)")
-    p.add_argument("--layers", default="farms,enterprises,kilns", help="comma-separated: farms,enterprises,kilns")
-    p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: current)")
-    p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
-    p.add_argument("--out", required=True, help="output file: .csv, .xlsx or .geojson")
-    p.set_defaults(func=_cli_buffer)
+    return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, meta=meta)
 
 
-def _metres(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"距离应为米数 / not a number of metres: {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"距离必须为正数（米）/ must be a positive number of metres: {text}")
-    return value
+def to_csv_bytes(result: pd.DataFrame, *, meta=None) -> bytes:
+    """The CSV of a result for people: UTF-8 with BOM, Chinese headers and labels (``meta`` as leading lines)."""
+    from .io.writers import write_csv
 
-
-def _cli_buffer(args: argparse.Namespace) -> int:
-    from .cli import UserError, store_from
-
-    if not np.isfinite(args.distance) or args.distance <= 0:
-        raise UserError(f"距离必须为正数（米），而不是 {args.distance}", f"--distance must be a positive number of metres, not {args.distance}")
-    try:
-        layers = _parse_layers(args.layers)
-    except ValueError:
-        raise UserError(f"图层无效：{args.layers}（可选 farms、enterprises、kilns）",
-                        f"invalid --layers {args.layers!r}; choose from farms,enterprises,kilns") from None
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(pd.to_datetime(args.as_of, format="ISO8601")).normalize()
-        except (ValueError, TypeError):
-            raise UserError(f"日期无效：{args.as_of}（应为 YYYY-MM-DD）", f"invalid --as-of {args.as_of!r}; expected YYYY-MM-DD") from None
-    if Path(args.out).suffix.lower() not in (".csv", ".xlsx", ".geojson", ".json"):
-        raise UserError("输出文件须以 .csv、.xlsx 或 .geojson 结尾", f"--out must end in .csv, .xlsx or .geojson: {args.out}")
-    store = store_from(args)
-    result = check(store, args.distance, layers, as_of, all_sites=args.all_sites)
-    write_result(result, args.out)
-    n_viol = int(result["violation"].sum())
-    what = f"{len(result)} sites" if args.all_sites else f"{n_viol} violations"
-    print(f"沿河 {args.distance:g} 米：违规 {n_viol} 处 → {args.out}\n{what} within {args.distance:g} m → {args.out}")
-    return 0
+    return write_csv(to_table(result, chinese=True), dialect="for_people", meta=meta)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .contract import ACCEPTED_EPSG, DISCHARGE_PARAMETERS, PARAMETERS, SITE_LAYERS, STATUS, TABLES, parse_permit
+from .contract import (ACCEPTED_EPSG, CASEWORK_TABLES, DISCHARGE_PARAMETERS, PARAMETERS, SITE_LAYERS, STATUS, TABLES,
+                       parse_permit)
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,58 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
         for layer, codes in STATUS.items():
             ok |= (df["layer"] == layer) & df["status"].isin(codes)
         add(df["layer"].isin(SITE_LAYERS) & ~ok, "status", "status not valid for this layer", "状态与图层不符")
+    if table in CASEWORK_TABLES:
+        _check_casework(table, df, add)
     # Geometry
     if spec.geometry:
         out += _check_geometry(table, df, ids, in_scope)
     return out
+
+
+def _dates_of(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        return pd.Series(pd.NaT, index=df.index)
+    return pd.to_datetime(df[column], errors="coerce", format="mixed").dt.normalize()
+
+
+def _check_casework(table: str, df: pd.DataFrame, add) -> None:
+    """Rules of the casework tables that one table shows on its own (reported through check_table's ``add``)."""
+    import hashlib
+
+    if table == "complaints":
+        received, due, handled = (_dates_of(df, c) for c in ("received_on", "due_on", "handled_on"))
+        add(due < received, "due_on", "due date before the date received", "办结期限早于受理日期")
+        add(handled < received, "handled_on", "handled before it was received", "办结日期早于受理日期")
+        if {"layer", "feature_id"} <= set(df.columns):
+            add(df["layer"].isna() != df["feature_id"].isna(), "feature_id",
+                "a linked site needs both layer and id", "关联点位须同时填写图层和编号")
+    elif table == "inspections" and {"kind", "departments"} <= set(df.columns):
+        add((df["kind"] == "joint") & df["departments"].isna(), "departments",
+            "a joint patrol names its departments", "联合巡查须填写参加部门")
+    elif table == "attachments":
+        if "size" in df.columns:
+            add(pd.to_numeric(df["size"], errors="coerce") < 0, "size", "size below 0", "大小小于0")
+        if {"content", "size", "sha256"} <= set(df.columns):
+            blobs = df["content"].to_numpy(dtype=object)
+            is_bytes = np.array([isinstance(b, (bytes, bytearray, memoryview)) for b in blobs], dtype=bool)
+            add(df["content"].notna() & ~is_bytes, "content", "content is not binary", "内容不是二进制数据")
+            sizes = pd.to_numeric(df["size"], errors="coerce").to_numpy()
+            digests = df["sha256"].astype(object).to_numpy()
+            wrong_size = np.zeros(len(df), dtype=bool)
+            wrong_hash = np.zeros(len(df), dtype=bool)
+            for i in np.flatnonzero(is_bytes):
+                b = bytes(blobs[i])
+                wrong_size[i] = not (sizes[i] == len(b))
+                wrong_hash[i] = digests[i] != hashlib.sha256(b).hexdigest()
+            add(wrong_size, "size", "size differs from the content", "大小与文件内容不符")
+            add(wrong_hash, "sha256", "SHA-256 differs from the content", "SHA-256 与文件内容不符")
+    elif table == "assessment_entries":
+        if "score" in df.columns:
+            sc = pd.to_numeric(df["score"], errors="coerce")
+            add(~np.isfinite(sc.fillna(0.0)), "score", "score is not a finite number", "得分不是有效数字")
+        if "year" in df.columns:
+            yr = pd.to_numeric(df["year"], errors="coerce")
+            add(yr.notna() & ((yr < 1990) | (yr > 2100)), "year", "year outside 1990–2100", "年度超出1990–2100")
 
 
 def _check_geometry(table: str, df: pd.DataFrame, ids: pd.Series, in_scope: pd.Series) -> list[Problem]:
@@ -167,7 +216,8 @@ def check_frames(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         if name == "meta":
             continue
         if name not in tables:
-            out.append(Problem(name, "", "", "table missing", "缺少数据表"))
+            if name not in CASEWORK_TABLES:  # a store from before casework simply has no cases
+                out.append(Problem(name, "", "", "table missing", "缺少数据表"))
             continue
         out += check_table(name, tables[name])
     out += _check_across(tables)
@@ -210,11 +260,44 @@ def _check_across(t: dict[str, pd.DataFrame]) -> list[Problem]:
             for fid in pd.Index(ev["feature_id"].unique()).difference(current.index):
                 out.append(Problem("status_events", str(fid), "feature_id", f"event refers to unknown {layer} id",
                                    "状态记录引用了不存在的编号"))
+    out += _check_casework_refs(t)
     readings, points = t.get("readings"), t.get("sampling_points")
     if readings is not None and points is not None and "point_id" in readings.columns and "id" in points.columns:
         for pid in pd.Index(readings["point_id"].dropna().unique()).difference(points["id"]):
             out.append(Problem("readings", str(pid), "point_id", "reading refers to unknown sampling point",
                                "监测数据引用了不存在的监测点"))
+    return out
+
+
+def _check_casework_refs(t: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Casework rows that name a site, an inspection or a record that does not exist."""
+    out: list[Problem] = []
+    ids = {layer: set(t[layer]["id"].dropna()) for layer in SITE_LAYERS
+           if t.get(layer) is not None and "id" in t[layer].columns}
+    for table, row_key in (("complaints", "id"), ("inspection_visits", "id")):
+        df = t.get(table)
+        if df is None or not {"layer", "feature_id"} <= set(df.columns):
+            continue
+        for layer, known in ids.items():
+            bad = df[(df["layer"] == layer) & df["feature_id"].notna() & ~df["feature_id"].isin(known)]
+            for _, r in bad.iterrows():
+                out.append(Problem(table, str(r.get(row_key, "")), "feature_id", f"refers to unknown {layer} id",
+                                   "引用了不存在的点位编号"))
+    visits, inspections = t.get("inspection_visits"), t.get("inspections")
+    if visits is not None and inspections is not None and "inspection_id" in visits.columns:
+        for _, r in visits[~visits["inspection_id"].isin(inspections["id"])].iterrows():
+            out.append(Problem("inspection_visits", str(r.get("id", "")), "inspection_id",
+                               "refers to unknown inspection", "引用了不存在的巡查"))
+    att = t.get("attachments")
+    if att is not None and len(att) and {"layer", "feature_id"} <= set(att.columns):
+        for layer in att["layer"].dropna().unique():
+            df = t.get(layer)
+            key = TABLES[layer].key if layer in TABLES else None
+            if df is None or key is None or key not in df.columns:
+                continue
+            for _, r in att[(att["layer"] == layer) & ~att["feature_id"].isin(df[key])].iterrows():
+                out.append(Problem("attachments", str(r.get("id", "")), "feature_id",
+                                   f"attached to unknown {layer} id", "附件所属记录不存在"))
     return out
 
 
@@ -228,27 +311,3 @@ def check_store(store) -> list[Problem]:
     frames = {name: store.read_raw(name) for name in TABLES if name in present}
     return check_frames(frames)
 
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("check", help="validate a store against the data contract / 按数据规范检查数据库")
-    add_store_arg(p)
-    p.add_argument("--warnings", action="store_true", help="also print warnings")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-
-    from .cli import store_from
-
-    store = store_from(args)
-    problems = check_store(store)
-    errors = [p for p in problems if p.severity == "error"]
-    shown = problems if args.warnings else errors
-    print("severity\ttable\trow_id\tcolumn\twhy")
-    for p in shown:
-        print(p)
-    print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {store.url}", file=sys.stderr)
-    return 1 if errors else 0

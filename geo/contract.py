@@ -23,7 +23,7 @@ ACCEPTED_EPSG = (4326, 4490)
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "str", "float", "int", "date", "datetime", "bool"
+    kind: str  # "str", "float", "int", "date", "datetime", "bool", "bytes" (binary: BLOB / bytea)
     required: bool = True
     nullable: bool = True
     label: str = ""  # Chinese header for users
@@ -88,7 +88,39 @@ LAYER_LABELS = {
     "readings": "监测数据",
     "status_events": "状态记录",
     "meta": "元数据",
+    "complaints": "信访投诉",
+    "inspections": "巡查",
+    "inspection_visits": "巡查点位记录",
+    "attachments": "附件",
+    "assessment_entries": "考核录入",
 }
+
+# --- casework: complaints, inspections, site files, assessment ------------------------------
+
+CHANNEL_LABELS = {
+    "province": "省转办", "city": "市局转办", "district": "区政府转办",
+    "hotline": "热线", "visit": "来访", "letter": "来信", "online": "网络",
+}
+#: Channels by which a complaint reaches the bureau directly (not forwarded by a higher office).
+DIRECT_CHANNELS = ("hotline", "visit", "letter", "online")
+CATEGORY_LABELS = {"water": "水", "air": "气", "noise": "噪声", "solid": "固废", "odour": "异味", "other": "其他"}
+INSPECTION_KIND_LABELS = {"joint": "联合巡查", "sampling": "采样", "spot": "抽查", "night": "夜查"}
+FINDING_LABELS = {"ok": "正常", "violation": "违规", "closed_confirmed": "确认已关停", "not_found": "未找到"}
+#: Tables an attachment may belong to (a site, a complaint, an inspection or one of its visits).
+ATTACHMENT_LAYERS = SITE_LAYERS + ("complaints", "inspections", "inspection_visits")
+#: Casework tables: a store written before they existed simply has none of their rows.
+CASEWORK_TABLES = ("complaints", "inspections", "inspection_visits", "attachments", "assessment_entries")
+#: Separator of ``inspections.departments``.
+DEPARTMENT_SEP = "、"
+
+
+def code_label(column: str, code) -> str:
+    """Chinese label of a casework code (channel, category, kind, finding); the code itself when unknown."""
+    labels = {"channel": CHANNEL_LABELS, "category": CATEGORY_LABELS, "kind": INSPECTION_KIND_LABELS,
+              "finding": FINDING_LABELS, "layer": LAYER_LABELS}.get(column, {})
+    if code is None or (isinstance(code, float) and code != code):
+        return ""
+    return labels.get(code, str(code))
 
 C = Column
 TABLES: dict[str, Table] = {
@@ -175,6 +207,62 @@ TABLES: dict[str, Table] = {
             "meta", "元数据",
             (C("key", "str", nullable=False), C("value", "str")),
             key="key",
+        ),
+        Table(
+            "complaints", "信访投诉",
+            (C("id", "str", nullable=False, label="编号"), C("received_on", "date", nullable=False, label="受理日期"),
+             C("channel", "str", nullable=False, label="来源渠道"), C("category", "str", nullable=False, label="污染类别"),
+             C("summary", "str", nullable=False, label="投诉内容"), C("due_on", "date", nullable=False, label="办结期限"),
+             C("handled_on", "date", label="办结日期"), C("result", "str", label="处理结果"),
+             C("sensitive", "bool", nullable=False, label="敏感件"),
+             C("layer", "str", label="关联图层"), C("feature_id", "str", label="关联点位编号"),
+             C("complainant", "str", required=False, label="投诉人"),
+             C("recorded_by", "str", required=False, label="录入人"),
+             C("recorded_at", "datetime", required=False, label="录入时间")),
+            geometry="Point",
+            codes={"channel": tuple(CHANNEL_LABELS), "category": tuple(CATEGORY_LABELS), "layer": SITE_LAYERS},
+        ),
+        Table(
+            "inspections", "巡查",
+            (C("id", "str", nullable=False, label="编号"), C("held_on", "date", nullable=False, label="巡查日期"),
+             C("kind", "str", nullable=False, label="巡查类型"), C("departments", "str", label="参加部门"),
+             C("team", "str", label="巡查组"), C("note", "str", label="备注"),
+             C("recorded_by", "str", required=False, label="录入人"),
+             C("recorded_at", "datetime", required=False, label="录入时间")),
+            codes={"kind": tuple(INSPECTION_KIND_LABELS)},
+        ),
+        Table(
+            "inspection_visits", "巡查点位记录",
+            # ``id`` (inspection id + stop number) is not in the minimum contract: it lets a finding update its stop.
+            (C("id", "str", nullable=False, label="记录编号"),
+             C("inspection_id", "str", nullable=False, label="巡查编号"),
+             C("layer", "str", nullable=False, label="图层"), C("feature_id", "str", nullable=False, label="点位编号"),
+             C("visited_at", "datetime", label="检查时间"), C("finding", "str", label="检查结果"),
+             C("note", "str", label="备注"), C("recorded_by", "str", label="录入人"),
+             C("seq", "int", required=False, label="顺序"),
+             # where the location came from: "site" (the site's point) or "device" (the phone's position)
+             C("located_by", "str", required=False, label="定位来源"),
+             C("event_status", "str", required=False, label="据此登记的状态")),
+            geometry="Point",
+            codes={"layer": SITE_LAYERS, "finding": tuple(FINDING_LABELS), "located_by": ("site", "device")},
+        ),
+        Table(
+            "attachments", "附件",
+            (C("id", "str", nullable=False, label="编号"), C("layer", "str", nullable=False, label="所属图层"),
+             C("feature_id", "str", nullable=False, label="所属编号"), C("name", "str", nullable=False, label="文件名"),
+             C("mime", "str", nullable=False, label="类型"), C("size", "int", nullable=False, label="大小(字节)"),
+             C("sha256", "str", nullable=False, label="SHA-256"), C("content", "bytes", nullable=False, label="内容"),
+             C("uploaded_at", "datetime", label="上传时间"), C("uploaded_by", "str", label="上传人"),
+             C("note", "str", label="说明")),
+            codes={"layer": ATTACHMENT_LAYERS},
+        ),
+        Table(
+            "assessment_entries", "考核录入",
+            (C("year", "int", nullable=False, label="年度"), C("unit", "str", nullable=False, label="考核对象"),
+             C("item", "str", nullable=False, label="考核项目"), C("score", "float", nullable=False, label="得分"),
+             C("note", "str", label="说明"), C("entered_by", "str", label="录入人"),
+             C("entered_at", "datetime", label="录入时间")),
+            key=None,
         ),
     )
 }
@@ -264,6 +352,17 @@ def coerce(table: str, df: pd.DataFrame) -> pd.DataFrame:
                 out[col.name] = pd.to_datetime(s, errors="raise", format="mixed").dt.normalize().astype("datetime64[ms]")
             elif col.kind == "datetime":
                 out[col.name] = pd.to_datetime(s, errors="raise", format="mixed").astype("datetime64[ms]")
+            elif col.kind == "bytes":
+                out[col.name] = pd.Series([_as_bytes(v) for v in s], index=s.index, dtype=object)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{table}.{col.name}: {exc}") from exc
     return out
+
+
+def _as_bytes(v) -> bytes | None:
+    """A binary cell as ``bytes`` (stores return ``bytes``, ``memoryview`` or ``bytearray``); NULL as ``None``."""
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"expected binary content, got {type(v).__name__}")

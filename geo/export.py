@@ -2,14 +2,13 @@
 
 The xlsx of a site layer re-imports cleanly (``python -m geo import``): its
 headers are the contract's Chinese labels and its statuses their Chinese
-words, both of which the importer recognises. Text cells are always written
-as text, so a name typed as ``=HYPERLINK(…)`` stays a name and never becomes
-a formula in the recipient's spreadsheet.
+words, both of which the importer recognises. Every file is written by
+:mod:`geo.io.writers`: text cells are always text, so a name typed as
+``=HYPERLINK(…)`` stays a name and never becomes a formula in the recipient's
+spreadsheet (in CSV it gets a leading quote).
 """
 from __future__ import annotations
 
-import io
-import os
 import tempfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 import shapely
 
 from .contract import SITE_LAYERS, TABLES, status_label
+from .errors import GeoError
 
 
 def store_gpkg_bytes(store) -> bytes:
@@ -39,7 +39,9 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     the GeoPackage download has them).
     """
     spec = TABLES[table]
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    # Binary content (attachments) has no place in a spreadsheet cell: the GeoPackage download carries it.
+    binary = [c.name for c in spec.columns if c.kind == "bytes"]
+    out = pd.DataFrame(df.drop(columns=["geometry", *binary], errors="ignore")).copy()
     if table in SITE_LAYERS and "status" in out.columns:
         out["status"] = [status_label(s, table) if isinstance(s, str) else s for s in out["status"]]
     if table == "status_events" and {"layer", "status"} <= set(out.columns):
@@ -57,83 +59,55 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return out.rename(columns=labels)
 
 
-def _cell(v):
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
 def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None) -> bytes:
     """One layer as an .xlsx file (see :func:`layer_sheet`); strings are stored as text, never formulas."""
-    import openpyxl
-
     from .contract import LAYER_LABELS
+    from .io.writers import write_xlsx
 
-    data = layer_sheet(df, table)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = (sheet or LAYER_LABELS.get(table, table))[:31].replace("/", "_")
-    ws.append([str(c) for c in data.columns])
-    kinds = {c.label: c.kind for c in TABLES[table].columns if c.label}
-    formats = {i: "yyyy-mm-dd hh:mm" if kinds.get(c) == "datetime" else "yyyy-mm-dd"
-               for i, c in enumerate(data.columns) if str(data[c].dtype).startswith("datetime")}
-    for row in data.itertuples(index=False):
-        ws.append([_cell(v) for v in row])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # "=…" would otherwise be written as a formula
-            elif cell.column - 1 in formats and cell.value is not None:
-                cell.number_format = formats[cell.column - 1]
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table)})
 
 
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
+def layer_csv(df: pd.DataFrame, table: str) -> bytes:
+    """One layer as CSV for people (UTF-8 with BOM, the headers and words of :func:`layer_sheet`)."""
+    from .io.writers import write_csv
 
-    p = sub.add_parser("export", help="export the whole store (.gpkg) or one layer (.xlsx, .csv, .geojson) / 导出数据")
-    add_store_arg(p)
-    p.add_argument("--layer", choices=list(TABLES), help="the table to export (not needed for .gpkg)")
-    p.add_argument("--out", required=True, help="FILE.gpkg (whole store) or FILE.xlsx|.csv|.geojson (one layer)")
-    p.set_defaults(func=_cli)
+    return write_csv(layer_sheet(df, table), dialect="for_people")
 
 
-def _cli(args) -> int:
-    from .cli import UserError, store_from
+def layer_geojson(df, table: str) -> bytes:
+    """One layer with geometry as GeoJSON (the store's columns and codes)."""
+    from .io.writers import write_geojson
 
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    if suffix not in (".gpkg", ".xlsx", ".csv", ".geojson"):
-        raise UserError(f"不支持的导出格式“{suffix}”（支持 gpkg、xlsx、csv、geojson）。",
-                        f"unsupported export format {suffix!r} (gpkg, xlsx, csv, geojson)")
-    if suffix != ".gpkg" and not args.layer:
-        raise UserError("导出单个图层须指定 --layer。", "--layer is required for .xlsx, .csv and .geojson")
-    store = store_from(args)
+    return write_geojson(df)
+
+
+#: file formats :func:`export_bytes` writes: the whole store, or one layer
+FORMATS = (".gpkg", ".xlsx", ".csv", ".geojson")
+
+
+def check_request(suffix: str, layer: str | None) -> None:
+    """Raise :class:`GeoError` unless ``suffix`` (``.gpkg`` or a layer format) and ``layer`` make an export."""
+    suffix = suffix.lower()
+    if suffix not in FORMATS:
+        raise GeoError(f"不支持的导出格式“{suffix}”（支持 gpkg、xlsx、csv、geojson）。",
+                       f"unsupported export format {suffix!r} (gpkg, xlsx, csv, geojson)")
+    if suffix != ".gpkg" and not layer:
+        raise GeoError("导出单个图层须指定 --layer。", "--layer is required for .xlsx, .csv and .geojson")
+    if suffix != ".gpkg" and layer not in TABLES:
+        raise GeoError(f"没有“{layer}”这个图层。", f"no table {layer!r}")
+    if suffix == ".geojson" and not TABLES[layer].geometry:
+        raise GeoError(f"“{layer}”没有几何，不能导出为 GeoJSON。", f"{layer} has no geometry")
+
+
+def export_bytes(store, suffix: str, layer: str | None = None) -> bytes:
+    """The whole store as a GeoPackage (``.gpkg``) or ``layer`` as ``.xlsx``, ``.csv`` or ``.geojson`` bytes."""
+    check_request(suffix, layer)
+    suffix = suffix.lower()
     if suffix == ".gpkg":
-        data = store_gpkg_bytes(store)
-    else:
-        df = store.read(args.layer)
-        if suffix == ".xlsx":
-            data = layer_xlsx(df, args.layer)
-        elif suffix == ".csv":
-            data = layer_sheet(df, args.layer).to_csv(index=False).encode("utf-8-sig")
-        else:
-            if not TABLES[args.layer].geometry:
-                raise UserError(f"“{args.layer}”没有几何，不能导出为 GeoJSON。", f"{args.layer} has no geometry")
-            data = df.to_json(ensure_ascii=False, default=str).encode("utf-8")
-    # Write beside the target and rename: a failed export never leaves half a file.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=out.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, out)
-    print(f"{out} ({len(data):,} bytes)")
-    return 0
+        return store_gpkg_bytes(store)
+    df = store.read(layer)
+    if suffix == ".xlsx":
+        return layer_xlsx(df, layer)
+    if suffix == ".csv":
+        return layer_csv(df, layer)
+    return layer_geojson(df, layer)

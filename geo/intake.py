@@ -17,31 +17,37 @@ The pipeline is pure until the last step:
 
 The datum the coordinates were read in is recorded in the note of every
 status event the import appends (``导入 ledger.xlsx 第5行；坐标系 GCJ02→WGS84``).
+
+Files are read, and cells parsed, by :mod:`geo.io` (within the ``[limits]`` of
+qingshan.toml). Names, villages and notes are stored as written (trimmed
+only); ids follow the one rule of :func:`geo.io.cells.normalise_id`, and an id
+that equals a stored or another row's id only after that rule (``ＫＬ００２``
+and ``KL002``) is reported as an error, never merged. The report lists the first
+``max_report_lines`` findings of each kind and the totals.
 """
 from __future__ import annotations
 
-import calendar
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from . import contract
 from .contract import SITE_LAYERS, STATUS, STORE_CRS, TABLES
 from .crs import DATUM_LABELS, DATUMS, to_wgs84, transform_geometry
+from .errors import GeoError
+from .io import cells, readers
+from .io.cells import normalise_id, parse_class, parse_coord, parse_date, parse_number  # noqa: F401 (re-exported)
+from .io.limits import Limits, bounded
+from .io.readers import decode_text  # noqa: F401 (re-exported)
 
-#: Largest ledger the importer reads (bytes); the page enforces the same limit on uploads.
-MAX_BYTES = 20 * 1024 * 1024
+# The size, row and column limits of a ledger are ``[limits]`` in qingshan.toml (geo.io.limits).
 
 #: Layers a ledger can be imported into (key column, geometry kind from the contract).
 IMPORT_LAYERS = ("enterprises", "kilns", "farms", "sampling_points", "townships", "rivers", "waterbodies")
@@ -86,10 +92,6 @@ EXTRA_FIELDS = {
 }
 
 
-def _norm_header(h) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower()
-
-
 def fields_of(layer: str) -> list[str]:
     """Target fields a ledger of ``layer`` may fill: contract columns plus coordinates, township, note."""
     spec = TABLES[layer]
@@ -111,31 +113,18 @@ def field_label(layer: str, target: str) -> str:
     return col.label or target
 
 
+def aliases_of(layer: str) -> dict[str, tuple[str, ...]]:
+    """``{target field: accepted headers}`` for a ledger of ``layer`` (for :func:`geo.io.readers.match_headers`)."""
+    return {t: ALIASES.get(t, ()) for t in fields_of(layer)}
+
+
 def auto_mapping(columns, layer: str) -> dict[str, str]:
     """Recognise the ledger's headers: ``{header: target field}`` for the ones understood.
 
     Exact spellings win; then a header with a bracketed unit (``存栏量（头）``)
     is matched without it. Each target takes the first header that matches.
     """
-    allowed = fields_of(layer)
-    lookup: dict[str, str] = {}
-    for target in allowed:
-        for alias in ALIASES.get(target, ()) + (target,):
-            lookup.setdefault(_norm_header(alias), target)
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for exact in (True, False):
-        for col in columns:
-            if col in out:
-                continue
-            key = _norm_header(col)
-            if not exact:
-                key = re.sub(r"\(.*?\)|\[.*?\]", "", key)
-            target = lookup.get(key)
-            if target and target not in taken:
-                out[col] = target
-                taken.add(target)
-    return {c: out[c] for c in columns if c in out}
+    return readers.match_headers(columns, aliases_of(layer))
 
 
 # --- cell parsers ------------------------------------------------------------------------
@@ -162,24 +151,10 @@ KIND_WORDS: dict[str, dict[str, str]] = {
 }
 WATERBODY_WORDS = {"河流": "river", "河": "river", "江": "river", "溪": "river",
                    "湖库": "lake", "湖泊": "lake", "水库": "lake", "湖": "lake"}
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 
-
-def _blank(v) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    if v is pd.NaT or (not isinstance(v, str) and pd.isna(v) is True):
-        return True
-    return isinstance(v, str) and v.strip() == ""
-
-
-def _text(v) -> str:
-    """A cell as clean text (Excel ids typed as numbers: 12.0 → '12')."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return unicodedata.normalize("NFKC", str(v)).strip() if isinstance(v, str) else str(v).strip()
+_blank = cells.blank
+#: A cell as text: trimmed, otherwise as written (names, villages and notes are stored verbatim).
+_text = cells.text
 
 
 def parse_status(value, layer: str) -> str | None:
@@ -200,98 +175,16 @@ def parse_code(value, layer: str, column: str) -> str | None:
     return code if code in allowed else None
 
 
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_MONTH_END_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*[底末]$")
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def parse_date(value) -> pd.Timestamp | None:
-    """A ledger date: ``2007-09-30``, ``2007/9/30``, ``2007年9月30日``, ``2007.9.30``, ``20070930``,
-    ``2007年9月底`` (month end), an Excel date cell or an Excel day number; ``None`` when not a date."""
-    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)) and not pd.isna(value):
-        return pd.Timestamp(value).normalize()
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        if v.is_integer() and 19000101 <= v <= 21001231:
-            return parse_date(str(int(v)))
-        if 1 <= v < 80000:  # an Excel serial day number that lost its date format
-            return (_EXCEL_EPOCH + pd.Timedelta(days=int(v))).normalize()
-        return None
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    m = _DATE_RE.match(s) or re.match(r"^(\d{4})(\d{2})(\d{2})$", s)
-    try:
-        if m:
-            return pd.Timestamp(dt.date(int(m[1]), int(m[2]), int(m[3])))
-        m = _MONTH_END_RE.match(s)
-        if m:
-            y, mo = int(m[1]), int(m[2])
-            return pd.Timestamp(dt.date(y, mo, calendar.monthrange(y, mo)[1]))
-    except ValueError:  # 2007-02-30
-        return None
-    return None
-
-
-def parse_number(value) -> float | None:
-    """A number from a cell: ``1,570``, ``1570头``, ``８０`` (full width), ``12.5米``; ``None`` otherwise."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        return v if np.isfinite(v) else None
-    s = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
-    s = re.sub(r"\s*(头|只|羽|米|m|公里|km)$", "", s, flags=re.I)
-    try:
-        v = float(s)
-    except ValueError:
-        return None
-    return v if np.isfinite(v) else None
-
-
-_DMS_RE = re.compile(r"^([EWNS东西南北]?)\s*(\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分])?\s*"
-                     r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|′′|秒))?\s*([EWNS东西南北]?)$", re.I)
-
-
-def parse_coord(value) -> float | None:
-    """A coordinate in decimal degrees, or degrees-minutes-seconds (``118°57′43.2″``, ``118度57分43秒``)."""
-    v = parse_number(value)
-    if v is not None:
-        return v
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    m = _DMS_RE.match(s)
-    if not m:
-        return None
-    deg = float(m[2]) + float(m[3] or 0) / 60 + float(m[4] or 0) / 3600
-    hemi = (m[1] or m[5] or "").upper()
-    return -deg if hemi in ("W", "S", "西", "南") else deg
-
-
-def parse_class(value) -> int | None:
-    """A water quality class: ``3``, ``III``, ``Ⅲ类``, ``三类``."""
-    s = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    s = re.sub(r"(类|class|级)", "", s).strip()
-    v = parse_number(s)
-    if v is not None:
-        return int(v) if v.is_integer() and 1 <= v <= 5 else None
-    return _ROMAN.get(s)
+def _target_class(value) -> int | None:
+    """A target class is Ⅰ–Ⅴ (劣Ⅴ is a result, never a target)."""
+    c = parse_class(value)
+    return c if c is not None and c <= 5 else None
 
 
 # --- reading files -----------------------------------------------------------------------
 
-@dataclass
-class Ledger:
-    """Raw cells of one ledger table.
-
-    ``frame`` holds the cells as read (object dtype, nothing parsed);
-    ``row_numbers`` the row each had in the file (the spreadsheet row, or the
-    feature number in a spatial file); ``geometry`` the features' geometries
-    in EPSG:4326 for spatial files (``None`` for spreadsheets).
-    """
-
-    frame: pd.DataFrame
-    row_numbers: np.ndarray
-    source: str
-    geometry: gpd.GeoSeries | None = None
-    encoding: str | None = None
-    sheet: str | None = None
-    notes: list[str] = field(default_factory=list)
+#: Raw cells of one ledger table (see :class:`geo.io.readers.Table`).
+Ledger = readers.Table
 
 
 class IntakeError(ValueError):
@@ -302,213 +195,28 @@ class IntakeError(ValueError):
         self.zh, self.en = zh, en
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode a CSV: UTF-8 (with or without BOM), then GB18030 (a superset of GBK/GB2312), else a guess.
-
-    Trying strict decoders in this order is more reliable than statistical
-    detection on short Chinese files, where GBK is often guessed as Big5.
-    """
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc), ("utf-8" if enc == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf")
-                                      else enc)
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise IntakeError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。",
-                          "cannot detect the text encoding; save the CSV as UTF-8 or GBK")
-    return str(best), best.encoding
-
-
-def _header_row(rows: list[list], layer: str | None) -> int:
-    """Index of the header row: the one among the first 10 with most recognised headers (title rows skipped)."""
-    best, best_n = 0, 0
-    for i, row in enumerate(rows[:10]):
-        cells = [c for c in row if not _blank(c)]
-        n = len(auto_mapping([_text(c) for c in cells], layer or "enterprises")) if cells else 0
-        if n > best_n:
-            best, best_n = i, n
-    return best
-
-
-def _from_rows(rows: list[list], source: str, layer: str | None, first_row_number: int = 1) -> Ledger:
-    """A ledger from a grid of cells (CSV rows or a worksheet), finding the header row."""
-    rows = [list(r) for r in rows]
-    while rows and all(_blank(c) for c in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise IntakeError("文件为空。", "the file is empty")
-    h = _header_row(rows, layer)
-    width = max(len(r) for r in rows)
-    header = []
-    for j in range(width):
-        c = rows[h][j] if j < len(rows[h]) else None
-        name = _text(c) if not _blank(c) else f"列{j + 1}"
-        while name in header:  # two columns with one header: keep both, distinguishable
-            name += "_2"
-        header.append(name)
-    body, numbers = [], []
-    for i in range(h + 1, len(rows)):
-        r = rows[i] + [None] * (width - len(rows[i]))
-        if all(_blank(c) for c in r):
-            continue  # blank separator lines are not rows
-        body.append([None if _blank(c) else c for c in r])
-        numbers.append(first_row_number + i)
-    frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
-    return Ledger(frame, np.asarray(numbers, dtype=int), source)
-
-
-def read_ledger(path: str | Path, *, sheet: str | int | None = None, layer: str | None = None,
-                name: str | None = None) -> Ledger:
-    """Read a ledger file into raw cells.
+def read_ledger(path, *, sheet: str | int | None = None, layer: str | None = None,
+                name: str | None = None, limits: Limits | None = None) -> Ledger:
+    """Read a ledger file into raw cells (:func:`geo.io.readers.read_table`).
 
     Parameters
     ----------
     path : the file (``.xlsx``, ``.csv``/``.txt``, ``.geojson``/``.json``, ``.zip`` holding a
-        Shapefile, ``.shp``, ``.gpkg``).
+        Shapefile, ``.shp``, ``.gpkg``), or its bytes.
     sheet : Excel sheet (name, or number counting from 1); for GeoPackage and zipped Shapefiles the
         layer (name, or number counting from 1). Default: the first sheet; the GeoPackage layer named
         like ``layer``, else the only one.
     layer : target layer, used to find the header row and the GeoPackage layer.
     name : the file's name as the user knows it (uploads are saved under a temporary name).
+    limits : size, row and column limits (default: ``[limits]`` of qingshan.toml), checked before the
+        file is expanded.
     """
-    path = Path(path)
-    source = name or path.name
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise IntakeError(f"文件过大（{size / 1e6:.1f} MB，上限 {MAX_BYTES / 1e6:.0f} MB）。",
-                          f"file too large ({size / 1e6:.1f} MB; limit {MAX_BYTES / 1e6:.0f} MB)")
-    suffix = Path(source).suffix.lower() or path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_excel(path, sheet, layer, source)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path, layer, source)
-    if suffix in (".geojson", ".json", ".gpkg", ".shp", ".zip"):
-        return _read_spatial(path, suffix, sheet, layer, source)
-    if suffix == ".xls":
-        raise IntakeError("不支持旧版 .xls 文件，请在 Excel/WPS 中另存为 .xlsx。",
-                          "old .xls files are not supported; save as .xlsx")
-    raise IntakeError(f"不支持的文件类型“{suffix}”（支持 xlsx、csv、geojson、zip 压缩的 shapefile、gpkg）。",
-                      f"unsupported file type {suffix!r} (xlsx, csv, geojson, zipped shapefile, gpkg)")
-
-
-def _read_excel(path: Path, sheet, layer, source) -> Ledger:
-    import openpyxl
-
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise IntakeError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
-    try:
-        names = wb.sheetnames
-        if sheet is None or sheet == "":
-            ws_name = names[0]
-        elif str(sheet) in names:
-            ws_name = str(sheet)
-        elif str(sheet).isdigit() and 1 <= int(sheet) <= len(names):
-            ws_name = names[int(sheet) - 1]
-        else:
-            raise IntakeError(f"没有工作表“{sheet}”（有：{'、'.join(names)}）。",
-                              f"no sheet {sheet!r} (sheets: {', '.join(names)})")
-        rows = [list(r) for r in wb[ws_name].iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    led = _from_rows(rows, source, layer)
-    led.sheet = ws_name
-    return led
-
-
-def _read_csv(path: Path, layer, source) -> Ledger:
-    text, enc = decode_text(path.read_bytes())
-    first = text.split("\n", 1)[0]
-    delim = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    led = _from_rows(rows, source, layer)
-    led.encoding = enc
-    return led
-
-
-def _pick_layer(layers: list[str], sheet, layer, what: str) -> str:
-    if sheet not in (None, ""):
-        if str(sheet) in layers:
-            return str(sheet)
-        if str(sheet).isdigit() and 1 <= int(sheet) <= len(layers):
-            return layers[int(sheet) - 1]
-        raise IntakeError(f"没有图层“{sheet}”（有：{'、'.join(layers)}）。",
-                          f"no layer {sheet!r} in the {what} (layers: {', '.join(layers)})")
-    if layer in layers:
-        return layer
-    if len(layers) == 1:
-        return layers[0]
-    raise IntakeError(f"文件中有多个图层，请用 --sheet 指定：{'、'.join(layers)}。",
-                      f"the {what} holds several layers; choose one with --sheet: {', '.join(layers)}")
-
-
-def _dbf_encoding(data: bytes) -> str:
-    """Encoding of a Shapefile's .dbf when no .cpg says: UTF-8 if it decodes, else GB18030 (GBK)."""
-    try:
-        data.decode("utf-8")
-        return "UTF-8"
-    except UnicodeDecodeError:
-        return "GB18030"
-
-
-def _read_spatial(path: Path, suffix: str, sheet, layer, source) -> Ledger:
-    kwargs: dict = {}
-    target = str(path)
-    if suffix == ".zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                members = zf.namelist()
-                shps = [m for m in members if m.lower().endswith(".shp") and not m.startswith("__MACOSX")]
-                if not shps:
-                    raise IntakeError("压缩包中没有 .shp 文件。", "the zip holds no .shp file")
-                stems = [m[:-4] for m in shps]
-                chosen = _pick_layer([Path(s).name for s in stems], sheet, layer, "zip")
-                stem = stems[[Path(s).name for s in stems].index(chosen)]
-                if not any(m.lower() == (stem + ".cpg").lower() for m in members):
-                    dbf = [m for m in members if m.lower() == (stem + ".dbf").lower()]
-                    if dbf:
-                        kwargs["encoding"] = _dbf_encoding(zf.read(dbf[0]))
-        except zipfile.BadZipFile as exc:
-            raise IntakeError("压缩文件损坏。", "the zip file is damaged") from exc
-        # GDAL reads inside the zip: nothing is extracted, so no member name becomes a path on disk.
-        target = f"/vsizip/{path}/{stem}.shp"
-    elif suffix == ".gpkg":
-        layers = [str(r[0]) for r in pyogrio.list_layers(path)]
-        kwargs["layer"] = _pick_layer(layers, sheet, layer, "GeoPackage")
-    elif suffix == ".shp":
-        cpg, dbf = path.with_suffix(".cpg"), path.with_suffix(".dbf")
-        if not cpg.exists() and dbf.exists():
-            kwargs["encoding"] = _dbf_encoding(dbf.read_bytes())
-    try:
-        gdf = pyogrio.read_dataframe(target, **kwargs)
-    except Exception as exc:  # pyogrio/GDAL errors for unreadable data
-        raise IntakeError(f"无法读取空间数据文件：{exc}", f"cannot read the spatial file: {exc}") from exc
-    notes = []
-    geom = None
-    if isinstance(gdf, gpd.GeoDataFrame):
-        geom = gdf.geometry
-        if geom.crs is None:
-            notes.append("文件未声明坐标系，按经纬度（EPSG:4326）读取 / no CRS in the file; read as lon/lat")
-            geom = geom.set_crs(STORE_CRS)
-        elif geom.crs.to_epsg() not in contract.ACCEPTED_EPSG:
-            notes.append(f"已从 {geom.crs.to_string()} 转换为 EPSG:4326 / reprojected from {geom.crs.to_string()}")
-            geom = geom.to_crs(STORE_CRS)
-        else:
-            geom = geom.set_crs(STORE_CRS, allow_override=True)
-        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    else:
-        frame = pd.DataFrame(gdf)
-    frame = frame.astype(object).where(frame.notna(), None)
-    frame.columns = [str(c) for c in frame.columns]
-    led = Ledger(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), source,
-                 geometry=None if geom is None else geom.reset_index(drop=True),
-                 encoding=kwargs.get("encoding"), sheet=kwargs.get("layer"), notes=notes)
-    return led
+        return readers.read_table(path, name=name, sheet=sheet, aliases=aliases_of(layer or "enterprises"),
+                                  limits=limits, crs=STORE_CRS, accepted_epsg=contract.ACCEPTED_EPSG,
+                                  layer_hint=layer)
+    except GeoError as exc:
+        raise IntakeError(exc.zh, exc.en) from exc
 
 
 # --- validation --------------------------------------------------------------------------
@@ -549,6 +257,14 @@ class Intake:
     updated_ids: list[str] = field(default_factory=list)
     suggested_datum: str | None = None
     source: str = ""
+    #: Findings per severity before the report was bounded (``{"error": n, "warning": m}``).
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # A bounded report: the first N findings of each kind, then one line with the kind's total
+        # ([limits] max_report_lines), so a file of a million bad rows gives a report one can read.
+        self.totals = {sev: sum(p.severity == sev for p in self.problems) for sev in ("error", "warning")}
+        self.problems = bounded(self.problems, _kind, Limits.current().max_report_lines, _more)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -574,10 +290,23 @@ class Intake:
 
     def summary(self) -> str:
         changes = len(self.events)
+        n_err = max(self.totals.get("error", 0), len(self.errors))
+        n_warn = max(self.totals.get("warning", 0), len(self.warnings))
         return (f"新增 {len(self.new_ids)} 条，更新 {len(self.updated_ids)} 条，状态变更记录 {changes} 条；"
-                f"错误 {len(self.errors)} 条，提示 {len(self.warnings)} 条 / "
+                f"错误 {n_err} 条，提示 {n_warn} 条 / "
                 f"{len(self.new_ids)} new, {len(self.updated_ids)} updated, {changes} status event(s); "
-                f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+                f"{n_err} error(s), {n_warn} warning(s)")
+
+
+def _kind(p: RowProblem) -> tuple:
+    """The kind of a finding: severity, column and the message without the quoted cell or numbers."""
+    return p.severity, p.column, re.sub(r"“[^”]*”|\d+", "…", p.why_zh)
+
+
+def _more(kind: tuple, omitted: int, total: int) -> RowProblem:
+    severity, column, what = kind
+    return RowProblem(None, "", column, f"另有 {omitted:,} 处同类问题未列出（“{what}”共 {total:,} 处）",
+                      f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity)
 
 
 def _district(townships: gpd.GeoDataFrame | None):
@@ -698,18 +427,9 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     if any(p.severity == "error" for p in problems):
         return failed()
 
-    ids = r.cell(key).map(lambda v: None if _blank(v) else _text(v)).to_numpy(dtype=object)
-    r.rid = [i or "" for i in ids]
-    # Ids: present, and once per file (a second row with one id is ambiguous, not an update).
-    r.add([i is None for i in ids], key, "编号为空", "empty id")
-    id_series = pd.Series(ids, dtype=object)
-    dup = (id_series.notna() & id_series.duplicated(keep=False)).to_numpy()
-    for i in np.flatnonzero(dup):
-        others = [str(r.rownum[j]) for j in np.flatnonzero(id_series.to_numpy() == ids[i]) if j != i]
-        r.one(i, key, f"编号在文件中重复（另见第{'、'.join(others)}行）",
-              f"duplicate id in the file (also row {', '.join(others)})")
     stored = existing if existing is not None and len(existing) else contract.empty(layer)
     stored_ids = set(stored[key].dropna().astype(str)) if key in stored.columns else set()
+    ids = _ids(r, key, stored_ids)
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
@@ -737,6 +457,47 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     return Intake(layer, datum, mapping, rows, new_events, problems,
                   [i for i, nw in zip(ids, is_new) if nw], [i for i, nw in zip(ids, is_new) if not nw],
                   suggested, ledger.source)
+
+
+def _ids(r: "_Rows", key: str, stored_ids: set[str]) -> np.ndarray:
+    """The id of every row by the rule of :func:`geo.io.cells.normalise_id`, with its findings.
+
+    An id written exactly as a stored one updates that site. Otherwise the row's id is the normalised
+    one (NFKC, trimmed, upper case), and an id that equals a stored id or another row's id only after
+    that rule (``ＫＬ００２`` next to ``KL002``) is a collision: reported, never merged.
+    """
+    raw = r.cell(key).map(lambda v: None if _blank(v) else _text(v)).to_numpy(dtype=object)
+    r.rid = [i or "" for i in raw]
+    stored_norm: dict[str, str] = {}
+    for sid in stored_ids:
+        stored_norm.setdefault(normalise_id(sid), sid)
+    ids = np.array([None if v is None else (v if v in stored_ids else normalise_id(v)) for v in raw], dtype=object)
+    r.add([i is None for i in ids], key, "编号为空", "empty id")
+    for i in np.flatnonzero([v is not None and v not in stored_ids and ids[k] != v for k, v in enumerate(raw)]):
+        other = stored_norm.get(ids[i])
+        if other is not None:
+            r.one(i, key, f"编号“{raw[i]}”与已有点位“{other}”仅在全角/半角、大小写或空格上不同，未合并；"
+                          f"更新该点位请按原样填写“{other}”",
+                  f"id {raw[i]!r} differs from the stored id {other!r} only by full-width characters, case or "
+                  f"spaces; not merged: to update that site write {other!r} exactly")
+            ids[i] = None  # reported: neither new nor an update
+        else:
+            r.one(i, key, f"编号“{raw[i]}”按规则（全角转半角、去空格、大写）记为“{ids[i]}”",
+                  f"id {raw[i]!r} is stored as {ids[i]!r} (full-width to ASCII, trimmed, upper case)", "warning")
+    # Once per file: a second row with one id is ambiguous, not an update.
+    norm = pd.Series([None if v is None else normalise_id(v) for v in raw], dtype=object)
+    dup = (norm.notna() & norm.duplicated(keep=False)).to_numpy()
+    for i in np.flatnonzero(dup):
+        same = [j for j in np.flatnonzero(norm.to_numpy() == norm[i]) if j != i]
+        others = "、".join(str(r.rownum[j]) for j in same)
+        if all(raw[j] == raw[i] for j in same):
+            r.one(i, key, f"编号在文件中重复（另见第{others}行）",
+                  f"duplicate id in the file (also row {others.replace('、', ', ')})")
+        else:
+            r.one(i, key, f"编号“{raw[i]}”与第{others}行的编号只在全角/半角、大小写或空格上不同",
+                  f"id {raw[i]!r} equals the id of row {others.replace('、', ', ')} after normalisation "
+                  f"(full-width, case, spaces)")
+    return ids
 
 
 def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
@@ -774,7 +535,7 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
                 r.one(i, t, f"日期无法识别“{shown(i)}”", f"not a date: {shown(i)!r}")
             parsed = pd.to_datetime(p.astype(object), errors="coerce")
         elif col.kind in ("float", "int"):
-            parser = parse_class if t == "target_class" else parse_number
+            parser = _target_class if t == "target_class" else parse_number
             p = raw.map(lambda v: None if _blank(v) else parser(v))
             for i in np.flatnonzero(~blank & p.isna().to_numpy()):
                 r.one(i, t, f"不是数字“{shown(i)}”", f"not a number: {shown(i)!r}")
@@ -1053,51 +814,3 @@ def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sh
         commit(store, intake)
     return intake
 
-
-# --- command line ------------------------------------------------------------------------
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser(
-        "import", help="import a ledger (xlsx, csv, geojson, zipped shapefile, gpkg) / 导入台账",
-        description="Check every row of a ledger and upsert it by id in one commit; any error writes nothing. "
-                    "Shell use is trusted: --user is recorded as the author of every status event "
-                    "(the web page asks for a password instead).")
-    add_store_arg(p)
-    p.add_argument("--layer", required=True, choices=IMPORT_LAYERS, help="target layer / 目标图层")
-    p.add_argument("--file", required=True, help="ledger file / 台账文件")
-    p.add_argument("--crs", default="wgs84", choices=DATUMS,
-                   help="datum of the coordinates (gcj02: copied from Amap/Tencent; bd09: Baidu) / 坐标系")
-    p.add_argument("--sheet", help="Excel sheet or GeoPackage/zip layer (name or number from 1) / 工作表")
-    p.add_argument("--dry-run", action="store_true", help="check only, write nothing / 只检查不写入")
-    p.add_argument("--user", required=True, help="who imports (recorded in status_events) / 导入人")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-
-    from .auth import check_cli_user
-    from .cli import UserError, store_from
-
-    check_cli_user(args.user, "import")
-    store = store_from(args)
-    try:
-        intake = import_file(store, args.layer, args.file, datum=args.crs, sheet=args.sheet, user=args.user,
-                             dry_run=args.dry_run)
-    except IntakeError as exc:
-        raise UserError(exc.zh, exc.en) from exc
-    if intake.problems:
-        print("行号/row\t编号/id\t列/column\t级别/severity\t问题/problem")
-        for p in sorted(intake.problems, key=lambda p: (p.severity != "error", p.row or 0)):
-            print(p)
-    print(intake.summary(), file=sys.stderr)
-    if not intake.ok:
-        print("未写入任何数据。 Nothing was written.", file=sys.stderr)
-        return 1
-    if args.dry_run:
-        print("试运行：未写入。 Dry run: nothing was written.", file=sys.stderr)
-    else:
-        print(f"已写入 {store.url}。 Written.", file=sys.stderr)
-    return 0

@@ -9,7 +9,8 @@ unit, detection_limit); a title row above the header is skipped.
 What labs write, and what we store:
 
 - ``<0.01``, ``＜0.01`` and the national convention ``0.01L`` mean "below the
-  detection limit 0.01": stored as ``value`` = 0.01, ``below_detection`` = True.
+  detection limit 0.01": stored as ``value`` = 0.01, ``below_detection`` = True
+  (the grammar is :func:`geo.io.cells.parse_detection`, shared by every import).
 - ``ND`` / ``未检出`` needs the detection limit column; without it the row is
   rejected (we will not invent a limit).
 - µg/L is converted to mg/L exactly (decimal arithmetic, so 50 µg/L compares
@@ -20,21 +21,21 @@ What labs write, and what we store:
 """
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from .errors import GeoError
+from .io import readers
+from .io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
+from .io.cells import parse_detection as parse_value
+from .io.limits import Limits, bounded
 from .water import STANDARD
 
-MAX_BYTES = 20 * 1024 * 1024
+# The size, row and column limits of a lab file are ``[limits]`` in qingshan.toml (geo.io.limits).
 
 # --- vocabularies -------------------------------------------------------------------------
 
@@ -97,7 +98,6 @@ UNITS: dict[str, dict[str, tuple[str, int]]] = {
     "WT": {"℃": ("℃", 0), "°c": ("℃", 0), "摄氏度": ("℃", 0), "度": ("℃", 0)},
     "FC": {"个/l": ("个/L", 0), "mpn/l": ("个/L", 0), "cfu/l": ("个/L", 0)},
 }
-ND_WORDS = frozenset({"nd", "n.d.", "n.d", "未检出", "未检测到", "<dl", "<lod", "bdl"})
 
 
 @dataclass(frozen=True)
@@ -126,109 +126,6 @@ def problems_frame(problems: list[LabProblem]) -> pd.DataFrame:
                          "problem": [p.why for p in problems]})
 
 
-class LabFileError(ValueError):
-    """A file that cannot be read at all (bilingual)."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
-
-
-# --- reading cells ------------------------------------------------------------------------
-
-def _blank(v) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
-
-
-def _bytes_and_name(src, name: str | None) -> tuple[bytes, str]:
-    if isinstance(src, (str, Path)):
-        p = Path(src)
-        if not p.exists():
-            raise LabFileError(f"找不到文件：{p}", f"file not found: {p}")
-        if p.stat().st_size > MAX_BYTES:
-            raise LabFileError("文件过大（上限 20 MB）。", "file too large (limit 20 MB)")
-        return p.read_bytes(), name or p.name
-    data = src.getvalue() if hasattr(src, "getvalue") else src.read()
-    if len(data) > MAX_BYTES:
-        raise LabFileError("文件过大（上限 20 MB）。", "file too large (limit 20 MB)")
-    return data, name or getattr(src, "name", "") or ""
-
-
-def _grid(data: bytes, name: str) -> list[list]:
-    """Rows of cells: Excel (first sheet) when the name says so or the bytes are a zip, else CSV."""
-    suffix = Path(name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm") or (not suffix and data[:4] == b"PK\x03\x04"):
-        import openpyxl
-
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise LabFileError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
-        try:
-            return [list(r) for r in wb[wb.sheetnames[0]].iter_rows(values_only=True)]
-        finally:
-            wb.close()
-    if suffix == ".xls":
-        raise LabFileError("不支持旧版 .xls 文件，请另存为 .xlsx。", "old .xls files are not supported; save as .xlsx")
-    if suffix not in ("", ".csv", ".txt", ".tsv"):
-        raise LabFileError(f"不支持的文件类型“{suffix}”（支持 csv、xlsx）。", f"unsupported file type {suffix!r} (csv, xlsx)")
-    from .intake import IntakeError, decode_text
-
-    try:
-        text, _ = decode_text(data)
-    except IntakeError as exc:
-        raise LabFileError(exc.zh, exc.en) from exc
-    first = text.split("\n", 1)[0]
-    delim = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
-    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delim)]
-
-
-def _header_map(cells: list) -> dict[str, int]:
-    lookup = {_norm(a): f for f, aliases in HEADERS.items() for a in aliases}
-    found: dict[str, int] = {}
-    for j, c in enumerate(cells):
-        if _blank(c):
-            continue
-        t = _norm(c)
-        f = lookup.get(t) or lookup.get(re.sub(r"\(.*?\)", "", t))
-        if f and f not in found:
-            found[f] = j
-    return found
-
-
-# --- parsing values -----------------------------------------------------------------------
-
-def _decimal(text: str) -> Decimal | None:
-    try:
-        d = Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() else None
-
-
-def parse_value(cell) -> tuple[str, Decimal | None]:
-    """A result cell as ``(kind, number)``: kind ``value``, ``below`` (number = detection limit),
-    ``nd`` (below, limit not given), ``above`` (over the range) or ``bad``."""
-    if isinstance(cell, bool):
-        return "bad", None
-    if isinstance(cell, (int, float, np.integer, np.floating)):
-        if isinstance(cell, float) and not np.isfinite(cell):
-            return "bad", None
-        return "value", Decimal(repr(float(cell))) if isinstance(cell, (float, np.floating)) else Decimal(int(cell))
-    t = _norm(cell)
-    if t in ND_WORDS:
-        return "nd", None
-    if t.startswith(("<", "≤")):
-        d = _decimal(t[1:])
-        return ("below", d) if d is not None else ("bad", None)
-    if t.startswith((">", "≥")):
-        return "above", _decimal(t[1:])
-    if t.endswith("l") and _decimal(t[:-1]) is not None:  # GB convention: "0.01L" = below 0.01
-        return "below", _decimal(t[:-1])
-    d = _decimal(t)
-    return ("value", d) if d is not None else ("bad", None)
-
-
 def unit_for(code: str, unit_text) -> tuple[str, int] | None:
     """``(stored unit, decimal exponent)`` for a parameter's unit as written, else ``None``."""
     t = "" if _blank(unit_text) else _norm(unit_text)
@@ -237,20 +134,9 @@ def unit_for(code: str, unit_text) -> tuple[str, int] | None:
 
 
 def _parse_times(cells: pd.Series) -> pd.Series:
-    def clean(v):
-        if _blank(v):
-            return None
-        if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"):
-            return pd.Timestamp(v).isoformat()
-        t = unicodedata.normalize("NFKC", str(v)).strip()
-        t = re.sub(r"(\d)\s*年\s*(\d)", r"\1-\2", t)
-        t = re.sub(r"(\d)\s*月\s*(\d)", r"\1-\2", t)
-        t = re.sub(r"日\s*", " ", t).replace("时", ":").replace("分", "").replace("/", "-").replace(".", "-", 2) \
-            if re.match(r"^\d{4}[./年-]", t) else t
-        return t.strip()
-
-    texts = cells.map(clean)
-    return pd.to_datetime(texts, errors="coerce", format="mixed")
+    parsed = functools.lru_cache(maxsize=4096)(parse_datetime)
+    return pd.to_datetime(cells.map(lambda v: parsed(v) if isinstance(v, str) else parse_datetime(v)),
+                          errors="coerce")
 
 
 # --- the whole file -----------------------------------------------------------------------
@@ -261,7 +147,8 @@ def _frames(store) -> dict[str, pd.DataFrame]:
     return {t: store.read(t) for t in ("sampling_points", "readings")}
 
 
-def parse_lab_file(path_or_buffer, store, *, name: str | None = None) -> tuple[pd.DataFrame, list[LabProblem]]:
+def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
+                   limits: Limits | None = None) -> tuple[pd.DataFrame, list[LabProblem]]:
     """Parse and check a lab file against the store's sampling points and readings.
 
     Parameters
@@ -269,6 +156,8 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None) -> tuple[p
     path_or_buffer : a path, bytes buffer or uploaded file (``.name`` tells CSV from xlsx).
     store : a :class:`geo.store.Store` (or a dict with ``sampling_points`` and ``readings`` frames).
     name : the file name as the user knows it (for uploads saved under another name).
+    limits : size, row and column limits (default ``[limits]`` of qingshan.toml); a file over one is
+        reported as a problem of the whole file, before it is expanded.
 
     Returns
     -------
@@ -276,34 +165,22 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None) -> tuple[p
     the file), and every problem found. Write only when ``problems`` holds no error.
     """
     problems: list[LabProblem] = []
+    limits = limits or Limits.current()
     try:
-        data, fname = _bytes_and_name(path_or_buffer, name)
-        grid = _grid(data, fname)
-    except LabFileError as exc:
+        # Header: the row among the first rows with the most recognised headers (skips title rows).
+        table = readers.read_table(path_or_buffer, name=name, aliases=HEADERS, formats=("csv", "xlsx"),
+                                   limits=limits)
+    except GeoError as exc:
         return _empty(), [LabProblem(None, "", exc.zh, exc.en)]
-    while grid and all(_blank(c) for c in grid[-1]):
-        grid.pop()
-    if not grid:
-        return _empty(), [LabProblem(None, "", "文件为空。", "the file is empty")]
-    # Header: the row among the first 10 with the most recognised headers (skips title rows).
-    scored = [(len(_header_map(r)), i) for i, r in enumerate(grid[:10])]
-    n_found, h = max(scored, key=lambda x: (x[0], -x[1]))
-    cols = _header_map(grid[h])
+    cols = {f: c for c, f in table.matched.items()}  # field → header as written
     missing = [f for f in REQUIRED if f not in cols]
     if missing:
         names = "、".join(HEADER_LABELS[f] for f in missing)
         return _empty(), [LabProblem(None, ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
                                      f"missing column(s): {', '.join(missing)}")]
-    header_text = {f: str(grid[h][j]).strip() for f, j in cols.items()}
-    body, rownums = [], []
-    for i in range(h + 1, len(grid)):
-        r = grid[i]
-        if all(_blank(c) for c in r):
-            continue
-        body.append({f: (r[j] if j < len(r) else None) for f, j in cols.items()})
-        rownums.append(i + 1)  # spreadsheet / text line numbering from 1
-    raw = pd.DataFrame(body, columns=list(cols), dtype=object)
-    raw.index = pd.Index(rownums, name="row")
+    header_text = dict(cols)
+    raw = pd.DataFrame({f: table.frame[c].to_numpy(dtype=object) for f, c in cols.items()}, dtype=object)
+    raw.index = pd.Index(table.row_numbers, name="row")
 
     def bad(row, field, zh, en):
         problems.append(LabProblem(int(row), header_text.get(field, field), zh, en))
@@ -397,7 +274,18 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None) -> tuple[p
     readings["sampled_at"] = pd.to_datetime(readings["sampled_at"]).astype("datetime64[ms]")
     problems += _duplicates(readings, frames["readings"], header_text)
     problems.sort(key=lambda p: (p.row or 0))
-    return readings, problems
+    # A bounded report: the first N findings of each kind, then the kind's total.
+    return readings, bounded(problems, _kind, limits.max_report_lines, _more)
+
+
+def _kind(p: LabProblem) -> tuple:
+    return p.severity, p.column, re.sub(r"“[^”]*”|\d+(\.\d+)?", "…", p.why_zh)
+
+
+def _more(kind: tuple, omitted: int, total: int) -> LabProblem:
+    severity, column, what = kind
+    return LabProblem(None, column, f"另有 {omitted:,} 处同类问题未列出（“{what}”共 {total:,} 处）",
+                      f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity)
 
 
 def _duplicates(new: pd.DataFrame, old: pd.DataFrame, header_text: dict) -> list[LabProblem]:
@@ -446,39 +334,3 @@ def import_lab_file(store, path_or_buffer, *, name: str | None = None, dry_run: 
     store.commit([Change("readings", readings.reset_index(drop=True), "append")])
     return readings, problems, True
 
-
-# --- command line ---------------------------------------------------------------------------
-
-def _cli(args) -> int:
-    import sys
-
-    from .cli import UserError, store_from
-
-    if not args.file:
-        raise UserError("请用 --file 指定化验结果文件。", "give the lab file with --file")
-    args.store = args.import_store or getattr(args, "store", None)
-    store = store_from(args)
-    readings, problems, written = import_lab_file(store, args.file, dry_run=args.dry_run)
-    for p in problems:
-        print(p, file=sys.stderr)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise UserError(f"{len(errors)} 处错误，未写入任何数据。", f"{len(errors)} error(s); nothing written")
-    n_bd = int(readings["below_detection"].sum()) if len(readings) else 0
-    pts = readings["point_id"].nunique() if len(readings) else 0
-    if args.dry_run:
-        print(f"检查通过：{len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限），未写入（--dry-run）。"
-              f" / check passed: {len(readings)} readings; nothing written (dry run)")
-    else:
-        print(f"已导入 {len(readings)} 条读数（{pts} 个点位，{n_bd} 条低于检出限）。 / imported {len(readings)} readings")
-    return 0
-
-
-def add_cli(ws) -> None:
-    """``python -m geo water import --store S --file LAB.csv|.xlsx [--dry-run]``."""
-    p = ws.add_parser("import", help="import lab results (CSV/xlsx: point, time, parameter, value, unit)")
-    # Own dest: argparse lets a subcommand's defaults overwrite the parent's --store.
-    p.add_argument("--store", dest="import_store", help="GeoPackage path or postgresql:// URL")
-    p.add_argument("--file", required=True, help="lab file (.csv UTF-8/GBK, or .xlsx)")
-    p.add_argument("--dry-run", action="store_true", help="check only, write nothing")
-    p.set_defaults(func=_cli)

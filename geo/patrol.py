@@ -23,7 +23,6 @@ read WGS84 GPX; ``datum="gcj02"`` converts for apps that expect GCJ-02.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -36,6 +35,7 @@ import shapely
 from . import rules
 from .contract import LAYER_LABELS, STORE_CRS
 from .crs import from_wgs84, metric_crs_for
+from .errors import GeoError
 from .history import sites_on
 from .spatial import with_township
 
@@ -93,23 +93,21 @@ class PatrolParams:
     balance: float = 0.2
 
     def validate(self) -> None:
-        from .cli import UserError
-
         if not 1 <= int(self.teams) <= 20:
-            raise UserError("巡查组数应在 1 到 20 之间。", "teams must be between 1 and 20")
+            raise GeoError("巡查组数应在 1 到 20 之间。", "teams must be between 1 and 20")
         if not 0.5 <= float(self.hours) <= 24:
-            raise UserError("工作时长应在 0.5 到 24 小时之间。", "hours must be between 0.5 and 24")
+            raise GeoError("工作时长应在 0.5 到 24 小时之间。", "hours must be between 0.5 and 24")
         if not 1 <= float(self.speed_kmh) <= 150:
-            raise UserError("车速应在 1 到 150 公里/小时之间。", "speed must be between 1 and 150 km/h")
+            raise GeoError("车速应在 1 到 150 公里/小时之间。", "speed must be between 1 and 150 km/h")
         if not 1.0 <= float(self.circuity) <= 3.0:
-            raise UserError("绕行系数应在 1.0 到 3.0 之间。", "circuity factor must be between 1.0 and 3.0")
+            raise GeoError("绕行系数应在 1.0 到 3.0 之间。", "circuity factor must be between 1.0 and 3.0")
         try:
             dt.time.fromisoformat(self.start)
         except ValueError:
-            raise UserError(f"出发时间“{self.start}”格式应为 HH:MM。", f"start time {self.start!r} must be HH:MM") from None
+            raise GeoError(f"出发时间“{self.start}”格式应为 HH:MM。", f"start time {self.start!r} must be HH:MM") from None
         bad = [k for k, v in self.service_min.items() if not (0 <= float(v) <= 600)]
         if bad:
-            raise UserError("每处停留时间应在 0 到 600 分钟之间。", f"service minutes out of 0–600 for {bad}")
+            raise GeoError("每处停留时间应在 0 到 600 分钟之间。", f"service minutes out of 0–600 for {bad}")
 
 
 # --- selections -------------------------------------------------------------------------------
@@ -189,13 +187,11 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         ``outfall_over``, ``outfall_multiple``, ``outfall_exceeding``) and the point.
         A site chosen by several selections is one stop.
     """
-    from .cli import UserError
-
     selections = [s.strip() for s in selections if s and s.strip()]
     unknown = [s for s in selections if s not in SELECTIONS or s == "picked"]
     if unknown:
-        raise UserError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
-                        f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
+        raise GeoError(f"未知的巡查对象类别：{', '.join(unknown)}（可选：{', '.join(list(SELECTIONS)[:-1])}）",
+                       f"unknown selection(s) {', '.join(unknown)}; choose from {', '.join(list(SELECTIONS)[:-1])}")
     day = rules.as_day(as_of) if as_of is not None else rules.today()
     rows: list[gpd.GeoDataFrame] = []
     for sel in selections:
@@ -275,8 +271,6 @@ def _urgency_facts(stops: gpd.GeoDataFrame, tables: dict, as_of, day) -> gpd.Geo
 
 
 def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
-    from .cli import UserError
-
     layers = ("enterprises", "kilns", "farms", "sampling_points")
     found, missing = [], []
     for ref in ids:
@@ -297,7 +291,7 @@ def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
         else:
             found.append(hit)
     if missing:
-        raise UserError(f"找不到这些点位编号：{', '.join(missing)}", f"no site with id(s) {', '.join(missing)}")
+        raise GeoError(f"找不到这些点位编号：{', '.join(missing)}", f"no site with id(s) {', '.join(missing)}")
     return pd.concat(found, ignore_index=True)
 
 
@@ -335,14 +329,12 @@ def depot_of(meta: dict, townships: gpd.GeoDataFrame) -> tuple[float, float]:
 
 
 def parse_depot(text: str) -> tuple[float, float]:
-    from .cli import UserError
-
     try:
         lon, lat = (float(v) for v in text.replace("，", ",").split(","))
     except ValueError:
-        raise UserError(f"驻地坐标“{text}”格式应为“经度,纬度”。", f"depot {text!r} must be 'lon,lat'") from None
+        raise GeoError(f"驻地坐标“{text}”格式应为“经度,纬度”。", f"depot {text!r} must be 'lon,lat'") from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise UserError("驻地坐标超出范围。", "depot coordinates out of range")
+        raise GeoError("驻地坐标超出范围。", "depot coordinates out of range")
     return lon, lat
 
 
@@ -603,8 +595,6 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
 
     ``as_of`` defaults to the store's default as-of date (:func:`geo.rules.default_as_of`), as on the pages.
     """
-    from .cli import UserError
-
     if as_of is None:
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
@@ -612,7 +602,7 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
                               "sampling_points", "readings", "status_events"])
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
-        raise UserError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
+        raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     depot = depot or depot_of(store.meta(), tables["townships"])
     day = rules.as_day(as_of).date()
     return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
@@ -745,36 +735,43 @@ def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) 
     return out.reset_index(drop=True)
 
 
-def to_csv(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """CSV checklist (UTF-8 with BOM so that Excel shows the Chinese text)."""
-    return checklist(plan, datum).to_csv(index=False).encode("utf-8-sig")
+def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines") -> bytes:
+    """CSV checklist through :mod:`geo.io.writers` (no formula from a site's name).
+
+    ``for_machines`` (the command line): the English columns of :func:`checklist`; ``for_people`` (the
+    page's download): UTF-8 with BOM, Chinese headers (:data:`CHECKLIST_COLUMNS`) and team names.
+    """
+    from .io.writers import write_csv
+
+    cl = checklist(plan, datum)
+    if dialect == "for_people":
+        cl["team"] = [team_label(int(t)) for t in cl["team"]]
+        return write_csv(cl, dialect=dialect, headers=CHECKLIST_COLUMNS)
+    return write_csv(cl, dialect=dialect)
 
 
 def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位."""
-    buf = io.BytesIO()
+    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位, 说明."""
+    from .io.writers import write_xlsx
+
     summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程(公里)",
                                          "travel_min": "行车(分钟)", "service_min": "现场(分钟)",
                                          "finish": "预计返回", "hours": "用时(小时)"}).drop(columns="team")
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        cl = checklist(plan, datum)
-        cl["team"] = [team_label(int(t)) for t in cl["team"]]
-        cl = cl.rename(columns=CHECKLIST_COLUMNS)
-        cl.to_excel(xw, sheet_name="巡查清单", index=False)
-        summary.to_excel(xw, sheet_name="各组汇总", index=False)
-        checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"]) \
-            .rename(columns=CHECKLIST_COLUMNS).to_excel(xw, sheet_name="未安排点位", index=False)
-        pd.DataFrame({"项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
-                      "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
-                            plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}) \
-            .to_excel(xw, sheet_name="说明", index=False)
-        ws = xw.sheets["巡查清单"]
-        widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
-                  "K": 6, "L": 8, "M": 30, "N": 11, "O": 11, "P": 24}
-        for col, w in widths.items():
-            ws.column_dimensions[col].width = w
-        ws.freeze_panes = "A2"
-    return buf.getvalue()
+    cl = checklist(plan, datum)
+    cl["team"] = [team_label(int(t)) for t in cl["team"]]
+    sheets = {
+        "巡查清单": cl.rename(columns=CHECKLIST_COLUMNS),
+        "各组汇总": summary,
+        "未安排点位": checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"])
+        .rename(columns=CHECKLIST_COLUMNS),
+        "说明": pd.DataFrame({
+            "项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
+            "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
+                  plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}),
+    }
+    widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
+              "K": 6, "L": 8, "M": 30, "N": 11, "O": 11, "P": 24}
+    return write_xlsx(sheets, widths={"巡查清单": widths})
 
 
 EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
@@ -782,101 +779,13 @@ EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
 
 def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84") -> Path:
     """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx)."""
-    from .cli import UserError
-
     out = Path(out)
     fn = EXPORTS.get(out.suffix.lower())
     if fn is None:
-        raise UserError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
-                        f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
+        raise GeoError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
+                       f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
     data = fn(plan, datum)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
     return out
 
-
-# --- command line -------------------------------------------------------------------------------
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("route", help="plan a day's patrol routes / 规划巡查路线",
-                       description="Plan one day's patrol for one or more teams and export GPX/KML/CSV/XLSX.")
-    add_store_arg(p)
-    p.add_argument("--select", default="", help="comma list of " + ", ".join(list(SELECTIONS)[:-1]))
-    p.add_argument("--ids", nargs="*", default=[], help="hand-picked sites: ID or layer:ID (comma or space separated)")
-    p.add_argument("--as-of", default=None, help="date of the statuses (default: the store's as_of)")
-    p.add_argument("--teams", type=int, default=1)
-    p.add_argument("--hours", type=float, default=8.0, help="working day per team, hours")
-    p.add_argument("--start", default="08:30", help="departure time HH:MM")
-    p.add_argument("--speed", type=float, default=40.0, help="average speed, km/h")
-    p.add_argument("--circuity", type=float, default=1.3, help="road distance / straight-line distance")
-    p.add_argument("--service", default="", help="minutes per kind, e.g. sampling=40,kilns-closed=10")
-    p.add_argument("--required", default=None,
-                   help="kinds always visited (default sampling,picked); the rest are dropped when the day is full")
-    p.add_argument("--limit", type=float, default=200.0, help="riverside limit for 'violations', metres")
-    p.add_argument("--depot", default=None, help="lon,lat of the bureau (default: meta 'depot', else centroid)")
-    p.add_argument("--no-roads", action="store_true", help="ignore a roads layer; straight-line estimate")
-    p.add_argument("--time-limit", type=float, default=5.0, help="solver time, seconds")
-    p.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02"],
-                   help="coordinates of the export (gcj02 for apps that expect Amap coordinates)")
-    p.add_argument("--out", required=True, help="FILE.gpx | .kml | .csv | .xlsx")
-    p.set_defaults(func=_cli)
-
-
-def _kv_minutes(text: str) -> dict:
-    from .cli import UserError
-
-    out = {}
-    for part in filter(None, (s.strip() for s in text.split(","))):
-        k, _, v = part.partition("=")
-        if k not in SELECTIONS:
-            raise UserError(f"未知类别“{k}”。", f"unknown kind {k!r} in --service")
-        try:
-            out[k] = float(v)
-        except ValueError:
-            raise UserError(f"停留时间“{part}”应为 类别=分钟。", f"--service item {part!r} must be kind=minutes") from None
-    return out
-
-
-def _cli(args) -> int:
-    from .cli import UserError, store_from
-
-    if Path(args.out).suffix.lower() not in EXPORTS:
-        raise UserError(f"不支持的输出格式“{Path(args.out).suffix}”，可选 .gpx .kml .csv .xlsx",
-                        f"unsupported output format {Path(args.out).suffix!r}; use .gpx, .kml, .csv or .xlsx")
-    selections = [s.strip() for s in args.select.split(",") if s.strip()]
-    ids = [i for chunk in args.ids for i in chunk.split(",") if i.strip()]
-    if not selections and not ids:
-        raise UserError("请用 --select 选择巡查对象类别，或用 --ids 指定点位。", "give --select and/or --ids")
-    store = store_from(args)
-    as_of = args.as_of or store.meta().get("as_of")
-    if as_of is not None:
-        try:
-            as_of = pd.Timestamp(dt.date.fromisoformat(str(as_of)))
-        except ValueError:
-            raise UserError(f"日期“{as_of}”格式应为 YYYY-MM-DD。", f"date {as_of!r} must be YYYY-MM-DD") from None
-    service = {**DEFAULT_SERVICE_MIN, **_kv_minutes(args.service)}
-    required = DEFAULT_REQUIRED if args.required is None else frozenset(
-        s.strip() for s in args.required.split(",") if s.strip())
-    bad = sorted(required - set(SELECTIONS))
-    if bad:
-        raise UserError(f"未知类别：{', '.join(bad)}", f"unknown kind(s) in --required: {', '.join(bad)}")
-    params = PatrolParams(teams=args.teams, hours=args.hours, start=args.start, speed_kmh=args.speed,
-                          circuity=args.circuity, service_min=service, required=required, limit_m=args.limit,
-                          time_limit_s=args.time_limit)
-    params.validate()
-    depot = parse_depot(args.depot) if args.depot else None
-    plan = plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
-                           use_roads=not args.no_roads)
-    out = write(plan, args.out, args.datum)
-    for w in plan.warnings:
-        print(f"注意：{w}")
-    for r in plan.teams.itertuples():
-        print(f"{r.label}: {r.stops} 处, {r.km} km, 预计 {r.finish or '-'} 返回 / team {r.team}: {r.stops} stops, "
-              f"{r.km} km, back at {r.finish or '-'}")
-    nd = int(plan.stops["dropped"].sum())
-    if nd:
-        print(f"未安排 {nd} 处 / {nd} stop(s) dropped: " + ", ".join(plan.dropped["name"].head(20)))
-    print(f"已写出 {out} / wrote {out}")
-    return 0 if plan.feasible else 1

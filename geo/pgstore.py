@@ -52,12 +52,12 @@ from .contract import SITE_LAYERS, STORE_CRS, TABLES
 from .store import Change, Store, StoreError, normalise, validate_change
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_TABLE = "qingshan_meta"
 SEQ = "_seq"  # hidden column: table order
 
 _SQL_TYPES = {"str": "text", "float": "double precision", "int": "integer", "date": "date",
-              "datetime": "timestamp", "bool": "boolean"}
+              "datetime": "timestamp", "bool": "boolean", "bytes": "bytea"}
 # Stored geometry type per contract geometry: single parts are promoted, as in the GeoPackage.
 _GEOM_TYPES = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
 _TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": "text"}
@@ -143,8 +143,14 @@ def _migration_1(cur) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS readings_point_idx ON readings (point_id, parameter, sampled_at)")
 
 
+def _migration_2(cur) -> None:
+    """The casework tables (complaints, inspections, visits, attachments, assessment entries)."""
+    for table in contract.CASEWORK_TABLES:
+        _create_table(cur, table)
+
+
 #: (schema version, migration): each runs once, in order, in the migrating transaction.
-MIGRATIONS = ((1, _migration_1),)
+MIGRATIONS = ((1, _migration_1), (2, _migration_2))
 
 
 def migrate(url: str) -> tuple[int, int]:
@@ -245,6 +251,8 @@ def _py_values(s: pd.Series, sqltype: str) -> list:
         return [None if v is None else int(v) for v in vals]
     if sqltype == "boolean":
         return [None if v is None else bool(v) for v in vals]
+    if sqltype == "bytea":
+        return [None if v is None else bytes(v) for v in vals]
     return [None if v is None else str(v) for v in vals]
 
 
@@ -284,6 +292,8 @@ def _frame_from_rows(table: str, names: list[str], types: list[str], rows: list[
             data[name] = pd.Series(pd.array(values, dtype="Int64") if has_null else np.array(values, dtype="int64"))
         elif sqltype == "boolean":
             data[name] = pd.Series(pd.array(values, dtype="boolean") if has_null else np.array(values, dtype=bool))
+        elif sqltype == "bytea":
+            data[name] = pd.Series([None if v is None else bytes(v) for v in values], dtype=object)
         else:
             # As pyogrio reads text from a GeoPackage: pandas' string dtype, NaN for NULL.
             data[name] = pd.Series(list(values), dtype="str")
@@ -631,59 +641,3 @@ def copy_store(src: Store, dst: Store) -> dict[str, int]:
     dst.commit(changes)
     return counts
 
-
-# --- command line ------------------------------------------------------------------------
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("migrate", help="create or upgrade the PostGIS schema / 创建或升级 PostGIS 数据库结构")
-    add_store_arg(p)
-    p.set_defaults(func=_cli_migrate)
-    p = sub.add_parser("copy", help="copy a whole store between GeoPackage and PostGIS / 在 GeoPackage 与 PostGIS 间复制数据")
-    p.add_argument("src", help="source: GeoPackage path or postgresql:// URL")
-    p.add_argument("dst", help="destination: GeoPackage path or postgresql:// URL (replaced entirely)")
-    p.set_defaults(func=_cli_copy)
-
-
-def _is_pg(spec: str) -> bool:
-    return str(spec).startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
-
-
-def _cli_migrate(args) -> int:
-    import os
-
-    from .cli import UserError
-
-    spec = args.store or os.environ.get("QINGSHAN_STORE", "")
-    if not _is_pg(spec):
-        raise UserError("migrate 只用于 PostGIS 数据库：请用 --store postgresql://… 指定",
-                        "migrate applies to a PostGIS database: give --store postgresql://…")
-    before, after = migrate(spec)
-    shown = _sa_url(spec).render_as_string(hide_password=True)
-    if before == after:
-        print(f"schema version {after} already current in {shown}")
-    else:
-        print(f"schema migrated from version {before} to {after} in {shown}")
-    return 0
-
-
-def _cli_copy(args) -> int:
-    from pathlib import Path
-
-    from .cli import UserError
-    from .store import open_store
-
-    if not _is_pg(args.src) and not Path(args.src).exists():
-        raise UserError(f"源数据不存在：{args.src}", f"no store at {args.src}")
-    if not _is_pg(args.dst) and Path(args.dst).resolve() == Path(args.src).resolve():
-        raise UserError("源与目标相同", "source and destination are the same store")
-    src = open_store(args.src)
-    dst = open_store(args.dst, create=True)
-    t0 = time.perf_counter()
-    counts = copy_store(src, dst)
-    for table, n in counts.items():
-        print(f"{table}\t{n}")
-    print(f"copied {sum(counts.values())} rows in {len(counts)} tables from {src.url} to {dst.url} "
-          f"in {time.perf_counter() - t0:.2f} s")
-    return 0

@@ -22,7 +22,6 @@ The wall screen reads :func:`kpis`.
 """
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract, history, rules
+from .errors import GeoError
 from .rules import as_day  # also re-exported: callers use progress.as_day
 from .spatial import township_of
 
@@ -633,49 +633,36 @@ def _header(col: str) -> str:
     return HEADERS.get(col, col)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` for a CSV people open in a spreadsheet: text cells that a spreadsheet would run
-    as a formula (starting with = + - @) get a leading apostrophe. Numbers are left alone."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    return out
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas
+    (:func:`geo.io.writers.neutralise_frame`; numbers are left alone)."""
+    from .io.writers import neutralise_frame
+
+    return neutralise_frame(df)
 
 
 def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """An xlsx workbook (bytes) with one sheet per item; sheet names cut to Excel's 31 characters.
+    """An xlsx workbook (bytes) with one sheet per item, through :func:`geo.io.writers.write_xlsx`.
 
     Text cells are stored as text, never as formulas: a name typed into a
     ledger as ``=HYPERLINK(…)`` stays a name in the recipient's spreadsheet.
     """
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            ws = xw.sheets[name[:31]]
-            for row in ws.iter_rows(min_row=1):
-                for cell in row:
-                    if isinstance(cell.value, str) and cell.data_type == "f":
-                        cell.data_type = "s"
-            for i, col in enumerate(df.columns, start=1):  # a readable column width for CJK text
-                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
-                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 50)
-    return buf.getvalue()
+    from .io.writers import write_xlsx
+
+    return write_xlsx(sheets)
 
 
 def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
-    """The :func:`counts` table as ``csv`` (UTF-8, with a BOM for Excel unless ``bom=False``),
+    """The :func:`counts` table as ``csv`` (for machines; UTF-8, with a BOM for Excel unless ``bom=False``),
     ``json`` (records) or ``xlsx``.
 
     csv and json keep the English column names and codes (machine-readable);
     xlsx carries Chinese headers and labels.
     """
     if fmt == "csv":
-        return df.to_csv(index=False).encode("utf-8-sig" if bom else "utf-8")
+        from .io.writers import write_csv
+
+        return write_csv(df, dialect="for_machines", bom=bom)
     if fmt == "json":
         return df.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
     if fmt == "xlsx":
@@ -683,7 +670,7 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-# --- CLI ------------------------------------------------------------------------------------
+# --- store ------------------------------------------------------------------------------------
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""
@@ -699,63 +686,12 @@ def default_as_of(store) -> pd.Timestamp:
 
 
 def parse_as_of(text: str | None, store) -> pd.Timestamp:
-    from .cli import UserError
-
+    """``text`` (YYYY-MM-DD) as a day; empty: :func:`default_as_of`. Raises :class:`GeoError` when malformed."""
     if not text:
         return default_as_of(store)
     try:
         return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).normalize()
     except (ValueError, TypeError):
-        raise UserError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
-                        f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
+        raise GeoError(f"日期格式应为 YYYY-MM-DD，收到“{text}”。",
+                       f"--as-of must be YYYY-MM-DD, got {text!r}.") from None
 
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser(
-        "progress",
-        help="closure progress by layer/group/township/status; 'briefing' writes the monthly PDF + xlsx / 关停进度",
-        description="python -m geo progress [counts] --as-of D --format csv|json|xlsx [--out F]\n"
-                    "python -m geo progress briefing --as-of D --out F.pdf   (also writes F.xlsx)",
-    )
-    p.add_argument("action", nargs="?", default="counts", choices=("counts", "briefing"),
-                   help="counts (default): one row per layer, group, township, status; briefing: monthly PDF")
-    add_store_arg(p)
-    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the store's as_of)")
-    p.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv", help="counts output format")
-    p.add_argument("--out", help="output file (counts: default stdout; xlsx needs --out; briefing: required .pdf)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import sys
-    from pathlib import Path
-
-    from .cli import UserError, store_from
-
-    if args.action == "counts" and args.format == "xlsx" and not args.out:
-        raise UserError("xlsx 格式需要 --out 指定输出文件。", "--format xlsx needs --out FILE.")
-    if args.action == "briefing" and not args.out:
-        raise UserError("简报需要 --out 指定 PDF 文件。", "briefing needs --out FILE.pdf.")
-    store = store_from(args)
-    day = parse_as_of(args.as_of, store)
-    frames = load_frames(store)
-    if args.action == "briefing":
-        from . import briefing
-
-        out = Path(args.out)
-        if out.suffix.lower() != ".pdf":
-            raise UserError("简报输出文件应以 .pdf 结尾。", "briefing --out must end in .pdf.")
-        district = store.meta().get("district", "")
-        pdf, xlsx = briefing.write(frames, day, out, district=district)
-        print(f"briefing written: {pdf} and {xlsx}")
-        return 0
-    data = export_counts(counts(frames, day), args.format, bom=bool(args.out))
-    if args.out:
-        Path(args.out).write_bytes(data)
-        print(f"{args.out}: progress counts as of {day.date()}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    return 0

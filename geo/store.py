@@ -32,18 +32,11 @@ import pyogrio
 
 from . import contract
 from .contract import STORE_CRS, TABLES
+from .errors import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STORE = ROOT / "data" / "demo.gpkg"
 WORK_STORE = ROOT / "data" / "work" / "qingshan.gpkg"
-
-
-class StoreError(Exception):
-    """A store could not be opened or written. ``problems`` lists validation findings, if any."""
-
-    def __init__(self, message: str, problems: list | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass
@@ -318,7 +311,9 @@ def _write_layer(path: Path, table: str, df: pd.DataFrame) -> None:
                 out = out.set_geometry(gpd.GeoSeries(g, crs=out.crs, index=out.index))
         pyogrio.write_dataframe(out, path, geometry_type=geom_type, **kwargs)
     else:
-        pyogrio.write_dataframe(pd.DataFrame(out), path, **kwargs)
+        # Binary columns (attachments.content) become BLOB fields only through GDAL's Arrow writer.
+        binary = any(c.kind == "bytes" for c in spec.columns)
+        pyogrio.write_dataframe(pd.DataFrame(out), path, **kwargs, **({"use_arrow": True} if binary else {}))
 
 
 # --- opening ---------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import contract
-from .cli import UserError
 from .contract import SITE_LAYERS, STATUS, TABLES
+from .errors import GeoError
 from .history import history_of, status_on
 
 #: Longest note accepted (a field remark, not a report).
@@ -43,8 +43,8 @@ def _status_code(layer: str, status: str) -> str:
     code = parse_status(status, layer) if status else None
     if code is None:
         allowed = "、".join(contract.status_label(s, layer) for s in STATUS[layer])
-        raise UserError(f"“{status}”不是{contract.LAYER_LABELS[layer]}的有效状态（可选：{allowed}）。",
-                        f"{status!r} is not a status of {layer} (one of {', '.join(STATUS[layer])})")
+        raise GeoError(f"“{status}”不是{contract.LAYER_LABELS[layer]}的有效状态（可选：{allowed}）。",
+                       f"{status!r} is not a status of {layer} (one of {', '.join(STATUS[layer])})")
     return code
 
 
@@ -65,14 +65,14 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
 
     Raises
     ------
-    geo.cli.UserError
+    geo.errors.GeoError
         Unknown layer, site or status, empty user, bad or future date, note too long.
     """
     if layer not in SITE_LAYERS:
-        raise UserError(f"图层“{layer}”没有整治状态。", f"layer {layer!r} has no status (one of {', '.join(SITE_LAYERS)})")
+        raise GeoError(f"图层“{layer}”没有整治状态。", f"layer {layer!r} has no status (one of {', '.join(SITE_LAYERS)})")
     user = (user or "").strip()
     if not user:
-        raise UserError("必须指明录入人。", "the recording user is required")
+        raise GeoError("必须指明录入人。", "the recording user is required")
     code = _status_code(layer, (status or "").strip())
     now = now or dt.datetime.now().replace(microsecond=0)
     today = today or now.date()
@@ -81,22 +81,22 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     except (ValueError, TypeError):
         eff = pd.NaT
     if pd.isna(eff):
-        from .intake import parse_date
+        from .io.cells import parse_date
 
         eff = parse_date(effective_on) if effective_on is not None else None
         if eff is None:
-            raise UserError(f"生效日期“{effective_on}”无法识别。", f"effective date {effective_on!r} is not a date")
+            raise GeoError(f"生效日期“{effective_on}”无法识别。", f"effective date {effective_on!r} is not a date")
     if eff.date() > today:
-        raise UserError("生效日期不能晚于今天。", "the effective date cannot be in the future")
+        raise GeoError("生效日期不能晚于今天。", "the effective date cannot be in the future")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise UserError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
+        raise GeoError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
     sites = store.read(layer)
     feature_id = str(feature_id).strip()
     match = sites[sites["id"] == feature_id]
     if len(match) == 0:
-        raise UserError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
-                        f"no {layer} site with id {feature_id!r}")
+        raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
+                       f"no {layer} site with id {feature_id!r}")
     event = {"layer": layer, "feature_id": feature_id, "status": code, "effective_on": eff,
              "recorded_at": pd.Timestamp(now), "recorded_by": user, "note": note or None}
     ev_row = contract.coerce("status_events", pd.DataFrame([event], columns=TABLES["status_events"].column_names))
@@ -119,36 +119,3 @@ def site_history(store, layer: str, feature_id: str) -> pd.DataFrame:
     """The site's events, oldest first (see :func:`geo.history.history_of`)."""
     return history_of(store.read("status_events"), layer, str(feature_id))
 
-
-# --- command line ------------------------------------------------------------------------
-
-def add_cli(sub) -> None:
-    from .cli import add_store_arg
-
-    p = sub.add_parser("status", help="record a site's status change, or show its history / 更新整治状态",
-                       description="Without --set, prints the site's history. Shell use is trusted: --user is "
-                                   "recorded as the author (the web page asks for a password instead).")
-    add_store_arg(p)
-    p.add_argument("--layer", required=True, choices=SITE_LAYERS)
-    p.add_argument("--id", required=True, dest="feature_id", help="site id / 编号")
-    p.add_argument("--set", dest="status", help="new status (code or Chinese word) / 新状态")
-    p.add_argument("--on", dest="effective_on", help="effective date (default today) / 生效日期")
-    p.add_argument("--note", default="", help="remark / 备注")
-    p.add_argument("--user", help="who records it (required with --set) / 录入人")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    from .auth import check_cli_user
-    from .cli import store_from
-
-    store = store_from(args)
-    if args.status:
-        user = check_cli_user(args.user, "status_update")
-        res = update_status(store, args.layer, args.feature_id, args.status,
-                            args.effective_on or dt.date.today(), args.note, user)
-        print(f"已记录：{res.feature_id} → {contract.status_label(res.event['status'], args.layer)}；"
-              f"当前状态 {contract.status_label(res.current, args.layer)} / recorded; current status {res.current}")
-    hist = site_history(store, args.layer, args.feature_id)
-    print(hist.to_csv(sep="\t", index=False), end="")
-    return 0

@@ -25,12 +25,13 @@ bound, "below detection" means almost no oxygen: worse than Ⅴ.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import discharge, fmt
+from .errors import GeoError
+from .io.cells import parse_detection
 
 #: Class number for worse than Ⅴ (劣Ⅴ类).
 WORSE_THAN_V = 6
@@ -620,54 +621,28 @@ def upstream_downstream(frames: dict[str, pd.DataFrame], *, water_id: str | None
     return out
 
 
-# --- command line ---------------------------------------------------------------------------
+# --- tables of readings (the ``water`` command's inputs and outputs) ------------------------------
 
-def _read_table(path: str) -> pd.DataFrame:
-    from .cli import UserError
+def values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Parse the ``parameter, value, waterbody`` (and optional ``below_detection``) text columns of a table.
 
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"找不到文件：{path}", f"file not found: {path}")
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(p, dtype=object)
-    data = p.read_bytes()
-    from .intake import IntakeError, decode_text
-
-    try:
-        text, _ = decode_text(data)
-    except IntakeError as exc:
-        raise UserError(exc.zh, exc.en) from exc
-    import io
-
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-
-
-def _write_table(df: pd.DataFrame, path: str) -> None:
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() == ".xlsx":
-        df.to_excel(p, index=False)
-    else:
-        df.to_csv(p, index=False, encoding="utf-8")
-
-
-def _values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Parse ``parameter, value, waterbody`` columns of a CLI input; problems as bilingual lines."""
-    from .cli import UserError
-
+    A value ``<x`` or ``xL`` is below detection (:func:`geo.io.cells.parse_detection`). Raises
+    :class:`GeoError` listing every bad row (numbered as in a file with one header row) and writes nothing.
+    """
     need = {"parameter", "value", "waterbody"}
     missing = need - set(df.columns)
     if missing:
-        raise UserError(f"缺少列：{'、'.join(sorted(missing))}", f"missing column(s): {', '.join(sorted(missing))}")
+        raise GeoError(f"缺少列：{'、'.join(sorted(missing))}", f"missing column(s): {', '.join(sorted(missing))}")
     problems = []
     par = df["parameter"].astype(str).str.strip()
     wb = df["waterbody"].astype(str).str.strip().str.lower()
     raw = df["value"].astype(str).str.strip()
-    below = raw.str.startswith("<")
+    # <0.01, 0.01L: below the detection limit 0.01 (the one grammar of geo.io.cells)
+    parsed = [parse_detection(v) for v in df["value"]]
+    below = pd.Series([k == "below" for k, _ in parsed], index=df.index)
     if "below_detection" in df.columns:
         below |= df["below_detection"].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "是"])
-    val = pd.to_numeric(raw.str.lstrip("<").str.strip(), errors="coerce")
+    val = pd.Series([float(d) if k in ("value", "below") else np.nan for k, d in parsed], index=df.index)
     for i in range(len(df)):
         row = i + 2  # header is row 1
         if par.iat[i] not in STANDARD:
@@ -679,87 +654,36 @@ def _values_from_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         if pd.isna(val.iat[i]) and raw.iat[i] != "":
             problems.append(f"第{row}行 value：“{raw.iat[i]}”不是数值 / row {row} value: {raw.iat[i]!r} is not a number")
     if problems:
-        raise UserError("输入有误，未写出任何结果：\n  " + "\n  ".join(problems[:200]),
-                        f"{len(problems)} problem(s) in the input; nothing written (see above)")
+        raise GeoError("输入有误，未写出任何结果：\n  " + "\n  ".join(problems[:200]),
+                       f"{len(problems)} problem(s) in the input; nothing written (see above)")
     return pd.DataFrame({"parameter": par, "value": val, "waterbody": wb, "below_detection": below}), problems
 
 
-def _classify_cli(args) -> int:
-    df = _read_table(args.input)
-    vals, _ = _values_from_cells(df)
+def classify_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (text columns ``parameter, value, waterbody``) with the ``class`` of each reading added."""
+    vals, _ = values_from_cells(df)
     out = df.copy()
     out["class"] = pd.array(classify(vals["parameter"], vals["value"], vals["waterbody"], vals["below_detection"]),
                             dtype="Int64") if len(df) else pd.array([], dtype="Int64")
-    _write_table(out, args.output)
-    print(f"已分类 {len(out)} 条读数 → {args.output} / classified {len(out)} readings")
-    return 0
+    return out
 
 
-def _assess_cli(args) -> int:
-    from .cli import UserError
-
-    df = _read_table(args.input)
+def assess_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``site, class`` for a table of ``site, parameter, value, waterbody`` rows (see :func:`site_class`)."""
     if "site" not in df.columns:
-        raise UserError("缺少列：site", "missing column: site")
-    vals, _ = _values_from_cells(df)
+        raise GeoError("缺少列：site", "missing column: site")
+    vals, _ = values_from_cells(df)
     vals["site"] = df["site"].astype(str).str.strip().to_numpy()
     wbs = vals.groupby("site")["waterbody"].nunique()
     if (wbs > 1).any():
         bad = ", ".join(wbs[wbs > 1].index[:10])
-        raise UserError(f"同一站点的水体类型不一致：{bad}", f"sites with both river and lake rows: {bad}")
+        raise GeoError(f"同一站点的水体类型不一致：{bad}", f"sites with both river and lake rows: {bad}")
     s = site_class(vals, by="site")
-    out = pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64")})
-    _write_table(out, args.output)
-    print(f"已评价 {len(out)} 个站点 → {args.output} / assessed {len(out)} sites")
-    return 0
+    return pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64")})
 
 
-def _latest_cli(args) -> int:
-    from .cli import UserError, store_from
-
-    if not args.output:
-        raise UserError("请用 --out 指定输出文件。", "give the output file with --out")
-    store = store_from(args)
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(args.as_of).date()
-        except ValueError as exc:
-            raise UserError(f"日期“{args.as_of}”无法识别（示例：2007-06-30）", f"bad date {args.as_of!r}") from exc
-    else:
-        meta = store.meta() if hasattr(store, "meta") else {}
-        if meta.get("as_of"):
-            as_of = pd.Timestamp(meta["as_of"]).date()
-    frames = {t: store.read(t) for t in ("sampling_points", "readings")}
+def latest_table(frames: dict, as_of=None) -> pd.DataFrame:
+    """:func:`latest_assessment` as a table to hand out: classes as integers, ``sampled_on`` as a date."""
     a = latest_assessment(frames, as_of=as_of)
-    out = a.assign(**{"class": pd.array(a["class"], dtype="Int64"),
-                      "sampled_on": pd.to_datetime(a["sampled_on"]).dt.date})
-    _write_table(out, args.output)
-    assessed_n = int(out["class"].notna().sum())
-    met = int(out["meets"].fillna(False).astype(bool).sum())
-    print(f"截至 {as_of or '全部数据'}：{assessed_n} 个点位有评价，{met} 个达标 → {args.output} / "
-          f"{met} of {assessed_n} assessed points meet their target")
-    return 0
-
-
-def add_cli(sub) -> None:
-    """``python -m geo water …``: classify, assess, import, and the latest class of every point."""
-    p = sub.add_parser("water", help="水质评价 GB 3838-2002: classes, site assessment, lab import",
-                       description="Without a subcommand: latest class of each sampling point "
-                                   "(--store S [--as-of D] --out F).")
-    p.add_argument("--store", help="GeoPackage path or postgresql:// URL (default: $QINGSHAN_STORE)")
-    p.add_argument("--as-of", dest="as_of", help="date (default: the store's as_of)")
-    p.add_argument("--out", dest="output", help="output CSV (or .xlsx)")
-    p.set_defaults(func=_latest_cli)
-    ws = p.add_subparsers(dest="water_command", metavar="SUBCOMMAND")
-    c = ws.add_parser("classify", help="class of each reading (columns parameter,value,waterbody)")
-    c.add_argument("--in", dest="input", required=True)
-    c.add_argument("--out", dest="output", required=True)
-    c.set_defaults(func=_classify_cli)
-    a = ws.add_parser("assess", help="site class = worst assessed parameter (columns site,parameter,value,waterbody)")
-    a.add_argument("--in", dest="input", required=True)
-    a.add_argument("--out", dest="output", required=True)
-    a.set_defaults(func=_assess_cli)
-    from . import labfile
-
-    labfile.add_cli(ws)
+    return a.assign(**{"class": pd.array(a["class"], dtype="Int64"),
+                       "sampled_on": pd.to_datetime(a["sampled_on"]).dt.date})

@@ -71,7 +71,50 @@ def sample_tables() -> dict[str, pd.DataFrame]:
     meta = pd.DataFrame({"key": ["as_of", "district"], "value": ["2007-06-30", "衢江区"]})
     return {"townships": townships, "rivers": rivers, "waterbodies": waterbodies, "enterprises": enterprises,
             "kilns": kilns, "farms": farms, "sampling_points": points, "readings": readings,
-            "status_events": events, "meta": meta}
+            "status_events": events, "meta": meta, **casework_tables()}
+
+
+#: Binary contents that trip text handling: NUL bytes, every byte value, invalid UTF-8, empty.
+BLOBS = [bytes(range(256)) * 4, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xfe\x00'); --", b""]
+
+
+def casework_tables() -> dict[str, pd.DataFrame]:
+    """Complaints, inspections, visits, attachments (binary content) and assessment entries."""
+    import hashlib
+
+    complaints = gpd.GeoDataFrame(
+        {"id": ["c1", "c2", "c3"], "received_on": ["2007-01-05", "2007-02-10", "2007-06-29"],
+         "channel": ["province", "hotline", "letter"], "category": ["water", "odour", "noise"],
+         "summary": ["河水发黑", HOSTILE, "夜间噪声"], "due_on": ["2007-01-20", "2007-02-10", "2007-07-14"],
+         "handled_on": ["2007-01-18", "2007-02-10", None], "result": ["已责令整改", "当日查处", None],
+         "sensitive": [False, True, False], "layer": ["enterprises", "farms", None], "feature_id": ["e1", "f1", None],
+         "recorded_by": ["王", "demo", None]},
+        geometry=[shapely.Point(118.91, 28.91), shapely.Point(118.93, 28.94), shapely.Point(119.0, 28.95)], crs=CRS)
+    inspections = pd.DataFrame(
+        {"id": ["i1", "i2"], "held_on": ["2007-03-01", "2007-03-16"], "kind": ["joint", "sampling"],
+         "departments": ["环保局、开发区管委会、安监局、经贸局", None], "team": ["第一组", None], "note": [None, "周采样"]})
+    visits = gpd.GeoDataFrame(
+        {"id": ["i1-01", "i1-02", "i2-01"], "inspection_id": ["i1", "i1", "i2"],
+         "layer": ["enterprises", "kilns", "enterprises"], "feature_id": ["e1", "k1", "e1"],
+         "visited_at": ["2007-03-01 09:30", "2007-03-01 11:00", None], "finding": ["violation", "closed_confirmed", None],
+         "note": ["偷排", None, None], "recorded_by": ["李", "李", None], "seq": [1, 2, 1]},
+        geometry=[shapely.Point(118.91, 28.91), shapely.Point(119.01, 28.91), shapely.Point(118.91, 28.91)], crs=CRS)
+    attachments = pd.DataFrame(
+        {"id": [f"a{i + 1}" for i in range(len(BLOBS))], "layer": ["enterprises", "enterprises", "complaints",
+                                                                  "inspection_visits"],
+         "feature_id": ["e1", "e2", "c1", "i1-01"], "name": ["证据.bin", "照片.png", HOSTILE, "空.pdf"],
+         "mime": ["application/pdf", "image/png", "image/jpeg", "application/pdf"],
+         "size": [len(b) for b in BLOBS], "sha256": [hashlib.sha256(b).hexdigest() for b in BLOBS],
+         "content": pd.Series(BLOBS, dtype=object),
+         "uploaded_at": ["2007-03-01 10:00", "2007-03-02 10:00", "2007-03-03 10:00", None],
+         "uploaded_by": ["李", "李", "王", None], "note": [None, "现场照片", None, None]})
+    entries = pd.DataFrame(
+        {"year": [2007, 2007, 2007], "unit": ["330803001", "330803100", "环保局"],
+         "item": ["org_meeting", "org_meeting", "veto_incident"], "score": [4.0, 2.5, 0.0],
+         "note": ["按期召开", None, HOSTILE], "entered_by": ["考核办", "考核办", None],
+         "entered_at": ["2007-06-20 09:00", "2007-06-20 09:05", None]})
+    return {"complaints": complaints, "inspections": inspections, "inspection_visits": visits,
+            "attachments": attachments, "assessment_entries": entries}
 
 
 def sorted_frame(df: pd.DataFrame, key: str | list[str] | None = None) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 
 from geo import auth
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 
 
 def _secrets(tmp_path, users: dict[str, tuple[str, str]]) -> str:

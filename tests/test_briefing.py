@@ -12,8 +12,8 @@ import pytest
 
 from geo import briefing as B
 from geo import progress as P
-from geo.__main__ import main as geo_main
-from geo.cli import UserError
+from geo.cli import main as geo_main
+from geo.errors import GeoError
 from geo.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_no_cjk_font_fails_clearly_and_writes_nothing(demo_store, tmp_path, monk
     monkeypatch.setattr(fm.fontManager, "ttflist", [f for f in fm.fontManager.ttflist
                                                     if f.name not in B.CJK_FAMILIES])
     monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(OSError("no fc-match")))
-    with pytest.raises(UserError) as exc:
+    with pytest.raises(GeoError) as exc:
         B.cjk_family()
     assert "中文字体" in exc.value.zh and "CJK" in exc.value.en
     out = tmp_path / "b.pdf"

@@ -11,6 +11,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyproj
 import pytest
@@ -374,7 +375,7 @@ def _store(tmp_path, frames):
 
 
 def test_cli_writes_csv_xlsx_geojson(tmp_path):
-    from geo.__main__ import main
+    from geo.cli import main
 
     line = meridian(119.0, 29.0, 29.02)
     frames = _frames(rivers_gdf([("R1", "衢江", 40.0, line)]), NO_LAKES,
@@ -394,7 +395,13 @@ def test_cli_writes_csv_xlsx_geojson(tmp_path):
     assert len(df) == 3 and df["violation"].sum() == 2
     xlsx = tmp_path / "v.xlsx"
     assert main(["buffer", "--store", str(store.path), "--layers", "farms", "--out", str(xlsx)]) == 0
-    x = pd.read_excel(xlsx)
+    book = openpyxl.load_workbook(xlsx)
+    sheet = book["河岸缓冲"]
+    head = {r[0]: r[1] for r in sheet.iter_rows(max_row=10, values_only=True) if r[0]}
+    assert head["限值（米）"] == "200" and head["截至日期"] == "当前状态"  # the workbook states its rule
+    assert "说明" in book.sheetnames
+    top = [r[0] for r in sheet.iter_rows(values_only=True)].index("图层")
+    x = pd.read_excel(xlsx, skiprows=top)
     assert "距水体距离(米)" in x.columns and x["名称"].tolist() == ["甲猪场"]
     gj = tmp_path / "v.geojson"
     assert main(["buffer", "--store", str(store.path), "--as-of", "2007-06-30", "--out", str(gj)]) == 0
@@ -405,7 +412,7 @@ def test_cli_writes_csv_xlsx_geojson(tmp_path):
 @pytest.mark.parametrize("args", [["--distance", "-1"], ["--distance", "abc"], ["--distance", "0"],
                                   ["--layers", "cows"], ["--as-of", "June"], ["--out-ext", ".txt"]])
 def test_cli_rejects_bad_input_and_writes_nothing(tmp_path, capsys, args):
-    from geo.__main__ import main
+    from geo.cli import main
 
     frames = _frames(rivers_gdf([("R1", "河", 0.0, meridian(119.0, 29.0, 29.02))]), NO_LAKES)
     store = _store(tmp_path, frames)

@@ -138,3 +138,63 @@ def test_build_is_deterministic_and_matches_the_shipped_demo(tmp_path):
     again = demo.build()
     for name, df in again.items():
         assert len(df) == len(fresh[name])
+
+
+# --- casework: the report's complaint figures and the twice-a-month joint patrols, from the tables ---------
+
+def test_complaint_figures(t):
+    c = t["complaints"]
+    half = c[c["received_on"].between("2007-01-01", "2007-06-30")]
+    assert len(half) == 36
+    ch = half["channel"].value_counts()
+    assert (ch.get("province"), ch.get("city"), ch.get("district")) == (5, 8, 8)
+    assert half["channel"].isin(["hotline", "visit", "letter", "online"]).sum() == 15
+    # every one handled by its due date (办结率 100 %), before the report date
+    assert half["handled_on"].notna().all()
+    assert (half["handled_on"] <= half["due_on"]).all()
+    assert (half["handled_on"] <= pd.Timestamp(AS_OF)).all()
+    # sensitive reports are investigated the same day (查处不过夜)
+    sens = half[half["sensitive"]]
+    assert len(sens) >= 3 and (sens["handled_on"] == sens["received_on"]).all()
+    # some concern park plants, some farms
+    e = t["enterprises"].set_index("id")
+    linked = half[half["layer"] == "enterprises"]
+    assert len(linked) >= 3 and (e.loc[linked["feature_id"], "park"] == "沈家经济开发区").all()
+    assert (half["layer"] == "farms").sum() >= 3
+
+
+def test_joint_patrols_twice_a_month(t):
+    from geo.inspections import departments_of
+
+    i = t["inspections"]
+    joint = i[(i["kind"] == "joint") & (i["departments"].map(lambda d: len(set(departments_of(d)))) >= 4)]
+    per_month = joint.groupby(joint["held_on"].dt.month).size()
+    assert list(per_month.index) == [1, 2, 3, 4, 5, 6] and (per_month >= 2).all()
+    # at least once every half month (每半月一次以上)
+    halves = joint.groupby([joint["held_on"].dt.month, joint["held_on"].dt.day > 15]).size()
+    assert len(halves) == 12
+    v = t["inspection_visits"]
+    jv = v[v["inspection_id"].isin(joint["id"])]
+    assert set(jv["layer"]) == {"enterprises", "kilns"} and jv["finding"].notna().all()
+    e = t["enterprises"].set_index("id")
+    assert (e.loc[jv.loc[jv["layer"] == "enterprises", "feature_id"], "park"] == "沈家经济开发区").all()
+    # findings agree with the status history on the day of the visit
+    closed = jv[jv["finding"] == "closed_confirmed"]
+    for _, r in closed.iterrows():
+        assert _status(t, r["layer"], r["visited_at"].normalize()).loc[r["feature_id"]] in ("closed", "relocated")
+
+
+def test_five_small_files_and_assessment_entries(t):
+    import hashlib
+
+    a = t["attachments"]
+    e = t["enterprises"].set_index("id")
+    assert len(a) >= 8 and (e.loc[a["feature_id"], "park"].isna()).all()
+    assert set(a["mime"]) == {"application/pdf", "image/png"}
+    assert all(hashlib.sha256(b).hexdigest() == h and len(b) == n for b, h, n in zip(a["content"], a["sha256"], a["size"]))
+    assert all(b.startswith(b"%PDF") for b in a.loc[a["mime"] == "application/pdf", "content"])
+    en = t["assessment_entries"]
+    assert set(en["unit"]) >= set(t["townships"]["code"])
+    assert en["entered_by"].notna().all()
+    vetoed = en[en["item"].str.startswith("veto") & (en["score"] >= 1)]
+    assert len(vetoed) == 1 and vetoed["note"].notna().all()

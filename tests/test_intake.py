@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from geo import intake
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.crs import wgs84_to_gcj02
 from geo.spatial import township_of
 from geo.store import DEMO_STORE, open_store
@@ -224,9 +224,12 @@ def test_unsupported_and_oversized_files(tmp_path, store, monkeypatch):
     with pytest.raises(intake.IntakeError):
         run(store, f)
     big = write_csv(tmp_path / "big.csv", [good_row()])
-    monkeypatch.setattr(intake, "MAX_BYTES", 10)
-    with pytest.raises(intake.IntakeError, match="too large"):
+    cfg = tmp_path / "qingshan.toml"
+    cfg.write_text("[limits]\nmax_upload_mb = 0.00001\n", encoding="utf-8")  # about 10 bytes
+    monkeypatch.setenv("QINGSHAN_CONFIG", str(cfg))
+    with pytest.raises(intake.IntakeError, match="too large") as err:
         run(store, big)
+    assert "max_upload_mb" in err.value.zh and "上限" in err.value.zh
 
 
 # --- one test per defect class -------------------------------------------------------------

@@ -139,14 +139,14 @@ def test_bad_row_disables_commit_and_reports(env):
     assert "Q1" not in set(env.read("enterprises")["id"])
 
 
-def test_oversized_upload_is_refused(env, monkeypatch):
-    from geo import intake
-
-    monkeypatch.setattr(intake, "MAX_BYTES", 100)
+def test_oversized_upload_is_refused(env, monkeypatch, tmp_path):
+    cfg = tmp_path / "qingshan.toml"
+    cfg.write_text("[limits]\nmax_upload_mb = 0.0001\n", encoding="utf-8")  # about 100 bytes
+    monkeypatch.setenv("QINGSHAN_CONFIG", str(cfg))
     at = login(page(), "wang", "planner-pw")
     at.get("file_uploader")[0].set_value(("l.csv", b"x" * 500, "text/csv"))
     at.run()
-    assert any("过大" in e.value for e in at.error)
+    assert any("过大" in e.value and "max_upload_mb" in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
 
 
 def test_logout(env):

@@ -16,7 +16,8 @@ import pytest
 import shapely
 
 from geo import contract, patrol
-from geo.cli import UserError
+from geo.cli import main
+from geo.errors import GeoError
 from geo.patrol import PatrolParams, plan_from_store, plan_patrol, select_stops, travel_matrix
 from geo.store import open_store
 
@@ -110,9 +111,9 @@ def test_a_site_in_several_selections_is_one_stop_and_ids_are_checked():
     assert sorted(s["stop_id"]) == ["enterprises:E1", "farms:F2", "sampling_points:O1"]
     e1 = s.set_index("stop_id").loc["enterprises:E1"]
     assert set(e1["kind"].split("+")) == {"committed", "picked"}
-    with pytest.raises(UserError):
+    with pytest.raises(GeoError):
         select_stops(t, [], ids=["NOPE"])
-    with pytest.raises(UserError):
+    with pytest.raises(GeoError):
         select_stops(t, ["everything"])
 
 
@@ -371,23 +372,6 @@ def test_plan_from_store_uses_meta_depot(tmp_path):
     plan = plan_from_store(store, ["violations", "committed"], as_of=AS_OF, params=PatrolParams(time_limit_s=1))
     assert plan.depot == (118.95, 29.01)
     assert set(plan.visited["stop_id"]) == {"farms:F1", "enterprises:E1"}
-
-
-def main(argv: list[str]) -> int:
-    """``python -m geo`` restricted to the route command (other commands' modules may be mid-work),
-    with the same error handling as ``geo.__main__.main``."""
-    import argparse
-
-    from geo.cli import report_error
-    from geo.store import StoreError
-
-    parser = argparse.ArgumentParser(prog="python -m geo")
-    patrol.add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (UserError, StoreError, ValueError, FileNotFoundError, PermissionError) as exc:
-        return report_error(exc)
 
 
 def test_cli_writes_each_format(tmp_path, capsys):

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from geo import history
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.check import check_store
 from geo.contract import STATUS, TABLES
 from geo.pgstore import SCHEMA_VERSION, PostgisStore, copy_store
@@ -24,7 +24,8 @@ from tests.storedata import sample_tables, sorted_frame
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo.gpkg"
 KEYS = {"townships": "code", "meta": "key", "readings": ["point_id", "sampled_at", "parameter", "value"],
-        "status_events": ["layer", "feature_id", "effective_on", "recorded_at", "status", "recorded_by", "note"]}
+        "status_events": ["layer", "feature_id", "effective_on", "recorded_at", "status", "recorded_by", "note"],
+        "assessment_entries": ["year", "unit", "item", "entered_at"]}
 
 
 def _libpq(url: str) -> str:
@@ -63,7 +64,8 @@ def test_schema_types_geometry_and_indexes(pg, pg_db):
             "SELECT f_table_name, type, srid FROM geometry_columns WHERE f_table_schema = current_schema()")))
         assert geo_cols == {"townships": ("MULTIPOLYGON", 4326), "rivers": ("MULTILINESTRING", 4326),
                             "waterbodies": ("MULTIPOLYGON", 4326), "enterprises": ("POINT", 4326),
-                            "kilns": ("POINT", 4326), "farms": ("POINT", 4326), "sampling_points": ("POINT", 4326)}
+                            "kilns": ("POINT", 4326), "farms": ("POINT", 4326), "sampling_points": ("POINT", 4326),
+                            "complaints": ("POINT", 4326), "inspection_visits": ("POINT", 4326)}
         gist = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")}
         assert set(geo_cols) <= gist
         types = dict(((t, c), d) for t, c, d in conn.execute(
@@ -76,6 +78,7 @@ def test_schema_types_geometry_and_indexes(pg, pg_db):
     assert types[("readings", "below_detection")] == "boolean"
     assert types[("enterprises", "name")] == "text"
     assert types[("enterprises", "contact")] == "text"  # a column beyond the contract is stored too
+    assert types[("attachments", "content")] == "bytea"
 
 
 def test_version_is_a_counter_bumped_by_commits(pg):

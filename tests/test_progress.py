@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from geo import progress as P
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent

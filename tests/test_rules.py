@@ -174,8 +174,6 @@ def test_patrol_from_a_store_defaults_to_its_as_of(demo_store):
     assert f"farms:{fid}" in set(plan.stops["stop_id"])  # still operating on 30 June
 
 
-@pytest.mark.xfail(strict=True, reason="`geo buffer` without --as-of still uses current status: the command "
-                                       "(moving to geo/cli) must call geo.rules.resolve_as_of(args.as_of, store.meta())")
 def test_geo_buffer_defaults_to_the_stores_as_of(demo_store, tmp_path):
     from geo.__main__ import main
 

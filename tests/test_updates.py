@@ -7,9 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from geo.__main__ import main as geo_main
+from geo.cli import main as geo_main
 from geo.check import check_store
-from geo.cli import UserError
+from geo.errors import GeoError
 from geo.store import DEMO_STORE, open_store
 from geo.updates import site_history, update_status
 
@@ -79,7 +79,7 @@ def test_invalid_updates_write_nothing(store, kwargs, message):
     args = dict(layer="farms", feature_id=fid, status="closed", effective_on="2007-06-01", note="", user="u")
     args.update(kwargs)
     v0 = store.version()
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(GeoError, match=message):
         update_status(store, args["layer"], args["feature_id"], args["status"], args["effective_on"], args["note"],
                       args["user"], now=NOW, today=dt.date(2007, 7, 1))
     assert store.version() == v0

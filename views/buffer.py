@@ -67,9 +67,10 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
 @st.cache_data(show_spinner=False, max_entries=16)
 def _downloads(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> dict[str, bytes]:
     res = B.within(_result(version, max(distance, proposed), layers, as_of), distance)
-    return {
-        "xlsx": B.to_xlsx_bytes(res),
-        "csv": B.to_table(res).to_csv(index=False).encode("utf-8-sig"),
+    meta = B.riverside_meta(distance, as_of, layers, data_version=version)
+    return {  # written by geo.io.writers: no spreadsheet formula from a site's name
+        "xlsx": B.to_xlsx_bytes(res, meta=meta),
+        "csv": B.to_csv_bytes(res, meta=meta),
         "geojson": B.to_geojson(res).encode("utf-8"),
     }
 

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import importlib
 import io
+import math
 import re
 import tempfile
 from pathlib import Path
@@ -24,16 +25,31 @@ import streamlit as st
 
 import ui
 from geo import auth, intake
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.errors import GeoError, LimitError
 from geo.history import history_of
+from geo.io.limits import Limits
 from layers import mapview, townships
 from views.login import login_box
 
-MAX_MB = max(1, intake.MAX_BYTES // (1024 * 1024))
 UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
 IGNORE = "（忽略）"
+
+
+def _max_mb() -> int:
+    """The upload widget's limit in whole MB ([limits] max_upload_mb); the exact limit is checked on the bytes."""
+    return max(1, math.ceil(Limits.current().max_upload_mb))
+
+
+def _too_large(data: bytes) -> bool:
+    """Show the bilingual limit message and say so when an upload is over ``max_upload_mb``."""
+    try:
+        Limits.current().check_upload(len(data))
+    except LimitError as exc:
+        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        return True
+    return False
 
 
 def _md(text) -> str:
@@ -107,13 +123,12 @@ def import_tab(account: auth.Account | None) -> None:
     sheet = c3.text_input("工作表 / 图层（名称或序号，留空取第一个）", key="imp_sheet", max_chars=100)
     st.caption("提示：从手机地图（高德、腾讯）抄录的坐标是 GCJ-02，在本区与 WGS84 相差约 580 米，"
                "超过河岸缓冲距离的两倍；百度地图坐标为 BD-09。官方测绘数据为 CGCS2000。")
-    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {MAX_MB} MB）",
-                                type=UPLOAD_TYPES, max_upload_size=MAX_MB, key="imp_file")
+    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {_max_mb()} MB）",
+                                type=UPLOAD_TYPES, max_upload_size=_max_mb(), key="imp_file")
     if uploaded is None:
         return
     data = uploaded.getvalue()
-    if len(data) > intake.MAX_BYTES:
-        st.error(f"文件过大（上限 {MAX_MB} MB）。")
+    if _too_large(data):
         return
     suffix = Path(uploaded.name or "").suffix.lower()
     if suffix.lstrip(".") not in UPLOAD_TYPES:
@@ -214,7 +229,7 @@ def status_tab(account: auth.Account | None) -> None:
 
         try:
             res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
-        except UserError as exc:
+        except GeoError as exc:
             st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
         else:
             msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
@@ -246,21 +261,23 @@ def water_tab(account: auth.Account | None) -> None:
     if not auth.can(account, "import"):
         st.info("导入监测数据需要以规划员或管理员身份登录。")
         return
-    uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {MAX_MB} MB）", type=["xlsx", "csv"],
-                                max_upload_size=MAX_MB, key="lab_file")
+    uploaded = st.file_uploader(f"实验室监测报告（xlsx、csv；不超过 {_max_mb()} MB）", type=["xlsx", "csv"],
+                                max_upload_size=_max_mb(), key="lab_file")
     if uploaded is None:
         st.caption("列：点位/监测点、采样时间、指标/项目、数值/结果、单位（可选：检出限）。"
                    "低于检出限写作 <0.01、0.01L 或 ND（须有检出限列）；µg/L 自动换算为 mg/L。")
         return
     data = uploaded.getvalue()
     suffix = Path(uploaded.name or "").suffix.lower()
-    if len(data) > intake.MAX_BYTES or suffix not in (".xlsx", ".csv"):
-        st.error("文件过大或类型不支持。")
+    if _too_large(data):
+        return
+    if suffix not in (".xlsx", ".csv"):
+        st.error("文件类型不支持（xlsx、csv）。")
         return
     store = ui.get_store()
     try:
         readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
-    except (UserError, ValueError) as exc:
+    except (GeoError, ValueError) as exc:
         st.error(_md(getattr(exc, "zh", exc)))
         return
     errors = [p for p in problems if p.severity == "error"]

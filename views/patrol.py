@@ -10,8 +10,8 @@ import streamlit as st
 
 import ui
 from geo import patrol
-from geo.cli import UserError
 from geo.contract import LAYER_LABELS
+from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
 from layers import townships as township_layer
@@ -122,7 +122,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 status.update(label=f"已生成：{int((~plan.stops['dropped']).sum())} 处点位，"
                                     f"用时 {plan.solver_seconds:.1f} 秒", state="complete", expanded=False)
                 st.session_state["patrol_plan_result"] = plan
-            except UserError as exc:
+            except GeoError as exc:
                 status.update(label="未能生成路线", state="error")
                 st.error(f"{exc.zh}\n\n{exc.en}")
                 st.session_state.pop("patrol_plan_result", None)
@@ -178,4 +178,4 @@ d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).enc
                    "application/vnd.google-earth.kml+xml", key="dl_kml")
 d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum), f"{stem}.csv", "text/csv", key="dl_csv")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people"), f"{stem}.csv", "text/csv", key="dl_csv")

@@ -14,7 +14,8 @@ import streamlit as st
 import ui
 from geo import fmt
 from geo import progress as P
-from geo.cli import UserError
+from geo.errors import GeoError
+from geo.io.writers import write_csv
 from layers import mapview, townships
 from layers.base import Legend
 
@@ -153,9 +154,9 @@ stamp = f"{as_of:%Y%m%d}"
 d1.download_button("下载 Excel（未完成点位、乡镇完成率）", P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}),
                    file_name=f"关停进度_{c.label}_{stamp}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d2.download_button("下载 CSV（未完成点位）", P.excel_safe(table).to_csv(index=False).encode("utf-8-sig"),
+d2.download_button("下载 CSV（未完成点位）", write_csv(table, dialect="for_people"),
                    file_name=f"未完成点位_{c.label}_{stamp}.csv", mime="text/csv", key="dl_csv")
-d3.download_button("下载 CSV（图层×类别×乡镇×状态）", P.export_counts(P.excel_safe(P.counts(_filtered(frames, towns), as_of)), "csv"),
+d3.download_button("下载 CSV（图层×类别×乡镇×状态）", P.export_counts(P.counts(_filtered(frames, towns), as_of), "csv"),
                    file_name=f"进度统计_{stamp}.csv", mime="text/csv", key="dl_counts")
 
 with st.expander("部门结对：未完成企业", expanded=campaign == "chemical"):
@@ -206,7 +207,7 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
 if st.session_state.get("briefing_for") == (version, as_of):
     try:
         pdf, xlsx = _briefing(version, as_of, district)
-    except UserError as exc:
+    except GeoError as exc:
         st.error(f"{exc.zh}\n\n{exc.en}")
     else:
         b1, b2 = st.columns(2)

@@ -12,6 +12,7 @@ import streamlit as st
 
 import ui
 from geo import discharge, fmt, water
+from geo.io.writers import write_csv
 from layers import mapview, sampling_points, townships
 from layers import water as water_layer
 from layers.base import Legend
@@ -48,7 +49,10 @@ def _latest(version: str, as_of: dt.date) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
-    return water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    win = water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+    if "below_detection" not in win.columns:  # optional in the contract: a store without it reports detections
+        win = win.assign(below_detection=pd.Series(False, index=win.index, dtype="boolean"))
+    return win
 
 
 @st.cache_data(show_spinner="正在计算趋势…", max_entries=32)
@@ -150,7 +154,7 @@ with right:
             lambda v: "background-color: #7B3294; color: #fff" if v == discharge.EXCEEDS else "", subset=["判定"]),
             hide_index=True, width="stretch", height=min(300, 38 + 35 * len(out_table)))
     both = pd.concat([table.assign(类型="断面"), out_table.assign(类型="排污口")], ignore_index=True).fillna("")
-    st.download_button("下载最新评价（CSV）", both.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载最新评价（CSV）", write_csv(both, dialect="for_people"),
                        file_name=f"水质评价_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 st.caption("断面：单因子评价，取参评项目中最差的类别；河流不评价总氮、粪大肠菌群；水温不分类；pH 超出 6–9 为劣Ⅴ类；"
@@ -320,7 +324,7 @@ else:
         data["超标倍数"] = series["multiple"].map(fmt.multiple).to_numpy()
     else:
         data["水质类别"] = series["class"].map(water.label).to_numpy()
-    st.download_button("下载该点位数据（CSV）", data.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载该点位数据（CSV）", write_csv(data, dialect="for_people"),
                        file_name=f"监测数据_{selected}_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 # --- exceedances in the window ---------------------------------------------------------------
@@ -361,7 +365,7 @@ if len(ex) or len(oex):
         }),
     ], ignore_index=True).sort_values("_t", ascending=False, kind="stable").drop(columns="_t")
     st.dataframe(ex_table, hide_index=True, width="stretch", height=320)
-    st.download_button("下载超标记录（CSV）", ex_table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载超标记录（CSV）", write_csv(ex_table, dialect="for_people"),
                        file_name=f"超标记录_{as_of:%Y%m%d}.csv", mime="text/csv")
 else:
     st.success("所选时段内没有超标记录。")
@@ -407,5 +411,5 @@ if len(prof):
         "中位数": prof["median"].map(lambda v: fmt.plain(v, 4)), "样本数": prof["n"],
         "均值类别": prof["class"].map(water.label), "目标": prof["target_class"].map(water.label),
     })
-    st.download_button("下载沿程对比（CSV）", prof_table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载沿程对比（CSV）", write_csv(prof_table, dialect="for_people"),
                        file_name=f"园区上下游对比_{as_of:%Y%m%d}.csv", mime="text/csv")

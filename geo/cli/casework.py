@@ -1,0 +1,222 @@
+"""Command line of casework: ``geo complaints``, ``geo inspect``, ``geo site``, ``geo assess``.
+
+The domain lives in ``geo.complaints``, ``geo.inspections``, ``geo.sitefile``, ``geo.assess``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import GeoError
+from ..io.writers import write_csv
+
+
+def _tsv(df: pd.DataFrame) -> str:
+    """A table for the terminal (tab-separated), text cells neutralised like every CSV (geo.io.writers)."""
+    return write_csv(df, sep="\t").decode("utf-8")
+
+
+def _store(args, create: bool = False):
+    from . import store_from
+
+    return store_from(args, create=create)
+
+
+def _day(text: str | None, store) -> pd.Timestamp:
+    from ..progress import parse_as_of
+
+    return parse_as_of(text, store)
+
+
+def _user(args, action: str) -> str:
+    from ..auth import check_cli_user
+
+    return check_cli_user(args.user, action)
+
+
+def add_cli(sub) -> None:
+    from . import add_store_arg
+    from ..crs import DATUMS
+
+    p = sub.add_parser("complaints", help="environmental complaints / 信访投诉")
+    cs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = cs.add_parser("import", help="import a complaints register (xlsx/csv) / 导入信访登记簿")
+    add_store_arg(q)
+    q.add_argument("file")
+    q.add_argument("--user", required=True, help="who imports (recorded with every row)")
+    q.add_argument("--datum", choices=DATUMS, default="wgs84", help="datum of the register's coordinates")
+    q.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    q.set_defaults(func=_complaints_import)
+    q = cs.add_parser("list", help="list complaints, alarms first / 列出投诉（超期、当日到期优先）")
+    add_store_arg(q)
+    q.add_argument("--as-of", help="date (default: the store's report date)")
+    q.add_argument("--alarms", action="store_true", help="only overdue and due-today complaints")
+    q.add_argument("--figures", action="store_true", help="print the figures of the year to the date")
+    q.set_defaults(func=_complaints_list)
+
+    p = sub.add_parser("inspect", help="inspections and findings / 巡查与检查结果")
+    cs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = cs.add_parser("record", help="record a stop's finding / 登记点位检查结果")
+    add_store_arg(q)
+    q.add_argument("visit", help="the stop id (inspection id + stop number, e.g. XC20070608-01-03)")
+    q.add_argument("finding", help="ok | violation | closed_confirmed | not_found (or 正常/违规/确认已关停/未找到)")
+    q.add_argument("--user", required=True)
+    q.add_argument("--note", default="")
+    q.add_argument("--lon", type=float)
+    q.add_argument("--lat", type=float)
+    q.add_argument("--photo", action="append", default=[], help="a photo or document file (repeatable)")
+    q.add_argument("--confirm", action="store_true", help="also write the status event the finding suggests")
+    q.set_defaults(func=_inspect_record)
+    q = cs.add_parser("list", help="list inspections and the twice-a-month rule / 巡查列表与每半月一次规则")
+    add_store_arg(q)
+    q.add_argument("--as-of")
+    q.add_argument("--stops", metavar="INSPECTION", help="list the stops of one inspection")
+    q.set_defaults(func=_inspect_list)
+
+    p = sub.add_parser("site", help="one file per site (一企一档)")
+    add_store_arg(p)
+    p.add_argument("layer", help="enterprises | kilns | farms")
+    p.add_argument("id")
+    p.add_argument("--out", help="write the file as PDF here")
+    p.set_defaults(func=_site)
+
+    p = sub.add_parser("assess", help="township assessment / 乡镇考核")
+    add_store_arg(p)
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--as-of", help="date (default: the store's report date)")
+    p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument("--out", help="file to write (xlsx: required; csv: default standard output)")
+    p.add_argument("--circular", help="also write the circular (通报) as PDF here")
+    p.add_argument("--departments", action="store_true", help="departments instead of townships (csv)")
+    p.set_defaults(func=_assess)
+
+
+def _complaints_import(args) -> int:
+    from ..complaints import import_file
+
+    store = _store(args)
+    intake = import_file(store, args.file, datum=args.datum, user=_user(args, "casework"), dry_run=args.dry_run)
+    for p in intake.problems[:500]:
+        print(p, file=sys.stderr)
+    print(intake.summary(), file=sys.stderr)
+    if not intake.ok:
+        print("未写入任何数据 / nothing was written", file=sys.stderr)
+        return 1
+    print("检查通过，未写入（--dry-run） / checked, nothing written" if args.dry_run else
+          f"已写入 {len(intake.rows)} 件 / {len(intake.rows)} complaint(s) written to {store.url}", file=sys.stderr)
+    return 0
+
+
+def _complaints_list(args) -> int:
+    from .. import complaints as C
+
+    store = _store(args)
+    day = _day(args.as_of, store)
+    c = store.read("complaints")
+    if args.figures:
+        f = C.figures(c, store.read("townships"), start=pd.Timestamp(day.year, 1, 1), end=day)
+        print(_tsv(C.figures_table(f)), end="")
+        return 0
+    rows = C.alarms(c, day) if args.alarms else c.sort_values("received_on")
+    out = C.labelled(rows, day)
+    if args.alarms:
+        out.insert(0, "告警", rows["alarm_label"].to_numpy())
+    sys.stdout.write(_tsv(out))
+    return 0
+
+
+def _inspect_record(args) -> int:
+    from .. import inspections as I
+
+    store = _store(args)
+    user = _user(args, "inspect")
+    if (args.lon is None) != (args.lat is None):
+        raise GeoError("--lon 与 --lat 须同时给出。", "give both --lon and --lat")
+    photos = [(Path(p).name, Path(p).read_bytes()) for p in args.photo]
+    proposal = I.record_finding(store, args.visit, args.finding, note=args.note, user=user, photos=photos,
+                                location=(args.lon, args.lat) if args.lon is not None else None)
+    print(f"已登记 {args.visit} / recorded", file=sys.stderr)
+    if proposal is not None:
+        if args.confirm:
+            I.confirm(store, proposal, user=user)
+            print(f"已登记状态变更：{proposal.label} / status event written", file=sys.stderr)
+        else:
+            print(f"建议登记状态变更：{proposal.label}（加 --confirm 写入） / proposed status event, "
+                  "not written without --confirm", file=sys.stderr)
+    return 0
+
+
+def _inspect_list(args) -> int:
+    from .. import inspections as I
+    from ..contract import FINDING_LABELS, LAYER_LABELS
+
+    store = _store(args)
+    if args.stops:
+        s = I.stops_of(store, args.stops)
+        if not len(s):
+            raise GeoError(f"没有巡查“{args.stops}”或其没有点位。", f"no stops for inspection {args.stops!r}")
+        out = pd.DataFrame({"记录编号": s["id"], "图层": s["layer"].map(LAYER_LABELS), "编号": s["feature_id"],
+                            "名称": s["name"], "检查结果": s["finding"].map(FINDING_LABELS).fillna("未记录"),
+                            "备注": s["note"].fillna(""), "检查人": s["recorded_by"].fillna("")})
+        sys.stdout.write(_tsv(out))
+        return 0
+    day = _day(args.as_of, store)
+    ins, visits = store.read("inspections"), store.read("inspection_visits")
+    sys.stdout.write(_tsv(I.labelled_inspections(ins[ins["held_on"] <= day], visits)))
+    rule = I.joint_by_month(ins, pd.Timestamp(day.year, 1, 1), day)
+    print("\nmonth\tjoint\trequired\tmet", file=sys.stderr)
+    for _, r in rule.iterrows():
+        print(f"{r['month']}\t{r['joint']}\t{r['required']}\t{'yes' if r['met'] else 'NO'}", file=sys.stderr)
+    return 0
+
+
+def _site(args) -> int:
+    from ..sitefile import site_file, to_pdf
+
+    store = _store(args)
+    f = site_file(store, args.layer, args.id)
+    if args.out:
+        Path(args.out).write_bytes(to_pdf(f, as_of=_day(None, store)))
+        print(f"一企一档已写入 {args.out} / site file written", file=sys.stderr)
+        return 0
+    print(f"# {f.name}（{f.id}）")
+    for title, df in (("基本情况", f.facts), ("状态记录", f.history), ("排口监测", f.outfalls),
+                      ("巡查记录", f.visits), ("信访投诉", f.complaints)):
+        print(f"\n## {title}")
+        print(_tsv(df) if len(df) else "（无）", end="" if len(df) else "\n")
+    if f.water["distance_m"] is not None:
+        print(f"\n## 沿河距离\n{f.water['distance_m']:.0f} 米（{f.water['water_name']}）")
+    print("\n## 附件")
+    for _, a in f.attachments.iterrows():
+        print(f"{a['id']}\t{a['name']}\t{a['mime']}\t{a['size']}\t{a['sha256']}")
+    return 0
+
+
+def _assess(args) -> int:
+    from .. import assess as A
+
+    store = _store(args)
+    day = _day(args.as_of, store)
+    scheme = A.load_scheme(args.year)
+    frames = store.read_many(A.TABLES_NEEDED)
+    if args.circular:
+        Path(args.circular).write_bytes(A.circular_pdf(frames, args.year, day, scheme))
+        print(f"通报已写入 {args.circular} / circular written", file=sys.stderr)
+    if args.format == "xlsx":
+        if not args.out:
+            raise GeoError("xlsx 格式须用 --out 指定文件。", "--format xlsx needs --out FILE")
+        Path(args.out).write_bytes(A.to_xlsx(frames, args.year, day, scheme))
+        print(f"考核结果已写入 {args.out} / written", file=sys.stderr)
+        return 0
+    if args.departments:
+        d = A.department_scores(frames, args.year, day, scheme)
+        data = write_csv(d.drop(columns="basis"), bom=True)
+    else:
+        data = A.to_csv(A.township_scores(frames, args.year, day, scheme), scheme)
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.write(data.decode("utf-8-sig"))
+    return 0

@@ -1,0 +1,17 @@
+"""File formats (rank 1): read uploaded tables, parse cells, write every xlsx/CSV/GeoJSON the project emits.
+
+- :mod:`geo.io.readers`: xlsx, CSV (UTF-8/GBK/GB18030), GeoJSON, zipped Shapefile, GeoPackage, with header
+  matching;
+- :mod:`geo.io.cells`: dates, numbers, coordinates, detection limits, water classes, ids;
+- :mod:`geo.io.writers`: the one writer, with the spreadsheet-formula guard built in;
+- :mod:`geo.io.limits`: the input limits of ``qingshan.toml`` ``[limits]``, checked before anything is expanded.
+
+This package imports only ``geo.errors``, ``geo.config`` (and third-party packages): callers pass their
+vocabularies (header aliases, labels) in as parameters.
+"""
+from .limits import Limits
+from .readers import Table, decode_text, match_headers, read_table
+from .writers import Meta, write_csv, write_geojson, write_table, write_xlsx
+
+__all__ = ["Limits", "Table", "decode_text", "match_headers", "read_table", "Meta", "write_csv",
+           "write_geojson", "write_table", "write_xlsx"]

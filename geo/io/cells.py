@@ -1,0 +1,261 @@
+"""Cell parsers: what township staff and labs type into a cell, read one way everywhere.
+
+Every reader of the project (ledgers, lab files, the water CLI) parses cells
+here, so a date, a number or a "below detection" value means the same thing in
+every import. Each parser takes one cell as read (a string, a number, a
+``datetime``, ``None``) and returns the parsed value, or ``None`` when the cell
+does not hold one; it never raises on bad input.
+
+Text kept as written
+--------------------
+Names, villages and notes are official text: :func:`text` only trims them
+(no NFKC, no full-width to half-width), so ``（更名）`` stays ``（更名）``.
+
+Ids: the one normalisation rule
+-------------------------------
+:func:`normalise_id` is the only rule by which an id is changed:
+
+    NFKC (full-width letters and digits to ASCII: ``ＫＬ００２`` → ``KL002``),
+    then strip surrounding white space, then upper case.
+
+An importer stores the normalised id of a new row; a row whose id equals an
+existing (or another row's) id only after this rule, e.g. ``ＫＬ００２`` or
+``kl002`` next to ``KL002``, is a *collision* and is reported, never merged.
+
+Header words, status and code words are compared with :func:`norm_key` (NFKC,
+no spaces, lower case): they are vocabulary, not data, and are never stored.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "blank", "text", "norm_key", "normalise_id", "parse_date", "parse_datetime", "parse_number", "parse_coord",
+    "parse_detection", "parse_class", "ND_WORDS", "WORSE_THAN_V",
+]
+
+#: Class number of 劣Ⅴ类 (worse than class Ⅴ), as in :mod:`geo.water`.
+WORSE_THAN_V = 6
+
+#: Words labs write for "not detected" (compared after :func:`norm_key`).
+ND_WORDS = frozenset({"nd", "n.d.", "n.d", "未检出", "未检测到", "<dl", "<lod", "bdl"})
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def blank(v) -> bool:
+    """Whether a cell is empty: ``None``, NaN, NaT, ``pd.NA`` or only white space."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v.strip() == ""
+    if isinstance(v, float):
+        return np.isnan(v)
+    try:
+        return bool(pd.isna(v)) is True
+    except (TypeError, ValueError):  # array-like cells are not blank
+        return False
+
+
+def text(v) -> str:
+    """A cell as text, trimmed and otherwise exactly as written (Excel's ``12.0`` for an id typed as a number
+    becomes ``12``)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    return str(v).strip()
+
+
+def norm_key(v) -> str:
+    """A header or vocabulary word for comparison: NFKC, white space removed, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v))).lower()
+
+
+def normalise_id(v) -> str | None:
+    """The id of a cell by the documented rule (NFKC, strip, upper case); ``None`` for a blank cell."""
+    if blank(v):
+        return None
+    return unicodedata.normalize("NFKC", text(v)).strip().upper() or None
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_DATE_RE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:\s*[T\s]?\s*(\d{1,2})\s*[:时点]\s*(?:(\d{1,2})\s*(?:[:分]\s*(?:(\d{1,2}(?:\.\d+)?)\s*秒?)?)?)?)?$")
+_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[T\s]?(\d{2})(\d{2})(\d{2})?)?$")
+_MONTH_END_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*[底末]$")
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_datetime(value) -> pd.Timestamp | None:
+    """A date and time from a cell; ``None`` when it is not one.
+
+    Accepted: ``datetime``/``date`` cells; ISO (``2007-06-12``, ``2007-06-12T09:30:00``, with an offset it is
+    converted to Beijing time); ``2007/6/30``, ``2007.6.30``, ``2007年6月30日``, each optionally followed by
+    ``9:30``, ``09:30:15`` or ``9时30分``; ``20070630``; ``2007年9月底`` (month end); an Excel serial day number
+    (``39263``, with a fraction for the time of day) or an 8-digit number ``20070630``. Impossible dates
+    (``2007-02-30``) are ``None``.
+    """
+    if isinstance(value, bool) or blank(value):
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date, np.datetime64)):
+        ts = pd.Timestamp(value)
+        return ts.tz_convert("Asia/Shanghai").tz_localize(None) if ts.tzinfo else ts
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        if not np.isfinite(v):
+            return None
+        if v.is_integer() and 19000101 <= v <= 21001231:
+            return parse_datetime(str(int(v)))
+        if 1 <= v < 80000:  # an Excel serial day number that lost its date format
+            return (_EXCEL_EPOCH + pd.Timedelta(days=v)).round("s")
+        return None
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    try:
+        m = _DATE_RE.match(s) or _COMPACT_RE.match(s)
+        if m:
+            sec = float(m[6] or 0)
+            return pd.Timestamp(dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0),
+                                            int(sec), int(round((sec % 1) * 1e6))))
+        m = _MONTH_END_RE.match(s)
+        if m:
+            y, mo = int(m[1]), int(m[2])
+            return pd.Timestamp(dt.date(y, mo, calendar.monthrange(y, mo)[1]))
+        if re.match(r"^\d{4}-\d{2}-\d{2}T", s):  # ISO 8601 with seconds fractions or an offset
+            ts = pd.Timestamp(dt.datetime.fromisoformat(s.replace("Z", "+00:00")))
+            return ts.tz_convert("Asia/Shanghai").tz_localize(None) if ts.tzinfo else ts
+    except ValueError:  # 2007-02-30, 25:00
+        return None
+    return None
+
+
+def parse_date(value) -> pd.Timestamp | None:
+    """A calendar day from a cell (see :func:`parse_datetime`; the time of day is dropped)."""
+    ts = parse_datetime(value)
+    return None if ts is None else ts.normalize()
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+_UNIT_SUFFIX = re.compile(r"\s*(头|只|羽|米|m|公里|km|个|座|家|处)$", re.I)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(value) -> float | None:
+    """A number from a cell: ``1,570``, ``１５７０`` (full width), ``1570头``, ``12.5米``, ``-3.2``;
+    ``None`` for text, booleans and non-finite values. A comma is read as a thousands separator only
+    where it separates groups of three digits (``1,5`` is not a number)."""
+    if isinstance(value, bool) or blank(value):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        return v if np.isfinite(v) else None
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    s = _UNIT_SUFFIX.sub("", s).strip()
+    if "," in s:
+        if not _THOUSANDS.match(s):
+            return None
+        s = s.replace(",", "")
+    if not re.match(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", s):
+        return None
+    v = float(s)
+    return v if np.isfinite(v) else None
+
+
+_DMS_RE = re.compile(r"^([EWNS东西南北]?)\s*(\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分])?\s*"
+                     r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|′′|秒))?\s*([EWNS东西南北]?)$", re.I)
+
+
+def parse_coord(value) -> float | None:
+    """A coordinate in decimal degrees (``118.875``) or degrees-minutes-seconds (``118°52′30″``,
+    ``118度52分30秒``, ``N28°58'48"``; west and south negative)."""
+    v = parse_number(value)
+    if v is not None:
+        return v
+    if blank(value) or isinstance(value, bool):
+        return None
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    m = _DMS_RE.match(s)
+    if not m:
+        return None
+    minutes, seconds = float(m[3] or 0), float(m[4] or 0)
+    if minutes >= 60 or seconds >= 60:
+        return None
+    deg = float(m[2]) + minutes / 60 + seconds / 3600
+    hemi = (m[1] or m[5] or "").upper()
+    return -deg if hemi in ("W", "S", "西", "南") else deg
+
+
+# --- detection limits ------------------------------------------------------------------------
+
+def _decimal(s: str) -> Decimal | None:
+    try:
+        d = Decimal(s)
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def parse_detection(value) -> tuple[str, Decimal | None]:
+    """A lab result as ``(kind, number)``, exact (``Decimal``).
+
+    ``value``: a measured value; ``below``: below the detection limit ``number``, written ``<0.01``,
+    ``＜0.01``, ``≤0.01`` or the national convention ``0.01L``; ``nd``: not detected, limit not given
+    (``ND``, ``未检出``); ``above``: over the range (``>100``); ``bad``: not a result; ``empty``.
+    """
+    if isinstance(value, bool):
+        return "bad", None
+    if blank(value):
+        return "empty", None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not np.isfinite(float(value)):
+            return "bad", None
+        if isinstance(value, (float, np.floating)):
+            return "value", Decimal(repr(float(value)))
+        return "value", Decimal(int(value))
+    t = norm_key(value)
+    if t in ND_WORDS:
+        return "nd", None
+    if t.startswith(("<", "≤")):
+        d = _decimal(t[1:].rstrip("l"))
+        return ("below", d) if d is not None else ("bad", None)
+    if t.startswith((">", "≥")):
+        return "above", _decimal(t[1:])
+    if t.endswith("l") and _decimal(t[:-1]) is not None:
+        return "below", _decimal(t[:-1])
+    d = _decimal(t)
+    return ("value", d) if d is not None else ("bad", None)
+
+
+# --- water classes ---------------------------------------------------------------------------
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+def parse_class(value) -> int | None:
+    """A GB 3838 water class: ``Ⅲ``, ``III``, ``3``, ``Ⅲ类``, ``三类`` → 3; ``劣Ⅴ``/``劣V类``/``劣五类`` → 6
+    (:data:`WORSE_THAN_V`). Numbers outside 1–5 are ``None``."""
+    if isinstance(value, bool) or blank(value):
+        return None
+    s = norm_key(value)
+    s = re.sub(r"(类|class|级)", "", s)
+    worse = s.startswith("劣")
+    if worse:
+        s = s[1:]
+    v = parse_number(s)
+    if v is not None:
+        c = int(v) if v.is_integer() and 1 <= v <= 5 else None
+    else:
+        c = _ROMAN.get(s)
+    if worse:
+        return WORSE_THAN_V if c == 5 else None
+    return c

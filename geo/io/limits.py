@@ -1,0 +1,145 @@
+"""Input limits: how big an upload or import may be, checked before anything is expanded.
+
+A 2 MB zip can declare a 2 GB ``.dbf``; a 7 MB CSV can hold four million ids.
+Every reader of :mod:`geo.io.readers` checks, in this order and before it
+decompresses or parses more than the limit:
+
+1. the file's size (``max_upload_mb``);
+2. for zips (a zipped Shapefile, and xlsx, which is a zip too) the uncompressed
+   size every member declares in the central directory (``max_uncompressed_mb``,
+   for the sum of the members and hence for each);
+3. the number of columns (``max_columns``) and data rows (``max_rows``), from the
+   ``.dbf`` header, the GeoPackage/GeoJSON layer info, or counted while streaming
+   xlsx and CSV rows (the reader stops at the first row over the limit).
+
+The limits are deployment settings (``qingshan.toml``)::
+
+    [limits]
+    max_upload_mb = 20          # size of an uploaded or imported file
+    max_uncompressed_mb = 200   # a zip's (xlsx, zipped Shapefile) declared uncompressed size
+    max_rows = 200000           # data rows of one table
+    max_columns = 200           # columns of one table
+    max_report_lines = 200      # findings listed per kind in an error report (totals always given)
+
+A file over a limit raises :class:`geo.errors.LimitError`, in Chinese and
+English, naming the limit, the file's figure and the setting to change.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+
+from .. import config
+from ..errors import LimitError
+
+DEFAULTS = {"max_upload_mb": 20, "max_uncompressed_mb": 200, "max_rows": 200_000, "max_columns": 200,
+            "max_report_lines": 200}
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force (see the module docstring); :meth:`current` reads them from the config."""
+
+    max_upload_mb: float = DEFAULTS["max_upload_mb"]
+    max_uncompressed_mb: float = DEFAULTS["max_uncompressed_mb"]
+    max_rows: int = DEFAULTS["max_rows"]
+    max_columns: int = DEFAULTS["max_columns"]
+    max_report_lines: int = DEFAULTS["max_report_lines"]
+
+    @classmethod
+    def current(cls) -> "Limits":
+        """``[limits]`` of ``qingshan.toml`` (``QINGSHAN_CONFIG``), each key defaulting to :data:`DEFAULTS`."""
+        values = {}
+        for f in fields(cls):
+            v = config.get("limits", f.name, DEFAULTS[f.name])
+            try:
+                v = float(v) if f.name.endswith("_mb") else int(v)
+            except (TypeError, ValueError):
+                v = DEFAULTS[f.name]
+            values[f.name] = v if v > 0 else DEFAULTS[f.name]
+        return cls(**values)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * MB)
+
+    @property
+    def max_uncompressed_bytes(self) -> int:
+        return int(self.max_uncompressed_mb * MB)
+
+    # --- checks (each raises LimitError) ----------------------------------------------------
+
+    def check_upload(self, size: int, what: str = "文件") -> None:
+        """A file of ``size`` bytes."""
+        if size > self.max_upload_bytes:
+            raise LimitError(
+                f"{what}过大：{_mb(size)}，上限 {self.max_upload_mb:g} MB（qingshan.toml [limits] max_upload_mb）；"
+                f"未读取任何内容。",
+                f"file too large: {_mb(size)}; the limit is {self.max_upload_mb:g} MB "
+                f"([limits] max_upload_mb in qingshan.toml); nothing was read")
+
+    def check_uncompressed(self, size: int, what: str = "压缩包") -> None:
+        """A zip whose members declare ``size`` bytes in all."""
+        if size > self.max_uncompressed_bytes:
+            raise LimitError(
+                f"{what}解压后过大：声明 {_mb(size)}，上限 {self.max_uncompressed_mb:g} MB"
+                f"（qingshan.toml [limits] max_uncompressed_mb）；未解压任何内容。",
+                f"the archive expands to {_mb(size)} (declared); the limit is {self.max_uncompressed_mb:g} MB "
+                f"([limits] max_uncompressed_mb in qingshan.toml); nothing was extracted")
+
+    def check_rows(self, rows: int, *, at_least: bool = False) -> None:
+        """A table of ``rows`` data rows (``at_least``: counting stopped there, the file holds more)."""
+        if rows > self.max_rows:
+            more_zh, more_en = ("至少 ", "at least ") if at_least else ("", "")
+            raise LimitError(
+                f"行数过多：文件有{more_zh}{rows:,} 行数据，上限 {self.max_rows:,} 行"
+                f"（qingshan.toml [limits] max_rows）；请分批导入。",
+                f"too many rows: the file holds {more_en}{rows:,} data rows; the limit is {self.max_rows:,} "
+                f"([limits] max_rows in qingshan.toml); import it in parts")
+
+    def check_columns(self, columns: int) -> None:
+        """A table of ``columns`` columns."""
+        if columns > self.max_columns:
+            raise LimitError(
+                f"列数过多：文件有 {columns:,} 列，上限 {self.max_columns:,} 列（qingshan.toml [limits] max_columns）。",
+                f"too many columns: the file holds {columns:,} columns; the limit is {self.max_columns:,} "
+                f"([limits] max_columns in qingshan.toml)")
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size:,} 字节 bytes"
+
+
+def bounded(problems: Iterable, kind: Callable, limit: int, summary: Callable) -> list:
+    """The first ``limit`` findings of each kind, then one ``summary(kind, omitted, total)`` per kind cut short.
+
+    Parameters
+    ----------
+    problems : findings in report order.
+    kind : finding → a hashable kind (e.g. ``(severity, column)``).
+    limit : findings kept per kind (``Limits.max_report_lines``).
+    summary : builds the closing finding of a kind: "… and 1,234 more of this kind (5,000 in all)".
+
+    Returns
+    -------
+    list
+        At most ``limit + 1`` findings per kind, in the original order; the totals stay visible.
+    """
+    problems = list(problems)
+    totals = Counter(kind(p) for p in problems)
+    if all(n <= limit for n in totals.values()):
+        return problems
+    seen: Counter = Counter()
+    out = []
+    for p in problems:
+        k = kind(p)
+        seen[k] += 1
+        if seen[k] <= limit:
+            out.append(p)
+    for k, n in totals.items():
+        if n > limit:
+            out.append(summary(k, n - limit, n))
+    return out

@@ -1,0 +1,120 @@
+"""信访投诉 /complaints: figures, alarms (sensitive first), the list with links to site files, and entry.
+
+Reading needs no login; recording a complaint, importing a register and marking one handled need a
+planner or admin account, and every write records who.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import casework_ui as cw
+import ui
+from geo import complaints as C
+from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS
+from geo.crs import DATUM_LABELS, DATUMS
+from geo.errors import GeoError
+from geo.store import StoreError
+
+REFUSED = (GeoError, StoreError)
+
+st.title("信访投诉")
+acc = cw.login_box()
+day = ui.as_of_input("截至日期", key="cw_c_day")
+c = ui.load("complaints")
+year_start = pd.Timestamp(day.year, 1, 1)
+f = C.figures(c, ui.load("townships"), start=year_start, end=pd.Timestamp(day))
+
+cols = st.columns(4)
+cols[0].metric("受理", f["received"])
+cols[1].metric("办结", f["handled"])
+cols[2].metric("按期办结", f["on_time"])
+cols[3].metric("按期办结率", "—" if f["on_time_rate"] is None else f"{f['on_time_rate'] * 100:.0f}%")
+st.caption(f"{day.year}年1月1日至{day:%Y年%m月%d日}受理；上级转办 {f['forwarded']} 件（省 {f['by_channel']['province']}、"
+           f"市 {f['by_channel']['city']}、区 {f['by_channel']['district']}），直接受理 {f['direct']} 件；"
+           f"敏感件 {f['sensitive']} 件，当日查处 {f['sensitive_same_day']} 件。")
+
+alarms = C.alarms(c, day)
+st.subheader("告警（敏感件优先）")
+if len(alarms):
+    shown = C.labelled(alarms, day)
+    shown.insert(0, "告警", alarms["alarm_label"].to_numpy())
+    st.dataframe(shown, hide_index=True, width="stretch")
+else:
+    st.success("没有超期或今日到期的投诉。")
+
+tab_list, tab_fig, tab_add = st.tabs(["投诉列表", "分类统计", "登记与导入"])
+with tab_list:
+    rows = c.sort_values("received_on", ascending=False)
+    table = C.labelled(rows, day)
+    table["一企一档"] = [cw.site_link(lay, fid) if isinstance(fid, str) else None
+                     for lay, fid in zip(rows["layer"], rows["feature_id"])]
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"一企一档": st.column_config.LinkColumn("一企一档", display_text="查看档案")})
+with tab_fig:
+    a, b = st.columns(2)
+    a.write("按来源渠道")
+    a.dataframe(pd.DataFrame({"来源渠道": [CHANNEL_LABELS[k] for k in f["by_channel"].index],
+                              "件数": f["by_channel"].to_numpy()}), hide_index=True)
+    b.write("按乡镇")
+    b.dataframe(f["by_township"].rename_axis("乡镇").reset_index(name="件数"), hide_index=True)
+    st.write("按月")
+    st.dataframe(pd.DataFrame({"月份": [str(p) for p in f["by_month"].index], "件数": f["by_month"].to_numpy()}),
+                 hide_index=True)
+with tab_add:
+    if cw.may(acc, "casework"):
+        with st.form("cw_complaint"):
+            st.write("登记一件投诉")
+            received = st.date_input("受理日期", value=day, key="cw_c_received")
+            channel = st.selectbox("来源渠道", list(CHANNEL_LABELS), format_func=CHANNEL_LABELS.get, key="cw_c_channel")
+            category = st.selectbox("污染类别", list(CATEGORY_LABELS), format_func=CATEGORY_LABELS.get,
+                                    key="cw_c_category")
+            summary = st.text_area("投诉内容", max_chars=C.MAX_SUMMARY, key="cw_c_summary")
+            due = st.date_input("办结期限", value=day + dt.timedelta(days=C.due_days()), key="cw_c_due")
+            sensitive = st.checkbox("敏感件（当日查处）", key="cw_c_sensitive")
+            site = st.text_input("关联点位（编号或名称，可空）", key="cw_c_site", max_chars=80)
+            lon = st.text_input("经度（无关联点位时必填）", key="cw_c_lon", max_chars=30)
+            lat = st.text_input("纬度", key="cw_c_lat", max_chars=30)
+            datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum")
+            if st.form_submit_button("保存投诉"):
+                try:
+                    cid = C.create(ui.get_store(), dict(received_on=received, channel=channel, category=category,
+                                                        summary=summary, due_on=due, sensitive=sensitive,
+                                                        site=site or None, lon=lon or None, lat=lat or None),
+                                   user=acc.name, datum=datum)
+                    st.success(f"已保存：{cw.md(cid)}")
+                except REFUSED as exc:
+                    cw.show_error(exc)
+        st.write("导入信访登记簿（xlsx / csv）")
+        up = st.file_uploader("登记簿", type=["xlsx", "csv"], key="cw_c_upload")
+        datum_up = st.selectbox("登记簿坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum_up")
+        if up is not None and st.button("检查并导入", key="cw_c_import"):
+            suffix = ".xlsx" if up.name.lower().endswith(".xlsx") else ".csv"
+            with tempfile.TemporaryDirectory(prefix="qingshan-upload-") as tmp:
+                path = Path(tmp) / f"upload{suffix}"  # the browser's name is never a path
+                path.write_bytes(up.getvalue())
+                try:
+                    intake = C.import_file(ui.get_store(), path, datum=datum_up, user=acc.name,
+                                           name=f"upload{suffix}")
+                    (st.success if intake.ok else st.error)(intake.summary() + ("" if intake.ok else "；未写入任何数据"))
+                    if intake.problems:
+                        st.dataframe(intake.report(), hide_index=True, width="stretch")
+                except REFUSED as exc:
+                    cw.show_error(exc)
+        open_ids = c.loc[c["handled_on"].isna(), "id"].tolist()
+        if open_ids:
+            with st.form("cw_handle"):
+                st.write("登记办结")
+                cid = st.selectbox("投诉编号", open_ids, key="cw_h_id")
+                when = st.date_input("办结日期", value=day, key="cw_h_day")
+                result = st.text_input("处理结果", key="cw_h_result", max_chars=300)
+                if st.form_submit_button("登记办结"):
+                    try:
+                        C.mark_handled(ui.get_store(), cid, when, result, user=acc.name)
+                        st.success("已登记办结。")
+                    except REFUSED as exc:
+                        cw.show_error(exc)
