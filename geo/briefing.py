@@ -252,9 +252,41 @@ def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: The rules the briefing's figures follow, stated on its cover and in its xlsx.
+RULE = ("完成：化工企业关停、搬迁或转产，石灰窑（棚）关停、改建或搬迁，养殖场通过验收或关停、搬迁；逾期：整改期限已过仍未完成；"
+        "预计完成日期按近期日均进度推算；乡镇完成率 = 已完成 ÷ 目标数。水质：断面按 GB 3838-2002 单因子评价；"
+        "排污口按 GB 8978-1996（或排污许可限值）判定达标、超标")
+
+
+def briefing_meta(as_of, *, district: str = "", window_days: int = 90, data_version: str | None = None,
+                  generated_by: str | None = None, generated: dt.datetime | None = None):
+    """What the briefing is (:class:`geo.io.writers.Meta`): its cover, footer and xlsx header block."""
+    from .io.writers import Meta
+
+    return Meta(title=f"{district}生态整治关停进度简报", rule=RULE,
+                parameters={"进度推算窗口（天）": int(window_days), "地图": "乡镇边界，完成率五档（0–20%…80–100%）"},
+                as_of=P.as_day(as_of).date(), data_version=data_version, generated_by=generated_by,
+                generated_at=(generated or dt.datetime.now()).replace(microsecond=0))
+
+
+def _footer(fig, meta, page: int) -> None:
+    items = dict(meta.items())
+    parts = [items["标题"], f"截至 {items.get('截至日期', '')}"]
+    if "数据版本" in items:
+        parts.append(f"数据版本 {items['数据版本']}")
+    parts.append(f"生成于 {items['生成时间']}" + (f"（{items['生成人']}）" if "生成人" in items else ""))
+    parts += [items["软件版本"], f"第 {page} 页"]
+    fig.text(0.5, 0.012, " · ".join(parts), ha="center", fontsize=6.5, color="#666666")
+
+
 def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "", window_days: int = 90,
-               generated: dt.datetime | None = None) -> bytes:
-    """The briefing PDF (bytes) for ``as_of``."""
+               generated: dt.datetime | None = None, data_version: str | None = None,
+               generated_by: str | None = None) -> bytes:
+    """The briefing PDF (bytes) for ``as_of``.
+
+    The cover states what it is (:func:`briefing_meta`: the rules, the date, the data version, who
+    generated it when, the software version) and every page repeats it in a footer.
+    """
     import matplotlib as mpl
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
@@ -264,16 +296,29 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
     day = P.as_day(as_of)
     k = P.kpis(frames, day)
     generated = generated or dt.datetime.now()
+    meta = briefing_meta(day, district=district, window_days=window_days, data_version=data_version,
+                         generated_by=generated_by, generated=generated)
+    about = dict(meta.items())
     heading = f"{district}生态整治关停进度简报"
     dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
     buf = io.BytesIO()
     rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42}
+    pages = [0]
     with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
-                                                      "Subject": "关停进度简报", "Creator": "青山 Qingshan"}) as pdf:
+                                                      "Subject": "关停进度简报", "Author": generated_by or "",
+                                                      "Creator": about["软件版本"]}) as pdf:
+        def save(fig) -> None:
+            pages[0] += 1
+            _footer(fig, meta, pages[0])
+            pdf.savefig(fig)
+
         # page 1: figures and maps
         fig = Figure(figsize=A4_LANDSCAPE)
         fig.text(0.5, 0.955, heading, ha="center", fontsize=18)
-        fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+        fig.text(0.5, 0.92, dated + (f"　　生成人 {generated_by}" if generated_by else "")
+                 + (f"　　数据版本 {data_version}" if data_version else "") + f"　　{about['软件版本']}",
+                 ha="center", fontsize=9, color="#444444")
+        fig.text(0.5, 0.895, "口径：" + RULE + "。", ha="center", fontsize=6.5, color="#555555", wrap=True)
         c, lime, f = k["chemical"], k["lime"], k["livestock"]
         blocks = [
             ("化工园区关停", [f"已关停 {c['done']}/{c['targets']} 家（{_pct(c['rate'])}）",
@@ -298,9 +343,9 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                  color="#c0392b" if k["overdue"] else "#2e7d32")
         towns = frames["townships"]
         for i, key in enumerate(P.CAMPAIGNS):
-            ax = fig.add_axes((0.02 + i * 0.33, 0.1, 0.31, 0.56))
+            ax = fig.add_axes((0.02 + i * 0.33, 0.13, 0.31, 0.53))
             _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + " · 乡镇完成率")
-        pdf.savefig(fig)
+        save(fig)
 
         # page 2: over time
         fig = Figure(figsize=A4_LANDSCAPE)
@@ -315,14 +360,14 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                 _draw_no_progress(ax, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
             else:
                 _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
-        pdf.savefig(fig)
+        save(fig)
 
         # page 3: water (sections by class, outfalls against their discharge limits)
         wf = _water_frames(frames, day)
         if wf is not None:
             fig = Figure(figsize=A4_LANDSCAPE)
             _draw_water_page(fig, *wf, dated)
-            pdf.savefig(fig)
+            save(fig)
 
         # page 4+: overdue (or due soonest) and departments
         od = P.overdue(frames, day)
@@ -338,17 +383,18 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
             page = rows.iloc[start:start + ROWS_PER_PAGE]
             suffix = f"（续 {start // ROWS_PER_PAGE + 1}）" if start else ""
             _table_page(fig, title + suffix, page, note + "　" + dated)
-            pdf.savefig(fig)
+            save(fig)
         dept = P.department_pairs(frames, day)
         fig = Figure(figsize=A4_LANDSCAPE)
         dcols = ["department", "id", "name", "status", "deadline", "days_left", "destination"]
         dtab = P.labelled(dept[dcols].assign(layer="enterprises")).drop(columns=[P.HEADERS["layer"]])
         _table_page(fig, f"部门结对：未完成企业（{len(dept)} 家）", dtab.iloc[:ROWS_PER_PAGE], dated)
-        pdf.savefig(fig)
+        save(fig)
     return buf.getvalue()
 
 
-def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None) -> bytes:
+def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None,
+                meta=None) -> bytes:
     """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名,
     and with water data 断面水质 and 排污口达标."""
     frames = P.prepare(frames)
@@ -365,17 +411,22 @@ def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[s
     wf = _water_frames(frames, day)
     if wf is not None:
         sheets["断面水质"], sheets["排污口达标"] = wf
-    return P.to_xlsx(sheets)
+    return P.to_xlsx(sheets, meta=meta if meta is not None else briefing_meta(day))
 
 
-def write(frames: Mapping[str, pd.DataFrame], as_of, out_pdf: Path, *, district: str = "") -> tuple[Path, Path]:
+def write(frames: Mapping[str, pd.DataFrame], as_of, out_pdf: Path, *, district: str = "",
+          data_version: str | None = None, generated_by: str | None = None) -> tuple[Path, Path]:
     """Write the briefing PDF to ``out_pdf`` and its xlsx next to it (same name, ``.xlsx``).
 
-    Both are rendered in memory first, so a failure (e.g. no CJK font) writes nothing.
+    Both are rendered in memory first, so a failure (e.g. no CJK font) writes nothing; both state what
+    they are (:func:`briefing_meta`).
     """
     out_pdf = Path(out_pdf)
-    pdf = render_pdf(frames, as_of, district=district)
-    xlsx = render_xlsx(frames, as_of)
+    generated = dt.datetime.now().replace(microsecond=0)
+    pdf = render_pdf(frames, as_of, district=district, data_version=data_version, generated_by=generated_by,
+                     generated=generated)
+    xlsx = render_xlsx(frames, as_of, meta=briefing_meta(as_of, district=district, data_version=data_version,
+                                                         generated_by=generated_by, generated=generated))
     out_xlsx = out_pdf.with_suffix(".xlsx")
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
     out_pdf.write_bytes(pdf)

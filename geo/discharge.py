@@ -17,7 +17,6 @@ pollutants for units built after 1 January 1998, by grade 一级 / 二级 / 三�
 """
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path

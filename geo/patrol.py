@@ -259,7 +259,7 @@ def _urgency_facts(stops: gpd.GeoDataFrame, tables: dict, as_of, day) -> gpd.Geo
         fid = sp["feature_id"] if "feature_id" in sp.columns else pd.Series(None, index=sp.index)
         plant = dict(zip(sp["id"].astype(str), fid))
         key = np.where(out["layer"] == "sampling_points", out["id"].astype(str), None)
-        by_plant = {plant.get(i): i for i in o["id"] if plant.get(i) is not None}
+        by_plant = {plant[i]: i for i in o["id"] if isinstance(plant.get(i), str) and plant[i]}
         key = np.where(out["layer"] == "enterprises", out["id"].map(by_plant), key)
         k = pd.Series(key, index=out.index)
         hit = k.isin(set(o["id"]))
@@ -454,6 +454,11 @@ class PatrolPlan:
     feasible: bool = True
     warnings: list[str] = field(default_factory=list)
     solver_seconds: float = 0.0
+    #: what the plan was made from, for the files' metadata: the statuses' date, the store's data
+    #: version and the selections (set by :func:`plan_from_store`)
+    as_of: dt.date | None = None
+    data_version: str | None = None
+    selections: tuple = ()
 
     @property
     def visited(self) -> gpd.GeoDataFrame:
@@ -605,7 +610,10 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
         raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     depot = depot or depot_of(store.meta(), tables["townships"])
     day = rules.as_day(as_of).date()
-    return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
+    plan = plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
+    plan.as_of, plan.data_version = day, store.version()
+    plan.selections = tuple(selections) + (("picked",) if list(ids) else ())
+    return plan
 
 
 # --- exports ------------------------------------------------------------------------------------
@@ -631,13 +639,17 @@ def _utc(t) -> dt.datetime | None:
     return pd.Timestamp(t).tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
 
 
-def to_gpx(plan: PatrolPlan, datum: str = "wgs84") -> str:
-    """GPX 1.1: one waypoint per stop named ``team-order name``, plus a route and a track per team."""
+def to_gpx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
+    """GPX 1.1: one waypoint per stop named ``team-order name``, plus a route and a track per team.
+
+    The description states what the file is (``meta``, default :func:`plan_meta`)."""
     import gpxpy.gpx
+
+    from .io.writers import meta_text
 
     gpx = gpxpy.gpx.GPX()
     gpx.name = f"巡查路线 {plan.day:%Y-%m-%d}"
-    gpx.description = f"坐标系 {datum.upper()}；由青山生成"
+    gpx.description = meta_text(meta if meta is not None else plan_meta(plan, datum)).strip().replace("\n", "；")
     gpx.creator = "Qingshan 青山"
     v = plan.visited
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
@@ -674,11 +686,16 @@ def _kml_colour(hex_rgb: str) -> str:
     return f"ff{b}{g}{r}"  # KML is aabbggrr
 
 
-def to_kml(plan: PatrolPlan, datum: str = "wgs84") -> str:
-    """KML: the depot, then one folder per team with its numbered stops and its route line."""
+def to_kml(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
+    """KML: the depot, then one folder per team with its numbered stops and its route line.
+
+    The document's description states what the file is (``meta``, default :func:`plan_meta`)."""
     import simplekml
 
+    from .io.writers import meta_text
+
     kml = simplekml.Kml(name=f"巡查路线 {plan.day:%Y-%m-%d}（{datum.upper()}）")
+    kml.document.description = meta_text(meta if meta is not None else plan_meta(plan, datum))
     v = plan.visited
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
     dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
@@ -735,23 +752,46 @@ def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) 
     return out.reset_index(drop=True)
 
 
-def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines") -> bytes:
+def plan_meta(plan: PatrolPlan, datum: str = "wgs84", *, generated_by: str | None = None):
+    """What a patrol file is (:class:`geo.io.writers.Meta`): the day, how stops were chosen and ordered,
+    the parameters of the plan, the datum of the coordinates, the data version."""
+    from .io.writers import Meta
+
+    p = plan.params
+    chosen = "、".join(SELECTIONS.get(s, s) for s in plan.selections) or "（见清单“类别”列）"
+    return Meta(
+        title=f"巡查路线与清单 {plan.day:%Y-%m-%d}",
+        rule=("按所选类别取当日需巡查的点位；一天排不下时先舍弃紧急程度最低的点位（距水越近、逾期越久、排口超标越紧急，"
+              "按 10 分一档，高档优先；必去点位不舍弃）；行车时间按直线距离×绕行系数÷车速估算（有道路图层时按道路最短路径）"),
+        parameters={"巡查日期": f"{plan.day:%Y-%m-%d}", "巡查对象": chosen, "组数": int(p.teams),
+                    "每组工作时长（小时）": float(p.hours), "出发时间": p.start, "车速（公里/小时）": float(p.speed_kmh),
+                    "绕行系数": float(p.circuity), "沿河限距（米）": float(p.limit_m),
+                    "驻地": f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}",
+                    "坐标": "GCJ-02（高德等国内地图）" if datum == "gcj02" else "WGS84 经纬度（EPSG:4326）"},
+        as_of=plan.as_of or plan.day, data_version=plan.data_version, generated_by=generated_by)
+
+
+def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines", meta=None,
+           path=None) -> bytes | Path:
     """CSV checklist through :mod:`geo.io.writers` (no formula from a site's name).
 
-    ``for_machines`` (the command line): the English columns of :func:`checklist`; ``for_people`` (the
-    page's download): UTF-8 with BOM, Chinese headers (:data:`CHECKLIST_COLUMNS`) and team names.
+    ``for_machines`` (the command line): the English columns of :func:`checklist` (``meta`` in a sibling
+    ``.meta.txt`` when written to ``path``); ``for_people`` (the page's download): UTF-8 with BOM, Chinese
+    headers (:data:`CHECKLIST_COLUMNS`), team names and ``meta`` (default :func:`plan_meta`) as leading lines.
     """
     from .io.writers import write_csv
 
     cl = checklist(plan, datum)
+    meta = meta if meta is not None else plan_meta(plan, datum)
     if dialect == "for_people":
         cl["team"] = [team_label(int(t)) for t in cl["team"]]
-        return write_csv(cl, dialect=dialect, headers=CHECKLIST_COLUMNS)
-    return write_csv(cl, dialect=dialect)
+        return write_csv(cl, path, dialect=dialect, headers=CHECKLIST_COLUMNS, meta=meta)
+    return write_csv(cl, path, dialect=dialect, meta=meta)
 
 
-def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位, 说明."""
+def to_xlsx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> bytes:
+    """XLSX checklist with Chinese headers: sheets 巡查清单 (with the plan's header block), 各组汇总, 未安排点位,
+    说明 (``meta``, default :func:`plan_meta`)."""
     from .io.writers import write_xlsx
 
     summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程(公里)",
@@ -764,27 +804,31 @@ def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
         "各组汇总": summary,
         "未安排点位": checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"])
         .rename(columns=CHECKLIST_COLUMNS),
-        "说明": pd.DataFrame({
-            "项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
-            "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
-                  plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}),
     }
     widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
               "K": 6, "L": 8, "M": 30, "N": 11, "O": 11, "P": 24}
-    return write_xlsx(sheets, widths={"巡查清单": widths})
+    return write_xlsx(sheets, widths={"巡查清单": widths}, meta=meta if meta is not None else plan_meta(plan, datum))
 
 
 EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
 
 
-def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84") -> Path:
-    """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx)."""
+def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84", *, generated_by: str | None = None,
+          labels: str | None = None) -> Path:
+    """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx).
+
+    Every file states what it is (:func:`plan_meta`): xlsx in its header block and 说明 sheet, GPX/KML in
+    their description, CSV for machines in a sibling ``.meta.txt`` (``labels="zh"``: CSV for people).
+    """
     out = Path(out)
     fn = EXPORTS.get(out.suffix.lower())
     if fn is None:
         raise GeoError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
                        f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
-    data = fn(plan, datum)
+    meta = plan_meta(plan, datum, generated_by=generated_by)
+    if fn is to_csv:
+        return to_csv(plan, datum, dialect="for_people" if labels == "zh" else "for_machines", meta=meta, path=out)
+    data = fn(plan, datum, meta=meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
     return out

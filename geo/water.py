@@ -682,6 +682,22 @@ def assess_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64")})
 
 
+#: How points are judged, for the files' metadata.
+RULE = ("监测断面按 GB 3838-2002《地表水环境质量标准》表1单因子评价：取参评项目中最差的类别，河流不评价总氮、粪大肠菌群，"
+        "水温不分类，pH 超出 6–9 为劣Ⅴ类，低于检出限按检出限定类；类别不劣于目标类别为达标；超标倍数 =（实测值 − 目标类别限值）/ 限值。"
+        "排污口不按地表水分类：" + discharge.RULE)
+
+
+def assessment_meta(title: str, as_of=None, *, parameters=None, data_version: str | None = None,
+                    generated_by: str | None = None):
+    """What a water-quality file is (:class:`geo.io.writers.Meta`): the standards and method, the date."""
+    from .io.writers import Meta
+
+    return Meta(title=title, rule=RULE, parameters=dict(parameters or {}),
+                as_of=None if as_of is None else pd.Timestamp(as_of).date(), data_version=data_version,
+                generated_by=generated_by)
+
+
 def latest_table(frames: dict, as_of=None) -> pd.DataFrame:
     """:func:`latest_assessment` as a table to hand out: classes as integers, ``sampled_on`` as a date."""
     a = latest_assessment(frames, as_of=as_of)

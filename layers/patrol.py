@@ -13,8 +13,6 @@ import folium
 import numpy as np
 import pandas as pd
 
-from geo.patrol import TEAM_COLOURS, team_label
-
 from . import mapview, townships, water
 from .base import Legend
 
@@ -25,6 +23,13 @@ DEPOT_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="30" height="30" vie
              '<path d="M4 27V12L15 4l11 8v15h-8v-8h-6v8z" fill="#1b3a2a" stroke="#ffffff" stroke-width="2" '
              'stroke-linejoin="round"/><rect x="13" y="12" width="4" height="4" fill="#ffffff"/></svg>')
 DROPPED_COLOUR = "#777777"
+#: team colours (Okabe–Ito, colour-blind safe), in the order of ``geo.patrol.TEAM_COLOURS`` (the KML uses
+#: those; a map layer does not import the domain)
+TEAM_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+
+
+def _colour(team: int) -> str:
+    return TEAM_COLOURS[(int(team) - 1) % len(TEAM_COLOURS)]
 LABEL_PX = 24        # a stop number's badge
 DEPOT_PX = 30
 MAP_PX = (900, 560)  # the frame the map opens in (width is a typical page column)
@@ -91,6 +96,7 @@ def route_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> fo
     """
     v = plan.visited
     bounds = bounds_of(plan)
+    label_of = dict(zip(plan.teams["team"].astype(int), plan.teams["label"]))  # 第一组, 第二组, …
     lx = ly = np.array([])
     if len(v):
         # labels moved off crowded stops may fall outside the stops' bounds: widen the view to hold them
@@ -111,8 +117,8 @@ def route_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> fo
     for k in plan.teams["team"]:
         path = plan.team_path(int(k))
         if path:
-            folium.PolyLine([(lat, lon) for lon, lat in path], color=TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)],
-                            weight=4, opacity=0.85, tooltip=team_label(int(k))).add_to(m)
+            folium.PolyLine([(lat, lon) for lon, lat in path], color=_colour(k), weight=4, opacity=0.85,
+                            tooltip=html.escape(str(label_of.get(int(k), k)))).add_to(m)
     d = plan.dropped
     for row in d.itertuples():
         why = getattr(row, "drop_reason", "") or ""
@@ -121,8 +127,8 @@ def route_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> fo
                             tooltip=html.escape(f"未安排：{row.name}" + (f"（{why}）" if why else ""))).add_to(m)
     if len(v):
         for row, ax, ay in zip(v.itertuples(), lx, ly):
-            colour = TEAM_COLOURS[(int(row.team) - 1) % len(TEAM_COLOURS)]
-            tip = html.escape(f"{team_label(int(row.team))} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
+            colour = _colour(row.team)
+            tip = html.escape(f"{label_of.get(int(row.team), row.team)} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
             moved = abs(ax - row.geometry.x) > 1e-9 or abs(ay - row.geometry.y) > 1e-9
             if moved:  # a leader line from the badge to where the stop is
                 folium.PolyLine([(row.geometry.y, row.geometry.x), (ay, ax)], color=colour, weight=1,
@@ -136,8 +142,8 @@ def route_map(plan, frames: dict[str, pd.DataFrame], *, height: int = 560) -> fo
     folium.Marker((plan.depot[1], plan.depot[0]), tooltip="驻地（出发/返回）", z_index_offset=1000,
                   icon=folium.DivIcon(html=DEPOT_SVG, icon_size=(DEPOT_PX, DEPOT_PX),
                                       icon_anchor=(DEPOT_PX // 2, DEPOT_PX // 2), class_name="qs-depot")).add_to(m)
-    items = [(team_label(int(k)), TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)], "line")
-             for k, n in zip(plan.teams["team"], plan.teams["stops"]) if n]
+    items = [(str(label_of.get(int(k), k)), _colour(k), "line") for k, n in zip(plan.teams["team"], plan.teams["stops"])
+             if n]
     if len(d):
         items.append((f"未安排点位（{len(d)} 处）", DROPPED_COLOUR, "ring"))
     items.append(("驻地", "#1b3a2a", "fill"))

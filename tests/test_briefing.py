@@ -77,8 +77,15 @@ def test_briefing_xlsx_carries_the_same_figures(cli_outputs):
     _, out = cli_outputs
     xlsx = out.with_suffix(".xlsx")
     assert xlsx.exists()
-    sheets = pd.read_excel(xlsx, sheet_name=None)
-    assert {"指标", "逾期清单", "待办清单", "结对部门", "乡镇排名"} <= set(sheets)
+    from tests.sheets import header_block, read_sheets
+
+    sheets = read_sheets(xlsx)
+    assert {"指标", "逾期清单", "待办清单", "结对部门", "乡镇排名", "说明"} <= set(sheets)
+    # the workbook states what it is, above its first table and on its 说明 sheet
+    block = header_block(xlsx, "指标")
+    assert block["标题"] == "衢江区生态整治关停进度简报" and block["截至日期"] == "2007-10-01"
+    assert "逾期" in block["规则"] and block["数据版本"] and "命令行" in block["生成人"]
+    assert block["软件版本"].startswith("青山 Qingshan")
     kpi = dict(zip(sheets["指标"]["指标"], sheets["指标"]["数值"].astype(str)))
     assert kpi["截至日期"] == "2007-10-01"
     assert kpi["化工园区企业（家）"] == "49" and kpi["已关停（家）"] == "34"
@@ -95,7 +102,9 @@ def test_briefing_renders_in_memory_for_the_report_date(demo_store):
     pdf = B.render_pdf(frames, "2007-06-30", district="衢江区")
     chars = _unicode_maps(pdf)
     assert all(ch in chars for ch in "衢江区无逾期")  # heading and the "nothing overdue" note
-    xl = pd.read_excel(__import__("io").BytesIO(B.render_xlsx(frames, "2007-06-30")), sheet_name="指标")
+    from tests.sheets import read_sheet
+
+    xl = read_sheet(B.render_xlsx(frames, "2007-06-30"), "指标")
     assert dict(zip(xl["指标"], xl["数值"].astype(str)))["逾期未完成（处）"] == "0"
 
 
@@ -148,6 +157,10 @@ def test_briefing_pdf_text_has_nothing_raw(demo_store, tmp_path, as_of):
     text = _pdf_text(out)
     assert "关停进度简报" in text
     assert raw_tokens(text) == []
+    # every page carries the footer: title, date, software version and its page number
+    pages = text.split("\f")
+    body = [p for p in pages if p.strip()]
+    assert all("青山 Qingshan" in p and "第 " in p for p in body), [p[-200:] for p in body if "青山 Qingshan" not in p]
     assert re.search(r"\d{4}年\d{1,2}月", text)  # month ticks in Chinese
     # the kilns have no deadline: their remaining days read "—", never nan
     assert "石灰钙棚" in text or as_of == "2007-10-01"

@@ -9,7 +9,7 @@ import pytest
 from tests.browser import Watch, browser, serve
 from tests.test_no_raw_values import raw_tokens
 
-PAGES = ["", "progress", "buffer", "water", "patrol", "data", "wall"]
+PAGES = ["", "progress", "buffer", "water", "patrol", "complaints", "inspect", "site", "assess", "data", "wall"]
 
 VISIBLE_TEXT = "() => document.body ? document.body.innerText : ''"
 GRID_TEXT = "els => els.map(e => e.textContent)"

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -169,6 +168,24 @@ def file_problems(name: str, data: bytes, tmp: Path) -> list[str]:
     return problems
 
 
+def meta_problems(name: str, data: bytes) -> list[str]:
+    """A spreadsheet or CSV a person downloads must say what it is (title, date, data version, software)."""
+    import openpyxl
+
+    from tests.sheets import csv_lead_and_table, header_block
+
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        first = openpyxl.load_workbook(io.BytesIO(data), read_only=True).sheetnames[0]
+        about = header_block(data, first)
+    elif suffix == ".csv":
+        about = csv_lead_and_table(data)[0]
+    else:
+        return []
+    missing = [k for k in ("标题", "截至日期", "数据版本", "生成时间", "生成人", "软件版本") if not about.get(k)]
+    return [f"{name} does not state {missing}"] if missing else []
+
+
 def _check(at: AppTest, files: _Files, tmp: Path) -> list[str]:
     assert not at.exception, [e.value for e in at.exception]
     problems = []
@@ -176,18 +193,21 @@ def _check(at: AppTest, files: _Files, tmp: Path) -> list[str]:
         v = df.value
         data = v.data if hasattr(v, "data") else v
         nulls = data.isna().sum()
-        nulls = nulls[nulls > 0]
+        # a link column (values are URLs) shows a missing link as an empty cell: nothing to link to
+        links = [c for c in data.columns if data[c].notna().any()
+                 and data[c].dropna().map(lambda v: bool(re.match(r"^(/|https?://|[a-z]+\?)", str(v)))).all()]
+        nulls = nulls[(nulls > 0) & ~nulls.index.isin(links)]
         if len(nulls):  # a missing cell shows as "None" in the table widget
             problems.append(f"table {i} has missing cells (shown as None) in {list(nulls.index)}")
-        for col in data.columns:
-            for cell in data[col].astype(str).head(2000):
+        for col in [c for c in data.columns if c not in links]:
+            for cell in data[col].head(2000).map(str):
                 problems += [f"table {i} {col}: {t!r}" for t in raw_tokens(cell)]
     for t in _texts(at):
         problems += [f"text: {x!r}" for x in raw_tokens(t)]
     for ch in at.get("vega_lite_chart"):
         problems += chart_problems(ch.proto.spec)
     for name, data in files:
-        problems += file_problems(name, data, tmp)
+        problems += file_problems(name, data, tmp) + meta_problems(name, data)
     return problems
 
 
@@ -197,7 +217,7 @@ def _run(page: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["overview", "buffer", "wall", "data"])
+@pytest.mark.parametrize("page", ["overview", "buffer", "wall", "data", "complaints", "inspect", "site", "assess"])
 def test_simple_pages_show_nothing_raw(page, page_env, files, tmp_path):
     assert _check(_run(page), files, tmp_path) == []
 

@@ -354,11 +354,28 @@ def test_csv_and_xlsx_checklists(two_team_plan):
     assert list(csv.columns[:6]) == ["team", "order", "arrive", "depart", "name", "township"]
     assert len(csv) == len(plan.visited)
     assert csv["arrive"].str.match(r"^\d\d:\d\d$").all()
-    book = pd.read_excel(io.BytesIO(patrol.to_xlsx(plan)), sheet_name=None)
-    assert set(book) >= {"巡查清单", "各组汇总", "未安排点位"}
-    sheet = book["巡查清单"]
+    from geo.io.writers import header_row
+
+    data = patrol.to_xlsx(plan)
+    book = pd.read_excel(io.BytesIO(data), sheet_name=None)
+    assert set(book) >= {"巡查清单", "各组汇总", "未安排点位", "说明"}
+    # the main sheet opens with what the file is: title, rule, parameters, date, data version, software
+    meta = patrol.plan_meta(plan)
+    sheet = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", skiprows=header_row(meta) - 1)
     assert list(sheet.columns[:6]) == ["组别", "序号", "预计到达", "预计离开", "点位名称", "乡镇（街道）"]
     assert sheet["组别"].str.startswith("第").all() and len(sheet) == len(plan.visited)
+    head = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", header=None, nrows=header_row(meta) - 2)
+    block = dict(zip(head[0].iloc[1:], head[1].iloc[1:]))
+    assert block["巡查日期"] == "2007-07-02" and block["组数"] == "2" and "紧急程度" in block["规则"]
+    assert block["坐标"].startswith("WGS84") and block["软件版本"].startswith("青山 Qingshan")
+    explained = dict(zip(book["说明"]["项目"], book["说明"]["内容"]))
+    assert explained["标题"] == "巡查路线与清单 2007-07-02" and "生成时间" in explained
+    # the page's CSV for people: the same statement as leading lines, Chinese headers
+    import csv as csv_module
+
+    people = list(csv_module.reader(io.StringIO(patrol.to_csv(plan, dialect="for_people").decode("utf-8-sig"))))
+    assert people[0] == ["# 标题：巡查路线与清单 2007-07-02"] and ["# 坐标：WGS84 经纬度（EPSG:4326）"] in people
+    assert people[people.index([]) + 1][:3] == ["组别", "序号", "预计到达"]
 
 
 # --- store and CLI ------------------------------------------------------------------------------

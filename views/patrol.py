@@ -12,7 +12,7 @@ import ui
 from geo import patrol
 from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
-from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
+from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, PatrolParams, team_label
 from layers import mapview
 from layers import townships as township_layer
 from layers.patrol import route_map
@@ -171,11 +171,13 @@ st.subheader("下载")
 datum = st.radio("坐标系", ["wgs84", "gcj02"], horizontal=True, key="patrol_datum",
                  format_func={"wgs84": "WGS84（奥维、两步路等 GPS 软件）", "gcj02": "GCJ-02（高德等国内地图）"}.get)
 stem = f"巡查路线_{plan.day:%Y%m%d}"
+meta = patrol.plan_meta(plan, datum, generated_by=ui.generated_by())  # every file states what it is
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum).encode("utf-8"), f"{stem}.gpx",
+d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum, meta=meta).encode("utf-8"), f"{stem}.gpx",
                    "application/gpx+xml", key="dl_gpx")
-d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).encode("utf-8"), f"{stem}.kml",
+d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum, meta=meta).encode("utf-8"), f"{stem}.kml",
                    "application/vnd.google-earth.kml+xml", key="dl_kml")
-d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
+d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum, meta=meta), f"{stem}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people"), f"{stem}.csv", "text/csv", key="dl_csv")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people", meta=meta), f"{stem}.csv",
+                   "text/csv", key="dl_csv")

@@ -151,12 +151,22 @@ comp = P.completion(_filtered(frames, towns), campaign, as_of)
 comp_out = P.labelled(comp[comp["targets"] > 0])
 d1, d2, d3 = st.columns(3)
 stamp = f"{as_of:%Y%m%d}"
-d1.download_button("下载 Excel（未完成点位、乡镇完成率）", P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}),
+# every file states what it is: the rule, the date, the data version, who generated it
+scope = {"专项": c.label, "乡镇范围": "、".join(towns) if towns else "全部乡镇"}
+list_meta = P.progress_meta(f"{c.label}：未完成点位与乡镇完成率", as_of, parameters=scope, data_version=version,
+                            generated_by=ui.generated_by())
+d1.download_button("下载 Excel（未完成点位、乡镇完成率）",
+                   P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}, meta=list_meta),
                    file_name=f"关停进度_{c.label}_{stamp}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d2.download_button("下载 CSV（未完成点位）", write_csv(table, dialect="for_people"),
+d2.download_button("下载 CSV（未完成点位）", write_csv(table, dialect="for_people", meta=list_meta),
                    file_name=f"未完成点位_{c.label}_{stamp}.csv", mime="text/csv", key="dl_csv")
-d3.download_button("下载 CSV（图层×类别×乡镇×状态）", P.export_counts(P.counts(_filtered(frames, towns), as_of), "csv"),
+counts = P.counts(_filtered(frames, towns), as_of)
+d3.download_button("下载 CSV（图层×类别×乡镇×状态）",
+                   write_csv(P.labelled(counts), dialect="for_people",
+                             meta=P.progress_meta("点位数统计：图层×类别×乡镇×状态", as_of,
+                                                  parameters={"乡镇范围": scope["乡镇范围"]}, data_version=version,
+                                                  generated_by=ui.generated_by())),
                    file_name=f"进度统计_{stamp}.csv", mime="text/csv", key="dl_counts")
 
 with st.expander("部门结对：未完成企业", expanded=campaign == "chemical"):
@@ -193,11 +203,16 @@ st.subheader("月度简报")
 
 
 @st.cache_data(show_spinner="正在生成简报…", max_entries=8)
-def _briefing(version: str, as_of: dt.date, district: str) -> tuple[bytes, bytes]:
+def _briefing(version: str, as_of: dt.date, district: str, who: str) -> tuple[bytes, bytes]:
     from geo import briefing
 
     f = _frames(version)
-    return briefing.render_pdf(f, as_of, district=district), briefing.render_xlsx(f, as_of)
+    generated = dt.datetime.now().replace(microsecond=0)
+    meta = briefing.briefing_meta(as_of, district=district, data_version=version, generated_by=who,
+                                  generated=generated)
+    return (briefing.render_pdf(f, as_of, district=district, data_version=version, generated_by=who,
+                                generated=generated),
+            briefing.render_xlsx(f, as_of, meta=meta))
 
 
 meta = ui.load("meta")
@@ -206,7 +221,7 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
     st.session_state["briefing_for"] = (version, as_of)
 if st.session_state.get("briefing_for") == (version, as_of):
     try:
-        pdf, xlsx = _briefing(version, as_of, district)
+        pdf, xlsx = _briefing(version, as_of, district, ui.generated_by())
     except GeoError as exc:
         st.error(f"{exc.zh}\n\n{exc.en}")
     else:

@@ -86,6 +86,13 @@ def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
 
 
 version = ui.data_version()
+
+
+def file_meta(title: str, **parameters):
+    """What a downloaded file is: the standards and method, the date, the data version, who (geo.water)."""
+    return water.assessment_meta(title, as_of, parameters=parameters, data_version=version,
+                                 generated_by=ui.generated_by())
+
 latest = _latest(version, as_of)
 shown = latest[latest["kind"].isin(kinds)] if "kind" in latest.columns else latest
 
@@ -154,7 +161,7 @@ with right:
             lambda v: "background-color: #7B3294; color: #fff" if v == discharge.EXCEEDS else "", subset=["判定"]),
             hide_index=True, width="stretch", height=min(300, 38 + 35 * len(out_table)))
     both = pd.concat([table.assign(类型="断面"), out_table.assign(类型="排污口")], ignore_index=True).fillna("")
-    st.download_button("下载最新评价（CSV）", write_csv(both, dialect="for_people"),
+    st.download_button("下载最新评价（CSV）", write_csv(both, dialect="for_people", meta=file_meta("监测点位最新评价")),
                        file_name=f"水质评价_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 st.caption("断面：单因子评价，取参评项目中最差的类别；河流不评价总氮、粪大肠菌群；水温不分类；pH 超出 6–9 为劣Ⅴ类；"
@@ -324,7 +331,8 @@ else:
         data["超标倍数"] = series["multiple"].map(fmt.multiple).to_numpy()
     else:
         data["水质类别"] = series["class"].map(water.label).to_numpy()
-    st.download_button("下载该点位数据（CSV）", write_csv(data, dialect="for_people"),
+    st.download_button("下载该点位数据（CSV）", write_csv(data, dialect="for_people", meta=file_meta(
+                           f"监测数据：{pt['name']}", 点位=selected, 时段=f"{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}")),
                        file_name=f"监测数据_{selected}_{as_of:%Y%m%d}.csv", mime="text/csv")
 
 # --- exceedances in the window ---------------------------------------------------------------
@@ -365,7 +373,8 @@ if len(ex) or len(oex):
         }),
     ], ignore_index=True).sort_values("_t", ascending=False, kind="stable").drop(columns="_t")
     st.dataframe(ex_table, hide_index=True, width="stretch", height=320)
-    st.download_button("下载超标记录（CSV）", write_csv(ex_table, dialect="for_people"),
+    st.download_button("下载超标记录（CSV）", write_csv(ex_table, dialect="for_people", meta=file_meta(
+                           "超标记录", 时段=f"{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}")),
                        file_name=f"超标记录_{as_of:%Y%m%d}.csv", mime="text/csv")
 else:
     st.success("所选时段内没有超标记录。")
@@ -411,5 +420,6 @@ if len(prof):
         "中位数": prof["median"].map(lambda v: fmt.plain(v, 4)), "样本数": prof["n"],
         "均值类别": prof["class"].map(water.label), "目标": prof["target_class"].map(water.label),
     })
-    st.download_button("下载沿程对比（CSV）", write_csv(prof_table, dialect="for_people"),
+    st.download_button("下载沿程对比（CSV）", write_csv(prof_table, dialect="for_people", meta=file_meta(
+                           "化工园区上下游对比", 时段=f"{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}", 统计="时段内均值")),
                        file_name=f"园区上下游对比_{as_of:%Y%m%d}.csv", mime="text/csv")
