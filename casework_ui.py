@@ -1,25 +1,22 @@
 """Streamlit glue shared by the casework pages: sign-in (the same session account as /data), escaping, links.
 
-Sign-in mirrors ``views/data.py`` (password form against the deployment's accounts, a short lock after
-repeated failures) and stores the account under the same session key, so one login serves every page.
+Sign-in mirrors ``views/login.py`` (password form against the deployment's accounts, throttled by
+``geo.auth.login`` across sessions and processes) and stores the account under the same session key,
+so one login serves every page.
 """
 from __future__ import annotations
 
-import html
-import re
-import time
 from urllib.parse import urlencode
 
 import streamlit as st
 
+import ui
 from geo import auth
-
-LOCK_AFTER, LOCK_SECONDS = 5, 60
 
 
 def md(text) -> str:
-    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>$])", r"\\\1", html.escape(str(text), quote=True))
+    """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
+    return ui.md_escape(text)
 
 
 def site_link(layer: str, feature_id: str) -> str:
@@ -42,26 +39,18 @@ def login_box(where=None) -> auth.Account | None:
             st.session_state.pop("account", None)
             st.rerun()
         return acc
-    locked_until = st.session_state.get("login_locked_until", 0.0)
     with box.form("cw_login", clear_on_submit=True):
         user = st.text_input("用户名", key="cw_login_user", max_chars=64)
         password = st.text_input("密码", type="password", key="cw_login_password", max_chars=72)
         submitted = st.form_submit_button("登录", width="stretch")
     if submitted:
-        if time.time() < locked_until:
-            box.error(f"尝试次数过多，请 {int(locked_until - time.time()) + 1} 秒后再试。")
-        else:
-            found = auth.verify(user, password)
-            if found:
-                st.session_state["account"] = (found.name, found.role)
-                st.session_state["login_failures"] = 0
-                st.rerun()
-            failures = st.session_state.get("login_failures", 0) + 1
-            st.session_state["login_failures"] = failures
-            if failures >= LOCK_AFTER:
-                st.session_state["login_locked_until"] = time.time() + LOCK_SECONDS
-                st.session_state["login_failures"] = 0
-            box.error("用户名或密码错误。")
+        # The same throttle as /data (geo.auth.login): per account and address, across sessions and processes.
+        res = auth.login(user, password, auth.client_address(st.context.ip_address,
+                                                             st.context.headers.get("X-Forwarded-For")))
+        if res.ok:
+            st.session_state["account"] = (res.account.name, res.account.role)
+            st.rerun()
+        box.error(f"{md(res.zh)}  \n{md(res.en)}")
     return None
 
 
@@ -81,7 +70,7 @@ def show_error(exc) -> None:
     import pandas as pd
 
     zh, en = getattr(exc, "zh", None) or "操作失败，未写入任何数据。", getattr(exc, "en", None) or str(exc)
-    st.error(f"{zh}\n\n{en}")
+    st.error(f"{md(zh)}\n\n{md(en)}")
     problems = getattr(exc, "problems", None) or []
     if problems:
         st.dataframe(pd.DataFrame([{"问题": str(p)} for p in problems[:200]]), hide_index=True)

@@ -6,6 +6,7 @@ use these helpers so that nothing is read twice for the same data version.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
@@ -60,6 +61,34 @@ def township_names() -> list[str]:
 
 def status_label(code: str, layer: str | None = None) -> str:
     return contract.status_label(code, layer)
+
+
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped to stand for itself,
+# which also defeats Streamlit's extensions ($…$ math, :red[…] directives, autolinked URLs).
+_MD_PUNCT = re.compile(r"([!-%'-/:;=?@\[-`{-~])")
+_MD_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+# Streamlit turns URLs, e-mail addresses and :shortcodes: in the *decoded* text into links and emoji,
+# whatever the escaping; an invisible WORD JOINER (U+2060) after "http", "www", "@" or ":" breaks them.
+_MD_AUTOLINK = re.compile(r"(?i)https?(?=://)|www(?=\.)|@(?=[-\w])|:(?=[\w+-]+:)")
+WORD_JOINER = "\u2060"
+
+
+def md_escape(value) -> str:
+    """``value`` as plain text inside Streamlit markdown (st.markdown, st.caption, st.write, messages, labels).
+
+    Every markdown, HTML and Streamlit-extension character is neutralised, so names such as
+    ``[点此](http://evil.example)`` or ``坏$\\frac{$名`` show exactly as written and never become a link,
+    a formula, an image or markup. Line breaks and tabs become spaces (markdown would turn them
+    into block structure); an invisible word joiner keeps URLs, e-mail addresses and ``:emoji:``
+    codes from being linked or replaced. ``None`` is shown as empty text.
+    """
+    text = "" if value is None else str(value)
+    text = re.sub(r"[\r\n\t\v\f]", " ", text)
+    text = _MD_AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, text)
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    for ch, entity in _MD_ENTITIES:
+        text = text.replace(ch, entity)
+    return text
 
 
 def generated_by() -> str:

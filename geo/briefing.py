@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 from pathlib import Path
 from typing import Mapping
@@ -46,6 +47,8 @@ CLASS_COLOURS = {1: "#2166AC", 2: "#67A9CF", 3: "#1A9850", 4: "#FEE08B", 5: "#FC
 
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 26
+#: Longest data text printed in a table cell and as a map label (longer ones end in "…").
+CELL_CHARS, MAP_LABEL_CHARS = 24, 16
 
 
 def cjk_family() -> str:
@@ -88,6 +91,16 @@ def _fmt_date(d) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def _fit(text, limit: int) -> str:
+    """A data text as printed: line breaks and tabs as spaces, and cut to ``limit`` characters with "…".
+
+    Names are printed as written ("$" included: mathtext is off); only their length is bounded, so
+    that a 5,000-character name cannot run across the page over its neighbours.
+    """
+    t = re.sub(r"[\r\n\t\v\f]+", " ", str(text))
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
 def _pct(r) -> str:
     return "—" if r is None or (isinstance(r, float) and np.isnan(r)) else f"{100 * r:.1f}%"
 
@@ -109,6 +122,7 @@ def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
         g[has].plot(ax=ax, column="rate", cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.5)
     pts = g.geometry.representative_point()
     for name, p, r in zip(g["name"], pts, g["rate"]):
+        name = _fit(name, MAP_LABEL_CHARS)
         label = name if pd.isna(r) else f"{name}\n{100 * r:.0f}%"
         ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=5.5 if pd.isna(r) else 6.5,
                     color="#666666" if pd.isna(r) else "#111111",
@@ -165,7 +179,8 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
     if len(df) == 0:
         ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
         return
-    tbl = ax.table(cellText=fmt.frame_text(df).to_numpy(), colLabels=list(df.columns), loc="upper center",
+    cells = [[_fit(v, CELL_CHARS) for v in row] for row in fmt.frame_text(df).to_numpy()]
+    tbl = ax.table(cellText=cells, colLabels=list(df.columns), loc="upper center",
                    cellLoc="center")
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(8)
@@ -228,7 +243,7 @@ def _draw_water_page(fig, sections: pd.DataFrame, outfalls: pd.DataFrame, dated:
         if not len(df):
             tax.text(0.5, 0.8, "（无）", ha="center", fontsize=10)
             return
-        tbl = tax.table(cellText=fmt.frame_text(df).to_numpy(), colLabels=list(df.columns), loc="upper center",
+        tbl = tax.table(cellText=[[_fit(v, 2 * CELL_CHARS) for v in r] for r in fmt.frame_text(df).to_numpy()], colLabels=list(df.columns), loc="upper center",
                         cellLoc="center")
         tbl.auto_set_font_size(False)
         tbl.set_fontsize(7)
@@ -299,10 +314,12 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
     meta = briefing_meta(day, district=district, window_days=window_days, data_version=data_version,
                          generated_by=generated_by, generated=generated)
     about = dict(meta.items())
-    heading = f"{district}生态整治关停进度简报"
+    heading = f"{_fit(district, 30)}生态整治关停进度简报"
     dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
     buf = io.BytesIO()
-    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42}
+    # text.parse_math off: names come from data, and "$…$" in a name must print as written, not as mathtext.
+    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42,
+          "text.parse_math": False}
     pages = [0]
     with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
                                                       "Subject": "关停进度简报", "Author": generated_by or "",

@@ -58,7 +58,8 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     layer : ``enterprises``, ``kilns`` or ``farms``.
     feature_id : the site's id.
     status : a status code of ``layer`` (or its Chinese word, e.g. ``已关停``).
-    effective_on : the date the change took effect (not after ``today``).
+    effective_on : the date the change took effect (not after ``today``, nor after the store's
+        ``as_of`` for a store replaying a past date: :func:`geo.datecheck.latest_allowed`).
     note : a remark (kept verbatim; at most :data:`MAX_NOTE` characters).
     user : who records it (``recorded_by``); required.
     now, today : clock (tests pass fixed values).
@@ -86,8 +87,7 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
         eff = parse_date(effective_on) if effective_on is not None else None
         if eff is None:
             raise GeoError(f"生效日期“{effective_on}”无法识别。", f"effective date {effective_on!r} is not a date")
-    if eff.date() > today:
-        raise GeoError("生效日期不能晚于今天。", "the effective date cannot be in the future")
+    _refuse_future(store, eff, today)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise GeoError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
@@ -113,6 +113,15 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
 
     store.commit([Change(layer, site, "upsert"), Change("status_events", ev_row, "append")])
     return StatusUpdate(layer, feature_id, event, previous, current)
+
+
+def _refuse_future(store, eff: pd.Timestamp, today: dt.date) -> None:
+    """Refuse an effective date after today (or after the ``as_of`` of a replay store)."""
+    from .datecheck import future_message, is_future, latest_allowed
+
+    limit = latest_allowed(store, today)
+    if is_future(eff, limit):
+        raise GeoError(*future_message("生效日期", "the effective date", eff, limit, today))
 
 
 def site_history(store, layer: str, feature_id: str) -> pd.DataFrame:

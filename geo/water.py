@@ -387,6 +387,12 @@ def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFra
                          dtype="boolean")
         out["meets"] = out["meets"].astype("boolean")
         out.loc[o, "meets"] = meets
+    # what the maps show for an outfall (layers.sampling_points: judgment pass/fail, judgment_text)
+    is_out = (out["kind"] == "outfall").to_numpy(bool) if "kind" in out.columns else np.zeros(len(out), bool)
+    out["judgment"] = np.where(is_out, out["verdict"].map({discharge.MEETS: "pass", discharge.EXCEEDS: "fail"}),
+                               None)
+    out["judgment_text"] = [(f"{std}：{ex}" if isinstance(ex, str) and ex else std) if o_ else None
+                            for o_, std, ex in zip(is_out, out["standard"], out["exceeding"])]
     return out
 
 

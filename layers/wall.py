@@ -8,9 +8,9 @@ from folium.template import Template
 
 from geo.contract import LAYER_LABELS
 
-from . import mapview, sampling_points, townships, violations as violations_layer, water
+from . import mapview, sampling_points, symbols, townships, water
+from . import violations as violations_layer
 from .base import Legend, _QsElement, js_json
-from .overview import status_legend
 from .sites import add_sites
 
 
@@ -64,8 +64,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     violations : GeoDataFrame, optional
         The riverside violations at ``buffer_m`` (a ``geo.buffers.check`` result).
     water_classes : DataFrame, optional
-        ``id`` and ``class`` of the sampling points and, for outfalls, ``verdict`` (达标/超标 against their
-        discharge limits), ``standard`` and ``exceeding`` (``geo.water.latest_assessment``).
+        ``id`` and ``class`` of the sampling points (``geo.water``).
     """
     tw = frames["townships"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
@@ -81,19 +80,24 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         closure_layers.append(add_sites(m, sites[layer], layer,
                                         [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
                                         radius=radius, name=LAYER_LABELS[layer], show=False))
-    leg1 = Legend("关停整治", status_legend(), position="bottomleft")
+    leg1 = Legend("关停整治", symbols.compose(points=[r for l in closure_layers for r in l.legend], cluster=True),
+                  position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
                   "legends": [leg1.get_name()]})
 
     # 2. Riverside: water, and the active sites within the limit highlighted.
-    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     river_layers = [l.get_name() for l in wl]
-    items = water.legend_items()
+    drawn, extra = [], []
     if violations is not None and len(violations):
-        pl = violations_layer.add_to(m, violations, name="沿河违规", radius=11, show=False)
+        # each site in its own shape and status colour, ringed: a ring marks the violation, never covers it
+        pl = violations_layer.add_to(m, violations, name="沿河违规", radius=9, show=False, dark=True)
         river_layers.append(pl.get_name())
-        items = items + violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m)
+        drawn.append(pl)
+        extra += violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m, dark=True)
+    items = symbols.compose(geography=water.legend_items(dark=True), points=[r for l in drawn for r in l.legend],
+                            extra=extra, cluster=bool(drawn))
     leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
     leg2.add_to(m)
     views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,
@@ -102,13 +106,12 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     # 3. Water quality: sampling points by class.
     pts = frames["sampling_points"]
     if water_classes is not None and len(water_classes):
-        cols = [c for c in ("id", "class", "verdict", "standard", "exceeding") if c in water_classes.columns]
+        cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
         pts = pts.merge(water_classes[cols], on="id", how="left")
-    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
-    outfalls = "verdict" in pts.columns and bool((pts["kind"] == "outfall").any())
-    leg3 = Legend("水质类别 · 排污口达标", sampling_points.legend_items(by_class="class" in pts.columns, outfalls=outfalls),
+    leg3 = Legend("水质类别", symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True),
                   position="bottomleft")
     leg3.add_to(m)
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],

@@ -92,32 +92,36 @@ def test_patrol_map_depot_icon_and_legible_numbers(server):
         while frame is None and time.time() < deadline:
             for f in page.frames:
                 try:
-                    if f.evaluate("() => !!document.querySelector('.qs-depot svg')"):
+                    if f.evaluate("() => !!document.querySelector('.qs-icon svg')"):
                         frame = f
                 except Exception:  # noqa: BLE001
                     pass
             time.sleep(0.5)
         assert frame is not None, "no patrol map with a depot icon"
-        depot = frame.eval_on_selector(".qs-depot svg", "e => {const r = e.getBoundingClientRect(); "
-                                                        "return [r.x, r.y, r.width, r.height]}")
+        depot = frame.eval_on_selector(".qs-icon svg", "e => {const r = e.getBoundingClientRect(); "
+                                                       "return [r.x + r.width / 2, r.y + r.height / 2, r.width, r.height]}")
         assert depot[2] >= 20 and depot[3] >= 20  # drawn at its size, not an empty box
-        boxes = frame.eval_on_selector_all(".qs-stop", "els => els.map(e => {const r = e.getBoundingClientRect(); "
-                                                       "return [r.x, r.y, r.width, r.height]})")
-        assert len(boxes) >= 5
-
-        def overlap(a, b, slack=2):
-            return (a[0] + slack < b[0] + b[2] - slack and b[0] + slack < a[0] + a[2] - slack
-                    and a[1] + slack < b[1] + b[3] - slack and b[1] + slack < a[1] + a[3] - slack)
-
-        clashes = [(i, j) for i in range(len(boxes)) for j in range(i) if overlap(boxes[i], boxes[j])]
-        assert clashes == [], clashes
-        assert not any(overlap(b, depot) for b in boxes)
-        # every stop, dropped ones too, lies inside the map's view when it opens
-        inside = frame.evaluate("""() => {
+        # the numbered stop symbols (canvas) where the map draws them when it opens
+        stops, inside = frame.evaluate("""() => {
           const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].getBounds);
-          const m = window[key], b = m.getBounds(); let n = 0, ok = 0;
-          m.eachLayer(l => { if (l instanceof L.CircleMarker || l instanceof L.Marker) { n += 1;
-            if (b.contains(l.getLatLng())) ok += 1; } });
-          return [n, ok];
+          const m = window[key], b = m.getBounds(), box = m.getContainer().getBoundingClientRect();
+          const out = []; let n = 0, ok = 0;
+          m.eachLayer(l => {
+            if (l.options && l.options.qsText) {
+              const p = m.latLngToContainerPoint(l.getLatLng());
+              out.push([p.x + box.x, p.y + box.y, l.options.radius]);
+            }
+            if (l.options && l.options.qsIndex !== undefined) { n += 1; if (b.contains(l.getLatLng())) ok += 1; }
+          });
+          return [out, [n, ok]];
         }""")
+        assert len(stops) >= 5
+        clashes = [(i, j) for i in range(len(stops)) for j in range(i)
+                   if ((stops[i][0] - stops[j][0]) ** 2 + (stops[i][1] - stops[j][1]) ** 2) ** 0.5
+                   < 0.9 * (stops[i][2] + stops[j][2])]
+        assert clashes == [], clashes
+        near_depot = [s for s in stops if ((s[0] - depot[0]) ** 2 + (s[1] - depot[1]) ** 2) ** 0.5
+                      < s[2] + depot[2] / 2 - 2]
+        assert near_depot == []
+        # every stop, dropped ones too, lies inside the map's view when it opens
         assert inside[0] > 0 and inside[0] == inside[1]

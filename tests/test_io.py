@@ -625,10 +625,13 @@ def test_full_width_id_colliding_with_a_stored_site_is_reported(tmp_path, demo_s
     # lower case is the same id by the rule too
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["kl002", "改名窑", "已关停"]]).encode("utf-8"))
     assert not intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date()).ok
-    # written exactly as stored, it is an update
+    # written exactly as stored, it is an update: listed, and done only when chosen
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["KL002", "改名窑", "已关停"]]).encode("utf-8"))
     res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date())
+    assert not res.ok and res.updated_ids == ["KL002"] and store.version() == v0
+    res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date(), update_existing=True)
     assert res.ok and res.updated_ids == ["KL002"]
+    assert store.read("kilns").set_index("id").loc["KL002", "name"] == "改名窑"
 
 
 def test_ids_equal_after_the_rule_within_one_file_are_reported(tmp_path, demo_store):

@@ -69,4 +69,5 @@ def test_page_lists_dropped_stops_with_why_and_draws_them(app):
     visited = next(f for f in frames if "预计到达" in f.columns)
     assert "紧急原因" in visited.columns and "瑞昌猪场" in set(visited["点位名称"])
     html = at.get("iframe")[0].proto.srcdoc
-    assert html.count("未安排：") == len(dropped) and "\\u003csvg" in html and "🏢" not in html
+    assert all(why in html for why in dropped["未安排原因"])  # drawn on the map with why
+    assert "QS.icon(" in html and "🏢" not in html  # the depot is an SVG icon

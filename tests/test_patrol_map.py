@@ -11,7 +11,8 @@ import pandas as pd
 
 from geo.patrol import PatrolParams, plan_patrol
 from layers import mapview
-from layers.patrol import LABEL_PX, MAP_PX, bounds_of, label_positions, route_map
+from geo.patrol import TEAM_COLOURS
+from layers.patrol import FIT_PADDING_PX, LABEL_PX, MAP_PX, bounds_of, label_positions, plan_map
 from tests.test_patrol import LAT0, LON0, grid_stops, hand_tables, offset
 
 
@@ -31,7 +32,7 @@ def _px(lon, lat, bounds):
     kx = 111_320.0 * math.cos(math.radians(lat0))
     w = (bounds[2] - bounds[0]) * kx
     h = (bounds[3] - bounds[1]) * 110_540.0
-    mpp = max(w / (MAP_PX[0] - 48), h / (MAP_PX[1] - 48))
+    mpp = max(w / (MAP_PX[0] - 2 * FIT_PADDING_PX), h / (MAP_PX[1] - 2 * FIT_PADDING_PX))
     return np.asarray(lon) * kx / mpp, np.asarray(lat) * 110_540.0 / mpp
 
 
@@ -55,16 +56,22 @@ def test_stop_numbers_do_not_overlap_each_other_or_the_depot():
 def test_map_opens_on_every_stop_and_draws_depot_water_and_dropped():
     plan = _plan()
     t = hand_tables()
-    m = route_map(plan, {"townships": t["townships"], "rivers": t["rivers"], "waterbodies": t["waterbodies"]})
+    m = plan_map(plan, {"townships": t["townships"], "rivers": t["rivers"], "waterbodies": t["waterbodies"]},
+                 team_colours=TEAM_COLOURS)
     html = mapview.to_html(m)
-    # the depot is an SVG icon, never an emoji
-    assert "\\u003csvg" in html and "M4 27V12L15 4" in html and "🏢" not in html
+    # the depot is an icon (an SVG house drawn by QS.icon), never an emoji
+    assert "QS.icon(" in html and '"name":"house"' in html.replace(" ", "") and "🏢" not in html
     assert not re.search("[\U0001F300-\U0001FAFF]", html)
     # rivers are on the map, and in the legend
     assert "甲江" in html and "河流" in html
-    # dropped stops are drawn and named, and the view holds them
-    assert html.count("未安排：") == len(plan.dropped) and f"未安排点位（{len(plan.dropped)} 处）" in html
+    # dropped stops are drawn with their urgency and why they were left out
+    for why in plan.dropped["drop_reason"]:
+        assert why and why in html
+    assert "未安排原因" in html and "紧急程度" in html
+    # the view holds every stop, dropped ones included
     fit = re.search(r"fitBounds\(\s*\[\[([-\d.]+),\s*([-\d.]+)\],\s*\[([-\d.]+),\s*([-\d.]+)\]\]", html)
     miny, minx, maxy, maxx = (float(g) for g in fit.groups())
     g = plan.stops.geometry
     assert minx <= g.x.min() and maxx >= g.x.max() and miny <= g.y.min() and maxy >= g.y.max()
+    # stops drawn away from a crowded spot are tied to where they are by a leader line
+    assert html.count("L.polyline") > len(plan.teams)

@@ -100,7 +100,7 @@ with tab_add:
                 try:
                     intake = C.import_file(ui.get_store(), path, datum=datum_up, user=acc.name,
                                            name=f"upload{suffix}")
-                    (st.success if intake.ok else st.error)(intake.summary() + ("" if intake.ok else "；未写入任何数据"))
+                    (st.success if intake.ok else st.error)(cw.md(intake.summary()) + ("" if intake.ok else "；未写入任何数据"))
                     if intake.problems:
                         st.dataframe(intake.report(), hide_index=True, width="stretch")
                 except REFUSED as exc:

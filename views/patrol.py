@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -12,10 +10,9 @@ import ui
 from geo import patrol
 from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
-from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, PatrolParams, team_label
+from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
-from layers import townships as township_layer
-from layers.patrol import route_map
+from layers import patrol as patrol_layer
 
 st.title("巡查路线")
 st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
@@ -49,20 +46,7 @@ if "patrol_picked" not in st.session_state:
     st.session_state["patrol_picked"] = []
 with st.expander("在地图上点选点位", expanded=False):
     st.caption("点击地图上的点位，将其加入手选点位。")
-    bounds = frames["townships"].total_bounds if len(frames["townships"]) else None
-    pm = mapview.new_map(bounds, height=420)
-    township_layer.add_to(pm, frames["townships"], labels=False)
-    for layer, colour in (("enterprises", "#D55E00"), ("kilns", "#CC79A7"), ("farms", "#E69F00"),
-                          ("sampling_points", "#0072B2")):
-        df = frames[layer]
-        if len(df) == 0:
-            continue
-        gj = df[["id", "name", "geometry"]].copy()
-        gj["stop_id"] = layer + ":" + gj["id"].astype(str)
-        gj["name"] = gj["name"].astype(str).map(html.escape)
-        folium.GeoJson(gj.to_json(), name=LAYER_LABELS[layer],
-                       marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, color=colour, weight=1),
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(pm)
+    pm = patrol_layer.pick_map(frames, height=420)
     props = mapview.pick(pm, height=420, key="patrol_pick_map")
     clicked = (props or {}).get("stop_id")
     # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
@@ -124,7 +108,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 st.session_state["patrol_plan_result"] = plan
             except GeoError as exc:
                 status.update(label="未能生成路线", state="error")
-                st.error(f"{exc.zh}\n\n{exc.en}")
+                st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
                 st.session_state.pop("patrol_plan_result", None)
 
 plan = st.session_state.get("patrol_plan_result")
@@ -133,10 +117,10 @@ if plan is None:
     st.stop()
 
 for w in plan.warnings:
-    st.warning(w)
+    st.warning(ui.md_escape(w))
 
 # --- map ----------------------------------------------------------------------------------------
-mapview.show(route_map(plan, frames), height=560)
+mapview.show(patrol_layer.plan_map(plan, frames, team_colours=TEAM_COLOURS, height=560), height=560)
 
 # --- tables -------------------------------------------------------------------------------------
 summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程（公里）", "travel_min": "行车（分钟）",

@@ -223,7 +223,7 @@ if st.session_state.get("briefing_for") == (version, as_of):
     try:
         pdf, xlsx = _briefing(version, as_of, district, ui.generated_by())
     except GeoError as exc:
-        st.error(f"{exc.zh}\n\n{exc.en}")
+        st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:
         b1, b2 = st.columns(2)
         b1.download_button("下载简报 PDF", pdf, file_name=f"关停进度简报_{stamp}.pdf", mime="application/pdf",

@@ -43,8 +43,8 @@ except GeoError as exc:
     cw.show_error(exc)
     st.stop()
 
-st.title(f"一企一档 · {f.name}")
-st.caption(f"{LAYER_LABELS[layer]} {f.id}")
+st.title(f"一企一档 · {cw.md(f.name)}")
+st.caption(f"{LAYER_LABELS[layer]} {cw.md(f.id)}")
 st.download_button("下载档案（PDF）", data=lambda: to_pdf(f, as_of=ui.report_date()), file_name=f"site_{layer}_{f.id}.pdf",
                    mime="application/pdf", key="cw_s_pdf")
 st.subheader("基本情况")

@@ -3,7 +3,6 @@ and the river above and below the chemical park."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 import altair as alt
 import numpy as np
@@ -13,7 +12,7 @@ import streamlit as st
 import ui
 from geo import discharge, fmt, water
 from geo.io.writers import write_csv
-from layers import mapview, sampling_points, townships
+from layers import mapview, sampling_points, symbols, townships
 from layers import water as water_layer
 from layers.base import Legend
 
@@ -70,17 +69,26 @@ def _profile(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
+    from layers import symbols
+
     a = _latest(version, as_of)
-    pts = points.merge(a[["id", "class", "meets", "verdict", "standard", "exceeding"]], on="id", how="left")
+    cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in a.columns]
+    pts = points.merge(a[cols], on="id", how="left")
     pts = pts[pts["kind"].isin(kinds)]
     bounds = frames["townships"].total_bounds if len(frames["townships"]) else pts.total_bounds
     m = mapview.new_map(bounds, height=560)
+    geography = []
     if len(frames["townships"]):
-        townships.add_to(m, frames["townships"], labels=False)
+        townships.add_to(m, frames["townships"])
+        geography += townships.legend_items(bool(frames["townships"].get("approximate", pd.Series([False]))
+                                                 .fillna(False).any()))
     water_layer.add_to(m, frames["rivers"], frames["waterbodies"])
-    sampling_points.add_to(m, pts, class_col="class", radius=9, highlight=(pts["id"] == selected).to_numpy(bool))
-    Legend("水质类别（最新一次采样）",
-           sampling_points.legend_items(by_class=True, outfalls=bool((pts["kind"] == "outfall").any())),
+    geography += water_layer.legend_items()
+    sp = sampling_points.add_to(m, pts, class_col="class", radius=9,
+                                highlight=(pts["id"] == selected).to_numpy(bool))
+    extra = [symbols.ring_item("当前选中点位", symbols.RING["light"])] if (pts["id"] == selected).any() else []
+    Legend("水质类别（最新一次采样）", symbols.compose(geography=geography, points=sp.legend, extra=extra,
+                                              colour_title="类别（颜色）", cluster=True),
            position="bottomleft").add_to(m)
     return mapview.to_html(m)
 
@@ -142,7 +150,7 @@ with right:
     def _colour(v):
         for k, lab in water.CLASS_LABELS.items():
             if v == lab:
-                fg = "#000" if k in (3, 4, 5) or k == 2 else "#fff"
+                fg = "#fff" if k == 1 else "#000"  # WCAG contrast ≥ 4.5 on each class colour
                 return f"background-color: {CLASS_COLOURS[k]}; color: {fg}"
         return ""
 
@@ -158,7 +166,7 @@ with right:
     if len(out_table):
         st.caption("排污口 · GB 8978-1996 污水综合排放标准（或排污许可限值）")
         st.dataframe(out_table.style.map(
-            lambda v: "background-color: #7B3294; color: #fff" if v == discharge.EXCEEDS else "", subset=["判定"]),
+            lambda v: f"background-color: {symbols.OUTFALL['fail'].colour}; color: #fff" if v == discharge.EXCEEDS else "", subset=["判定"]),
             hide_index=True, width="stretch", height=min(300, 38 + 35 * len(out_table)))
     both = pd.concat([table.assign(类型="断面"), out_table.assign(类型="排污口")], ignore_index=True).fillna("")
     st.download_button("下载最新评价（CSV）", write_csv(both, dialect="for_people", meta=file_meta("监测点位最新评价")),
@@ -206,8 +214,8 @@ if is_outfall:
     status = f"{row['standard']} · 最新 {row['verdict']}" + (f"（{row['exceeding']}）" if row["exceeding"] else "")
 else:
     status = f"最新 {row['class_label']} · 目标 {water.label(target)}"
-st.markdown(f"**{html.escape(str(pt['name']))}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
-            f" · {html.escape(status)}")
+st.markdown(f"**{ui.md_escape(pt['name'])}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
+            f" · {ui.md_escape(status)}")
 pars = st.multiselect("指标", present, default=default_pars[:6], key="pars",
                       format_func=par_title, placeholder="选择指标")
 
@@ -255,8 +263,9 @@ def series_chart(par: str, s: pd.DataFrame) -> alt.LayerChart:
                  cls=s["verdict"] if is_outfall else s["class"].map(water.label))
     hi = float(s["value"].max()) if len(s) else 1.0
     if is_outfall:
-        colour = alt.Scale(domain=list(sampling_points.VERDICT_COLOURS) + ["无限值", "无法判定"],
-                           range=list(sampling_points.VERDICT_COLOURS.values()) + ["#999999", "#999999"])
+        # 超标 in the maps' outfall purple; 达标 a light purple (the maps' hollow white would vanish on a chart)
+        colour = alt.Scale(domain=["达标", "超标", "无限值", "无法判定"],
+                           range=["#C2A5CF", symbols.OUTFALL["fail"].colour, "#999999", "#999999"])
     else:
         colour = alt.Scale(domain=list(water.CLASS_LABELS.values()), range=list(CLASS_COLOURS.values()))
     layers = []
@@ -384,7 +393,7 @@ st.divider()
 prof = _profile(version, start, as_of)
 if len(prof):
     river_name = frames["rivers"].set_index("id")["name"].get(prof.attrs.get("water_id"), "")
-    st.subheader(f"{river_name}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
+    st.subheader(f"{ui.md_escape(river_name)}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
     ppars = sorted(prof["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
     par = st.selectbox("对比指标", ppars, index=ppars.index("NH3-N") if "NH3-N" in ppars else 0,
                        format_func=par_title, key="profile_par")
