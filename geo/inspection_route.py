@@ -31,14 +31,15 @@ def _route_day(path: Path, name: str | None) -> pd.Timestamp | None:
     """The date an xlsx route states in its sheet 说明 (written by :func:`geo.patrol.to_xlsx`), else ``None``."""
     try:
         notes = read_table(path, name=name, sheet="说明", formats=("xlsx",),
-                           aliases={"key": ("项目",), "value": ("值",)})
+                           aliases={"key": ("项目",), "value": ("值", "内容")})
     except GeoError:  # no such sheet: a checklist saved by hand
         return None
     cols = {v: k for k, v in notes.matched.items()}
     if not {"key", "value"} <= set(cols):
         return None
     for k, v in zip(notes.frame[cols["key"]], notes.frame[cols["value"]]):
-        if not blank(k) and text(k) == "日期":
+        # the statement of the file (geo.io.writers.Meta) names it 巡查日期; older checklists 日期
+        if not blank(k) and text(k) in ("巡查日期", "日期"):
             return parse_date(v)
     return None
 

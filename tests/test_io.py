@@ -553,7 +553,9 @@ def test_patrol_outputs_with_hostile_names(hostile_store, tmp_path):
         data = patrol.to_csv(plan, dialect=dialect)
         assert all(_safe_csv_cell(c) for c in _csv_cells(data))
         assert "'" + HOSTILE[0] in _csv_cells(data)
-    assert _csv_cells(patrol.to_csv(plan, dialect="for_people"))[:2] == ["组别", "序号"]
+    rows = list(csv.reader(io.StringIO(patrol.to_csv(plan, dialect="for_people").decode("utf-8-sig"))))
+    assert rows[0] == [f"# 标题：巡查路线与清单 {plan.day:%Y-%m-%d}"]  # what the file is, then a blank line
+    assert rows[rows.index([]) + 1][:2] == ["组别", "序号"]
 
 
 def test_layer_export_with_hostile_names(hostile_store, tmp_path):

@@ -69,9 +69,10 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _downloads(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> dict[str, bytes]:
+def _downloads(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date,
+               who: str) -> dict[str, bytes]:
     res = B.within(_result(version, max(distance, proposed), layers, as_of), distance)
-    meta = B.riverside_meta(distance, as_of, layers, data_version=version)
+    meta = B.riverside_meta(distance, as_of, layers, data_version=version, generated_by=who)
     return {  # written by geo.io.writers: no spreadsheet formula from a site's name
         "xlsx": B.to_xlsx_bytes(res, meta=meta),
         "csv": B.to_csv_bytes(res, meta=meta),
@@ -173,7 +174,7 @@ with tab_whatif:
 
 with tab_list:
     st.dataframe(_table(violations), hide_index=True, width="stretch", column_config=cw.link_column())
-    files = _downloads(version, distance, proposed, layers, as_of) if len(violations) else None
+    files = _downloads(version, distance, proposed, layers, as_of, ui.generated_by()) if len(violations) else None
     stem = f"沿河{distance:g}米_{as_of:%Y%m%d}"
     if files:
         d1, d2, d3 = st.columns(3)

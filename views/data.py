@@ -334,10 +334,12 @@ def water_tab(account: auth.Account | None) -> None:
 # --- downloads ------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _xlsx(version: str, table: str) -> bytes:
-    from geo.export import layer_xlsx
+def _xlsx(version: str, table: str, who: str) -> bytes:
+    from geo.export import layer_meta, layer_xlsx
 
-    return layer_xlsx(ui.get_store().read(table), table)
+    df = ui.get_store().read(table)
+    as_of = ui.report_date()
+    return layer_xlsx(df, table, meta=layer_meta(table, len(df), as_of=as_of, data_version=version, generated_by=who))
 
 
 def downloads_tab() -> None:
@@ -346,13 +348,14 @@ def downloads_tab() -> None:
     store = ui.get_store()
     stamp = ui.report_date().strftime("%Y%m%d")
     st.download_button("下载全部数据（GeoPackage）", data=lambda: store_gpkg_bytes(store),
-                       file_name=f"qingshan_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
+                       file_name=f"青山数据_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
     st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
     version = ui.data_version()
     cols = st.columns(3)
+    who = ui.generated_by()
     for k, table in enumerate(t for t in TABLES if t != "meta" and t in store.tables()):
-        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t),
-                                    file_name=f"{table}_{stamp}.xlsx", key=f"dl_{table}",
+        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t, who),
+                                    file_name=f"{LAYER_LABELS[table]}_{stamp}.xlsx", key=f"dl_{table}",
                                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.caption("表头为中文，状态为中文；企业、窑（棚）、养殖场的表格可修改后直接重新导入。乡镇边界、河流、水库的几何"
                "仅在 GeoPackage 中。")

@@ -131,7 +131,8 @@ st.dataframe(summary.drop(columns="team"), hide_index=True, width="stretch")
 table = patrol.checklist(plan)
 table["site"] = cw.site_links(plan.visited["layer"], plan.visited["id"])  # checklist rows follow plan.visited
 show_cols = {"order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称", "township": "乡镇（街道）",
-             "kind_label": "类别", "check": "巡查内容", "site": "一企一档"}
+             "kind_label": "类别", "priority": "紧急程度", "urgency_note": "紧急原因", "check": "巡查内容",
+             "site": "一企一档"}
 tabs = st.tabs([team_label(int(k)) for k in plan.teams["team"]])
 for tab, k in zip(tabs, plan.teams["team"]):
     with tab:
@@ -145,12 +146,14 @@ for tab, k in zip(tabs, plan.teams["team"]):
 dropped = plan.dropped
 st.subheader(f"未安排点位（{len(dropped)} 处）")
 if len(dropped):
+    st.caption("一天排不下时，先舍弃紧急程度最低的点位（距水越近、逾期越久、排口超标越紧急）；地图上以灰色空心圆标出。")
     d = patrol.checklist(plan, dropped=True)
-    d["site"] = cw.site_links(dropped["layer"], dropped["id"])
-    st.dataframe(d[["name", "township", "kind_label", "priority", "check", "site"]].rename(
-        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "优先级",
-                 "check": "巡查内容", "site": "一企一档"}), hide_index=True, width="stretch",
-        column_config=cw.link_column())
+    d["site"] = cw.site_links(dropped["layer"], dropped["id"])  # checklist rows follow plan.dropped
+    d = d.sort_values("priority", ascending=False)
+    st.dataframe(d[["name", "township", "kind_label", "priority", "urgency_note", "drop_reason", "site"]].rename(
+        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "紧急程度",
+                 "urgency_note": "紧急原因", "drop_reason": "未安排原因", "site": "一企一档"}), hide_index=True,
+        width="stretch", column_config=cw.link_column())
 else:
     st.write("全部点位均已安排。")
 
@@ -161,11 +164,13 @@ st.subheader("下载")
 datum = st.radio("坐标系", ["wgs84", "gcj02"], horizontal=True, key="patrol_datum",
                  format_func={"wgs84": "WGS84（奥维、两步路等 GPS 软件）", "gcj02": "GCJ-02（高德等国内地图）"}.get)
 stem = f"巡查路线_{plan.day:%Y%m%d}"
+meta = patrol.plan_meta(plan, datum, generated_by=ui.generated_by())  # every file states what it is
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum).encode("utf-8"), f"{stem}.gpx",
+d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum, meta=meta).encode("utf-8"), f"{stem}.gpx",
                    "application/gpx+xml", key="dl_gpx")
-d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).encode("utf-8"), f"{stem}.kml",
+d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum, meta=meta).encode("utf-8"), f"{stem}.kml",
                    "application/vnd.google-earth.kml+xml", key="dl_kml")
-d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
+d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum, meta=meta), f"{stem}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people"), f"{stem}.csv", "text/csv", key="dl_csv")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people", meta=meta), f"{stem}.csv",
+                   "text/csv", key="dl_csv")

@@ -203,8 +203,13 @@ def water_tile(frames, as_of):
         if "id" in a.columns else a
     met = int(sections["meets"].fillna(False).astype(bool).sum())
     total = int(sections["class"].notna().sum())
-    return tile("水质达标断面", f"{met}/{total}", "按 GB 3838-2002 单因子评价",
-                "" if met == total else "qs-warn"), a
+    outfalls = a[a["kind"] == "outfall"] if "kind" in a.columns else a.iloc[:0]
+    judged = outfalls[outfalls["verdict"].isin(["达标", "超标"])]
+    over = int((judged["verdict"] == "超标").sum())
+    # outfalls are judged by GB 8978-1996, never counted among the GB 3838 sections
+    note = f"排污口超标 {over}/{len(judged)}（GB 8978）" if len(judged) else "按 GB 3838-2002 单因子评价"
+    return tile("水质达标断面", f"{met}/{total}", note,
+                "qs-bad" if over else ("" if met == total else "qs-warn")), a
 
 
 def casework_tile(figures: dict | None) -> list[str]:

@@ -36,6 +36,16 @@ def store_from(args: argparse.Namespace, *, create: bool = False) -> Store:
     return open_store(getattr(args, "store", None), create=create)
 
 
+def operator() -> str:
+    """Who generated a file on the command line, for its metadata: the system account."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()}（命令行）"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "命令行"
+
+
 def _kind(problem) -> tuple:
     """What groups problems in a report: severity, table and column (plain strings form one kind)."""
     if isinstance(problem, str):
