@@ -27,7 +27,6 @@ briefing can be replayed on a past date.
 """
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Mapping
@@ -35,7 +34,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import buffers, progress, water
+from . import buffers, discharge, progress, water
 from . import complaints as casework_complaints
 from .rules import as_day
 
@@ -134,29 +133,21 @@ def sections(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert | N
     return Alert("sections", "断面未达标", len(items), "个", "warn" if items else "ok", tuple(items), note)
 
 
-def _discharge():
-    """:mod:`geo.discharge` (GB 8978 judgments of outfalls) when this build has it, else ``None``."""
-    try:
-        return importlib.import_module(f"{__package__}.discharge")
-    except ImportError:
-        return None
-
-
 def outfalls(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert | None:
     """Outfalls over their discharge limits at their latest sampling up to ``day`` (GB 8978 or permit).
 
-    Needs :mod:`geo.discharge` (``latest_outfalls``); without it, or without
-    outfalls among the sampling points, the source is left out.
+    Judged by :func:`geo.discharge.latest_outfalls`; a store without outfalls among its sampling points
+    leaves the source out.
     """
-    mod = _discharge()
+    mod = discharge
     pts, rd = _frame(frames, "sampling_points"), _frame(frames, "readings")
-    if mod is None or pts is None or rd is None or not hasattr(mod, "latest_outfalls"):
+    if pts is None or rd is None:
         return None
     if "kind" not in pts.columns or not (pts["kind"] == "outfall").any():
         return None
     o = mod.latest_outfalls({"sampling_points": pts, "readings": rd}, as_of=day)
-    judged = o[o["verdict"].isin([getattr(mod, "MEETS", "达标"), getattr(mod, "EXCEEDS", "超标")])]
-    over = judged[judged["verdict"] == getattr(mod, "EXCEEDS", "超标")]
+    judged = o[o["verdict"].isin([mod.MEETS, mod.EXCEEDS])]
+    over = judged[judged["verdict"] == mod.EXCEEDS]
     if "max_multiple" in over.columns:
         over = over.sort_values("max_multiple", ascending=False, na_position="last", kind="stable")
     items = tuple(f"{n}：{e}" if isinstance(e, str) and e else str(n)

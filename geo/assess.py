@@ -419,11 +419,24 @@ def to_csv(scores: pd.DataFrame, scheme: Scheme) -> bytes:
     return write_csv(scores[cols], dialect="for_machines", bom=True)
 
 
-def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None) -> bytes:
+def circular_meta(frames_or_store, year: int, as_of, scheme: "Scheme", generated_by: str | None = None):
+    """What the circular is (:class:`geo.io.writers.Meta`): the scheme, its scale and veto rule, the date."""
+    from .io.writers import Meta
+
+    version = None if isinstance(frames_or_store, dict) else frames_or_store.version()
+    return Meta(title=f"关于{scheme.title}情况的通报",
+                rule=f"{scheme.title}：百分制，六个板块（一票否决类指标、组织机制、生态发展、生态创建、生态保护、加分项）；"
+                     "计算项由数据得出，其余由考核办录入；被一票否决的乡镇排在其他乡镇之后",
+                parameters={"考核年度": int(year), "考核单位": scheme.office}, as_of=pd.Timestamp(as_of).date(),
+                data_version=version, generated_by=generated_by)
+
+
+def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None, generated_by: str | None = None) -> bytes:
     """The circular's tables as xlsx: township ranking, item details, departments (text never a formula)."""
     from .progress import to_xlsx as write
 
     scheme = scheme or load_scheme(year)
+    meta = circular_meta(frames_or_store, year, as_of, scheme, generated_by)
     t = frames_or_store if isinstance(frames_or_store, dict) else frames_or_store.read_many(TABLES_NEEDED)
     scores = township_scores(t, year, as_of, scheme)
     items = item_scores(t, year, as_of, scheme)
@@ -435,10 +448,11 @@ def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None) -> 
     dept_names = dict(zip(scheme.department_items["id"], scheme.department_items["name"]))
     depts = depts.assign(veto=np.where(depts["veto"], "否决", "—")).rename(columns={
         "department": "部门", "total": "总分", "rank": "名次", "veto": "一票否决", "basis": "依据", **dept_names})
-    return write({"乡镇排名": labelled(scores, scheme), "评分明细": detail, "部门考核": depts})
+    return write({"乡镇排名": labelled(scores, scheme), "评分明细": detail, "部门考核": depts}, meta=meta)
 
 
-def circular_pdf(frames_or_store, year: int, as_of, scheme: Scheme | None = None) -> bytes:
+def circular_pdf(frames_or_store, year: int, as_of, scheme: Scheme | None = None,
+                 generated_by: str | None = None) -> bytes:
     """The assessment circular (通报) as PDF: ranking, vetoes, top and bottom, item details, departments."""
     from .casepdf import Doc
 
@@ -446,7 +460,7 @@ def circular_pdf(frames_or_store, year: int, as_of, scheme: Scheme | None = None
     t = frames_or_store if isinstance(frames_or_store, dict) else frames_or_store.read_many(TABLES_NEEDED)
     day = pd.Timestamp(as_of)
     scores = township_scores(t, year, day, scheme)
-    doc = Doc(f"关于{scheme.title}情况的通报")
+    doc = Doc(f"关于{scheme.title}情况的通报", meta=circular_meta(frames_or_store, year, day, scheme, generated_by))
     doc.para(f"{scheme.office}  截至 {day:%Y年%m月%d日}")
     ok = scores[~scores["veto"]]
     if len(ok):

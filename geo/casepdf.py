@@ -28,6 +28,8 @@ class Doc:
 
     title: str
     blocks: list = field(default_factory=list)
+    #: what the document is (:class:`geo.io.writers.Meta`): stated under the title and in every page's footer
+    meta: object = None
 
     def heading(self, text: str) -> "Doc":
         self.blocks.append(("heading", text))
@@ -76,6 +78,11 @@ def render(doc: Doc) -> bytes:
     from .briefing import cjk_family
 
     family = cjk_family()
+    # the statement of what the file is: under the title, and (title, date, data version) in every footer
+    statement = [(k, v) for k, v in doc.meta.items() if k != "标题"] if doc.meta is not None else []
+    facts = dict(statement)
+    footer = " · ".join([doc.title] + [f"{k} {facts[k]}" for k in ("截至日期", "数据版本", "生成时间", "软件版本")
+                                       if k in facts])
     buf = io.BytesIO()
     with plt.rc_context({"font.family": family, "text.parse_math": False, "pdf.fonttype": 42}), \
             PdfPages(buf, metadata={"Title": doc.title, "Creator": "Qingshan"}) as pdf:
@@ -87,7 +94,7 @@ def render(doc: Doc) -> bytes:
                 plt.close(state["fig"])
             state["fig"] = plt.figure(figsize=A4)
             state["page"] += 1
-            state["fig"].text(0.5, 0.02, f"{esc(doc.title)} · 第 {state['page']} 页", ha="center", fontsize=7,
+            state["fig"].text(0.5, 0.02, f"{esc(footer)} · 第 {state['page']} 页", ha="center", fontsize=7,
                               color="#555")
             state["y"] = 0.95
 
@@ -103,6 +110,9 @@ def render(doc: Doc) -> bytes:
         new_page()
         for line in _wrap(doc.title, 30):
             text(line, 16, "bold")
+        for label, value in statement:
+            for line in _wrap(f"{label}：{value}", 100):
+                text(line, 7, color="#333")
         state["y"] -= LINE * 0.5
         for kind, value in doc.blocks:
             if kind == "heading":

@@ -168,13 +168,20 @@ def _visits(t: dict, layer: str, fid: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def to_pdf(f: SiteFile, *, as_of=None) -> bytes:
+def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generated_by: str | None = None) -> bytes:
     """The site file as one PDF: every attachment listed with type, size and full SHA-256 (so a printed file
     can be checked against the stored one), images as thumbnails and PDF documents by their first page."""
     from .attachments import TYPES, preview
     from .casepdf import Doc
 
-    doc = Doc(f"一企一档 · {f.name}（{f.id}）")
+    from .io.writers import Meta
+
+    meta = Meta(title=f"一企一档 · {f.name}（{f.id}）",
+                rule="点位档案：基本情况、状态记录、沿河距离（至河岸或水面的精确距离，本地横轴墨卡托投影）、"
+                     "排口监测（GB 8978-1996 或排污许可限值）、巡查记录、信访投诉、附件（含 SHA-256）",
+                as_of=None if as_of is None else pd.Timestamp(as_of).date(), data_version=data_version,
+                generated_by=generated_by)
+    doc = Doc(meta.title, meta=meta)
     if as_of is not None:
         doc.para(f"截至 {pd.Timestamp(as_of):%Y年%m月%d日}")
     doc.heading("基本情况").table(f.facts)

@@ -254,8 +254,10 @@ def test_geo_assess_cli_columns(tmp_path):
               "--circular", str(tmp_path / "c.pdf"))
     assert res.returncode == 0, res.stderr
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["乡镇排名", "评分明细", "部门考核"]
-    assert [c.value for c in wb["乡镇排名"][1]][:4] == ["乡镇（街道）", "总分", "名次", "一票否决"]
+    assert wb.sheetnames == ["乡镇排名", "评分明细", "部门考核", "说明"]  # 说明: what the file is
+    # the table's header follows the block that states what the file is
+    header = next(r for r in wb["乡镇排名"].iter_rows(values_only=True) if r[0] == "乡镇（街道）")
+    assert list(header[:4]) == ["乡镇（街道）", "总分", "名次", "一票否决"]
     assert (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF")
     res = run("assess", "--year", "1999")
     assert res.returncode == 2 and "没有 1999 年度的考核方案" in res.stderr and "Traceback" not in res.stderr

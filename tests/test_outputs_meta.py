@@ -100,3 +100,25 @@ def test_layer_export_states_layer_date_and_version(demo_store, tmp_path, suffix
     meta = header_block(out, "石灰窑（棚）") if suffix == "xlsx" else csv_lead_and_table(out.read_bytes())[0]
     assert meta["标题"] == "石灰窑（棚）数据导出" and meta["截至日期"] == "2007-06-30"
     assert meta["数据版本"] == open_store(demo_store).version() and meta["软件版本"].startswith("青山")
+
+
+# --- the casework files state what they are too ------------------------------------------------
+
+def test_assessment_circular_and_site_file_state_what_they_are(demo_store, tmp_path):
+    """The circular (xlsx + PDF) and a site's file name their rule, date, data version and software."""
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from geo.cli import main
+
+    xlsx, pdf, site = tmp_path / "通报.xlsx", tmp_path / "通报.pdf", tmp_path / "档案.pdf"
+    assert main(["assess", "--store", str(demo_store), "--year", "2007", "--as-of", "2007-06-30",
+                 "--format", "xlsx", "--out", str(xlsx), "--circular", str(pdf)]) == 0
+    assert main(["site", "enterprises", "E001", "--store", str(demo_store), "--out", str(site)]) == 0
+    wb = load_workbook(xlsx)
+    notes = {r[0].value: r[1].value for r in wb["说明"].iter_rows() if r[0].value}
+    assert notes["截至日期"] == "2007-06-30" and "一票否决" in notes["规则"] and notes["数据版本"]
+    for f in (pdf, site):
+        txt = subprocess.run(["pdftotext", "-layout", str(f), "-"], capture_output=True, text=True, check=True).stdout
+        assert "截至日期" in txt and "数据版本" in txt and "软件版本" in txt, txt[:400]

@@ -51,7 +51,9 @@ except GeoError as exc:
 
 st.title(f"一企一档 · {cw.md(f.name)}")
 st.caption(f"{LAYER_LABELS[layer]} {cw.md(f.id)}")
-st.download_button("下载档案（PDF）", data=lambda: to_pdf(f, as_of=ui.report_date()), file_name=f"site_{layer}_{f.id}.pdf",
+st.download_button("下载档案（PDF）", data=lambda: to_pdf(f, as_of=ui.report_date(), data_version=ui.get_store().version(),
+                                                     generated_by=ui.generated_by()),
+                   file_name=f"一企一档_{LAYER_LABELS[layer]}_{f.id}.pdf",
                    mime="application/pdf", key="cw_s_pdf")
 st.subheader("基本情况")
 st.dataframe(f.facts, hide_index=True, width="stretch")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import GeoError
+from . import operator, store_from
 from ..io.writers import write_csv
 
 
@@ -19,7 +20,6 @@ def _tsv(df: pd.DataFrame) -> str:
 
 
 def _store(args, create: bool = False):
-    from . import store_from
 
     return store_from(args, create=create)
 
@@ -212,7 +212,8 @@ def _site(args) -> int:
     store = _store(args)
     f = site_file(store, args.layer, args.id)
     if args.out:
-        Path(args.out).write_bytes(to_pdf(f, as_of=_day(None, store)))
+        Path(args.out).write_bytes(to_pdf(f, as_of=_day(None, store), data_version=store.version(),
+                                          generated_by=operator()))
         print(f"一企一档已写入 {args.out} / site file written", file=sys.stderr)
         return 0
     print(f"# {f.name}（{f.id}）")
@@ -236,12 +237,12 @@ def _assess(args) -> int:
     scheme = A.load_scheme(args.year)
     frames = store.read_many(A.TABLES_NEEDED)
     if args.circular:
-        Path(args.circular).write_bytes(A.circular_pdf(frames, args.year, day, scheme))
+        Path(args.circular).write_bytes(A.circular_pdf(store, args.year, day, scheme, generated_by=operator()))
         print(f"通报已写入 {args.circular} / circular written", file=sys.stderr)
     if args.format == "xlsx":
         if not args.out:
             raise GeoError("xlsx 格式须用 --out 指定文件。", "--format xlsx needs --out FILE")
-        Path(args.out).write_bytes(A.to_xlsx(frames, args.year, day, scheme))
+        Path(args.out).write_bytes(A.to_xlsx(store, args.year, day, scheme, generated_by=operator()))
         print(f"考核结果已写入 {args.out} / written", file=sys.stderr)
         return 0
     if args.departments:
