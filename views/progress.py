@@ -194,7 +194,7 @@ else:
     score_col = P.HEADERS["score"]
     unscored = shown.loc[shown[score_col].isna(), P.HEADERS["township"]].astype(str).tolist()
     shown = shown[shown[score_col].notna()]
-    note = f"无任何任务、不计分的乡镇：{'、'.join(unscored)}。" if unscored else ""
+    note = f"无任何任务、不计分的乡镇：{'、'.join(ui.md_escape(t) for t in unscored)}。" if unscored else ""
     st.caption("得分 = 100 × Σ(权重 × 完成率) ÷ Σ权重，只计该乡镇有任务的专项（无任务的专项显示“—”）。" + note)
     st.dataframe(fmt.for_display(shown, keep=(score_col,)), hide_index=True, width="stretch",
                  column_config={score_col: st.column_config.ProgressColumn(
