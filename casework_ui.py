@@ -72,33 +72,17 @@ def device_location(value) -> tuple[float, float, float | None] | None:
 
 
 def account() -> auth.Account | None:
-    acc = st.session_state.get("account")
-    return auth.Account(*acc) if acc else None
+    """The signed-in account of this session (:func:`views.login.current_account`)."""
+    from views.login import current_account
+
+    return current_account()
 
 
 def login_box(where=None) -> auth.Account | None:
-    """Show who is signed in (with a sign-out button) or a sign-in form; return the account."""
-    box = where or st.sidebar
-    acc = account()
-    if acc:
-        box.text(f"已登录：{acc.label}")
-        if box.button("退出登录", key="cw_logout"):
-            st.session_state.pop("account", None)
-            st.rerun()
-        return acc
-    with box.form("cw_login", clear_on_submit=True):
-        user = st.text_input("用户名", key="cw_login_user", max_chars=64)
-        password = st.text_input("密码", type="password", key="cw_login_password", max_chars=72)
-        submitted = st.form_submit_button("登录", width="stretch")
-    if submitted:
-        # The same throttle as /data (geo.auth.login): per account and address, across sessions and processes.
-        res = auth.login(user, password, auth.client_address(st.context.ip_address,
-                                                             st.context.headers.get("X-Forwarded-For")))
-        if res.ok:
-            st.session_state["account"] = (res.account.name, res.account.role)
-            st.rerun()
-        box.error(f"{md(res.zh)}  \n{md(res.en)}")
-    return None
+    """The one sign-in (:func:`views.login.login_box`, throttled by :func:`geo.auth.login`); the account."""
+    from views.login import login_box as sign_in
+
+    return sign_in(where, key="cw_")
 
 
 def may(acc: auth.Account | None, action: str) -> bool:

@@ -35,24 +35,28 @@ def current_account() -> auth.Account | None:
     return None
 
 
-def login_box() -> auth.Account | None:
-    """The sidebar's login form (or the signed-in account and a logout button); the account or ``None``."""
-    sb = st.sidebar
+def login_box(where=None, *, key: str = "") -> auth.Account | None:
+    """The login form (or the signed-in account and a logout button); the account or ``None``.
+
+    ``where``: the container (default the sidebar; the phone page puts it on the page itself). ``key``
+    keeps the widget keys of two forms on one page apart. Every page that writes signs in here.
+    """
+    sb = where if where is not None else st.sidebar
     sb.subheader("登录")
     acc = current_account()
     if acc:
         sb.text(f"已登录：{acc.label}")
-        if sb.button("退出登录", key="logout"):
+        if sb.button("退出登录", key=f"{key}logout"):
             st.session_state.pop("account", None)
             if _oidc_configured() and getattr(st.user, "is_logged_in", False):
                 st.logout()
             st.rerun()
         return acc
     sb.caption("查看与下载无需登录；导入与状态更新需要账号。")
-    with sb.form("login", clear_on_submit=True):
-        user = st.text_input("用户名", key="login_user", max_chars=64)
-        password = st.text_input("密码", type="password", key="login_password", max_chars=72)
-        submitted = st.form_submit_button("登录")
+    with sb.form(f"{key}login", clear_on_submit=True):
+        user = st.text_input("用户名", key=f"{key}login_user", max_chars=64)
+        password = st.text_input("密码", type="password", key=f"{key}login_password", max_chars=72)
+        submitted = st.form_submit_button("登录", width="stretch")
     if submitted:
         # Throttled per account and per client address across sessions and processes (geo.auth.login).
         res = auth.login(user, password, auth.client_address(st.context.ip_address,
@@ -64,5 +68,5 @@ def login_box() -> auth.Account | None:
     if not auth.load_users():
         sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
     if _oidc_configured():
-        sb.button("统一身份认证登录", key="oidc_login", on_click=st.login)
+        sb.button("统一身份认证登录", key=f"{key}oidc_login", on_click=st.login)
     return None
