@@ -47,9 +47,13 @@ def load_many(*tables: str) -> dict[str, pd.DataFrame]:
     return _read_many(spec, _store(spec).version(tables), tuple(tables))
 
 
-def data_version() -> str:
-    """Key for caches of anything derived from the store."""
-    return get_store().version()
+def data_version(*tables: str) -> str:
+    """Key for caches of anything derived from ``tables`` (every table when none is named).
+
+    A page keyed by the tables it reads keeps its cache when another table changes: a status
+    update does not throw away the water page's work.
+    """
+    return get_store().version(list(tables) if tables else None)
 
 
 def report_date() -> dt.date:

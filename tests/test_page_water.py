@@ -119,3 +119,21 @@ def test_page_outfall_is_judged_against_discharge_limits(store):
     assert len(cod)
     for v, m in zip(cod["数值"], cod["超标倍数"]):
         assert float(v) > 100 and abs(float(m) - (float(v) - 100) / 100) < 0.006
+
+
+def test_a_status_update_keeps_the_water_pages_cache_key(app_store):
+    """Pages key their caches by the tables they read: a status update changes the store's version,
+    not the version of the water page's tables."""
+    import datetime as dt
+
+    import ui
+    from geo.store import open_store
+    from geo.updates import update_status
+
+    water = ("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
+    before, whole = ui.data_version(*water), ui.data_version()
+    farm = open_store(app_store).read("farms")["id"].iat[0]
+    update_status(open_store(app_store), "farms", farm, "closed", dt.date(2007, 6, 30), "核查", "李巡查")
+    assert ui.data_version() != whole
+    assert ui.data_version(*water) == before
+    assert ui.data_version("farms") != ui.data_version(*water)

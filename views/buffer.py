@@ -105,7 +105,7 @@ if not chosen:
     st.warning("请至少选择一个图层。")
     st.stop()
 layers = tuple(k for k in SITE_LAYERS if k in chosen)
-version = ui.data_version()
+version = ui.data_version(*TABLES)
 
 with st.expander("假设比较：限值改为……", expanded=True):
     default_proposed = min(int(distance) + 100, int(B.MAX_DISTANCE_M))

@@ -71,7 +71,7 @@ def _days_text(v) -> str:
     return f"逾期 {-v} 天" if v < 0 else ("今日到期" if v == 0 else f"剩余 {v} 天")
 
 
-version = ui.data_version()
+version = ui.data_version(*TABLES)
 frames = _frames(version)
 report_day = ui.report_date()
 

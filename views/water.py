@@ -24,7 +24,8 @@ POSITION_LABELS = {"upstream": "园区上游", "alongside": "园区河段", "dow
 
 st.title("水质 · 断面按 GB 3838-2002 分类，排污口按 GB 8978-1996 判定")
 
-frames = ui.load_many("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
+WATER_TABLES = ("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
+frames = ui.load_many(*WATER_TABLES)
 points = frames["sampling_points"]
 if not len(points):
     st.info("尚无水质监测点位。请在“数据”页导入监测点位和化验数据。 No sampling points yet.")
@@ -93,7 +94,7 @@ def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
     return mapview.to_html(m)
 
 
-version = ui.data_version()
+version = ui.data_version(*WATER_TABLES)  # a status update keeps this page's cache
 
 
 def file_meta(title: str, **parameters):
