@@ -75,7 +75,8 @@ class PointLayer(_QsElement, folium.map.Layer):
     form for the first ring. ``cluster`` merges points that overlap at the
     current zoom into one count (Leaflet.markercluster, served by the app).
     ``text`` is a short label drawn inside each symbol (a patrol stop's
-    order). ``legend`` holds the legend rows of what this layer draws (see
+    order). ``sizes`` gives each point its own radius (aggregate symbols
+    sized by their count). ``legend`` holds the legend rows of what this layer draws (see
     :func:`layers.symbols.compose`).
     """
 
@@ -92,7 +93,8 @@ class PointLayer(_QsElement, folium.map.Layer):
                  show: bool = True, overlay: bool = True, control: bool = True,
                  shape: str | Sequence[str] = "circle", ring: Sequence[int] | None = None,
                  rings: Sequence[tuple[str, bool]] | None = None, cluster: bool = False, weight: float = 1.0,
-                 legend: list[dict] | None = None, text: Sequence[str] | None = None):
+                 legend: list[dict] | None = None, text: Sequence[str] | None = None,
+                 sizes: Sequence[float] | None = None):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "QsPoints"
         self._qs_assets(cluster=cluster)
@@ -125,6 +127,8 @@ class PointLayer(_QsElement, folium.map.Layer):
             self.payload["tip"] = tip
         if text is not None:
             self.payload["text"] = [str(t) for t in text]
+        if sizes is not None:  # a radius per point (px) instead of ``radius``: aggregate symbols sized by count
+            self.payload["r"] = np.round(np.asarray(sizes, float), 1).tolist()
         if history is not None:
             self.payload["history"] = history
         if sites is not None:  # (layer, id) per point, or None: the popup links to that site's file

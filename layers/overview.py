@@ -2,13 +2,94 @@
 from __future__ import annotations
 
 import folium
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
+
+from geo import config
+from geo.contract import LAYER_LABELS
+from geo.crs import metric_crs_for
+from geo.rules import DONE
 
 from . import enterprises, farms, kilns, mapview, sampling_points, symbols, townships, water
-from .base import Legend
+from .base import Legend, PointLayer
 
 POINT_LAYERS = {"enterprises": enterprises, "kilns": kilns, "farms": farms}
 ALL_LAYERS = ("townships", "water", "enterprises", "kilns", "farms", "sampling_points")
+#: Above this many points in total (``[map] max_points``) the site layers are drawn one symbol per township.
+MAX_POINTS = 5000
+#: Where a site outside every township is counted.
+OUTSIDE = "区外（未落入乡镇）"
+#: Aggregate symbol radius (px): the smallest, and what the largest count adds (by area, √count).
+AGG_RADIUS = (9.0, 15.0)
+AGG_LABELS = ["乡镇（街道）", "类别", "点位数", "已完成", "完成比例"]
+
+
+def max_points() -> int:
+    """The point budget of one overview map (``[map] max_points`` in qingshan.toml, default 5000)."""
+    return int(config.get("map", "max_points", MAX_POINTS))
+
+
+def points_to_draw(sites: dict[str, pd.DataFrame], sampling: pd.DataFrame | None = None, *,
+                   township: list[str] | None = None, layers=ALL_LAYERS) -> int:
+    """How many point symbols the overview would draw one per site (the chosen layers, the chosen townships)."""
+    frames = [sites[k] for k in POINT_LAYERS if k in layers and k in sites]
+    if "sampling_points" in layers and sampling is not None:
+        frames.append(sampling)
+    return int(sum(len(f[f["township"].isin(township)]) if township else len(f) for f in frames))
+
+
+def aggregate(sites: gpd.GeoDataFrame, layer: str) -> pd.DataFrame:
+    """One row per township of a site layer: ``township``, ``count``, ``done``, ``share``, ``x``/``y`` (degrees).
+
+    The symbol stands at the mean position of the township's sites, averaged in the local metric CRS
+    (grouped in one pass, no loop per site). Sites outside every township are counted under
+    :data:`OUTSIDE`, so the counts add up to ``len(sites)``.
+    """
+    cols = ["township", "count", "done", "share", "x", "y"]
+    if len(sites) == 0:
+        return pd.DataFrame(columns=cols)
+    g = gpd.GeoSeries(np.asarray(sites["geometry"]), crs=getattr(sites, "crs", None) or 4326)
+    metric = metric_crs_for(g.total_bounds)
+    pts = g.to_crs(metric).values
+    df = pd.DataFrame({"township": sites["township"].astype(object).where(sites["township"].notna(), OUTSIDE)
+                       .to_numpy(), "done": sites["status"].isin(DONE.get(layer, ())).to_numpy(),
+                       "mx": shapely.get_x(pts), "my": shapely.get_y(pts)})
+    out = df.groupby("township", sort=True).agg(count=("done", "size"), done=("done", "sum"),
+                                                mx=("mx", "mean"), my=("my", "mean")).reset_index()
+    out["share"] = out["done"] / out["count"]
+    back = gpd.GeoSeries(gpd.points_from_xy(out["mx"], out["my"]), crs=metric).to_crs(4326).values
+    out["x"], out["y"] = shapely.get_x(back), shapely.get_y(back)
+    return out[cols]
+
+
+def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int | None = None) -> PointLayer:
+    """Draw a layer's township aggregates: its shape sized by count (the count inside), coloured by share done."""
+    n = agg["count"].to_numpy(float)
+    top = float(largest or (n.max() if len(n) else 1)) or 1.0
+    sizes = AGG_RADIUS[0] + AGG_RADIUS[1] * np.sqrt(n / top)
+    idx = symbols.share_index(agg["share"].to_numpy(float))
+    palette = [mm.colour for mm in symbols.RESOLVED_SHARE]
+    label = LAYER_LABELS[layer]
+    rows = [[t, label, f"{c:,}", f"{d:,}", f"{s:.0%}"] for t, c, d, s in
+            zip(agg["township"], agg["count"].astype(int), agg["done"].astype(int), agg["share"])]
+    legend = [symbols.shape_item(layer)] + symbols.share_rows(set(idx.tolist()))
+    el = PointLayer(agg["x"].to_numpy(float), agg["y"].to_numpy(float), idx, palette, rows, AGG_LABELS,
+                    name=f"{label}（按乡镇汇总）", shape=symbols.LAYER_SHAPES[layer], sizes=sizes,
+                    text=[str(int(c)) for c in agg["count"]], legend=legend, cluster=False, weight=1.5)
+    el.add_to(m)
+    el.aggregates = agg
+    return el
+
+
+def _simplified(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """``gdf`` simplified by ``tolerance_m`` metres in the local metric CRS (display only: the overview's water)."""
+    if len(gdf) == 0 or tolerance_m <= 0:
+        return gdf
+    metric = metric_crs_for(gdf.total_bounds)
+    geoms = gdf.geometry.to_crs(metric).simplify(tolerance_m, preserve_topology=True).to_crs(4326)
+    return gdf.set_geometry(geoms.values)
 
 
 def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
@@ -22,7 +103,7 @@ def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
 def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
                  events: pd.DataFrame | None = None, township: list[str] | None = None,
                  layers=ALL_LAYERS, height: int = 640, dark: bool = False, legend: bool = True,
-                 water_classes: pd.DataFrame | None = None) -> folium.Map:
+                 water_classes: pd.DataFrame | None = None, max_points: int | None = None) -> folium.Map:
     """Draw the overview map from what the page computed.
 
     Parameters
@@ -39,6 +120,12 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
     water_classes : DataFrame, optional
         The latest assessment of the sampling points (``id``, ``class``, ``meets``, ``exceeding``; optional
         ``judgment``, ``judgment_text``), shown in their popups.
+    max_points : int, optional
+        The point budget (default ``[map] max_points``, 5000). When the chosen layers and townships hold
+        more points, each site layer is drawn as one symbol per township (sized by count, the count
+        inside, coloured by the share done, :data:`layers.symbols.RESOLVED_SHARE`), the water is simplified
+        for the scale, and ``m.qs_aggregated`` is True; choosing townships with fewer points draws the
+        sites themselves. ``m.qs_points`` is the number of points the chosen layers hold.
     """
     tw = frames["townships"]
     focus = tw[tw["name"].isin(township)] if township else tw
@@ -48,16 +135,31 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
     if "townships" in layers:
         townships.add_to(m, tw, dark=dark, label_cls="")
         geography += townships.legend_items(approximate, dark=dark)
+    limit = max_points if max_points is not None else globals()["max_points"]()
+    m.qs_points = points_to_draw(sites, frames.get("sampling_points"), township=township, layers=layers)
+    m.qs_aggregated = m.qs_points > limit
     if "water" in layers:
-        water.add_to(m, frames["rivers"], frames["waterbodies"])
+        rivers, waterbodies = frames["rivers"], frames["waterbodies"]
+        if m.qs_aggregated:  # a province at a glance: river detail finer than ~1/4000 of the extent is not seen
+            minx, miny, maxx, maxy = focus.total_bounds if len(focus) else rivers.total_bounds
+            span_m = max(maxx - minx, maxy - miny) * 111_000.0  # only to choose a tolerance, not a distance
+            rivers, waterbodies = _simplified(rivers, span_m / 4000), _simplified(waterbodies, span_m / 4000)
+        water.add_to(m, rivers, waterbodies)
         geography += water.legend_items()
+    aggregates = {}
     for name, module in POINT_LAYERS.items():
         if name not in layers:
             continue
         shown = sites[name]
         if township:
             shown = shown[shown["township"].isin(township)]
-        drawn.append(module.add_to(m, shown, events=events))
+        if m.qs_aggregated:
+            aggregates[name] = aggregate(shown, name)
+        else:
+            drawn.append(module.add_to(m, shown, events=events))
+    if aggregates:  # one size scale for every layer: the largest count of any layer's township
+        largest = max((int(a["count"].max()) for a in aggregates.values() if len(a)), default=1)
+        drawn += [add_aggregate(m, a, name, largest=largest) for name, a in aggregates.items()]
     if "sampling_points" in layers:
         pts = frames["sampling_points"]
         if township:
@@ -71,6 +173,9 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
                                              coloured=False))
     if legend:
         rows = [r for layer in drawn for r in layer.legend]
-        Legend("图例", symbols.compose(geography=geography, points=rows, cluster=True)).add_to(m)
+        extra = [symbols.aggregate_item()] if aggregates else []
+        Legend("图例", symbols.compose(geography=geography, points=rows, extra=extra,
+                                       colour_title="完成比例（颜色）" if aggregates else "状态（颜色）",
+                                       cluster=True)).add_to(m)
     mapview.layer_control(m)
     return m

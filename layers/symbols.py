@@ -344,3 +344,34 @@ def svg(layer_or_shape: str, fill: str = HOLLOW, stroke: str = "#222222", px: in
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{box}" width="{px}" height="{px}" '
             f'style="overflow:visible;display:block"><path d="{s.path}" fill="{fill}" fill-rule="evenodd" '
             f'stroke="{stroke}" stroke-width="1.3" vector-effect="non-scaling-stroke"/></svg>')
+
+
+#: An aggregate symbol (all of one layer's sites in a township, on a large overview) coloured by the share of
+#: its sites resolved (done): the status colours' order, worst first. ``codes`` hold each band's lower bound.
+RESOLVED_SHARE = (
+    Meaning(PALETTE["vermillion"], "完成不足五成", (0.0,)),
+    Meaning(PALETTE["orange"], "完成五成至八成", (0.5,)),
+    Meaning(PALETTE["yellow"], "完成八成以上", (0.8,)),
+    Meaning(PALETTE["green"], "全部完成", (1.0,)),
+)
+
+
+def share_index(share) -> "np.ndarray":
+    """The :data:`RESOLVED_SHARE` band of each share (0–1), vectorised; NaN (no site) falls in the first band."""
+    import numpy as np
+
+    bounds = np.array([m.codes[0] for m in RESOLVED_SHARE[1:]])
+    s = np.nan_to_num(np.asarray(share, float), nan=0.0)
+    return np.searchsorted(bounds, s, side="right")
+
+
+def share_rows(present: Iterable[int] | None = None) -> list[dict]:
+    """Legend rows of the aggregate symbols: one colour per :data:`RESOLVED_SHARE` band (``present`` indices)."""
+    keep = set(present) if present is not None else set(range(len(RESOLVED_SHARE)))
+    return [{**colour_item(m.label, m.colour), "scale": "share"} for i, m in enumerate(RESOLVED_SHARE) if i in keep]
+
+
+def aggregate_item(unit: str = "乡镇（街道）") -> dict:
+    """The legend note of aggregate symbols: size and number are the count of sites in the unit."""
+    return {"label": f"数字与大小：该{unit}此类点位数（选择乡镇后显示各点位）", "swatch": "cluster", "role": "note",
+            "colour": None}

@@ -9,7 +9,7 @@ from geo import progress, water
 from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
 from geo.spatial import with_township
 from layers import mapview
-from layers.overview import ALL_LAYERS, overview_map
+from layers.overview import ALL_LAYERS, max_points, overview_map
 
 st.title("总览 · 生态整治一张图")
 
@@ -45,17 +45,23 @@ def _water_classes(version: str, as_of) -> pd.DataFrame | None:
 
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
-def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> str:
+def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> tuple[str, int, bool]:
+    """The map's HTML, how many points the chosen layers hold, and whether they are drawn per township."""
     prepared = _prepared(version)
     sites = {layer: progress.sites_as_of(prepared, layer, as_of) for layer in SITE_LAYERS}
     events = prepared["status_events"]
     events = events[events["effective_on"] <= pd.Timestamp(as_of)]  # the popups' history up to the date
     classes = _water_classes(version, as_of) if "sampling_points" in layers else None
-    return mapview.to_html(overview_map(prepared, sites=sites, events=events, township=list(towns), layers=layers,
-                                        height=640, water_classes=classes))
+    m = overview_map(prepared, sites=sites, events=events, township=list(towns), layers=layers,
+                     height=640, water_classes=classes)
+    return mapview.to_html(m), m.qs_points, m.qs_aggregated
 
 
-mapview.show(_map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ())), height=640)
+html, n_points, aggregated = _map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ()))
+if aggregated:
+    st.info(f"所选范围共有 {n_points:,} 个点位，超过单张地图可清晰显示的 {max_points():,} 个：企业、石灰窑、养殖场按乡镇（街道）"
+            "汇总显示，符号大小和数字为点位数，颜色为已完成比例。在上方“乡镇（街道）”中选择乡镇后显示各个点位。")
+mapview.show(html, height=640)
 if frames["townships"].get("approximate", pd.Series([False])).fillna(False).any():
     st.caption("注：乡镇（街道）边界为按驻地生成的示意边界，仅供演示，须以官方边界替换。")
 

@@ -135,7 +135,9 @@
         if (o.qsText) {  // a short label inside the symbol (a patrol stop's order)
           var c = layer._centre();
           ctx.globalAlpha = 1;
-          ctx.font = "700 " + Math.round(r * 1.05) + "px 'Noto Sans CJK SC', sans-serif";
+          // long labels (an aggregate's count) shrink to stay inside the symbol
+          var fit = Math.min(1, 2.4 / Math.max(1, String(o.qsText).length));
+          ctx.font = "700 " + Math.round(r * 1.05 * fit) + "px 'Noto Sans CJK SC', sans-serif";
           ctx.textAlign = "center";
           ctx.textBaseline = "middle";
           ctx.fillStyle = ink(o.fillColor);
@@ -260,7 +262,8 @@
   /* data: {x, y, c (palette index), palette, shapes [{path, extent, tip}], s (shape index per point, optional),
    *        radius, weight, stroke, labels, rows, title (column index), history (optional, list per point),
    *        ring (optional: ring index per point, -1 none), rings [{colour, dashed}], tip (optional column),
-   *        cluster (optional {radius (× marker radius), until (zoom)}), text (optional label per point)} */
+   *        cluster (optional {radius (× marker radius), until (zoom)}), text (optional label per point),
+   *        r (optional radius per point, px)} */
   function points(data, opts) {
     opts = opts || {};
     var lb = leaflet();
@@ -288,7 +291,7 @@
       var ri = data.ring ? data.ring[i] : -1;
       var ring = ri >= 0 ? rings[ri] : null;
       markers[i] = new lb.Symbol([data.y[i], data.x[i]], {
-        radius: r0,
+        radius: data.r ? data.r[i] * k : r0,
         color: data.stroke || "#222222",
         weight: (data.weight || 1) * k,
         fillColor: data.palette[data.c[i]],
