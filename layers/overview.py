@@ -64,6 +64,35 @@ def aggregate(sites: gpd.GeoDataFrame, layer: str) -> pd.DataFrame:
     return out[cols]
 
 
+def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spread: float = 0.3) -> None:
+    """Move each township's aggregates apart, around a point inside the township (in place).
+
+    The layers' symbols of one township would otherwise stack on one another: with ``n`` layers, layer
+    ``k`` stands ``spread`` × √area from the township's representative point (local metric CRS), at
+    ``90° + k·360°/n`` (the first layer above). Sites outside every township keep their mean position.
+    """
+    live = [k for k, a in aggregates.items() if len(a)]
+    if len(live) < 2 or len(townships) == 0:
+        return
+    metric = metric_crs_for(townships.total_bounds)
+    polys = townships.geometry.to_crs(metric).values
+    anchor = shapely.point_on_surface(polys)
+    base = pd.DataFrame({"township": townships["name"].to_numpy(), "ax": shapely.get_x(anchor),
+                         "ay": shapely.get_y(anchor), "d": spread * np.sqrt(shapely.area(polys))})
+    base = base.drop_duplicates("township")
+    for k, name in enumerate(live):
+        a = aggregates[name]
+        at = a[["township"]].merge(base, on="township", how="left")
+        ok = at["ax"].notna().to_numpy()
+        angle = np.pi / 2 + 2 * np.pi * k / len(live)
+        x = at["ax"].to_numpy(float) + at["d"].to_numpy(float) * np.cos(angle)
+        y = at["ay"].to_numpy(float) + at["d"].to_numpy(float) * np.sin(angle)
+        moved = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=metric).to_crs(4326).values
+        xs, ys = a["x"].to_numpy(float).copy(), a["y"].to_numpy(float).copy()
+        xs[ok], ys[ok] = shapely.get_x(moved), shapely.get_y(moved)
+        aggregates[name] = a.assign(x=xs, y=ys)
+
+
 def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int | None = None) -> PointLayer:
     """Draw a layer's township aggregates: its shape sized by count (the count inside), coloured by share done."""
     n = agg["count"].to_numpy(float)
@@ -158,6 +187,7 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
         else:
             drawn.append(module.add_to(m, shown, events=events))
     if aggregates:  # one size scale for every layer: the largest count of any layer's township
+        place(aggregates, tw)
         largest = max((int(a["count"].max()) for a in aggregates.values() if len(a)), default=1)
         drawn += [add_aggregate(m, a, name, largest=largest) for name, a in aggregates.items()]
     if "sampling_points" in layers:
