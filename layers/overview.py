@@ -112,13 +112,24 @@ def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int 
     return el
 
 
-def _simplified(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
-    """``gdf`` simplified by ``tolerance_m`` metres in the local metric CRS (display only: the overview's water)."""
-    if len(gdf) == 0 or tolerance_m <= 0:
+def _for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoDataFrame:
+    """``gdf`` (the water) for a view of ``bounds``: what lies within one view-width around it, simplified.
+
+    Display only. In the local metric CRS the view's span is measured, features beyond one span around
+    the view are left out (one can pan that far and still see the water), and detail finer than
+    span / ``detail`` (about a pixel at the fitted zoom) is simplified away.
+    """
+    if len(gdf) == 0:
         return gdf
-    metric = metric_crs_for(gdf.total_bounds)
-    geoms = gdf.geometry.to_crs(metric).simplify(tolerance_m, preserve_topology=True).to_crs(4326)
-    return gdf.set_geometry(geoms.values)
+    metric = metric_crs_for(bounds)
+    view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
+    minx, miny, maxx, maxy = view.bounds
+    span = max(maxx - minx, maxy - miny)
+    geoms = gdf.geometry.to_crs(metric)
+    keep = shapely.intersects(geoms.values, shapely.box(minx - span, miny - span, maxx + span, maxy + span))
+    out = gdf[keep]
+    simple = geoms[keep].simplify(span / detail, preserve_topology=True).to_crs(4326)
+    return out.set_geometry(simple.values)
 
 
 def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
@@ -152,8 +163,8 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
     max_points : int, optional
         The point budget (default ``[map] max_points``, 5000). When the chosen layers and townships hold
         more points, each site layer is drawn as one symbol per township (sized by count, the count
-        inside, coloured by the share done, :data:`layers.symbols.RESOLVED_SHARE`), the water is simplified
-        for the scale, and ``m.qs_aggregated`` is True; choosing townships with fewer points draws the
+        inside, coloured by the share done, :data:`layers.symbols.RESOLVED_SHARE`) and ``m.qs_aggregated``
+        is True; on a store over the budget the water is drawn for the view (near it, simplified to its scale); choosing townships with fewer points draws the
         sites themselves. ``m.qs_points`` is the number of points the chosen layers hold.
     """
     tw = frames["townships"]
@@ -167,12 +178,12 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
     limit = max_points if max_points is not None else globals()["max_points"]()
     m.qs_points = points_to_draw(sites, frames.get("sampling_points"), township=township, layers=layers)
     m.qs_aggregated = m.qs_points > limit
+    # A large store (more points than the budget in all): its water is drawn for the scale of the view.
+    large = m.qs_aggregated or points_to_draw(sites, frames.get("sampling_points")) > limit
     if "water" in layers:
         rivers, waterbodies = frames["rivers"], frames["waterbodies"]
-        if m.qs_aggregated:  # a province at a glance: river detail finer than ~1/4000 of the extent is not seen
-            minx, miny, maxx, maxy = focus.total_bounds if len(focus) else rivers.total_bounds
-            span_m = max(maxx - minx, maxy - miny) * 111_000.0  # only to choose a tolerance, not a distance
-            rivers, waterbodies = _simplified(rivers, span_m / 4000), _simplified(waterbodies, span_m / 4000)
+        if large and len(focus):
+            rivers, waterbodies = _for_view(rivers, focus.total_bounds), _for_view(waterbodies, focus.total_bounds)
         water.add_to(m, rivers, waterbodies)
         geography += water.legend_items()
     aggregates = {}

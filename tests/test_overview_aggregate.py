@@ -75,6 +75,10 @@ def test_township_under_the_budget_draws_its_sites(province):
     drawn = {p.layer_name: len(p.payload["x"]) for p in _points(m)}
     assert drawn["养殖场"] == int((sites["farms"]["township"] == town).sum())
     assert not any("汇总" in k for k in drawn)
+    # the water of a province-size store is drawn for the township's view: the map stays small too
+    html = mapview.to_html(m)
+    assert len(html.encode("utf-8")) < 2 * MB, len(html.encode("utf-8"))
+    assert [e for e in _elements(m) if getattr(e, "layer_name", "") == "河流"]
 
 
 def test_aggregate_counts_sites_outside_every_township():
