@@ -39,6 +39,7 @@ and the limit is applied to the reported figure, so a listed site at
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,10 +328,61 @@ def _water_columns(index, dist, wat, rivers, waterbodies, n_rivers) -> pd.DataFr
     return out
 
 
-def _nearest_within(plon, plat, radius: float, water: _Water) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_within(plon, plat, radius: float, water: _Water, *, workers: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per site: distance (m) to and index of the nearest water among all water within ``radius`` of it
-    (inf / -1 when none). Every water whose rule distance is ≤ ``radius`` is examined."""
-    i, w, d = _pairs(plon, plat, radius + water.max_half_width, water)
+    (inf / -1 when none). Every water whose rule distance is ≤ ``radius`` is examined.
+
+    With ``workers`` > 1 (default: the processors this process may use) and enough sites, the sites are
+    cut into that many parts, in strip order, measured in threads: numpy, PROJ and shapely release the
+    GIL in their array loops. Each site is measured against exactly the segments and in exactly the
+    frame (the same strip offset, :func:`_pairs`' ``frames``) it would be in one part, so the answer
+    is the same to the last bit whatever the cut.
+    """
+    frames = np.unique(_strip_of(plon))
+    workers = _workers() if workers is None else max(int(workers), 1)
+    parts = _parts(plon, workers)
+    if len(parts) == 1:
+        return _nearest_part(plon, plat, radius, water, frames)
+    best_d = np.full(len(plon), np.inf)
+    best_w = np.full(len(plon), -1, dtype=np.int64)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(workers, len(parts))) as pool:
+        done = pool.map(lambda idx: _nearest_part(plon[idx], plat[idx], radius, water, frames), parts)
+        for idx, (d, w) in zip(parts, done):
+            best_d[idx], best_w[idx] = d, w
+    return best_d, best_w
+
+
+#: Fewer sites than this are measured in one part, in one thread (threads cost more than they save).
+PARALLEL_FROM_SITES = 20_000
+#: Sites per part: parts this size keep the candidate-pair arrays to some tens of MB, so they stay in
+#: the allocator instead of being mapped and zeroed anew by the kernel for every step (at 300 000 sites
+#: in one part the kernel's page faults cost more time than the arithmetic).
+PART_SITES = 50_000
+
+
+def _workers() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def _parts(plon, workers: int) -> list[np.ndarray]:
+    """Site indices cut into at least ``workers`` parts of at most about :data:`PART_SITES` sites each,
+    of equal size in strip order (one part when too few sites to be worth it)."""
+    n = len(plon)
+    k = max(workers, -(-n // PART_SITES))
+    if k <= 1 or n < max(PARALLEL_FROM_SITES, 2 * k):
+        return [np.arange(n)]
+    order = np.argsort(_strip_of(plon), kind="stable")
+    return [np.sort(p) for p in np.array_split(order, k)]
+
+
+def _nearest_part(plon, plat, radius: float, water: _Water, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    i, w, d = _pairs(plon, plat, radius + water.max_half_width, water, frames)
     best_d = np.full(len(plon), np.inf)
     best_w = np.full(len(plon), -1, dtype=np.int64)
     if len(i):
@@ -341,11 +393,17 @@ def _nearest_within(plon, plat, radius: float, water: _Water) -> tuple[np.ndarra
     return best_d, best_w
 
 
-def _pairs(plon, plat, reach: float, water: _Water):
+def _pairs(plon, plat, reach: float, water: _Water, frames: np.ndarray | None = None):
     """(site, water, rule distance) for site–segment pairs whose centre-line distance may be ≤ ``reach``
-    (every such pair is included) and for sites inside a waterbody (distance 0)."""
+    (every such pair is included) and for sites inside a waterbody (distance 0).
+
+    ``frames``: the strips of all sites being measured (default: of these sites); a strip's frame is
+    laid at its rank among them, so a part of the sites is measured in the very frames the whole is.
+    """
     site_strip = _strip_of(plon)
-    strips, site_rank = np.unique(site_strip, return_inverse=True)
+    strips = np.unique(site_strip)  # strips holding these sites: segments are copied only into these
+    frames = strips if frames is None else frames
+    site_rank = np.searchsorted(frames, site_strip)
 
     # Copy each segment into every strip (holding sites) that it comes within ``reach`` of.
     lo = np.minimum(water.lon1, water.lon2)
@@ -361,8 +419,8 @@ def _pairs(plon, plat, reach: float, water: _Water):
     rank = np.minimum(np.searchsorted(strips, s0), len(strips) - 1)
     held = strips[rank] == s0
     if not held.all():
-        seg, s0, rank = seg[held], s0[held], rank[held]
-    seg_strip, seg_rank = s0, rank
+        seg, s0 = seg[held], s0[held]
+    seg_strip, seg_rank = s0, np.searchsorted(frames, s0)
 
     # The frame's scale is ≥ 1 and exceeds 1 by at most (|x| + reach)² / 2R² (|x| ≤ 14 km from the
     # meridian): widen the search by that so no pair within the true reach is missed.
@@ -407,15 +465,16 @@ def _pairs(plon, plat, reach: float, water: _Water):
 
     # Sites in or on a waterbody (holes are land) are at distance 0.
     if len(water.polys):
-        ii, ww = _inside(px, py, site_rank, strips, water.polys, cell, spacing)
+        ii, ww = _inside(px, py, site_rank, strips, water.polys, cell, spacing, frames)
         i = np.concatenate([i, ii])
         w = np.concatenate([w, ww + water.n_rivers])
         d = np.concatenate([d, np.zeros(len(ii))])
     return i, w, d
 
 
-def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: float):
-    """(site, polygon) pairs where the site lies in or on the polygon, tested in the site's strip frame."""
+def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: float, frames=None):
+    """(site, polygon) pairs where the site lies in or on the polygon, tested in the site's strip frame
+    (polygons copied into the ``strips`` holding sites, each frame at its rank among ``frames``)."""
     ok = np.flatnonzero(shapely.is_geometry(polys))
     if len(ok) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -426,9 +485,10 @@ def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: 
     strip = np.repeat(s0, count) + (np.arange(len(poly)) - np.repeat(np.cumsum(count) - count, count))
     rank = np.minimum(np.searchsorted(strips, strip), len(strips) - 1)
     held = strips[rank] == strip
-    poly, strip, rank = poly[held], strip[held], rank[held]
+    poly, strip = poly[held], strip[held]
     if len(poly) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
+    rank = np.searchsorted(strips if frames is None else frames, strip)
     projected = np.empty(len(poly), dtype=object)
     for s in np.unique(strip):  # one projection per strip, over all its polygons at once
         sel = np.flatnonzero(strip == s)
