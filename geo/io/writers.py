@@ -151,9 +151,38 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if _texty(s):
-            out[col] = s.astype(object).map(neutralise)
+            out[col] = _map_cells(s, neutralise, _FORMULA_START_RE)
     out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+_FORMULA_START_RE = "^[=+\\-@\t\r]"  # FORMULA_START as one character class (RE2 syntax)
+
+
+def _map_cells(s: pd.Series, fn, pattern: str) -> pd.Series:
+    """``s.astype(object).map(fn)`` where ``fn`` leaves every cell alone unless it is text matching the
+    regular expression ``pattern``: a column of text is screened at once (Arrow's compute, in C++) and
+    ``fn`` runs only on the cells that match, so a 200 000-row export costs no Python call per cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    obj = s.astype(object)
+    values = obj.to_numpy()
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return obj.map(fn)  # not plain text (numbers, bytes, a mix): cell by cell
+    hit = np.flatnonzero(pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False))
+    if len(hit):
+        values = values.copy()
+        values[hit] = [fn(v) for v in values[hit]]
+    return pd.Series(values, index=s.index, name=s.name)
+
+
+def _no_cr(v):
+    return v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) and "\r" in v else v
 
 
 def _texty(s: pd.Series) -> bool:
@@ -223,8 +252,7 @@ def write_csv(df: pd.DataFrame, path=None, *, dialect: str = "for_machines", hea
     safe = neutralise_frame(table)
     for col in safe.columns:  # a bare CR would end the row for some readers: a line break inside the cell
         if _texty(safe[col]):
-            safe[col] = safe[col].map(lambda v: v.replace("\r\n", "\n").replace("\r", "\n")
-                                      if isinstance(v, str) and "\r" in v else v)
+            safe[col] = _map_cells(safe[col], _no_cr, "\r")
     text = safe.to_csv(index=False, sep=sep, lineterminator="\n")
     if meta is not None and people:
         lead = io.StringIO()
