@@ -382,7 +382,7 @@ def _parts(plon, workers: int) -> list[np.ndarray]:
 
 
 def _nearest_part(plon, plat, radius: float, water: _Water, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i, w, d = _pairs(plon, plat, radius + water.max_half_width, water, frames)
+    i, w, d = _pairs(plon, plat, radius, water, frames)
     best_d = np.full(len(plon), np.inf)
     best_w = np.full(len(plon), -1, dtype=np.int64)
     if len(i):
@@ -393,9 +393,9 @@ def _nearest_part(plon, plat, radius: float, water: _Water, frames: np.ndarray) 
     return best_d, best_w
 
 
-def _pairs(plon, plat, reach: float, water: _Water, frames: np.ndarray | None = None):
-    """(site, water, rule distance) for site–segment pairs whose centre-line distance may be ≤ ``reach``
-    (every such pair is included) and for sites inside a waterbody (distance 0).
+def _pairs(plon, plat, radius: float, water: _Water, frames: np.ndarray | None = None):
+    """(site, water, rule distance) for site–segment pairs whose rule distance may be ≤ ``radius``
+    (every such pair is included, and some a little farther) and for sites inside a waterbody (distance 0).
 
     ``frames``: the strips of all sites being measured (default: of these sites); a strip's frame is
     laid at its rank among them, so a part of the sites is measured in the very frames the whole is.
@@ -404,6 +404,7 @@ def _pairs(plon, plat, reach: float, water: _Water, frames: np.ndarray | None = 
     strips = np.unique(site_strip)  # strips holding these sites: segments are copied only into these
     frames = strips if frames is None else frames
     site_rank = np.searchsorted(frames, site_strip)
+    reach = radius + water.max_half_width  # the farthest centre line that can matter
 
     # Copy each segment into every strip (holding sites) that it comes within ``reach`` of.
     lo = np.minimum(water.lon1, water.lon2)
@@ -449,11 +450,18 @@ def _pairs(plon, plat, reach: float, water: _Water, frames: np.ndarray | None = 
     else:
         piece = None
 
-    i, p = _grid_pairs(px, py, np.minimum(x1, x2) - search, np.minimum(y1, y2) - search,
-                       np.maximum(x1, x2) + search, np.maximum(y1, y2) + search, cell)
+    # Each segment is searched only as far as it can matter: ``radius`` plus its own half width (a
+    # brook's box is 150 m narrower than the 300 m river's). The grid and the pieces stay those of the
+    # widest river, so every distance measured is the very number it would be without this.
+    own = radius + water.half_width[seg]
+    own = own * (1.0 + 1.2 * (x_half + own) ** 2 / (2 * _EARTH_R_MIN ** 2)) + 1e-3
+    own = np.minimum(own, search)
+    own_p = own if piece is None else own[piece]
+    i, p = _grid_pairs(px, py, np.minimum(x1, x2) - own_p, np.minimum(y1, y2) - own_p,
+                       np.maximum(x1, x2) + own_p, np.maximum(y1, y2) + own_p, cell)
     q = p if piece is None else piece[p]  # index of the segment copy
     d = _point_segment(px[i], py[i], x1[p], y1[p], x2[p], y2[p])
-    keep = (d <= search) & (site_rank[i] == seg_rank[q])  # a long segment's copy may reach another frame
+    keep = (d <= own[q]) & (site_rank[i] == seg_rank[q])  # a long segment's copy may reach another frame
     i, q, d = i[keep], q[keep], d[keep]
     k = seg[q]
     far = d > REFINE_FROM_M
