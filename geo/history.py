@@ -75,8 +75,10 @@ def sites_on(sites: pd.DataFrame, events: pd.DataFrame, layer: str, as_of=None) 
     if as_of is None:
         return sites
     st = status_on(events, layer, as_of)
-    out = sites[sites["id"].isin(st.index)].copy()
-    out["status"] = out["id"].map(st)
+    pos = st.index.get_indexer(sites["id"])  # one hash look-up per site (the index is unique)
+    keep = pos >= 0
+    out = sites[keep].copy()
+    out["status"] = pd.Series(st.array.take(pos[keep]), index=out.index) if len(out) else out["id"].map(st)
     return out
 
 

@@ -28,6 +28,13 @@ def reference(events: pd.DataFrame, layer: str, as_of=None) -> pd.Series:
     return ev.groupby("feature_id", sort=False).tail(1).set_index("feature_id")["status"].rename("status")
 
 
+def reference_sites_on(sites: pd.DataFrame, events: pd.DataFrame, layer: str, as_of) -> pd.DataFrame:
+    st = reference(events, layer, as_of)
+    out = sites[sites["id"].isin(st.index)].copy()
+    out["status"] = out["id"].map(st)
+    return out
+
+
 def random_events(rng, n: int, *, ids_dtype=object, with_recorded=True, missing=True) -> pd.DataFrame:
     ids = np.array([f"F{i:03d}" for i in rng.integers(0, max(n // 3, 1), n)], dtype=object)
     layer = rng.choice(["farms", "kilns"], n).astype(object)
@@ -56,6 +63,11 @@ def test_status_on_matches_the_plain_rule(seed):
         for as_of in (None, "2005-01-01", "2005-01-09", pd.Timestamp("2005-03-01")):
             got, want = history.status_on(ev, layer, as_of), reference(ev, layer, as_of)
             pd.testing.assert_series_equal(got, want)
+            ids = [f"F{i:03d}" for i in rng.permutation(150)[:120]] + [None]
+            sites = pd.DataFrame({"id": pd.Series(ids, dtype=[object, "str"][seed % 2]), "name": "x",
+                                  "status": "operating"}, index=rng.permutation(len(ids)) + 7)
+            pd.testing.assert_frame_equal(history.sites_on(sites, ev, layer, as_of or "2006-01-01"),
+                                          reference_sites_on(sites, ev, layer, as_of or "2006-01-01"))
 
 
 def test_status_on_dates_not_datetimes_fall_back_to_pandas():
