@@ -166,19 +166,27 @@ def _map_cells(s: pd.Series, fn, pattern: str) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    obj = s.astype(object)
-    values = obj.to_numpy()
-    try:
-        arr = pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = None
-    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return obj.map(fn)  # not plain text (numbers, bytes, a mix): cell by cell
+    if len(s) == 0 or s.isna().all():  # nothing to screen (and ``map`` decides what dtype that is)
+        return s.astype(object).map(fn)
+    if s.dtype == _ARROW_STR:  # pandas' own text column: already Arrow, and what ``map`` would give back
+        arr, values = pa.chunked_array(pa.array(s.array)), None
+    else:
+        values = s.astype(object).to_numpy()
+        try:
+            arr = pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+        if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return s.astype(object).map(fn)  # not plain text (numbers, bytes, a mix): cell by cell
     hit = np.flatnonzero(pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False))
-    if len(hit):
-        values = values.copy()
-        values[hit] = [fn(v) for v in values[hit]]
+    if len(hit) == 0 and values is None:
+        return s.copy()
+    values = s.astype(object).to_numpy().copy() if values is None else values.copy()
+    values[hit] = [fn(v) for v in values[hit]]
     return pd.Series(values, index=s.index, name=s.name)
+
+
+_ARROW_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default ``str``
 
 
 def _no_cr(v):
