@@ -333,11 +333,11 @@ def _nearest_within(plon, plat, radius: float, water: _Water, *, workers: int | 
     """Per site: distance (m) to and index of the nearest water among all water within ``radius`` of it
     (inf / -1 when none). Every water whose rule distance is ≤ ``radius`` is examined.
 
-    With ``workers`` > 1 (default: the processors this process may use) and enough sites, the sites are
-    cut into that many parts, in strip order, measured in threads: numpy, PROJ and shapely release the
-    GIL in their array loops. Each site is measured against exactly the segments and in exactly the
-    frame (the same strip offset, :func:`_pairs`' ``frames``) it would be in one part, so the answer
-    is the same to the last bit whatever the cut.
+    Many sites are measured in parts of about :data:`PART_SITES` in strip order, in ``workers``
+    processes (default: the processors this process may use; see :func:`_measure_parts`). Each site
+    is measured against exactly the segments and in exactly the frame (the same strip offset,
+    :func:`_pairs`' ``frames``) it would be in one part, so the answer is the same to the last bit
+    however the sites are cut and whoever measures them.
     """
     frames = np.unique(_strip_of(plon))
     workers = _workers() if workers is None else max(int(workers), 1)
@@ -346,21 +346,64 @@ def _nearest_within(plon, plat, radius: float, water: _Water, *, workers: int | 
         return _nearest_part(plon, plat, radius, water, frames)
     best_d = np.full(len(plon), np.inf)
     best_w = np.full(len(plon), -1, dtype=np.int64)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(min(workers, len(parts))) as pool:
-        done = pool.map(lambda idx: _nearest_part(plon[idx], plat[idx], radius, water, frames), parts)
-        for idx, (d, w) in zip(parts, done):
-            best_d[idx], best_w[idx] = d, w
+    for idx, (d, w) in zip(parts, _measure_parts(parts, plon, plat, radius, water, frames, workers)):
+        best_d[idx], best_w[idx] = d, w
     return best_d, best_w
 
 
-#: Fewer sites than this are measured in one part, in one thread (threads cost more than they save).
+#: Fewer sites than this are measured in one part by this process (a process pool costs more than it saves).
 PARALLEL_FROM_SITES = 20_000
 #: Sites per part: parts this size keep the candidate-pair arrays to some tens of MB, so they stay in
 #: the allocator instead of being mapped and zeroed anew by the kernel for every step (at 300 000 sites
 #: in one part the kernel's page faults cost more time than the arithmetic).
 PART_SITES = 50_000
+
+_SHARED: tuple | None = None  # what forked workers measure: set just before the fork, cleared after
+
+
+def _measure_parts(parts, plon, plat, radius, water, frames, workers: int) -> list:
+    """``_nearest_part`` of each part: in ``workers`` forked processes when that is safe, else here.
+
+    Processes, not threads: numpy and PROJ release the GIL in their loops, but between them the two
+    threads hand the GIL back and forth, and on a busy machine a thread waiting for the processor
+    holds the other one up (measured: two threads slower than one under load). Forked processes
+    share the arrays copy-on-write and send back two small arrays per part. A fork is only made
+    on Linux from a process with no other Python thread (the command line; a page server measures
+    here, in its own thread); if the pool cannot start or a worker dies, the parts are measured
+    here instead.
+    """
+    import multiprocessing
+    import sys
+    import threading
+
+    def here():
+        return [_nearest_part(plon[idx], plat[idx], radius, water, frames) for idx in parts]
+
+    if workers <= 1 or not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return here()
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _SHARED
+    _SHARED = (plon, plat, radius, water, frames, parts)
+    try:
+        for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherited: print nothing twice
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        with ProcessPoolExecutor(min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_measure_shared_part, range(len(parts))))
+    except (BrokenProcessPool, OSError):
+        return here()
+    finally:
+        _SHARED = None
+
+
+def _measure_shared_part(k: int):
+    plon, plat, radius, water, frames, parts = _SHARED
+    idx = parts[k]
+    return _nearest_part(plon[idx], plat[idx], radius, water, frames)
 
 
 def _workers() -> int:
