@@ -639,23 +639,16 @@ def read_tables(store, tables) -> dict[str, pd.DataFrame]:
 
     present = set(store.tables())
     layers = [t for t in tables if t in SITE_LAYERS]
-
-    def read(t: str) -> pd.DataFrame:
+    out = {}
+    for t in tables:
         if t not in present:
-            return contract.empty(t)
+            out[t] = contract.empty(t)
+            continue
         # ``layers`` are names from SITE_LAYERS (checked by _parse_layers), never user text.
         where = f"layer IN ({', '.join(repr(x) for x in layers)})" if t == "status_events" and layers else None
         df = _read_gpkg(path, t, where)
-        return store.read(t) if df is None else df
-
-    # One GDAL dataset per table, read side by side: GDAL's reading and shapely's WKB decoding run
-    # without the GIL, so the site layer and the events overlap on two processors.
-    from concurrent.futures import ThreadPoolExecutor
-
-    big_first = sorted(tables, key=lambda t: (t != "status_events", t not in SITE_LAYERS))
-    with ThreadPoolExecutor(max(min(_workers(), len(tables)), 1)) as pool:
-        frames = dict(zip(big_first, pool.map(read, big_first)))
-    return {t: frames[t] for t in tables}
+        out[t] = store.read(t) if df is None else df
+    return out
 
 
 def _gpkg_file(store) -> Path | None:
