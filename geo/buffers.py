@@ -35,6 +35,17 @@ pairs the same join gives.
 Reported distances are rounded to the millimetre (:data:`DISTANCE_DECIMALS`)
 and the limit is applied to the reported figure, so a listed site at
 ``200.000`` m is a violation of a 200 m rule and the list agrees with itself.
+
+What a check costs, at province scale
+-------------------------------------
+A check on a store reads only what it uses (:func:`read_tables`): from a
+GeoPackage, three columns of each site layer, the id, name and width of the
+water and only the asked layers' status events. Each segment is searched only
+as far as its own river's half width reaches. Sites are measured in parts of
+:data:`PART_SITES` in strip order (small arrays stay in the allocator) and, when
+processors are idle, in forked worker processes; every part is measured in the
+whole's frames, so the answer is the same to the last bit however it is cut.
+Townships are looked up only for the sites listed.
 """
 from __future__ import annotations
 
