@@ -1,30 +1,74 @@
 """Streamlit glue shared by the casework pages: sign-in (the same session account as /data), escaping, links.
 
-Sign-in mirrors ``views/data.py`` (password form against the deployment's accounts, a short lock after
-repeated failures) and stores the account under the same session key, so one login serves every page.
+Sign-in mirrors ``views/login.py`` (password form against the deployment's accounts, throttled by
+``geo.auth.login`` across sessions and processes) and stores the account under the same session key,
+so one login serves every page.
 """
 from __future__ import annotations
 
-import html
-import re
-import time
+import math
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
+import streamlit.components.v1 as components
 
+import ui
 from geo import auth
+from geo.contract import SITE_LAYERS
 
-LOCK_AFTER, LOCK_SECONDS = 5, 60
+#: "use my location": a tiny component served from this folder by the app itself (no build, no CDN).
+GEOLOCATE_DIR = Path(__file__).resolve().parent / "components" / "geolocate"
+_geolocate = components.declare_component("geolocate", path=str(GEOLOCATE_DIR))
 
 
 def md(text) -> str:
-    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>$])", r"\\\1", html.escape(str(text), quote=True))
+    """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
+    return ui.md_escape(text)
 
 
 def site_link(layer: str, feature_id: str) -> str:
     """Relative URL of a site's file page (``/site?layer=…&id=…``)."""
     return "site?" + urlencode({"layer": layer, "id": feature_id})
+
+
+def site_links(layers, ids) -> list[str | None]:
+    """:func:`site_link` per row, ``None`` where the row is not a site of a site layer (no file to open)."""
+    return [site_link(lay, str(fid)) if lay in SITE_LAYERS and isinstance(fid, str) and fid else None
+            for lay, fid in zip(layers, ids)]
+
+
+def link_column(label: str = "一企一档") -> dict:
+    """``column_config`` showing the column ``label`` of :func:`site_links` as a 查看档案 link."""
+    return {label: st.column_config.LinkColumn(label, display_text="查看档案")}
+
+
+def geolocate(key: str, label: str = "使用我的位置") -> dict | None:
+    """A full-width button that asks the browser for the phone's position (``navigator.geolocation``).
+
+    Returns what the browser last answered: ``{"lon", "lat", "accuracy", "t"}`` or ``{"error", "t"}``
+    (``t`` tells one answer from the next), ``None`` before the first tap. Use :func:`device_location` to
+    read it: it comes from the client and is checked like any input.
+    """
+    return _geolocate(label=label, key=key, default=None)
+
+
+def device_location(value) -> tuple[float, float, float | None] | None:
+    """``(lon, lat, accuracy in metres)`` from a :func:`geolocate` answer, or ``None`` when it holds no valid
+    WGS84 position (an error, or anything malformed)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        lon, lat = float(value["lon"]), float(value["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    try:
+        acc = float(value.get("accuracy"))
+    except (TypeError, ValueError):
+        acc = None
+    return lon, lat, acc if acc is not None and math.isfinite(acc) and acc >= 0 else None
 
 
 def account() -> auth.Account | None:
@@ -42,26 +86,18 @@ def login_box(where=None) -> auth.Account | None:
             st.session_state.pop("account", None)
             st.rerun()
         return acc
-    locked_until = st.session_state.get("login_locked_until", 0.0)
     with box.form("cw_login", clear_on_submit=True):
         user = st.text_input("用户名", key="cw_login_user", max_chars=64)
         password = st.text_input("密码", type="password", key="cw_login_password", max_chars=72)
         submitted = st.form_submit_button("登录", width="stretch")
     if submitted:
-        if time.time() < locked_until:
-            box.error(f"尝试次数过多，请 {int(locked_until - time.time()) + 1} 秒后再试。")
-        else:
-            found = auth.verify(user, password)
-            if found:
-                st.session_state["account"] = (found.name, found.role)
-                st.session_state["login_failures"] = 0
-                st.rerun()
-            failures = st.session_state.get("login_failures", 0) + 1
-            st.session_state["login_failures"] = failures
-            if failures >= LOCK_AFTER:
-                st.session_state["login_locked_until"] = time.time() + LOCK_SECONDS
-                st.session_state["login_failures"] = 0
-            box.error("用户名或密码错误。")
+        # The same throttle as /data (geo.auth.login): per account and address, across sessions and processes.
+        res = auth.login(user, password, auth.client_address(st.context.ip_address,
+                                                             st.context.headers.get("X-Forwarded-For")))
+        if res.ok:
+            st.session_state["account"] = (res.account.name, res.account.role)
+            st.rerun()
+        box.error(f"{md(res.zh)}  \n{md(res.en)}")
     return None
 
 
@@ -81,7 +117,51 @@ def show_error(exc) -> None:
     import pandas as pd
 
     zh, en = getattr(exc, "zh", None) or "操作失败，未写入任何数据。", getattr(exc, "en", None) or str(exc)
-    st.error(f"{zh}\n\n{en}")
+    st.error(f"{md(zh)}\n\n{md(en)}")
     problems = getattr(exc, "problems", None) or []
     if problems:
         st.dataframe(pd.DataFrame([{"问题": str(p)} for p in problems[:200]]), hide_index=True)
+
+
+def inspection_from_plan(plan, get_store) -> str | None:
+    """The 转为巡查 box of /patrol: a signed-in inspector or planner turns the planned patrol into an inspection
+    with its stops (one commit; the author recorded); returns the new inspection's id once made.
+
+    The plan is converted once: the id is remembered with the plan, so a second click cannot make a twin.
+    """
+    from geo import inspections as insp
+    from geo.contract import INSPECTION_KIND_LABELS
+    from geo.errors import GeoError
+    from geo.store import StoreError
+
+    st.subheader("转为巡查")
+    st.caption("把这份路线登记为一次巡查（含各站点），巡查员即可在“巡查登记”页逐点记录检查结果。"
+               "监测断面不是企业、窑、养殖场，不列为巡查点位；排污口计入所属企业。")
+    made = st.session_state.get("cw_plan_inspection")
+    if made and made[0] is plan:  # the plan itself is kept: an id() could be reused by the next plan
+        st.success(f"已转为巡查 {md(made[1])}。[去登记检查结果](inspect)")
+        return made[1]
+    acc = login_box()
+    if not may(acc, "inspect"):
+        return None
+    kinds = list(INSPECTION_KIND_LABELS)
+    with st.form("cw_from_plan"):
+        kind = st.selectbox("巡查类型", kinds, format_func=INSPECTION_KIND_LABELS.get, key="cw_p_kind")
+        departments = st.text_input(f"参加部门（用“、”分隔；联合巡查至少 {insp.JOINT_MIN_DEPARTMENTS} 个部门）",
+                                    key="cw_p_departments", max_chars=200)
+        team = st.text_input("巡查组（可空）", key="cw_p_team", max_chars=60)
+        held_on = st.date_input("巡查日期", value=plan.day, key="cw_p_day")
+        note = st.text_input("备注（可空）", key="cw_p_note", max_chars=200)
+        submitted = st.form_submit_button("转为巡查", type="primary")
+    if not submitted:
+        return None
+    try:
+        iid = insp.from_plan(get_store(), plan, kind=kind, departments=departments, team=team.strip(),
+                             note=note.strip(), user=acc.name, held_on=held_on)
+    except (GeoError, StoreError) as exc:
+        show_error(exc)
+        return None
+    st.session_state["cw_plan_inspection"] = (plan, iid)
+    n = len(insp.stops_of(get_store(), iid))
+    st.success(f"已建立巡查 {md(iid)}，{n} 个点位，登记人 {md(acc.name)}。[去登记检查结果](inspect)")
+    return iid

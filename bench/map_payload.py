@@ -89,7 +89,9 @@ def browser_check(html: str, n: int) -> None:
         page = ctx.new_page()
         t0 = time.perf_counter()
         page.goto(url, wait_until="load")
-        page.wait_for_function("() => document.querySelector('canvas.leaflet-zoom-animated') !== null")
+        # drawn: sites on the canvas, or (at district zoom) their clusters
+        page.wait_for_function("() => document.querySelector('canvas.leaflet-zoom-animated, .qs-cluster-icon')"
+                               " !== null", timeout=120000)
         load = time.perf_counter() - t0
         pan = page.evaluate("""() => new Promise(res => {
             const key = Object.keys(window).find(k => k.startsWith('map_'));

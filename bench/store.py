@@ -8,7 +8,7 @@ GeoPackage is copied to a temporary directory first; nothing in ``data/`` is
 written. Prints one line per figure:
 
 - read every table, a snapshot of the wall screen's tables, ``version()``;
-- one inspector's status update (event + site in one commit);
+- one inspector's status update (geo.updates: the event, status = latest event);
 - concurrent status updates (``--writers`` threads × ``--updates``);
 - copy GeoPackage → PostGIS → GeoPackage;
 - push-down: latest reading per point and parameter, counts by status, vs pandas;
@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.contract import SITE_LAYERS, STATUS, TABLES  # noqa: E402
-from geo.pgstore import copy_store  # noqa: E402
 from geo.rules import RESOLVED  # noqa: E402
 from geo.store import Change, GpkgStore, open_store  # noqa: E402
+from geo.store.postgis import copy_store  # noqa: E402
 
 DEMO = ROOT / "data" / "demo.gpkg"
 WALL = ["townships", "enterprises", "kilns", "farms", "status_events", "sampling_points"]
@@ -61,13 +61,10 @@ def line(what: str, gpkg: float | None, pg: float | None, note: str = "") -> Non
 
 
 def status_update(store, layer: str, fid: str, status: str, who: str, note: str) -> None:
-    """One inspector's update as the app does it: append the event and set the site's status."""
-    sites = store.read(layer)
-    row = sites[sites["id"] == fid].assign(status=status)
-    ev = pd.DataFrame({"layer": [layer], "feature_id": [fid], "status": [status],
-                       "effective_on": [dt.date(2007, 7, 1)], "recorded_at": [dt.datetime.now()],
-                       "recorded_by": [who], "note": [note]})
-    store.commit([Change("status_events", ev, "append"), Change(layer, row, "upsert")])
+    """One inspector's update as the app does it (geo.updates): the event appended, status = latest event."""
+    from geo.updates import update_status
+
+    update_status(store, layer, fid, status, dt.date(2007, 7, 1), note, who, today=dt.date(2007, 7, 1))
 
 
 def concurrent_updates(store, writers: int, updates: int) -> tuple[float, int]:
@@ -150,7 +147,7 @@ FROM active a
 
 def sql_riverside(pg, distance: float) -> pd.DataFrame:
     """The riverside rule in PostGIS (geography: distances on the spheroid), violations only."""
-    from geo.pgstore import _driver_tx
+    from geo.store.postgis import _driver_tx
 
     with _driver_tx(pg.engine, readonly=True) as cur:
         cur.execute(SQL_RIVERSIDE, {"d": distance, "rf": sorted(RESOLVED["farms"]),
@@ -222,7 +219,7 @@ def main(argv=None) -> int:
         def one(store):
             n[0] += 1
             status_update(store, "kilns", kiln, STATUS["kilns"][n[0] % 4], "bench", f"b{n[0]}")
-        line("one status update (event + site)", timed(lambda: one(gp), r)[0], timed(lambda: one(pg), r)[0])
+        line("one status update (geo.updates)", timed(lambda: one(gp), r)[0], timed(lambda: one(pg), r)[0])
 
         w, u = args.writers, args.updates
         g_el, g_lost = concurrent_updates(gp, w, u)

@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 import io
 import re
+import shutil
+import subprocess
 import unicodedata
 
 import pandas as pd
@@ -26,6 +28,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 TYPES = {"image/jpeg": "JPEG 图片", "image/png": "PNG 图片", "image/webp": "WebP 图片", "application/pdf": "PDF 文档"}
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 THUMB_PX = 320
+#: Longest a PDF's first page may take to draw (a hostile file must not hang a page).
+PDF_PREVIEW_SECONDS = 15
 
 
 def max_bytes() -> int:
@@ -129,3 +133,31 @@ def thumbnail(data: bytes, size: int = THUMB_PX) -> bytes | None:
             return buf.getvalue()
     except Exception:  # noqa: BLE001 - a damaged image simply has no thumbnail
         return None
+
+
+def pdf_first_page(data: bytes, size: int = THUMB_PX) -> bytes | None:
+    """A PNG of a PDF's first page, at most ``size`` pixels on its long side; ``None`` when it cannot be drawn.
+
+    Drawn by poppler's ``pdftoppm`` (``poppler-utils``; scripts/setup installs it) in its own process, fed
+    through a pipe, with a time limit; off with ``[attachments] pdf_preview = false``. Without it a PDF is
+    only listed (name, size, SHA-256).
+    """
+    if sniff(data) != "application/pdf" or not config.get("attachments", "pdf_preview", True):
+        return None
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run([exe, "-f", "1", "-l", "1", "-singlefile", "-png", "-scale-to", str(int(size)), "-"],
+                              input=bytes(data), capture_output=True, timeout=PDF_PREVIEW_SECONDS, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    png = done.stdout
+    return png if done.returncode == 0 and png.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+def preview(data: bytes, size: int = THUMB_PX) -> bytes | None:
+    """A PNG thumbnail of an image or of a PDF's first page (``None`` when there is none)."""
+    if data is None:
+        return None
+    return thumbnail(data, size) or pdf_first_page(data, size)

@@ -6,7 +6,10 @@ The PDF (A4 landscape, matplotlib, CJK font embedded) holds, dated:
    completion for each campaign;
 2. the cumulative closures of each campaign against its deadline, with the
    projection at the trailing 90-day pace;
-3. the overdue list (or, when nothing is overdue, the sites due soonest) and
+3. water: the sampling sections by GB 3838-2002 class, and the outfalls judged
+   against their discharge limits (GB 8978-1996 or the permit: 达标 / 超标 with
+   the exceedance multiple), when the frames hold ``sampling_points`` and ``readings``;
+4. the overdue list (or, when nothing is overdue, the sites due soonest) and
    the department pairing.
 
 Chinese text needs a CJK font: :func:`cjk_family` finds Noto Sans CJK (Debian
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 from pathlib import Path
 from typing import Mapping
@@ -24,6 +28,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from . import fmt
 from . import progress as P
 from .errors import GeoError
 
@@ -36,8 +41,14 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
 #: (``layers.townships.CHOROPLETH``; repeated here because the core does not import the UI layers).
 CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
 
+#: GB 3838 class colours, as on the water page's map (``layers.sampling_points.CLASS_COLOURS``; repeated
+#: here for the same reason as CHOROPLETH).
+CLASS_COLOURS = {1: "#2166AC", 2: "#67A9CF", 3: "#1A9850", 4: "#FEE08B", 5: "#FC8D59", 6: "#D73027"}
+
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 26
+#: Longest data text printed in a table cell and as a map label (longer ones end in "…").
+CELL_CHARS, MAP_LABEL_CHARS = 24, 16
 
 
 def cjk_family() -> str:
@@ -80,6 +91,16 @@ def _fmt_date(d) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def _fit(text, limit: int) -> str:
+    """A data text as printed: line breaks and tabs as spaces, and cut to ``limit`` characters with "…".
+
+    Names are printed as written ("$" included: mathtext is off); only their length is bounded, so
+    that a 5,000-character name cannot run across the page over its neighbours.
+    """
+    t = re.sub(r"[\r\n\t\v\f]+", " ", str(text))
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
 def _pct(r) -> str:
     return "—" if r is None or (isinstance(r, float) and np.isnan(r)) else f"{100 * r:.1f}%"
 
@@ -101,6 +122,7 @@ def _draw_map(ax, townships, comp: pd.DataFrame, title: str) -> None:
         g[has].plot(ax=ax, column="rate", cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.5)
     pts = g.geometry.representative_point()
     for name, p, r in zip(g["name"], pts, g["rate"]):
+        name = _fit(name, MAP_LABEL_CHARS)
         label = name if pd.isna(r) else f"{name}\n{100 * r:.0f}%"
         ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=5.5 if pd.isna(r) else 6.5,
                     color="#666666" if pd.isna(r) else "#111111",
@@ -131,13 +153,21 @@ def _draw_timeline(ax, series: pd.DataFrame, proj: P.Projection, title: str, uni
     ax.set_title(title, fontsize=11)
     ax.set_ylim(0, max(proj.targets, int(series["done"].max()) if len(series) else 0) * 1.08 + 1)
     ax.legend(fontsize=7, loc="upper left")
-    import matplotlib.dates as mdates
-
-    loc = mdates.AutoDateLocator(minticks=3, maxticks=6)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    fmt.month_ticks(ax)  # 2007年1月, 4月, 7月 … (matplotlib's own ticks say Jul, May, Sep)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
+
+
+def _draw_no_progress(ax, proj: P.Projection, title: str, unit: str) -> None:
+    """In place of a flat line at zero: a sentence saying why there is no curve yet."""
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
+    lines = [f"截至{_fmt_date(proj.as_of)}尚无完成，暂无进度曲线。", f"目标 {proj.targets}{unit}，已完成 0{unit}。"]
+    if proj.deadline is not None:
+        days = (pd.Timestamp(proj.deadline) - pd.Timestamp(proj.as_of)).days
+        lines.append(f"期限 {_fmt_date(proj.deadline)}（" + (f"剩余 {days} 天）" if days >= 0 else f"已逾期 {-days} 天）"))
+    ax.text(0.5, 0.6, "\n".join(lines), ha="center", va="center", fontsize=10, color="#444444", linespacing=1.8,
+            transform=ax.transAxes)
 
 
 def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
@@ -149,7 +179,8 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
     if len(df) == 0:
         ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
         return
-    tbl = ax.table(cellText=df.astype(str).to_numpy(), colLabels=list(df.columns), loc="upper center",
+    cells = [[_fit(v, CELL_CHARS) for v in row] for row in fmt.frame_text(df).to_numpy()]
+    tbl = ax.table(cellText=cells, colLabels=list(df.columns), loc="upper center",
                    cellLoc="center")
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(8)
@@ -159,6 +190,76 @@ def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
             cell.set_facecolor("#dde7f0")
 
 
+def _water_frames(frames: Mapping[str, pd.DataFrame], day) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Sections (GB 3838 class) and outfalls (discharge verdict) on ``day`` as tables for people; ``None`` without data."""
+    from . import fmt, water
+
+    pts, rd = frames.get("sampling_points"), frames.get("readings")
+    if pts is None or rd is None or not len(pts):
+        return None
+    a = water.latest_assessment({"sampling_points": pts, "readings": rd}, as_of=day)
+    kind = a["kind"] if "kind" in a.columns else pd.Series("section", index=a.index)
+    sec = a[kind != "outfall"].sort_values(["class", "id"], ascending=[False, True], na_position="last")
+    out = a[kind == "outfall"].sort_values(["verdict", "id"], ascending=[False, True])
+    sections = pd.DataFrame({
+        "断面": sec["name"].astype(str), "水体": sec["waterbody"].map({"river": "河流", "lake": "湖库"}).fillna("—"),
+        "采样日期": sec["sampled_on"].map(fmt.iso_date), "水质类别": sec["class_label"],
+        "目标": sec["target_class"].map(water.label), "达标": sec["meets"].map(
+            lambda v: "—" if pd.isna(v) else ("是" if v else "否")),
+        "超标项目（超标倍数）": sec["exceeding"].fillna("—").replace("", "—"),
+    })
+    sections.attrs["classes"] = sec["class"]
+    outfalls = pd.DataFrame({
+        "排污口": out["name"].astype(str), "执行标准": out["standard"], "采样日期": out["sampled_on"].map(fmt.iso_date),
+        "判定": out["verdict"], "超标项目（超标倍数）": out["exceeding"].fillna("—").replace("", "—"),
+    })
+    return sections, outfalls
+
+
+def _draw_water_page(fig, sections: pd.DataFrame, outfalls: pd.DataFrame, dated: str) -> None:
+    """Sections counted and listed by GB 3838 class; outfalls 达标/超标 against their discharge limits."""
+    from . import discharge, water
+
+    fig.text(0.5, 0.955, "水质状况：断面类别与排污口达标", ha="center", fontsize=16)
+    fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+    classes = sections.attrs.get("classes", pd.Series(dtype=float))
+    counts = [int((classes == k).sum()) for k in water.CLASSES]
+    ax = fig.add_axes((0.06, 0.56, 0.26, 0.3))
+    ax.barh([water.CLASS_LABELS[k] for k in water.CLASSES][::-1], counts[::-1],
+            color=[CLASS_COLOURS[k] for k in water.CLASSES][::-1], edgecolor="#555555", linewidth=0.5)
+    for y, n in enumerate(counts[::-1]):
+        ax.text(n + 0.05, y, str(n), va="center", fontsize=8)
+    ax.set_title(f"监测断面按 GB 3838-2002 类别（共 {int(classes.notna().sum())} 个有评价）", fontsize=10)
+    ax.set_xlim(0, max(counts + [1]) * 1.25)
+    ax.xaxis.set_visible(False)
+    ax.tick_params(labelsize=8)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+
+    def table(rect, df, title):
+        tax = fig.add_axes(rect)
+        tax.set_axis_off()
+        tax.set_title(title, fontsize=10, loc="left")
+        if not len(df):
+            tax.text(0.5, 0.8, "（无）", ha="center", fontsize=10)
+            return
+        tbl = tax.table(cellText=[[_fit(v, 2 * CELL_CHARS) for v in r] for r in fmt.frame_text(df).to_numpy()], colLabels=list(df.columns), loc="upper center",
+                        cellLoc="center")
+        tbl.auto_set_font_size(False)
+        tbl.set_fontsize(7)
+        tbl.scale(1, 1.2)
+        for (r, _), cell in tbl.get_celld().items():
+            if r == 0:
+                cell.set_facecolor("#dde7f0")
+
+    table((0.36, 0.5, 0.6, 0.38), sections.head(16), "监测断面（最新一次采样）")
+    over = int((outfalls["判定"] == discharge.EXCEEDS).sum())
+    table((0.04, 0.12, 0.92, 0.3), outfalls.head(10),
+          f"排污口（最新一次采样）：{over} 个超标 / 共 {len(outfalls)} 个")
+    fig.text(0.04, 0.05, "断面：单因子评价，类别不劣于目标类别为达标。排污口不参与地表水分类：" + discharge.RULE + "。",
+             fontsize=7, color="#555555", wrap=True)
+
+
 def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["campaign", "id", "name", "township", "status", "deadline", "days_left", "department", "destination"]
     out = P.labelled(df[[c for c in cols if c in df.columns]].assign(layer=df["layer"]))
@@ -166,9 +267,41 @@ def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: The rules the briefing's figures follow, stated on its cover and in its xlsx.
+RULE = ("完成：化工企业关停、搬迁或转产，石灰窑（棚）关停、改建或搬迁，养殖场通过验收或关停、搬迁；逾期：整改期限已过仍未完成；"
+        "预计完成日期按近期日均进度推算；乡镇完成率 = 已完成 ÷ 目标数。水质：断面按 GB 3838-2002 单因子评价；"
+        "排污口按 GB 8978-1996（或排污许可限值）判定达标、超标")
+
+
+def briefing_meta(as_of, *, district: str = "", window_days: int = 90, data_version: str | None = None,
+                  generated_by: str | None = None, generated: dt.datetime | None = None):
+    """What the briefing is (:class:`geo.io.writers.Meta`): its cover, footer and xlsx header block."""
+    from .io.writers import Meta
+
+    return Meta(title=f"{district}生态整治关停进度简报", rule=RULE,
+                parameters={"进度推算窗口（天）": int(window_days), "地图": "乡镇边界，完成率五档（0–20%…80–100%）"},
+                as_of=P.as_day(as_of).date(), data_version=data_version, generated_by=generated_by,
+                generated_at=(generated or dt.datetime.now()).replace(microsecond=0))
+
+
+def _footer(fig, meta, page: int) -> None:
+    items = dict(meta.items())
+    parts = [items["标题"], f"截至 {items.get('截至日期', '')}"]
+    if "数据版本" in items:
+        parts.append(f"数据版本 {items['数据版本']}")
+    parts.append(f"生成于 {items['生成时间']}" + (f"（{items['生成人']}）" if "生成人" in items else ""))
+    parts += [items["软件版本"], f"第 {page} 页"]
+    fig.text(0.5, 0.012, " · ".join(parts), ha="center", fontsize=6.5, color="#666666")
+
+
 def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "", window_days: int = 90,
-               generated: dt.datetime | None = None) -> bytes:
-    """The briefing PDF (bytes) for ``as_of``."""
+               generated: dt.datetime | None = None, data_version: str | None = None,
+               generated_by: str | None = None) -> bytes:
+    """The briefing PDF (bytes) for ``as_of``.
+
+    The cover states what it is (:func:`briefing_meta`: the rules, the date, the data version, who
+    generated it when, the software version) and every page repeats it in a footer.
+    """
     import matplotlib as mpl
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
@@ -178,16 +311,31 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
     day = P.as_day(as_of)
     k = P.kpis(frames, day)
     generated = generated or dt.datetime.now()
-    heading = f"{district}生态整治关停进度简报"
+    meta = briefing_meta(day, district=district, window_days=window_days, data_version=data_version,
+                         generated_by=generated_by, generated=generated)
+    about = dict(meta.items())
+    heading = f"{_fit(district, 30)}生态整治关停进度简报"
     dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
     buf = io.BytesIO()
-    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42}
+    # text.parse_math off: names come from data, and "$…$" in a name must print as written, not as mathtext.
+    rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42,
+          "text.parse_math": False}
+    pages = [0]
     with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
-                                                      "Subject": "关停进度简报", "Creator": "青山 Qingshan"}) as pdf:
+                                                      "Subject": "关停进度简报", "Author": generated_by or "",
+                                                      "Creator": about["软件版本"]}) as pdf:
+        def save(fig) -> None:
+            pages[0] += 1
+            _footer(fig, meta, pages[0])
+            pdf.savefig(fig)
+
         # page 1: figures and maps
         fig = Figure(figsize=A4_LANDSCAPE)
         fig.text(0.5, 0.955, heading, ha="center", fontsize=18)
-        fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+        fig.text(0.5, 0.92, dated + (f"　　生成人 {generated_by}" if generated_by else "")
+                 + (f"　　数据版本 {data_version}" if data_version else "") + f"　　{about['软件版本']}",
+                 ha="center", fontsize=9, color="#444444")
+        fig.text(0.5, 0.895, "口径：" + RULE + "。", ha="center", fontsize=6.5, color="#555555", wrap=True)
         c, lime, f = k["chemical"], k["lime"], k["livestock"]
         blocks = [
             ("化工园区关停", [f"已关停 {c['done']}/{c['targets']} 家（{_pct(c['rate'])}）",
@@ -212,9 +360,9 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                  color="#c0392b" if k["overdue"] else "#2e7d32")
         towns = frames["townships"]
         for i, key in enumerate(P.CAMPAIGNS):
-            ax = fig.add_axes((0.02 + i * 0.33, 0.1, 0.31, 0.56))
+            ax = fig.add_axes((0.02 + i * 0.33, 0.13, 0.31, 0.53))
             _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + " · 乡镇完成率")
-        pdf.savefig(fig)
+        save(fig)
 
         # page 2: over time
         fig = Figure(figsize=A4_LANDSCAPE)
@@ -225,10 +373,20 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
         for ax, key in zip(axes, P.CAMPAIGNS):
             start = day - pd.Timedelta(days=540)  # a year and a half of history reads well on paper
             series, proj = P.timeline(frames, key, day, window_days, start=start)
-            _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
-        pdf.savefig(fig)
+            if proj.targets > 0 and proj.done == 0:
+                _draw_no_progress(ax, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
+            else:
+                _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
+        save(fig)
 
-        # page 3+: overdue (or due soonest) and departments
+        # page 3: water (sections by class, outfalls against their discharge limits)
+        wf = _water_frames(frames, day)
+        if wf is not None:
+            fig = Figure(figsize=A4_LANDSCAPE)
+            _draw_water_page(fig, *wf, dated)
+            save(fig)
+
+        # page 4+: overdue (or due soonest) and departments
         od = P.overdue(frames, day)
         if len(od):
             title, df = f"逾期未完成清单（{len(od)} 处）", od
@@ -242,18 +400,20 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
             page = rows.iloc[start:start + ROWS_PER_PAGE]
             suffix = f"（续 {start // ROWS_PER_PAGE + 1}）" if start else ""
             _table_page(fig, title + suffix, page, note + "　" + dated)
-            pdf.savefig(fig)
+            save(fig)
         dept = P.department_pairs(frames, day)
         fig = Figure(figsize=A4_LANDSCAPE)
         dcols = ["department", "id", "name", "status", "deadline", "days_left", "destination"]
         dtab = P.labelled(dept[dcols].assign(layer="enterprises")).drop(columns=[P.HEADERS["layer"]])
         _table_page(fig, f"部门结对：未完成企业（{len(dept)} 家）", dtab.iloc[:ROWS_PER_PAGE], dated)
-        pdf.savefig(fig)
+        save(fig)
     return buf.getvalue()
 
 
-def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None) -> bytes:
-    """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名."""
+def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[str, float] | None = None,
+                meta=None) -> bytes:
+    """The briefing's figures as an xlsx (Chinese headers): 指标, 各专项乡镇完成率, 逾期清单, 待办清单, 结对部门, 乡镇排名,
+    and with water data 断面水质 and 排污口达标."""
     frames = P.prepare(frames)
     day = P.as_day(as_of)
     sheets: dict[str, pd.DataFrame] = {"指标": P.kpi_table(P.kpis(frames, day))}
@@ -265,17 +425,25 @@ def render_xlsx(frames: Mapping[str, pd.DataFrame], as_of, *, weights: Mapping[s
     sheets["待办清单"] = P.labelled(P.pending_sites(frames, day))
     sheets["结对部门"] = P.labelled(P.department_pairs(frames, day, pending_only=False).assign(layer="enterprises"))
     sheets["乡镇排名"] = P.labelled(P.township_ranking(frames, day, weights))
-    return P.to_xlsx(sheets)
+    wf = _water_frames(frames, day)
+    if wf is not None:
+        sheets["断面水质"], sheets["排污口达标"] = wf
+    return P.to_xlsx(sheets, meta=meta if meta is not None else briefing_meta(day))
 
 
-def write(frames: Mapping[str, pd.DataFrame], as_of, out_pdf: Path, *, district: str = "") -> tuple[Path, Path]:
+def write(frames: Mapping[str, pd.DataFrame], as_of, out_pdf: Path, *, district: str = "",
+          data_version: str | None = None, generated_by: str | None = None) -> tuple[Path, Path]:
     """Write the briefing PDF to ``out_pdf`` and its xlsx next to it (same name, ``.xlsx``).
 
-    Both are rendered in memory first, so a failure (e.g. no CJK font) writes nothing.
+    Both are rendered in memory first, so a failure (e.g. no CJK font) writes nothing; both state what
+    they are (:func:`briefing_meta`).
     """
     out_pdf = Path(out_pdf)
-    pdf = render_pdf(frames, as_of, district=district)
-    xlsx = render_xlsx(frames, as_of)
+    generated = dt.datetime.now().replace(microsecond=0)
+    pdf = render_pdf(frames, as_of, district=district, data_version=data_version, generated_by=generated_by,
+                     generated=generated)
+    xlsx = render_xlsx(frames, as_of, meta=briefing_meta(as_of, district=district, data_version=data_version,
+                                                         generated_by=generated_by, generated=generated))
     out_xlsx = out_pdf.with_suffix(".xlsx")
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
     out_pdf.write_bytes(pdf)

@@ -876,21 +876,29 @@ def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", 
         title=f"沿河{float(distance):g}米缓冲区内在管点位清单",
         rule=f"在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {float(distance):g} 米即为违规（含 "
              f"{float(distance):g} 米）；距离按局部横轴墨卡托平面（GRS80）精确计算，单位米，保留到毫米",
-        parameters={"限值（米）": float(distance), "检查的图层": names, "坐标": "经纬度 WGS84（EPSG:4326）"},
+        parameters={"限值（米）": float(distance), "检查的图层": names, "坐标": "经纬度 WGS84（EPSG:4326）",
+                    "距离算法": "点到河流中心线距离减半河宽（不小于0），水库湖泊内为0；局部横轴墨卡托平面"},
         as_of=pd.Timestamp(as_of).date() if as_of is not None else "当前状态",
         data_version=data_version, generated_by=generated_by)
 
 
-def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None) -> Path:
-    """Write a result as ``.csv`` (English columns and codes, for scripts), ``.xlsx`` (Chinese headers;
-    ``meta`` as its header block and 说明 sheet) or ``.geojson`` (points with every column as properties),
-    through :mod:`geo.io.writers` (no spreadsheet formula from a site's name)."""
+def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None, labels: str | None = None) -> Path:
+    """Write a result as ``.csv``, ``.xlsx`` (Chinese headers; ``meta`` as its header block and 说明 sheet)
+    or ``.geojson`` (points with every column as properties), through :mod:`geo.io.writers` (no spreadsheet
+    formula from a site's name).
+
+    CSV: by default for scripts (English columns ``layer,id,name,township,distance_m,water_id,water_name,…``
+    and codes; ``meta`` in a sibling ``<file>.meta.txt``); ``labels="zh"`` for people (UTF-8 with BOM,
+    Chinese headers and labels, ``meta`` as leading ``#`` lines).
+    """
     from .io.writers import write_csv, write_geojson, write_xlsx
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return write_csv(to_table(result), path, dialect="for_machines")
+        if labels == "zh":
+            return write_csv(to_table(result, chinese=True), path, dialect="for_people", meta=meta)
+        return write_csv(to_table(result), path, dialect="for_machines", meta=meta)
     if suffix == ".xlsx":
         return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, path, meta=meta)
     if suffix in (".geojson", ".json"):

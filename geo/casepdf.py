@@ -24,7 +24,7 @@ def esc(text) -> str:
 
 @dataclass
 class Doc:
-    """A document built block by block: ``heading``, ``para``, ``table``, ``image``."""
+    """A document built block by block: ``heading``, ``para``, ``small``, ``table``, ``image``."""
 
     title: str
     blocks: list = field(default_factory=list)
@@ -37,12 +37,18 @@ class Doc:
         self.blocks.append(("para", text))
         return self
 
+    def small(self, text: str) -> "Doc":
+        """A line in small print (long codes such as a SHA-256 fit on one line)."""
+        self.blocks.append(("small", text))
+        return self
+
     def table(self, df: pd.DataFrame, max_rows: int = 200) -> "Doc":
         self.blocks.append(("table", df.head(max_rows)))
         return self
 
-    def image(self, png: bytes, caption: str = "") -> "Doc":
-        self.blocks.append(("image", (png, caption)))
+    def image(self, png: bytes, caption: str = "", border: bool = False) -> "Doc":
+        """A picture (``border``: a thin frame, for a document page that is mostly white)."""
+        self.blocks.append(("image", (png, caption, border)))
         return self
 
     def pdf(self) -> bytes:
@@ -105,17 +111,26 @@ def render(doc: Doc) -> bytes:
             elif kind == "para":
                 for line in _wrap(value, 56):
                     text(line, 9)
+            elif kind == "small":
+                for line in _wrap(value, 100):
+                    text(line, 7, color="#333")
             elif kind == "table":
                 _table(value, text, state, need)
             elif kind == "image":
-                png, caption = value
+                png, caption, border = value
                 need(0.25)
                 from PIL import Image
 
                 im = Image.open(io.BytesIO(png))
                 ax = state["fig"].add_axes([0.07, state["y"] - 0.22, 0.35, 0.22])
                 ax.imshow(im)
-                ax.axis("off")
+                if border:
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    for spine in ax.spines.values():
+                        spine.set_edgecolor("#999999")
+                else:
+                    ax.axis("off")
                 state["y"] -= 0.23
                 if caption:
                     text(caption, 8, color="#333")

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .contract import ACCEPTED_EPSG, CASEWORK_TABLES, PARAMETERS, SITE_LAYERS, STATUS, TABLES
+from .contract import (ACCEPTED_EPSG, CASEWORK_TABLES, DISCHARGE_PARAMETERS, PARAMETERS, SITE_LAYERS, STATUS, TABLES,
+                       parse_permit)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class Problem:
 _GEOM_IDS = {"Point": {0}, "LineString": {1, 5}, "Polygon": {3, 6}}
 _GEOM_ZH = {"Point": "点", "LineString": "线", "Polygon": "面"}
 
+
+def _bad_permit(text) -> bool:
+    from .errors import GeoError
+
+    try:
+        parse_permit(text)
+    except GeoError:
+        return True
+    return False
 
 def _row_ids(table: str, df: pd.DataFrame) -> pd.Series:
     key = TABLES[table].key
@@ -96,8 +106,15 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
     if table == "sampling_points" and "target_class" in df.columns:
         tc = pd.to_numeric(df["target_class"], errors="coerce")
         add(tc.notna() & ~tc.isin([1, 2, 3, 4, 5]), "target_class", "target class must be 1–5", "目标类别应为1–5")
+    if table == "sampling_points" and "discharge_grade" in df.columns:
+        g = pd.to_numeric(df["discharge_grade"], errors="coerce")
+        add(g.notna() & ~g.isin([1, 2, 3]), "discharge_grade", "discharge grade must be 1–3 (GB 8978-1996)",
+            "排放标准级别应为1–3（一级、二级、三级）")
+    if table == "sampling_points" and "permit_limits" in df.columns:
+        add(df["permit_limits"].map(_bad_permit).astype(bool), "permit_limits",
+            "permit limits must read code=value; … (e.g. COD=80; pH=6-9)", "排污许可限值格式应为“指标=限值；…”（如 COD=80；pH=6-9）")
     if table == "readings" and "parameter" in df.columns:
-        add(df["parameter"].notna() & ~df["parameter"].isin(PARAMETERS), "parameter",
+        add(df["parameter"].notna() & ~df["parameter"].isin(PARAMETERS + DISCHARGE_PARAMETERS), "parameter",
             "unknown parameter code", "未知指标代码")
     if table == "status_events" and {"layer", "status"} <= set(df.columns):
         ok = pd.Series(False, index=df.index)

@@ -427,6 +427,20 @@ def alarms(c: pd.DataFrame, day) -> pd.DataFrame:
     return out.sort_values(["sensitive", "days_overdue", "due_on"], ascending=[False, False, True], kind="stable")
 
 
+#: Handling state of a complaint on a day (the map's colours): worst first.
+STATE_LABELS = contract.COMPLAINT_STATE_LABELS
+
+
+def handling_state(c: pd.DataFrame, day) -> pd.Series:
+    """Each complaint's state on ``day``: ``overdue``, ``due_today``, ``open`` (unhandled, not yet due) or
+    ``handled`` (handled on or before ``day``). Complaints received after ``day`` are ``<NA>``."""
+    day = pd.Timestamp(day).normalize()
+    unhandled = c["handled_on"].isna() | (c["handled_on"] > day)
+    state = np.select([~unhandled, overdue(c, day), c["due_on"] == day], ["handled", "overdue", "due_today"],
+                      default="open")
+    return pd.Series(state, index=c.index, dtype=object).where(c["received_on"] <= day)
+
+
 def in_period(c: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     m = pd.Series(True, index=c.index)
     if start is not None:

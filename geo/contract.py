@@ -10,6 +10,7 @@ marked ``required=False`` and may be absent from stores written by others.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -103,6 +104,8 @@ CHANNEL_LABELS = {
 #: Channels by which a complaint reaches the bureau directly (not forwarded by a higher office).
 DIRECT_CHANNELS = ("hotline", "visit", "letter", "online")
 CATEGORY_LABELS = {"water": "水", "air": "气", "noise": "噪声", "solid": "固废", "odour": "异味", "other": "其他"}
+#: A complaint's handling state on a day (geo.complaints.handling_state), worst first.
+COMPLAINT_STATE_LABELS = {"overdue": "已超期", "due_today": "今日到期", "open": "办理中", "handled": "已办结"}
 INSPECTION_KIND_LABELS = {"joint": "联合巡查", "sampling": "采样", "spot": "抽查", "night": "夜查"}
 FINDING_LABELS = {"ok": "正常", "violation": "违规", "closed_confirmed": "确认已关停", "not_found": "未找到"}
 #: Tables an attachment may belong to (a site, a complaint, an inspection or one of its visits).
@@ -178,7 +181,11 @@ TABLES: dict[str, Table] = {
              C("kind", "str", nullable=False, label="类型"), C("waterbody", "str", nullable=False, label="水体"),
              C("target_class", "int", nullable=False, label="目标类别"),
              C("water_id", "str", required=False, label="所在水体编号"),
-             C("feature_id", "str", required=False, label="排口所属企业")),
+             C("feature_id", "str", required=False, label="排口所属企业"),
+             # Outfalls only (geo/discharge.py): the GB 8978-1996 grade 1–3 (一级/二级/三级; default from the
+             # receiving water's class) and the plant's permit limits, e.g. "COD=80; NH3-N=10", which override it.
+             C("discharge_grade", "int", required=False, label="排放标准级别"),
+             C("permit_limits", "str", required=False, label="排污许可限值")),
             geometry="Point", codes={"kind": ("section", "outfall"), "waterbody": ("river", "lake")},
         ),
         Table(
@@ -268,6 +275,40 @@ PARAMETERS = (
     "pH", "DO", "CODMn", "COD", "BOD5", "NH3-N", "TP", "TN", "Cu", "Zn", "F", "Se", "As", "Hg", "Cd",
     "Cr6", "Pb", "CN", "VP", "OIL", "LAS", "S2", "FC", "WT",
 )
+
+
+#: Codes of discharge parameters beyond GB 3838 accepted in ``readings.parameter`` at outfalls (GB 8978-1996:
+#: total chromium, nickel, benzo(a)pyrene, beryllium, silver, suspended solids, manganese).
+DISCHARGE_PARAMETERS = ("Cr", "Ni", "BaP", "Be", "Ag", "SS", "Mn")
+
+
+_PERMIT_SPLIT = re.compile(r"[;；,，\n]+")
+_PERMIT_ITEM = re.compile(r"^\s*([A-Za-z0-9()\-]+)\s*[=:：]\s*([0-9.]+)\s*(?:[-–~～]\s*([0-9.]+))?\s*(?:mg/L)?\s*$")
+
+
+def parse_permit(text) -> dict[str, tuple[float | None, float]]:
+    """``sampling_points.permit_limits`` (``COD=80; NH3-N=10; pH=6-9``) → ``{code: (low, high)}``.
+
+    ``low`` is ``None`` for an upper limit. Items are separated by ``;``, ``，`` or new lines.
+
+    Raises
+    ------
+    GeoError
+        For an item that is not ``code=value`` or ``code=low-high``.
+    """
+    from .errors import GeoError
+
+    if text is None or text is pd.NA or (isinstance(text, float) and text != text) or not str(text).strip():
+        return {}
+    out: dict[str, tuple[float | None, float]] = {}
+    for part in filter(None, (p.strip() for p in _PERMIT_SPLIT.split(str(text)))):
+        m = _PERMIT_ITEM.match(part)
+        if not m:
+            raise GeoError(f"排污许可限值“{part}”格式应为“指标=限值”（如 COD=80；pH=6-9）。",
+                           f"permit limit {part!r} must be code=value (e.g. COD=80; pH=6-9)")
+        code, a, b = m.group(1), float(m.group(2)), m.group(3)
+        out[code] = (a, float(b)) if b is not None else (None, a)
+    return out
 
 
 def status_label(status: str, layer: str | None = None) -> str:

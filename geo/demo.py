@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -761,17 +760,8 @@ def write(out: Path, src: Path = SOURCES, seed: int = SEED) -> Path:
         raise ValueError("the demo does not pass the contract:\n" + "\n".join(map(str, problems[:50])))
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".demo-", suffix=".gpkg", dir=out.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        GpkgStore(tmp, create=True).replace_all(tables)
-        os.replace(tmp, out)
-    finally:
-        for leftover in (tmp, tmp + ".lock"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-    return out
+    # A new file swapped in whole (its permissions kept; a store in use is rewritten in one transaction).
+    return GpkgStore(out, create=True).rebuild(tables)
 
 
 def sources_dir(folder: str | os.PathLike | None = None) -> Path:

@@ -21,15 +21,9 @@ from .errors import GeoError
 
 
 def store_gpkg_bytes(store) -> bytes:
-    """The whole store as GeoPackage bytes (the file itself for a GeoPackage store, else a fresh copy)."""
-    from .store import GpkgStore
-
-    if isinstance(store, GpkgStore):
-        return store.path.read_bytes()
+    """The whole store as GeoPackage bytes (a standalone copy of one consistent state, either backend)."""
     with tempfile.TemporaryDirectory(prefix="qingshan-export-") as tmp:
-        out = GpkgStore(Path(tmp) / "qingshan.gpkg", create=True)
-        out.replace_all({t: store.read(t) for t in store.tables()})
-        return out.path.read_bytes()
+        return store.export_gpkg(Path(tmp) / "qingshan.gpkg").read_bytes()
 
 
 def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -59,19 +53,37 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return out.rename(columns=labels)
 
 
-def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None) -> bytes:
-    """One layer as an .xlsx file (see :func:`layer_sheet`); strings are stored as text, never formulas."""
+def layer_meta(table: str, n: int, *, as_of=None, data_version: str | None = None, generated_by: str | None = None):
+    """What a layer export is (:class:`geo.io.writers.Meta`): the layer as stored, its coordinates, the date."""
+    from .contract import LAYER_LABELS
+    from .io.writers import Meta
+
+    spec = TABLES[table]
+    coords = {"Point": "点位经纬度（经度、纬度列），WGS84 / CGCS2000（EPSG:4326）"}.get(
+        spec.geometry or "", "几何仅在 GeoPackage 中" if spec.geometry else "无几何")
+    return Meta(title=f"{LAYER_LABELS.get(table, table)}数据导出",
+                rule="存储中的记录原样导出：状态为当前状态（最新一条状态记录），表头和状态为中文，可修改后重新导入",
+                parameters={"图层": LAYER_LABELS.get(table, table), "记录数": int(n), "坐标": coords},
+                as_of=as_of, data_version=data_version, generated_by=generated_by)
+
+
+def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None, meta=None) -> bytes:
+    """One layer as an .xlsx file (see :func:`layer_sheet`); strings are stored as text, never formulas.
+
+    ``meta`` (:func:`layer_meta`): a header block above the table and a 说明 sheet (the importer finds
+    the table's header below it)."""
     from .contract import LAYER_LABELS
     from .io.writers import write_xlsx
 
-    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table)})
+    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table)}, meta=meta)
 
 
-def layer_csv(df: pd.DataFrame, table: str) -> bytes:
-    """One layer as CSV for people (UTF-8 with BOM, the headers and words of :func:`layer_sheet`)."""
+def layer_csv(df: pd.DataFrame, table: str, *, meta=None) -> bytes:
+    """One layer as CSV for people (UTF-8 with BOM, the headers and words of :func:`layer_sheet`;
+    ``meta`` as leading lines)."""
     from .io.writers import write_csv
 
-    return write_csv(layer_sheet(df, table), dialect="for_people")
+    return write_csv(layer_sheet(df, table), dialect="for_people", meta=meta)
 
 
 def layer_geojson(df, table: str) -> bytes:
@@ -99,15 +111,19 @@ def check_request(suffix: str, layer: str | None) -> None:
         raise GeoError(f"“{layer}”没有几何，不能导出为 GeoJSON。", f"{layer} has no geometry")
 
 
-def export_bytes(store, suffix: str, layer: str | None = None) -> bytes:
-    """The whole store as a GeoPackage (``.gpkg``) or ``layer`` as ``.xlsx``, ``.csv`` or ``.geojson`` bytes."""
+def export_bytes(store, suffix: str, layer: str | None = None, *, generated_by: str | None = None) -> bytes:
+    """The whole store as a GeoPackage (``.gpkg``) or ``layer`` as ``.xlsx``, ``.csv`` or ``.geojson`` bytes.
+
+    xlsx and CSV state what they are (:func:`layer_meta`: the store's as-of date and data version)."""
     check_request(suffix, layer)
     suffix = suffix.lower()
     if suffix == ".gpkg":
         return store_gpkg_bytes(store)
     df = store.read(layer)
+    as_of = store.meta().get("as_of") or None
+    meta = layer_meta(layer, len(df), as_of=as_of, data_version=store.version(), generated_by=generated_by)
     if suffix == ".xlsx":
-        return layer_xlsx(df, layer)
+        return layer_xlsx(df, layer, meta=meta)
     if suffix == ".csv":
-        return layer_csv(df, layer)
+        return layer_csv(df, layer, meta=meta)
     return layer_geojson(df, layer)

@@ -316,7 +316,14 @@ def labelled_inspections(inspections: pd.DataFrame, visits: pd.DataFrame) -> pd.
 def stops_of(store, inspection_id: str) -> pd.DataFrame:
     """The stops of one inspection with each site's name and current status (for the phone page)."""
     v = store.read("inspection_visits")
-    v = v[v["inspection_id"] == inspection_id].sort_values("seq", kind="stable")
+    v = v[v["inspection_id"] == inspection_id].copy()
+    # a store written by others may lack the optional stop number and visit id: derive them
+    if "seq" not in v.columns:
+        v = v.sort_values("visited_at", kind="stable")
+        v["seq"] = np.arange(1, len(v) + 1)
+    if "id" not in v.columns:
+        v["id"] = [f"{inspection_id}-{n}" for n in v["seq"]]
+    v = v.sort_values("seq", kind="stable")
     names, statuses = {}, {}
     for layer in SITE_LAYERS:
         s = store.read(layer)

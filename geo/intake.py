@@ -15,6 +15,28 @@ The pipeline is pure until the last step:
 4. :func:`commit` writes rows and events in ONE ``Store.commit``, and refuses
    when any error was found, so a file with one bad row writes nothing.
 
+Every row is classified (:class:`RowChange`): **new** (an id not stored),
+**updated** (a stored site the row would change; the report lists each field
+that changes, old → new) or **unchanged** (the row says what is stored).
+Unchanged rows are not written at all, and of updated rows only the columns
+that change are written when the store supports partial upserts
+(``Change.columns``; whole rows otherwise).
+
+Updating stored sites is a choice: ``update_existing`` (CLI
+``--update-existing``, the 更新已有点位 box on /data, off by default). Without
+it a ledger in which any row would change a stored site is **refused whole**:
+the updated rows are listed in the report and nothing is written, not even the
+new rows. A ledger is applied whole or not at all (like a ledger with one bad
+row), so no half-applied ledger has to be reconciled later; the user re-runs it
+with the choice made.
+
+Lost updates: :func:`import_file` prepares and writes in one unit (see
+:func:`_in_one_unit`), and the web page, which shows a preview first, commits
+with :func:`commit_if_unchanged`: the ledger is prepared again from the stored
+file bytes against the store as it is now and written only when the outcome is
+the preview the user confirmed (:meth:`Intake.fingerprint`); otherwise the page
+says the data changed and shows the new preview.
+
 The datum the coordinates were read in is recorded in the note of every
 status event the import appends (``导入 ledger.xlsx 第5行；坐标系 GCJ02→WGS84``).
 
@@ -27,7 +49,9 @@ and ``KL002``) is reported as an error, never merged. The report lists the first
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -242,6 +266,36 @@ class RowProblem:
 
 REPORT_COLUMNS = {"row": "行号", "id": "编号", "column": "列", "severity": "级别", "why_zh": "问题", "why": "problem"}
 
+#: How a ledger row relates to the store (shown in the report in Chinese and English).
+KIND_LABELS = {"new": "新增 new", "updated": "更新 updated", "unchanged": "不变 unchanged"}
+CHANGE_COLUMNS = {"row": "行号", "id": "编号", "kind": "类别", "changes": "变更 (原 → 新)"}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field an import changes in a stored row, as the user reads it (``old``/``new`` are display text)."""
+
+    column: str
+    label: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.label}：{self.old} → {self.new}"
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """A ledger row's class: ``new``, ``updated`` (with the fields that change) or ``unchanged``."""
+
+    row: int
+    id: str
+    kind: str
+    fields: tuple[FieldChange, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.row}\t{self.id}\t{KIND_LABELS[self.kind]}\t{'；'.join(map(str, self.fields))}"
+
 
 @dataclass
 class Intake:
@@ -250,15 +304,25 @@ class Intake:
     layer: str
     datum: str
     mapping: dict[str, str]
+    #: The rows to write: new and updated rows only (unchanged rows are never written).
     rows: gpd.GeoDataFrame
     events: pd.DataFrame
     problems: list[RowProblem]
     new_ids: list[str] = field(default_factory=list)
+    #: Stored sites the ledger changes (written only with ``update_existing``).
     updated_ids: list[str] = field(default_factory=list)
     suggested_datum: str | None = None
     source: str = ""
     #: Findings per severity before the report was bounded (``{"error": n, "warning": m}``).
     totals: dict[str, int] = field(default_factory=dict)
+    #: Stored sites the ledger repeats as they are.
+    unchanged_ids: list[str] = field(default_factory=list)
+    #: Every row's class, in file order (empty when the rows could not be checked).
+    changes: list[RowChange] = field(default_factory=list)
+    #: Whether the user chose to update stored sites.
+    update_existing: bool = False
+    #: Columns written to updated rows (``None``: whole rows; new rows are always written whole).
+    columns: list[str] | None = None
 
     def __post_init__(self):
         # A bounded report: the first N findings of each kind, then one line with the kind's total
@@ -288,14 +352,64 @@ class Intake:
             df["severity"] = df["severity"].map({"error": "错误 error", "warning": "提示 warning"})
         return df.rename(columns=REPORT_COLUMNS).reset_index(drop=True)
 
+    def changes_report(self, limit: int | None = None) -> pd.DataFrame:
+        """Every row's class as a table (Chinese headers): updated rows first, then new, then unchanged.
+
+        ``limit`` lists at most that many rows of each class, then one line with the class's total
+        (default: ``[limits] max_report_lines``; ``0`` lists every row).
+        """
+        limit = Limits.current().max_report_lines if limit is None else limit
+        recs = []
+        for kind in ("updated", "new", "unchanged"):
+            of_kind = [c for c in self.changes if c.kind == kind]
+            shown = of_kind if not limit else of_kind[:limit]
+            recs += [{"row": c.row, "id": c.id, "kind": KIND_LABELS[kind], "changes": "；".join(map(str, c.fields))}
+                     for c in shown]
+            if len(shown) < len(of_kind):
+                more = len(of_kind) - len(shown)
+                recs.append({"row": None, "id": "", "kind": KIND_LABELS[kind],
+                             "changes": f"另有 {more:,} 行未列出（共 {len(of_kind):,} 行） / "
+                                        f"{more:,} more row(s) not listed ({len(of_kind):,} in all)"})
+        df = pd.DataFrame(recs, columns=list(CHANGE_COLUMNS))
+        df["row"] = df["row"].astype("Int64")
+        return df.rename(columns=CHANGE_COLUMNS)
+
+    def fingerprint(self) -> str:
+        """A digest of everything this import would write and report (not the clock of ``recorded_at``).
+
+        Two preparations of one file give the same fingerprint exactly when they would write the same
+        rows and events and show the same report: the web page compares the one the user confirmed
+        with the one prepared at commit (:func:`commit_if_unchanged`).
+        """
+        h = hashlib.sha256()
+        h.update(repr((self.layer, self.datum, self.update_existing, self.columns,
+                       [(p.row, p.id, p.column, p.severity, p.why_zh) for p in self.problems],
+                       [(c.row, c.id, c.kind, c.fields) for c in self.changes])).encode("utf-8"))
+        _digest(h, self.rows)
+        _digest(h, self.events.drop(columns=["recorded_at"], errors="ignore"))
+        return h.hexdigest()
+
     def summary(self) -> str:
         changes = len(self.events)
         n_err = max(self.totals.get("error", 0), len(self.errors))
         n_warn = max(self.totals.get("warning", 0), len(self.warnings))
-        return (f"新增 {len(self.new_ids)} 条，更新 {len(self.updated_ids)} 条，状态变更记录 {changes} 条；"
+        n_new, n_upd, n_same = len(self.new_ids), len(self.updated_ids), len(self.unchanged_ids)
+        return (f"新增 {n_new} 条，更新 {n_upd} 条，不变 {n_same} 条，状态变更记录 {changes} 条；"
                 f"错误 {n_err} 条，提示 {n_warn} 条 / "
-                f"{len(self.new_ids)} new, {len(self.updated_ids)} updated, {changes} status event(s); "
+                f"{n_new} new, {n_upd} updated, {n_same} unchanged, {changes} status event(s); "
                 f"{n_err} error(s), {n_warn} warning(s)")
+
+
+def _digest(h, df: pd.DataFrame) -> None:
+    """Feed ``df`` (columns, values and geometries) into the hash ``h``."""
+    h.update(repr((len(df), list(df.columns))).encode("utf-8"))
+    if len(df) == 0:
+        return
+    plain = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).astype(str)
+    h.update(pd.util.hash_pandas_object(plain, index=False).to_numpy().tobytes())
+    if "geometry" in df.columns:
+        wkb = shapely.to_wkb(np.asarray(df["geometry"].values, dtype=object))
+        h.update(b"|".join(b"-" if w is None else w for w in wkb))
 
 
 def _kind(p: RowProblem) -> tuple:
@@ -362,7 +476,8 @@ class _Rows:
 
 def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, existing: pd.DataFrame | None,
             events: pd.DataFrame | None = None, mapping: dict[str, str] | None = None, datum: str = "wgs84",
-            user: str = "", now: dt.datetime | None = None, today: dt.date | None = None) -> Intake:
+            user: str = "", now: dt.datetime | None = None, today: dt.date | None = None,
+            update_existing: bool = False, latest: dt.date | None = None) -> Intake:
     """Parse and check every row of ``ledger`` for ``layer``; build the upsert and its status events.
 
     Parameters
@@ -377,11 +492,18 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     datum : datum of the ledger's coordinates (:data:`geo.crs.DATUMS`).
     user : who imports (``recorded_by``).
     now, today : clock for ``recorded_at`` and the default ``effective_on`` (tests pass fixed values).
+    update_existing : the user's choice to change stored sites. Without it, a ledger in which any row
+        would change a stored site gets one error (the updated rows are listed in ``changes``) and
+        nothing of it is written, new rows included.
+    latest : the last date a closure or commitment may carry (default ``today``; a replay store's
+        ``as_of``, see :func:`geo.datecheck.latest_allowed`), and the ``effective_on`` of status changes
+        the ledger gives no date for. Deadlines may lie ahead.
 
     Returns
     -------
     Intake
-        ``rows`` and ``events`` are empty when any error was found.
+        ``rows`` (new and updated rows only) and ``events`` are empty when any error was found;
+        ``changes`` classifies every row once the rows could be checked.
     """
     if layer not in IMPORT_LAYERS:
         raise IntakeError(f"不能导入到图层“{layer}”（可导入：{'、'.join(IMPORT_LAYERS)}）。",
@@ -433,6 +555,8 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
+    latest = min(latest or today, today)
+    _refuse_future_dates(r, values, latest, today)
     geoms, raw_xy = _geometries(r, is_new, datum)
     district = _district(townships)
     suggested = None
@@ -453,10 +577,27 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
                       f"the store already holds this name under id {other}", "warning")
     if any(p.severity == "error" for p in problems):
         return failed(suggested)
-    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, today)
-    return Intake(layer, datum, mapping, rows, new_events, problems,
-                  [i for i, nw in zip(ids, is_new) if nw], [i for i, nw in zip(ids, is_new) if not nw],
-                  suggested, ledger.source)
+    # a status change without a date of its own takes effect on the store's date (a replay store's as_of)
+    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, latest)
+    changes, changed = _classify(r, ids, is_new, rows, stored, new_events)
+    updated = np.array([c.kind == "updated" for c in changes], dtype=bool)
+    by_kind = {k: [c.id for c in changes if c.kind == k] for k in KIND_LABELS}
+    if updated.any() and not update_existing:
+        what = spec.label or layer
+        file_problem(r.header(key),
+                     f"{int(updated.sum()):,} 行将修改库中已有的{what}（报告中“更新”的行，列出了原值和新值），"
+                     f"未选择“更新已有点位”，整个台账未写入（新增的行也未写入）；确认要修改时请勾选“更新已有点位”"
+                     f"（命令行 --update-existing）后重新导入",
+                     f"{int(updated.sum()):,} row(s) would change stored {layer} (listed as updated, old → new); "
+                     f"'update existing' was not chosen, so nothing of the ledger was written (new rows "
+                     f"neither): to apply the changes choose 'update existing' (--update-existing)")
+        rows, new_events = contract.empty(layer), contract.empty("status_events")
+    else:
+        rows = rows[(is_new | updated)].reset_index(drop=True)
+    columns = [c for c in [*rows.columns] if c in changed] if updated.any() else None
+    return Intake(layer, datum, mapping, rows, new_events, problems, by_kind["new"], by_kind["updated"],
+                  suggested, ledger.source, unchanged_ids=by_kind["unchanged"], changes=changes,
+                  update_existing=update_existing, columns=columns)
 
 
 def _ids(r: "_Rows", key: str, stored_ids: set[str]) -> np.ndarray:
@@ -555,6 +696,19 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
             r.add(blank & need, t, f"“{label}”为空", f"empty {t}")
         values[t] = parsed
     return values
+
+
+def _refuse_future_dates(r: _Rows, values: dict[str, pd.Series], limit: dt.date, today: dt.date) -> None:
+    """A finding for each closure or commitment date after ``limit`` (deadlines may lie ahead)."""
+    from .datecheck import EVENT_DATE_COLUMNS, future_message, is_future
+
+    for t in EVENT_DATE_COLUMNS:
+        if t not in values:
+            continue
+        label = field_label(r.layer, t)
+        for i, v in enumerate(values[t].tolist()):
+            if is_future(v, limit):
+                r.one(i, t, *future_message(label, t, v, limit, today))
 
 
 def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
@@ -776,16 +930,197 @@ def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, toda
     return ev
 
 
+# --- new / updated / unchanged ---------------------------------------------------------
+
+#: Geometries closer than this (Hausdorff distance, metres) are the same: an exported sheet
+#: re-imported (coordinates rounded to 1e-7°, about 1 cm) changes nothing.
+SAME_GEOMETRY_M = 0.05
+#: Longest value shown whole in the report (a 5,000-character name is cut, with its length).
+SHOWN_CHARS = 200
+
+
+def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[list[RowChange], set[str]]:
+    """Every row as new / updated / unchanged, and the columns that change in some updated row.
+
+    A stored row is updated when a column to be written differs from the stored value (blank and
+    empty text are the same; geometries within :data:`SAME_GEOMETRY_M`), or when the row appends a
+    status event (a ledger status that differs from the stored one, even if a later recorded event
+    keeps the current status).
+    """
+    layer = r.layer
+    spec = TABLES[layer]
+    key = spec.key
+    n = r.n
+    diffs: dict[str, tuple[np.ndarray, list, list]] = {}  # column -> (mask, old values, new values)
+    old_rows = (stored.set_index(stored[key].astype(str)).reindex(pd.Index(ids, dtype=object))
+                if len(stored) and (~is_new).any() else None)
+    if old_rows is not None:
+        for c in rows.columns:
+            if c in (key, "geometry", "status"):
+                continue
+            new = rows[c].reset_index(drop=True)
+            old = (old_rows[c].reset_index(drop=True) if c in old_rows.columns
+                   else pd.Series([None] * n, dtype=object))
+            mask = ~is_new & ~_same_values(old, new, spec.column(c).kind if c in spec.column_names else "str")
+            if mask.any():
+                diffs[c] = (mask, old.to_numpy(dtype=object), new.to_numpy(dtype=object))
+        if spec.geometry and "geometry" in rows.columns and "geometry" in old_rows.columns:
+            mask, old_txt, new_txt = _geometry_changes(np.asarray(old_rows["geometry"].values, dtype=object),
+                                                       np.asarray(rows.geometry.values, dtype=object),
+                                                       ~is_new, spec.geometry)
+            if mask.any():
+                diffs["geometry"] = (mask, old_txt, new_txt)
+        if "status" in rows.columns and len(events):
+            # The status a row asks for is the event it appends (the current status may stay, see _events_for).
+            asked = dict(zip(events["feature_id"], events["status"]))
+            olds = old_rows["status"].to_numpy(dtype=object) if "status" in old_rows.columns else [None] * n
+            mask = ~is_new & np.array([i in asked for i in ids], dtype=bool)
+            if mask.any():
+                diffs["status"] = (mask, olds, [asked.get(i) for i in ids])
+    order = [c for c in dict.fromkeys([*rows.columns, "geometry"]) if c in diffs]  # the file's order, once each
+    labels = {c: _field_name(layer, c) for c in order}
+
+    def shown(c: str, i: int) -> tuple[str, str]:
+        _, old, new = diffs[c]
+        return (old[i], new[i]) if c == "geometry" else (_shown(layer, c, old[i]), _shown(layer, c, new[i]))
+
+    out = []
+    for i in range(n):
+        if is_new[i]:
+            out.append(RowChange(int(r.rownum[i]), ids[i], "new"))
+            continue
+        # Shown as text only here, for the cells that change (a large re-import is mostly unchanged).
+        fields = tuple(FieldChange(c, labels[c], *shown(c, i)) for c in order if diffs[c][0][i])
+        out.append(RowChange(int(r.rownum[i]), ids[i], "updated" if fields else "unchanged", fields))
+    return out, set(order)
+
+
+def _field_name(layer: str, column: str) -> str:
+    if column == "geometry":
+        return "坐标" if TABLES[layer].geometry == "Point" else "几何"
+    return field_label(layer, column) if column in TABLES[layer].column_names else column
+
+
+def _same_values(old: pd.Series, new: pd.Series, kind: str) -> np.ndarray:
+    """Element-wise equality of a stored and a prepared column (blank equals blank)."""
+    o = old.astype(object).to_numpy()
+    w = new.astype(object).to_numpy()
+    blank_o, blank_w = _blank_mask(o), _blank_mask(w)
+    same = blank_o & blank_w
+    both = ~blank_o & ~blank_w
+    if not both.any():
+        return same
+    a, b = o[both], w[both]
+    if kind in ("float", "int"):
+        same[both] = np.isclose(a.astype(float), b.astype(float), rtol=1e-12, atol=0.0)
+    elif kind in ("date", "datetime"):
+        same[both] = pd.to_datetime(pd.Series(a)).to_numpy() == pd.to_datetime(pd.Series(b)).to_numpy()
+    elif kind == "bool":
+        same[both] = a.astype(bool) == b.astype(bool)
+    else:
+        same[both] = a.astype(str) == b.astype(str)
+    return same
+
+
+def _blank_mask(values: np.ndarray) -> np.ndarray:
+    """:func:`geo.io.cells.blank` of every value, vectorised (None, NaN, NaT, NA, only white space)."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(pd.isna(values), dtype=bool) | _EMPTY_TEXT(values).astype(bool)
+
+
+_EMPTY_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
+
+
+def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind: str):
+    """Which stored rows' geometries move by more than :data:`SAME_GEOMETRY_M`, and how, as text.
+
+    Measured in a local transverse Mercator (metres), never in degrees.
+    """
+    from .crs import metric_crs_for
+
+    n = len(new)
+    mask = np.zeros(n, dtype=bool)
+    old_txt, new_txt = [""] * n, [""] * n
+    miss_o = shapely.is_missing(old) | shapely.is_empty(old)
+    miss_w = shapely.is_missing(new) | shapely.is_empty(new)
+    mask |= stored & (miss_o != miss_w)
+    both = stored & ~miss_o & ~miss_w
+    exact = np.zeros(n, dtype=bool)
+    exact[both] = shapely.equals_exact(old[both], new[both], tolerance=0.0)
+    near = both & ~exact
+    moved = np.zeros(n)
+    if near.any():
+        crs = metric_crs_for(shapely.total_bounds(np.concatenate([old[near], new[near]])))
+        a = gpd.GeoSeries(old[near], crs=STORE_CRS).to_crs(crs).values
+        b = gpd.GeoSeries(new[near], crs=STORE_CRS).to_crs(crs).values
+        moved[near] = shapely.hausdorff_distance(a, b)
+        mask |= near & (moved > SAME_GEOMETRY_M)
+    for i in np.flatnonzero(mask):
+        if kind == "Point":
+            old_txt[i] = "（空）" if miss_o[i] else f"{shapely.get_x(old[i]):.7f}, {shapely.get_y(old[i]):.7f}"
+            new_txt[i] = "（空）" if miss_w[i] else f"{shapely.get_x(new[i]):.7f}, {shapely.get_y(new[i]):.7f}"
+        else:
+            old_txt[i] = "（空）" if miss_o[i] else "原几何"
+            new_txt[i] = "（空）" if miss_w[i] else "新几何"
+        if moved[i]:
+            new_txt[i] += f"（偏移 {moved[i]:,.1f} 米）"
+    return mask, old_txt, new_txt
+
+
+def _code_word(layer: str, column: str, code) -> str:
+    """A code as users write it (``shed`` → 棚): never a raw English code in the report."""
+    if column == "status":
+        return contract.status_label(str(code), layer)
+    words = WATERBODY_WORDS if column == "waterbody" else KIND_WORDS.get(layer, {})
+    return next((w for w, c in words.items() if c == code), str(code))
+
+
+def _shown(layer: str, column: str, v) -> str:
+    """A stored or prepared value as report text: one line, Chinese for codes, dates as YYYY-MM-DD."""
+    if _blank(v):
+        return "（空）"
+    spec = TABLES[layer]
+    kind = spec.column(column).kind if column in spec.column_names else "str"
+    if column in spec.codes:
+        return _code_word(layer, column, v)
+    if kind == "date":
+        return pd.Timestamp(v).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        return pd.Timestamp(v).strftime("%Y-%m-%d %H:%M")
+    if kind in ("float", "int"):
+        return format(float(v), ".12g")
+    if kind == "bool":
+        return "是" if bool(v) else "否"
+    text = str(v).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+    if len(text) > SHOWN_CHARS:
+        text = f"“{text[:SHOWN_CHARS]}…”（共 {len(str(v)):,} 字）"
+    else:
+        text = f"“{text}”"
+    return text
+
+
 # --- store -------------------------------------------------------------------------------
 
 def prepare_for_store(store, ledger: Ledger, layer: str, **kwargs) -> Intake:
-    """:func:`prepare` with the townships, layer and events read from ``store``."""
+    """:func:`prepare` with the townships, layer and events read from ``store`` (and its ``as_of``)."""
+    from .datecheck import latest_allowed
+
+    kwargs.setdefault("latest", latest_allowed(store, kwargs.get("today")))
     return prepare(ledger, layer, townships=store.read("townships"), existing=store.read(layer),
                    events=store.read("status_events"), **kwargs)
 
 
 def commit(store, intake: Intake) -> None:
-    """Write ``intake`` in one ``Store.commit``: the upsert and its status events, or nothing at all."""
+    """Write ``intake`` in one ``Store.commit``: the upsert and its status events, or nothing at all.
+
+    Only new and updated rows are written (``intake.rows``); of updated rows only the columns that
+    change (``intake.columns``) when the store supports partial upserts (``Change.columns``),
+    whole rows otherwise. ``store`` may be a unit of :func:`_in_one_unit`: the rows should have been
+    prepared from its reads, as :func:`import_file` and :func:`commit_if_unchanged` do (rows
+    prepared earlier may carry values changed since).
+    """
     from .store import Change
 
     if not intake.ok:
@@ -793,24 +1128,117 @@ def commit(store, intake: Intake) -> None:
                           f"{len(intake.errors)} error(s); nothing was written")
     if len(intake.rows) == 0:
         return
-    changes = [Change(intake.layer, intake.rows, "upsert")]
+    if intake.columns is not None and _partial_upserts():
+        upsert = Change(intake.layer, intake.rows, "upsert", columns=list(intake.columns))
+    else:
+        upsert = Change(intake.layer, intake.rows, "upsert")
+    changes = [upsert]
     if len(intake.events):
         changes.append(Change("status_events", intake.events, "append"))
     store.commit(changes)
 
 
+def _partial_upserts() -> bool:
+    """Whether this store version's ``Change`` can write some columns of a stored row only."""
+    from .store import Change
+
+    return "columns" in {f.name for f in dataclasses.fields(Change)}
+
+
+#: Tries of an import on a store without atomic units whose version moves under it.
+UNIT_TRIES = 3
+
+
+class _Moved(Exception):
+    """The store changed between an import's reads and its write (retried by :func:`_in_one_unit`)."""
+
+
+class _VersionGuard:
+    """A store seen by one import: reads pass through; the write happens only if nobody wrote since."""
+
+    def __init__(self, store):
+        self.store, self.url = store, getattr(store, "url", "")
+        self.seen = store.version()  # before the first read: a write after this is noticed
+
+    def read(self, table: str, *args, **kwargs):
+        return self.store.read(table, *args, **kwargs)
+
+    def meta(self) -> dict:
+        return self.store.meta()
+
+    def commit(self, changes) -> None:
+        if self.store.version() != self.seen:
+            raise _Moved()
+        self.store.commit(changes)
+
+
+def _in_one_unit(store, work):
+    """Run ``work(source)``, which reads from ``source`` and writes with ``source.commit``, as one unit.
+
+    A store with atomic units (``Store.atomic``) runs it inside one: no other writer comes between
+    its reads and its write. A store without them is wrapped so the write happens only when the
+    store's version is still the one read before ``work`` began; otherwise ``work`` runs again, up to
+    :data:`UNIT_TRIES` times, then the import is refused. (There, an instant remains between that
+    check and the store taking its own lock.)
+    """
+    atomic = getattr(store, "atomic", None)
+    if callable(atomic):
+        return atomic(work)
+    for _ in range(UNIT_TRIES):
+        try:
+            return work(_VersionGuard(store))
+        except _Moved:
+            continue
+    raise IntakeError("导入期间库中数据一直在被修改，未写入任何数据，请稍后重试。",
+                      "the store kept changing during the import; nothing was written: try again")
+
+
+def commit_if_unchanged(store, ledger: Ledger, layer: str, expected: str, **kwargs) -> tuple[Intake, bool]:
+    """Prepare ``ledger`` again against the store as it is now; write it only if it is the confirmed preview.
+
+    The web page shows a preview (:func:`prepare_for_store`) and keeps its
+    :meth:`Intake.fingerprint`; on 确认导入 it calls this with the same file and options. The
+    preparation and the write run as one unit (:func:`_in_one_unit`), so what is written is what
+    was checked against the store at that moment.
+
+    Returns
+    -------
+    (Intake, bool)
+        The fresh preparation, and whether it was written: ``False`` when it has errors or differs
+        from ``expected`` (the store changed under the preview: show the new one instead).
+    """
+    def work(source) -> tuple[Intake, bool]:
+        fresh = prepare_for_store(source, ledger, layer, **kwargs)
+        if not fresh.ok or fresh.fingerprint() != expected:
+            return fresh, False
+        commit(source, fresh)
+        return fresh, True
+
+    return _in_one_unit(store, work)
+
+
 def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sheet=None, user: str,
                 dry_run: bool = False, mapping: dict[str, str] | None = None, name: str | None = None,
-                now: dt.datetime | None = None, today: dt.date | None = None) -> Intake:
-    """Read, check and (unless ``dry_run`` or any error) commit a ledger file."""
+                now: dt.datetime | None = None, today: dt.date | None = None,
+                update_existing: bool = False) -> Intake:
+    """Read, check and (unless ``dry_run`` or any error) commit a ledger file.
+
+    The rows are prepared from what is stored and written in one unit (:func:`_in_one_unit`), so a
+    status update or another import in between is never undone. ``update_existing``: see
+    :func:`prepare` (without it, a ledger that changes a stored site writes nothing).
+    """
     if not user or not str(user).strip():
         raise IntakeError("必须指明导入人（--user）。", "the importing user is required (--user)")
     ledger = read_ledger(path, sheet=sheet, layer=layer, name=name)
-    intake = prepare_for_store(store, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
-                               now=now, today=today)
-    for note in ledger.notes:
-        intake.problems.insert(0, RowProblem(None, "", "", note.split(" / ")[0], note.split(" / ")[-1], "warning"))
-    if intake.ok and not dry_run:
-        commit(store, intake)
-    return intake
 
+    def check_and_write(source) -> Intake:
+        intake = prepare_for_store(source, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
+                                   now=now, today=today, update_existing=update_existing)
+        for note in ledger.notes:
+            intake.problems.insert(0, RowProblem(None, "", "", note.split(" / ")[0], note.split(" / ")[-1],
+                                                 "warning"))
+        if intake.ok and not dry_run:
+            commit(source, intake)
+        return intake
+
+    return check_and_write(store) if dry_run else _in_one_unit(store, check_and_write)

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from .datecheck import future_message, future_year, is_future
 from .errors import GeoError
 from .io import readers
 from .io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
@@ -147,6 +148,16 @@ def _frames(store) -> dict[str, pd.DataFrame]:
     return {t: store.read(t) for t in ("sampling_points", "readings")}
 
 
+def _latest(store):
+    """The last sampling day allowed: today, or the ``as_of`` of a replay store (and today)."""
+    import datetime as dt
+
+    from .datecheck import latest_allowed
+
+    today = dt.date.today()
+    return latest_allowed(store, today), today
+
+
 def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
                    limits: Limits | None = None) -> tuple[pd.DataFrame, list[LabProblem]]:
     """Parse and check a lab file against the store's sampling points and readings.
@@ -191,7 +202,7 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
     points = frames["sampling_points"]
     ids = {str(i).strip(): str(i) for i in points["id"]}
     by_name = points.groupby(points["name"].astype(str).str.strip())["id"].agg(list).to_dict()
-    today = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
+    limit, today = _latest(store)
     times = _parse_times(raw["sampled_at"]) if len(raw) else pd.Series(dtype="datetime64[ns]")
     out = []
     # plain dicts: a pandas row per iteration costs ~0.5 ms, too much for a year of lab results
@@ -208,14 +219,18 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
                 bad(row, "point_id", "点位为空", "point id is empty")
             else:
                 bad(row, "point_id", f"未知点位“{pt}”（不在监测点位表中）", f"unknown point {pt!r} (not in sampling_points)")
-        if pd.isna(when):
+        if pd.isna(when) and future_year(cells["sampled_at"]):  # beyond pandas' dates: the year 9999
+            ok = False
+            bad(row, "sampled_at", *future_message("采样时间", "sampling time", str(cells["sampled_at"]).strip(),
+                                                   limit, today))
+        elif pd.isna(when):
             ok = False
             v = cells["sampled_at"]
             bad(row, "sampled_at", "采样时间为空" if _blank(v) else f"采样时间“{v}”无法识别（示例：2007-06-12 09:30）",
                 "sampling time is empty" if _blank(v) else f"sampling time {v!r} not understood")
-        elif when >= today:
+        elif is_future(when, limit):
             ok = False
-            bad(row, "sampled_at", f"采样时间 {when:%Y-%m-%d} 晚于今天", f"sampling time {when:%Y-%m-%d} is in the future")
+            bad(row, "sampled_at", *future_message("采样时间", "sampling time", when, limit, today))
         code = None if _blank(cells["parameter"]) else _code(cells["parameter"])
         if code is None:
             ok = False

@@ -182,8 +182,10 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
     GeoDataFrame
         ``stop_id`` (``layer:id``), ``layer``, ``id``, ``name``, ``kind`` (the
         selections that chose the site, ``+``-joined, most urgent first), ``check``
-        (what to do there), ``distance_m`` (to water, violations only), ``township``
-        and the point. A site chosen by several selections is one stop.
+        (what to do there), ``distance_m`` (to water, violations only), ``township``,
+        the facts that make it urgent (:func:`_urgency_facts`: ``days_overdue``,
+        ``outfall_over``, ``outfall_multiple``, ``outfall_exceeding``) and the point.
+        A site chosen by several selections is one stop.
     """
     selections = [s.strip() for s in selections if s and s.strip()]
     unknown = [s for s in selections if s not in SELECTIONS or s == "picked"]
@@ -216,12 +218,56 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
     ids = [str(i).strip() for i in ids if str(i).strip()]
     if ids:
         rows.append(_picked(tables, ids))
-    stops = _merge(_stops_frame(rows))
+    stops = _urgency_facts(_merge(_stops_frame(rows)), tables, as_of, day)
     if len(stops):
         stops = with_township(stops, tables["townships"])
     else:
         stops["township"] = pd.Series(dtype=object)
     return stops
+
+
+def _urgency_facts(stops: gpd.GeoDataFrame, tables: dict, as_of, day) -> gpd.GeoDataFrame:
+    """Add what makes each stop urgent (:mod:`geo.urgency` scores it).
+
+    ``days_overdue``: days past the site's rectification deadline when it is overdue on ``day``
+    (:func:`geo.rules.overdue_mask`), whatever selection chose it. ``outfall_over``,
+    ``outfall_multiple`` (largest 超标倍数) and ``outfall_exceeding``: the latest sampling of an
+    outfall up to ``day`` judged against its discharge limits (:mod:`geo.discharge`); a plant's stop
+    carries its outfall's. Without ``readings`` in ``tables`` no outfall counts as over.
+    """
+    out = stops.copy()
+    out["days_overdue"] = np.nan
+    out["outfall_over"] = False
+    out["outfall_multiple"] = np.nan
+    out["outfall_exceeding"] = None
+    if not len(out):
+        return out
+    for layer in ("enterprises", "kilns", "farms"):
+        on = (out["layer"] == layer).to_numpy(bool)
+        if not on.any() or layer not in tables or "deadline" not in tables[layer].columns:
+            continue
+        s = _sites(tables, layer, as_of)
+        late = s[rules.overdue_mask(s, layer, day).to_numpy()]
+        days = (pd.Timestamp(day) - pd.to_datetime(late["deadline"])).dt.days
+        out.loc[on, "days_overdue"] = out.loc[on, "id"].map(dict(zip(late["id"].astype(str), days))).to_numpy(float)
+    sp, readings = tables.get("sampling_points"), tables.get("readings")
+    if sp is not None and readings is not None and len(sp) and len(readings):
+        from .discharge import EXCEEDS, latest_outfalls
+
+        o = latest_outfalls({"sampling_points": sp, "readings": readings}, as_of=day)
+        o = o[o["verdict"] == EXCEEDS]
+        fid = sp["feature_id"] if "feature_id" in sp.columns else pd.Series(None, index=sp.index)
+        plant = dict(zip(sp["id"].astype(str), fid))
+        key = np.where(out["layer"] == "sampling_points", out["id"].astype(str), None)
+        by_plant = {plant[i]: i for i in o["id"] if isinstance(plant.get(i), str) and plant[i]}
+        key = np.where(out["layer"] == "enterprises", out["id"].map(by_plant), key)
+        k = pd.Series(key, index=out.index)
+        hit = k.isin(set(o["id"]))
+        oi = o.set_index("id")
+        out.loc[hit, "outfall_over"] = True
+        out.loc[hit, "outfall_multiple"] = k[hit].map(oi["max_multiple"]).to_numpy(float)
+        out.loc[hit, "outfall_exceeding"] = k[hit].map(oi["exceeding"]).to_numpy(object)
+    return out
 
 
 def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
@@ -297,18 +343,8 @@ def read_roads(store) -> gpd.GeoDataFrame | None:
 
     Columns used: the geometry and, when present, ``speed_kmh`` per road.
     """
-    path = getattr(store, "path", None)
     try:
-        if path is not None:
-            import pyogrio
-
-            if "roads" not in {row[0] for row in pyogrio.list_layers(path)}:
-                return None
-            roads = pyogrio.read_dataframe(path, layer="roads")
-        elif hasattr(store, "engine"):  # PostGIS
-            roads = gpd.read_postgis("SELECT * FROM roads", store.engine, geom_col="geometry")
-        else:
-            return None
+        roads = store.read_extra("roads")
     except Exception:  # an unreadable optional layer must not block patrols
         return None
     if roads is None or len(roads) == 0:
@@ -408,6 +444,11 @@ class PatrolPlan:
     feasible: bool = True
     warnings: list[str] = field(default_factory=list)
     solver_seconds: float = 0.0
+    #: what the plan was made from, for the files' metadata: the statuses' date, the store's data
+    #: version and the selections (set by :func:`plan_from_store`)
+    as_of: dt.date | None = None
+    data_version: str | None = None
+    selections: tuple = ()
 
     @property
     def visited(self) -> gpd.GeoDataFrame:
@@ -427,12 +468,19 @@ class PatrolPlan:
 
 
 def _stop_params(stops: pd.DataFrame, params: PatrolParams) -> pd.DataFrame:
+    """Service time, required flag and urgency (``priority`` 0–100, ``urgency_note``) of each stop."""
+    from .urgency import score
+
     out = stops.copy()
     kinds = out["kind"].str.split("+")
     out["service_min"] = kinds.map(lambda ks: max(float(params.service_min.get(k, DEFAULT_SERVICE_MIN[k]))
                                                   for k in ks)).astype(float)
     out["required"] = kinds.map(lambda ks: any(k in params.required for k in ks)).astype(bool)
-    out["priority"] = kinds.map(lambda ks: max(int(params.priority.get(k, DEFAULT_PRIORITY[k])) for k in ks)).astype(int)
+    base = kinds.map(lambda ks: max(int(params.priority.get(k, DEFAULT_PRIORITY[k])) for k in ks)).astype(int) * 10
+    u = score(out, base=base, limit_m=params.limit_m)
+    out["priority"] = u["urgency"].to_numpy(int)
+    out["tier"] = u["tier"].to_numpy(int)
+    out["urgency_note"] = u["urgency_note"].to_numpy(object)
     return out
 
 
@@ -442,7 +490,9 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
 
     Required stops are always planned (the plan is flagged infeasible when they
     do not fit the day); optional stops are dropped only when the day is full,
-    lowest priority first (a lower-priority stop never displaces a higher one).
+    least urgent first (:mod:`geo.urgency`): a stop of a lower urgency tier never
+    displaces one of a higher tier, and within a tier the more urgent carry the
+    larger prize. Each dropped stop gets ``drop_reason``.
     """
     from .routing import solve_by_priority
 
@@ -459,9 +509,10 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     required = np.concatenate([[True], stops["required"].to_numpy(bool)])
     warnings = []
     if n:
-        # Optional stops are kept by priority, highest first (tiers; see routing.solve_by_priority).
-        priority = np.concatenate([[0], stops["priority"].to_numpy(int)])
-        plan = solve_by_priority(seconds, priority=priority, teams=int(params.teams),
+        # Optional stops are kept by urgency, highest tier first (see routing.solve_by_priority).
+        tier = np.concatenate([[0], stops["tier"].to_numpy(int)])
+        weight = np.concatenate([[0], stops["priority"].to_numpy(int)])
+        plan = solve_by_priority(seconds, priority=tier, weight=weight, teams=int(params.teams),
                                  time_limit_s=params.time_limit_s, service=service, max_duration=day_s,
                                  required=required, seed=params.seed, balance=params.balance)
         routes, feasible, solver_s = plan.routes, plan.feasible, plan.seconds
@@ -501,6 +552,7 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     out["depart"] = out["arrive"] + pd.to_timedelta(out["service_min"], unit="min")
     out["leg_km"] = leg_km
     out["dropped"] = team <= 0
+    out["drop_reason"] = _drop_reasons(out, seconds, service, params)
     missing_required = out["dropped"] & out["required"]
     if missing_required.any():
         feasible = False
@@ -509,6 +561,26 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
                         "Optional stops dropped: the day is full.")
     return PatrolPlan(gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS), pd.DataFrame(rows),
                       (float(depot[0]), float(depot[1])), day, params, feasible, warnings, solver_s)
+
+
+def _drop_reasons(stops: pd.DataFrame, seconds: np.ndarray, service: np.ndarray, params: PatrolParams) -> list[str]:
+    """Why each dropped stop was left out (empty for visited ones), in words for the checklist."""
+    kept = stops[~stops["dropped"] & ~stops["required"]]
+    lowest = int(kept["priority"].min()) if len(kept) else None
+    out = []
+    for i, (dropped, required, p) in enumerate(zip(stops["dropped"], stops["required"], stops["priority"])):
+        if not dropped:
+            out.append("")
+            continue
+        trip = (int(seconds[0, i + 1]) + int(seconds[i + 1, 0]) + int(service[i + 1])) / 60
+        if required:
+            out.append(f"必去点位，但{params.hours:g}小时内排不下（单独往返约{trip:.0f}分钟）")
+        elif lowest is None or p < lowest:
+            out.append(f"紧急程度{p}分，低于已安排的点位（最低{lowest}分）：当天{params.hours:g}小时排不下"
+                       if lowest is not None else f"紧急程度{p}分：当天{params.hours:g}小时排不下")
+        else:
+            out.append(f"紧急程度{p}分，但绕行太远（单独往返约{trip:.0f}分钟），加入后超出当天{params.hours:g}小时")
+    return out
 
 
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
@@ -522,13 +594,16 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
     tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
-                              "sampling_points", "status_events"])
+                              "sampling_points", "readings", "status_events"])
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
         raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     depot = depot or depot_of(store.meta(), tables["townships"])
     day = rules.as_day(as_of).date()
-    return plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
+    plan = plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)
+    plan.as_of, plan.data_version = day, store.version()
+    plan.selections = tuple(selections) + (("picked",) if list(ids) else ())
+    return plan
 
 
 # --- exports ------------------------------------------------------------------------------------
@@ -554,13 +629,17 @@ def _utc(t) -> dt.datetime | None:
     return pd.Timestamp(t).tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
 
 
-def to_gpx(plan: PatrolPlan, datum: str = "wgs84") -> str:
-    """GPX 1.1: one waypoint per stop named ``team-order name``, plus a route and a track per team."""
+def to_gpx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
+    """GPX 1.1: one waypoint per stop named ``team-order name``, plus a route and a track per team.
+
+    The description states what the file is (``meta``, default :func:`plan_meta`)."""
     import gpxpy.gpx
+
+    from .io.writers import meta_text
 
     gpx = gpxpy.gpx.GPX()
     gpx.name = f"巡查路线 {plan.day:%Y-%m-%d}"
-    gpx.description = f"坐标系 {datum.upper()}；由青山生成"
+    gpx.description = meta_text(meta if meta is not None else plan_meta(plan, datum)).strip().replace("\n", "；")
     gpx.creator = "Qingshan 青山"
     v = plan.visited
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
@@ -597,11 +676,16 @@ def _kml_colour(hex_rgb: str) -> str:
     return f"ff{b}{g}{r}"  # KML is aabbggrr
 
 
-def to_kml(plan: PatrolPlan, datum: str = "wgs84") -> str:
-    """KML: the depot, then one folder per team with its numbered stops and its route line."""
+def to_kml(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
+    """KML: the depot, then one folder per team with its numbered stops and its route line.
+
+    The document's description states what the file is (``meta``, default :func:`plan_meta`)."""
     import simplekml
 
+    from .io.writers import meta_text
+
     kml = simplekml.Kml(name=f"巡查路线 {plan.day:%Y-%m-%d}（{datum.upper()}）")
+    kml.document.description = meta_text(meta if meta is not None else plan_meta(plan, datum))
     v = plan.visited
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
     dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
@@ -629,7 +713,8 @@ def to_kml(plan: PatrolPlan, datum: str = "wgs84") -> str:
 CHECKLIST_COLUMNS = {  # English csv header → Chinese xlsx header
     "team": "组别", "order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称",
     "township": "乡镇（街道）", "layer": "图层", "id": "编号", "kind_label": "类别", "check": "巡查内容",
-    "required": "必去", "priority": "优先级", "lon": "经度", "lat": "纬度", "result": "巡查结果（现场填写）",
+    "required": "必去", "priority": "紧急程度", "urgency_note": "紧急原因", "drop_reason": "未安排原因",
+    "lon": "经度", "lat": "纬度", "result": "巡查结果（现场填写）",
 }
 
 
@@ -646,28 +731,57 @@ def checklist(plan: PatrolPlan, datum: str = "wgs84", *, dropped: bool = False) 
         "layer": [LAYER_LABELS.get(x_, x_) for x_ in v["layer"]], "id": v["id"].to_numpy(),
         "kind_label": ["、".join(SELECTIONS[k] for k in ks.split("+")) for ks in v["kind"]],
         "check": v["check"].to_numpy(), "required": np.where(v["required"], "是", "否"),
-        "priority": v["priority"].to_numpy(), "lon": np.round(x, 6), "lat": np.round(y, 6), "result": "",
+        "priority": v["priority"].to_numpy(),
+        "urgency_note": (v["urgency_note"] if "urgency_note" in v.columns else pd.Series("", index=v.index))
+        .fillna("").to_numpy(object),
+        "lon": np.round(x, 6), "lat": np.round(y, 6), "result": "",
     })
+    if dropped:
+        out.insert(out.columns.get_loc("urgency_note") + 1, "drop_reason",
+                   (v["drop_reason"] if "drop_reason" in v.columns else pd.Series("", index=v.index)).to_numpy(object))
     return out.reset_index(drop=True)
 
 
-def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines") -> bytes:
+def plan_meta(plan: PatrolPlan, datum: str = "wgs84", *, generated_by: str | None = None):
+    """What a patrol file is (:class:`geo.io.writers.Meta`): the day, how stops were chosen and ordered,
+    the parameters of the plan, the datum of the coordinates, the data version."""
+    from .io.writers import Meta
+
+    p = plan.params
+    chosen = "、".join(SELECTIONS.get(s, s) for s in plan.selections) or "（见清单“类别”列）"
+    return Meta(
+        title=f"巡查路线与清单 {plan.day:%Y-%m-%d}",
+        rule=("按所选类别取当日需巡查的点位；一天排不下时先舍弃紧急程度最低的点位（距水越近、逾期越久、排口超标越紧急，"
+              "按 10 分一档，高档优先；必去点位不舍弃）；行车时间按直线距离×绕行系数÷车速估算（有道路图层时按道路最短路径）"),
+        parameters={"巡查日期": f"{plan.day:%Y-%m-%d}", "巡查对象": chosen, "组数": int(p.teams),
+                    "每组工作时长（小时）": float(p.hours), "出发时间": p.start, "车速（公里/小时）": float(p.speed_kmh),
+                    "绕行系数": float(p.circuity), "沿河限距（米）": float(p.limit_m),
+                    "驻地": f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}",
+                    "坐标": "GCJ-02（高德等国内地图）" if datum == "gcj02" else "WGS84 经纬度（EPSG:4326）"},
+        as_of=plan.as_of or plan.day, data_version=plan.data_version, generated_by=generated_by)
+
+
+def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machines", meta=None,
+           path=None) -> bytes | Path:
     """CSV checklist through :mod:`geo.io.writers` (no formula from a site's name).
 
-    ``for_machines`` (the command line): the English columns of :func:`checklist`; ``for_people`` (the
-    page's download): UTF-8 with BOM, Chinese headers (:data:`CHECKLIST_COLUMNS`) and team names.
+    ``for_machines`` (the command line): the English columns of :func:`checklist` (``meta`` in a sibling
+    ``.meta.txt`` when written to ``path``); ``for_people`` (the page's download): UTF-8 with BOM, Chinese
+    headers (:data:`CHECKLIST_COLUMNS`), team names and ``meta`` (default :func:`plan_meta`) as leading lines.
     """
     from .io.writers import write_csv
 
     cl = checklist(plan, datum)
+    meta = meta if meta is not None else plan_meta(plan, datum)
     if dialect == "for_people":
         cl["team"] = [team_label(int(t)) for t in cl["team"]]
-        return write_csv(cl, dialect=dialect, headers=CHECKLIST_COLUMNS)
-    return write_csv(cl, dialect=dialect)
+        return write_csv(cl, path, dialect=dialect, headers=CHECKLIST_COLUMNS, meta=meta)
+    return write_csv(cl, path, dialect=dialect, meta=meta)
 
 
-def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
-    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位, 说明."""
+def to_xlsx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> bytes:
+    """XLSX checklist with Chinese headers: sheets 巡查清单 (with the plan's header block), 各组汇总, 未安排点位,
+    说明 (``meta``, default :func:`plan_meta`)."""
     from .io.writers import write_xlsx
 
     summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程(公里)",
@@ -680,27 +794,31 @@ def to_xlsx(plan: PatrolPlan, datum: str = "wgs84") -> bytes:
         "各组汇总": summary,
         "未安排点位": checklist(plan, datum, dropped=True).drop(columns=["team", "order", "arrive", "depart", "result"])
         .rename(columns=CHECKLIST_COLUMNS),
-        "说明": pd.DataFrame({
-            "项目": ["日期", "坐标系", "出发时间", "工作时长(小时)", "车速(公里/小时)", "绕行系数", "驻地"],
-            "值": [f"{plan.day:%Y-%m-%d}", datum.upper(), plan.params.start, plan.params.hours,
-                  plan.params.speed_kmh, plan.params.circuity, f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}"]}),
     }
     widths = {"A": 8, "B": 6, "C": 9, "D": 9, "E": 28, "F": 12, "G": 10, "H": 8, "I": 16, "J": 48,
-              "K": 6, "L": 6, "M": 11, "N": 11, "O": 24}
-    return write_xlsx(sheets, widths={"巡查清单": widths})
+              "K": 6, "L": 8, "M": 30, "N": 11, "O": 11, "P": 24}
+    return write_xlsx(sheets, widths={"巡查清单": widths}, meta=meta if meta is not None else plan_meta(plan, datum))
 
 
 EXPORTS = {".gpx": to_gpx, ".kml": to_kml, ".csv": to_csv, ".xlsx": to_xlsx}
 
 
-def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84") -> Path:
-    """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx)."""
+def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84", *, generated_by: str | None = None,
+          labels: str | None = None) -> Path:
+    """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx).
+
+    Every file states what it is (:func:`plan_meta`): xlsx in its header block and 说明 sheet, GPX/KML in
+    their description, CSV for machines in a sibling ``.meta.txt`` (``labels="zh"``: CSV for people).
+    """
     out = Path(out)
     fn = EXPORTS.get(out.suffix.lower())
     if fn is None:
         raise GeoError(f"不支持的输出格式“{out.suffix}”，可选 .gpx .kml .csv .xlsx",
                        f"unsupported output format {out.suffix!r}; use .gpx, .kml, .csv or .xlsx")
-    data = fn(plan, datum)
+    meta = plan_meta(plan, datum, generated_by=generated_by)
+    if fn is to_csv:
+        return to_csv(plan, datum, dialect="for_people" if labels == "zh" else "for_machines", meta=meta, path=out)
+    data = fn(plan, datum, meta=meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
     return out

@@ -641,15 +641,29 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     return neutralise_frame(df)
 
 
-def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+def to_xlsx(sheets: Mapping[str, pd.DataFrame], *, meta=None) -> bytes:
     """An xlsx workbook (bytes) with one sheet per item, through :func:`geo.io.writers.write_xlsx`.
 
     Text cells are stored as text, never as formulas: a name typed into a
     ledger as ``=HYPERLINK(…)`` stays a name in the recipient's spreadsheet.
+    ``meta`` (:class:`geo.io.writers.Meta`): a header block on the first sheet and a 说明 sheet.
     """
     from .io.writers import write_xlsx
 
-    return write_xlsx(sheets)
+    return write_xlsx(sheets, meta=meta)
+
+
+def progress_meta(title: str, as_of, *, parameters: Mapping | None = None, data_version: str | None = None,
+                  generated_by: str | None = None):
+    """What a progress list is (:class:`geo.io.writers.Meta`): the rule for done and overdue, the date."""
+    from .io.writers import Meta
+
+    return Meta(title=title,
+                rule=("完成：企业关停、搬迁或转产，石灰窑（棚）关停、改建或搬迁，养殖场通过验收或关停、搬迁；"
+                      "逾期：整改期限已过（早于截至日期）仍未完成；状态为截至日期当天的状态（按状态记录回放）；"
+                      "乡镇按点位坐标所在的乡镇边界确定"),
+                parameters=dict(parameters or {}), as_of=as_day(as_of).date(), data_version=data_version,
+                generated_by=generated_by)
 
 
 def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
@@ -674,7 +688,9 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""
-    frames = {t: store.read(t) for t in ("townships", "status_events", *contract.SITE_LAYERS)}
+    # sampling points and readings: the briefing's water page
+    frames = {t: store.read(t) for t in ("townships", "status_events", *contract.SITE_LAYERS,
+                                         "sampling_points", "readings")}
     return prepare(frames)
 
 

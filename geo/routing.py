@@ -355,7 +355,8 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
 
 
 def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float = 5, service=None,
-                      max_duration=None, required=None, seed: int = 0, balance: float = 0.2) -> Plan:
+                      max_duration=None, required=None, seed: int = 0, balance: float = 0.2,
+                      weight=None) -> Plan:
     """Like :func:`solve`, with optional nodes kept lexicographically by ``priority`` (higher first).
 
     Solved in tiers: the required nodes plus the optional nodes of the highest
@@ -365,6 +366,11 @@ def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float =
     the place of a higher-priority one, which a single prize-collecting solve
     with weighted prizes does not guarantee (its search trades them off).
     The time budget is shared evenly by the tiers.
+
+    ``weight`` (optional, non-negative per node) orders nodes within a tier: a node's
+    prize grows from the base prize (weight 0) to twice it (the tier's largest weight),
+    so when a tier does not fit the day the solver gives up light nodes before heavy
+    ones unless the heavy one costs much more detour.
     """
     start = time.perf_counter()
     c = _as_matrix(matrix)
@@ -381,7 +387,13 @@ def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float =
     for k, level in enumerate(levels):
         nodes = np.flatnonzero(fixed | (priority == level)) if level is not None else np.flatnonzero(fixed)
         sub = c[np.ix_(nodes, nodes)]
-        prizes = np.where(fixed[nodes], 0, 2 * int(sub.max()) + 1)
+        base = 2 * int(sub.max()) + 1
+        prizes = np.where(fixed[nodes], 0, base)
+        if weight is not None:
+            w = np.asarray(weight, float)[nodes]
+            top = w[~fixed[nodes]].max() if (~fixed[nodes]).any() else 0.0
+            if top > 0:
+                prizes = np.where(fixed[nodes], 0, base + np.rint(base * np.clip(w, 0, None) / top)).astype(np.int64)
         left = time_limit_s - (time.perf_counter() - start)
         plan = solve(sub, teams=teams, time_limit_s=max(left / (len(levels) - k), 0.05), service=service[nodes],
                      max_duration=max_duration, required=fixed[nodes], prizes=prizes, seed=seed, balance=balance)

@@ -169,8 +169,9 @@ def _visits(t: dict, layer: str, fid: str) -> pd.DataFrame:
 
 
 def to_pdf(f: SiteFile, *, as_of=None) -> bytes:
-    """The site file as one PDF (images as thumbnails, documents listed)."""
-    from .attachments import thumbnail
+    """The site file as one PDF: every attachment listed with type, size and full SHA-256 (so a printed file
+    can be checked against the stored one), images as thumbnails and PDF documents by their first page."""
+    from .attachments import TYPES, preview
     from .casepdf import Doc
 
     doc = Doc(f"一企一档 · {f.name}（{f.id}）")
@@ -191,10 +192,19 @@ def to_pdf(f: SiteFile, *, as_of=None) -> bytes:
     doc.heading("附件")
     if not len(f.attachments):
         doc.para("（无）")
-    for _, a in f.attachments.iterrows():
-        doc.para(f"{a['name']} · {a['mime']} · {int(a['size'])} 字节 · {_fmt(a['uploaded_at'])} "
-                 f"{a['uploaded_by'] or ''} · SHA-256 {a['sha256'][:16]}…")
-        png = thumbnail(a["content"]) if a["content"] is not None else None
+    for k, (_, a) in enumerate(f.attachments.iterrows(), start=1):
+        doc.para(f"{k}. {a['name']}")
+        doc.small(f"{TYPES.get(a['mime'], a['mime'])} · {_size(a['size'])} · 上传 {_fmt(a['uploaded_at'])} "
+                  f"{a['uploaded_by'] or ''}" + (f" · {a['note']}" if _fmt(a['note']) != "—" else ""))
+        doc.small(f"SHA-256 {a['sha256']}")
+        png = preview(a["content"])
         if png:
-            doc.image(png, a["note"] or "")
+            is_pdf = a["mime"] == "application/pdf"
+            doc.image(png, "（文档第 1 页）" if is_pdf else "", border=is_pdf)
     return doc.pdf()
+
+
+def _size(n) -> str:
+    n = int(n)
+    return f"{n} 字节" if n < 1024 else f"{n / 1024:.1f} KB（{n} 字节）" if n < 1024 ** 2 \
+        else f"{n / 1024 ** 2:.1f} MB（{n} 字节）"

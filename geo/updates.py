@@ -16,7 +16,8 @@ import pandas as pd
 from . import contract
 from .contract import SITE_LAYERS, STATUS, TABLES
 from .errors import GeoError
-from .history import history_of, status_on
+from .history import history_of
+from .store import Change, latest_status
 
 #: Longest note accepted (a field remark, not a report).
 MAX_NOTE = 500
@@ -58,7 +59,8 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
     layer : ``enterprises``, ``kilns`` or ``farms``.
     feature_id : the site's id.
     status : a status code of ``layer`` (or its Chinese word, e.g. ``已关停``).
-    effective_on : the date the change took effect (not after ``today``).
+    effective_on : the date the change took effect (not after ``today``, nor after the store's
+        ``as_of`` for a store replaying a past date: :func:`geo.datecheck.latest_allowed`).
     note : a remark (kept verbatim; at most :data:`MAX_NOTE` characters).
     user : who records it (``recorded_by``); required.
     now, today : clock (tests pass fixed values).
@@ -86,36 +88,47 @@ def update_status(store, layer: str, feature_id: str, status: str, effective_on,
         eff = parse_date(effective_on) if effective_on is not None else None
         if eff is None:
             raise GeoError(f"生效日期“{effective_on}”无法识别。", f"effective date {effective_on!r} is not a date")
-    if eff.date() > today:
-        raise GeoError("生效日期不能晚于今天。", "the effective date cannot be in the future")
+    _refuse_future(store, eff, today)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise GeoError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE} characters)")
-    sites = store.read(layer)
     feature_id = str(feature_id).strip()
-    match = sites[sites["id"] == feature_id]
-    if len(match) == 0:
-        raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
-                       f"no {layer} site with id {feature_id!r}")
     event = {"layer": layer, "feature_id": feature_id, "status": code, "effective_on": eff,
              "recorded_at": pd.Timestamp(now), "recorded_by": user, "note": note or None}
     ev_row = contract.coerce("status_events", pd.DataFrame([event], columns=TABLES["status_events"].column_names))
-    events = store.read("status_events")
-    latest = status_on(pd.concat([events, ev_row], ignore_index=True), layer)
-    current = str(latest.get(feature_id, code))
-    site = match.copy()
-    previous = site["status"].iloc[0]
-    site["status"] = current
-    if current == "closed" and code == "closed" and "closed_on" in site.columns:
-        # The closure date follows the event that closed it (the ledger column and history agree).
-        site["closed_on"] = eff
-    from .store import Change
 
-    store.commit([Change(layer, site, "upsert"), Change("status_events", ev_row, "append")])
-    return StatusUpdate(layer, feature_id, event, previous, current)
+    def record(tx) -> StatusUpdate:
+        # Read the site and its events inside the unit, and write only the event (the store sets the
+        # status to the latest event): an import or another inspector writing meanwhile is never undone.
+        site = tx.read(layer, where={"id": [feature_id]}, for_update=True)
+        if len(site) == 0:
+            raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
+                           f"no {layer} site with id {feature_id!r}")
+        events = tx.read("status_events", where={"layer": [layer], "feature_id": [feature_id]})
+        latest = latest_status(pd.concat([events, ev_row], ignore_index=True), layer)
+        current = str(latest.get(feature_id, code))
+        changes = [Change("status_events", ev_row, "append")]
+        if current == "closed" and code == "closed" and "closed_on" in site.columns:
+            # The closure date follows the event that closed it (the ledger column and history agree).
+            changes.append(Change(layer, pd.DataFrame({"id": [feature_id], "closed_on": [eff]}), "upsert",
+                                  columns=["closed_on"]))
+        tx.commit(changes)
+        return StatusUpdate(layer, feature_id, event, site["status"].iloc[0], current)
+
+    return store.atomic(record)
+
+
+def _refuse_future(store, eff: pd.Timestamp, today: dt.date) -> None:
+    """Refuse an effective date after today (or after the ``as_of`` of a replay store)."""
+    from .datecheck import future_message, is_future, latest_allowed
+
+    limit = latest_allowed(store, today)
+    if is_future(eff, limit):
+        raise GeoError(*future_message("生效日期", "the effective date", eff, limit, today))
 
 
 def site_history(store, layer: str, feature_id: str) -> pd.DataFrame:
-    """The site's events, oldest first (see :func:`geo.history.history_of`)."""
-    return history_of(store.read("status_events"), layer, str(feature_id))
+    """The site's events, oldest first (see :func:`geo.history.history_of`); reads only that site's events."""
+    events = store.read("status_events", where={"layer": [layer], "feature_id": [str(feature_id)]})
+    return history_of(events, layer, str(feature_id))
 

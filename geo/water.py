@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import discharge, fmt
 from .errors import GeoError
 from .io.cells import parse_detection
 
@@ -295,21 +296,26 @@ def readings_with_points(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=
                          start=None) -> pd.DataFrame:
     """Readings joined with their point's ``waterbody`` and ``target_class``, up to the end of ``as_of``.
 
-    Adds ``day`` (the sampling day; all readings of a point on one day form one sampling) and
-    ``class`` of each reading. Readings of unknown points are dropped.
+    Adds ``day`` (the sampling day; all readings of a point on one day form one sampling), ``kind``
+    (``section`` when the points have no kind) and ``class`` of each reading. Outfall readings get no
+    class (NaN): wastewater is judged against discharge limits (:mod:`geo.discharge`), not GB 3838.
+    Readings of unknown points are dropped.
     """
     r = readings
     if as_of is not None:
         r = r[r["sampled_at"] < _end_of(as_of)]
     if start is not None:
         r = r[r["sampled_at"] >= pd.Timestamp(start)]
-    cols = ["id", "waterbody", "target_class"]
+    cols = ["id", "waterbody", "target_class"] + (["kind"] if "kind" in points.columns else [])
     r = r.merge(pd.DataFrame(points[cols]).rename(columns={"id": "point_id"}), on="point_id", how="inner")
     r = r[r["parameter"].isin(list(STANDARD)) & r["waterbody"].isin(WATERBODIES)].copy()
+    if "kind" not in r.columns:
+        r["kind"] = "section"
     r["day"] = r["sampled_at"].dt.normalize()
     bd = r["below_detection"] if "below_detection" in r.columns else None
     r["class"] = classify(r["parameter"].to_numpy(object), r["value"].to_numpy(float),
                           r["waterbody"].to_numpy(object), bd)
+    r.loc[(r["kind"] == "outfall").to_numpy(bool), "class"] = np.nan
     return r.reset_index(drop=True)
 
 
@@ -324,16 +330,21 @@ def sampling_classes(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=None
 
 
 def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFrame:
-    """The latest sampling of every sampling point up to ``as_of`` (default: all data), classed.
+    """The latest sampling of every sampling point up to ``as_of`` (default: all data), judged.
 
-    Used by the water page and the wall screen. ``frames`` needs ``sampling_points`` and ``readings``.
+    Sections (rivers, lakes) get their GB 3838-2002 class; outfalls are judged against their
+    discharge limits instead (:func:`geo.discharge.latest_outfalls`) and get no class. Used by the
+    water page, the wall screen and the briefing. ``frames`` needs ``sampling_points`` and ``readings``.
 
     Returns
     -------
     One row per sampling point (points without readings included, class NaN): ``id, name, kind,
-    waterbody, water_id, target_class, sampled_on, class`` (float 1–6), ``class_label``, ``meets``
-    (nullable boolean), ``worst`` (parameters that set the class) and ``exceeding`` (parameters
-    over the target limit with their 超标倍数, e.g. ``NH3-N 0.4倍``).
+    waterbody, water_id, target_class, sampled_on, class`` (float 1–6; NaN for outfalls),
+    ``class_label`` (``—`` for outfalls), ``meets`` (nullable boolean: a section meets its target
+    class, an outfall its discharge limits), ``verdict`` (达标 / 超标 / 无数据), ``standard`` (what the
+    point is held to: ``GB 3838-2002 目标Ⅲ类`` or ``GB 8978-1996 一级``), ``worst`` (parameters that
+    set the class) and ``exceeding`` (parameters over the target or discharge limit with their
+    超标倍数, e.g. ``NH3-N 0.4倍``).
     """
     points = frames["sampling_points"]
     readings = frames["readings"]
@@ -348,7 +359,7 @@ def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFra
         columns=["point_id", "class", "n_assessed", "worst"])
     ex = exceedances(r)
     ex_text = ex.groupby("point_id").apply(
-        lambda g: "、".join(f"{p} {f:.2g}倍" if f == f else p for p, f in zip(g["parameter"], g["factor"])),
+        lambda g: "、".join(f"{p} {fmt.multiple(f)}倍" if f == f else p for p, f in zip(g["parameter"], g["factor"])),
         include_groups=False) if len(ex) else pd.Series(dtype=object)
     cols = [c for c in ("id", "name", "kind", "waterbody", "water_id", "target_class") if c in points.columns]
     out = pd.DataFrame(points[cols]).reset_index(drop=True)
@@ -358,6 +369,30 @@ def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFra
     out["meets"] = meets_target(out["class"], out["target_class"]).to_numpy()
     out["worst"] = out["id"].map(s.set_index("point_id")["worst"]) if len(s) else None
     out["exceeding"] = out["id"].map(ex_text) if len(ex_text) else None
+    out["verdict"] = np.where(out["meets"].isna(), discharge.NO_DATA,
+                              np.where(out["meets"].fillna(False).astype(bool), discharge.MEETS, discharge.EXCEEDS))
+    out["standard"] = "GB 3838-2002 目标" + out["target_class"].map(label)
+    if "kind" in out.columns and (out["kind"] == "outfall").any():
+        of = discharge.latest_outfalls({"sampling_points": points, "readings": readings}).set_index("id")
+        o = (out["kind"] == "outfall").to_numpy(bool)
+        ids = out.loc[o, "id"].astype(str)
+        out.loc[o, "class"] = np.nan
+        out.loc[o, "class_label"] = "—"
+        out.loc[o, "worst"] = None
+        out.loc[o, "sampled_on"] = ids.map(of["sampled_on"]).to_numpy()
+        out.loc[o, "verdict"] = ids.map(of["verdict"]).to_numpy()
+        out.loc[o, "standard"] = (discharge.CODE + " " + ids.map(of["grade_label"])).to_numpy()
+        out.loc[o, "exceeding"] = ids.map(of["exceeding"]).replace("", None).to_numpy()
+        meets = pd.array(ids.map(of["verdict"]).map({discharge.MEETS: True, discharge.EXCEEDS: False}).to_numpy(),
+                         dtype="boolean")
+        out["meets"] = out["meets"].astype("boolean")
+        out.loc[o, "meets"] = meets
+    # what the maps show for an outfall (layers.sampling_points: judgment pass/fail, judgment_text)
+    is_out = (out["kind"] == "outfall").to_numpy(bool) if "kind" in out.columns else np.zeros(len(out), bool)
+    out["judgment"] = np.where(is_out, out["verdict"].map({discharge.MEETS: "pass", discharge.EXCEEDS: "fail"}),
+                               None)
+    out["judgment_text"] = [(f"{std}：{ex}" if isinstance(ex, str) and ex else std) if o_ else None
+                            for o_, std, ex in zip(is_out, out["standard"], out["exceeding"])]
     return out
 
 
@@ -651,6 +686,22 @@ def assess_table(df: pd.DataFrame) -> pd.DataFrame:
         raise GeoError(f"同一站点的水体类型不一致：{bad}", f"sites with both river and lake rows: {bad}")
     s = site_class(vals, by="site")
     return pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64")})
+
+
+#: How points are judged, for the files' metadata.
+RULE = ("监测断面按 GB 3838-2002《地表水环境质量标准》表1单因子评价：取参评项目中最差的类别，河流不评价总氮、粪大肠菌群，"
+        "水温不分类，pH 超出 6–9 为劣Ⅴ类，低于检出限按检出限定类；类别不劣于目标类别为达标；超标倍数 =（实测值 − 目标类别限值）/ 限值。"
+        "排污口不按地表水分类：" + discharge.RULE)
+
+
+def assessment_meta(title: str, as_of=None, *, parameters=None, data_version: str | None = None,
+                    generated_by: str | None = None):
+    """What a water-quality file is (:class:`geo.io.writers.Meta`): the standards and method, the date."""
+    from .io.writers import Meta
+
+    return Meta(title=title, rule=RULE, parameters=dict(parameters or {}),
+                as_of=None if as_of is None else pd.Timestamp(as_of).date(), data_version=data_version,
+                generated_by=generated_by)
 
 
 def latest_table(frames: dict, as_of=None) -> pd.DataFrame:

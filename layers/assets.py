@@ -60,6 +60,21 @@ def component_url(name: str) -> str:
     return ("/" + prefix if prefix else "") + f"/component/{COMPONENT_PREFIX}{name}"
 
 
+def page_url(path: str) -> str:
+    """Root-relative URL of an app page (``site`` → ``/site``), honouring ``server.baseUrlPath``.
+
+    Root-relative, so it means the same in a map's ``srcdoc`` iframe and in a component's iframe.
+    """
+    prefix = ""
+    try:
+        import streamlit as st
+
+        prefix = (st.get_option("server.baseUrlPath") or "").strip("/")
+    except Exception:  # outside a Streamlit server (bench, tests): root-relative
+        prefix = ""
+    return ("/" + prefix if prefix else "") + "/" + path.strip("/")
+
+
 # folium's CDN asset names → files under WEB_DIR; None = not needed by our maps, dropped.
 LOCAL_ASSETS: dict[str, str | None] = {
     "leaflet": "vendor/leaflet/leaflet.js",

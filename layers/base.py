@@ -19,7 +19,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from . import assets
+from . import assets, symbols
 
 
 def js_json(value) -> str:
@@ -57,14 +57,27 @@ def text(v) -> str | None:
 class _QsElement(JSCSSMixin):
     """Mixin giving an element the local qmap assets."""
 
-    def _qs_assets(self):
+    def _qs_assets(self, cluster: bool = False):
         base = assets.base_url()
         self.default_js = [("qmap", f"{base}/qmap.js")]
         self.default_css = [("qmap_css", f"{base}/qmap.css")]
+        if cluster:  # Leaflet.markercluster from the xstatic package, served by the app
+            self.default_js.append(("markerclusterjs", f"{base}/{assets.LOCAL_ASSETS['markerclusterjs']}"))
+            self.default_css.append(("markerclustercss", f"{base}/{assets.LOCAL_ASSETS['markerclustercss']}"))
 
 
 class PointLayer(_QsElement, folium.map.Layer):
-    """Sites as canvas circle markers with a tooltip (name) and a popup (facts and history)."""
+    """Sites as canvas symbols (shape and colour from :mod:`layers.symbols`) with a tooltip and a popup.
+
+    ``shape`` is one shape name for every point or one per point; ``ring``
+    (one int per point, -1 for none) picks a ring from ``rings`` ([(colour,
+    dashed)]) drawn around the symbol; ``highlight`` (booleans) is the short
+    form for the first ring. ``cluster`` merges points that overlap at the
+    current zoom into one count (Leaflet.markercluster, served by the app).
+    ``text`` is a short label drawn inside each symbol (a patrol stop's
+    order). ``legend`` holds the legend rows of what this layer draws (see
+    :func:`layers.symbols.compose`).
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -75,22 +88,56 @@ class PointLayer(_QsElement, folium.map.Layer):
     def __init__(self, x, y, colour_index, palette: Sequence[str], rows: list[list], labels: Sequence[str], *,
                  name: str, radius: float = 6, stroke: str = "#222222", title: int = 0, tip: int | None = None,
                  history: list[list[str]] | None = None, highlight: Sequence[bool] | None = None,
-                 show: bool = True, overlay: bool = True, control: bool = True):
+                 sites: Sequence[tuple[str, str] | None] | None = None,
+                 show: bool = True, overlay: bool = True, control: bool = True,
+                 shape: str | Sequence[str] = "circle", ring: Sequence[int] | None = None,
+                 rings: Sequence[tuple[str, bool]] | None = None, cluster: bool = False, weight: float = 1.0,
+                 legend: list[dict] | None = None, text: Sequence[str] | None = None):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "QsPoints"
-        self._qs_assets()
-        data = {
+        self._qs_assets(cluster=cluster)
+        n = len(np.asarray(x))
+        if isinstance(shape, str):
+            names, s_idx = [shape], None
+        else:
+            names = list(dict.fromkeys(shape))
+            lookup = {k: i for i, k in enumerate(names)}
+            s_idx = [lookup[k] for k in shape]
+        shapes = [symbols.SHAPES[k] for k in names]
+        if highlight is not None and ring is None:
+            ring = [0 if h else -1 for h in highlight]
+        rings = list(rings) if rings is not None else [(symbols.RING["light"], False)]
+        c = np.asarray(colour_index, int)
+        self.payload = {
             "x": np.round(np.asarray(x, float), 6).tolist(), "y": np.round(np.asarray(y, float), 6).tolist(),
-            "c": np.asarray(colour_index, int).tolist(), "palette": list(palette), "radius": radius,
+            "c": c.tolist(), "palette": list(palette), "radius": radius, "weight": weight,
             "stroke": stroke, "labels": list(labels), "rows": rows, "title": title,
+            "shapes": [{"name": s.name, "path": s.path, "extent": s.extent, "tip": s.tip} for s in shapes],
         }
+        if s_idx is not None:
+            self.payload["s"] = s_idx
+        if ring is not None:
+            r = [int(v) for v in ring]
+            if any(v >= 0 for v in r):
+                self.payload["ring"] = r
+                self.payload["rings"] = [{"colour": col, "dashed": bool(d)} for col, d in rings]
         if tip is not None:
-            data["tip"] = tip
+            self.payload["tip"] = tip
+        if text is not None:
+            self.payload["text"] = [str(t) for t in text]
         if history is not None:
-            data["history"] = history
-        if highlight is not None:
-            data["highlight"] = [1 if h else 0 for h in highlight]
-        self.data = js_json(data)
+            self.payload["history"] = history
+        if sites is not None:  # (layer, id) per point, or None: the popup links to that site's file
+            self.payload["site"] = [[str(s[0]), str(s[1])] if s else None for s in sites]
+            self.payload["siteUrl"] = assets.page_url("site")
+        if cluster:
+            self.payload["cluster"] = {"radius": 4, "until": 14}
+        #: what is actually drawn (tests compare it with the legends)
+        self.colours_used = sorted({palette[i] for i in set(c.tolist())}) if n else []
+        self.shapes_used = sorted({names[i] for i in (set(s_idx) if s_idx is not None else {0})}) if n else []
+        self.rings_used = sorted({rings[i][0] for i in set(self.payload.get("ring", [])) if i >= 0})
+        self.legend = list(legend or [])
+        self.data = js_json(self.payload)
 
 
 class GeoLayer(_QsElement, folium.map.Layer):
@@ -131,22 +178,87 @@ class Labels(_QsElement, folium.map.Layer):
 
 
 class Legend(_QsElement, MacroElement):
-    """A legend control: ``items`` = [(label, colour, kind)] with kind circle | ring | line | fill."""
+    """A legend control built from :mod:`layers.symbols` rows (or older ``(label, colour, kind)`` tuples).
+
+    Refuses (``ValueError``) a legend that gives one colour two meanings. The
+    browser draws each swatch from the row: shapes from the same SVG path the
+    map canvas uses, so the legend shows what the map draws.
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = QS.legend({{ this._parent.get_name() }}, {{ this.title }},
-                {{ this.items }}, {{ this.position }});
+                {{ this.items }}, {{ this.position }}, {{ this.fit }});
         {% endmacro %}
     """)
 
-    def __init__(self, title: str, items: list[tuple[str, str, str]], position: str = "bottomleft"):
+    def __init__(self, title: str, items: list, position: str = "bottomleft"):
         super().__init__()
         self._name = "QsLegend"
         self._qs_assets()
+        self.rows = symbols.check_legend(items)
         self.title = js_json(title)
-        self.items = js_json([list(i) for i in items])
+        self.items = js_json(self.rows)
         self.position = js_json(position)
+        self.fit = "null"
+
+    def render(self, **kwargs):
+        # the map's data bounds (see layers.mapview.new_map): the map is refitted beside the legend
+        self.fit = js_json(getattr(self._parent, "qs_bounds", None))
+        return super().render(**kwargs)
+
+
+class Fit(_QsElement, MacroElement):
+    """Fit the map to ``bounds`` ([[south, west], [north, east]]) without animation."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            QS.fit({{ this._parent.get_name() }}, {{ this.bounds }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "QsFit"
+        self._qs_assets()
+        self.bounds = js_json(bounds)
+
+
+class Scale(_QsElement, MacroElement):
+    """A metric-only scale bar (m / km; never miles or feet)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            QS.scale({{ this._parent.get_name() }}, {{ this.position }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, position: str = "bottomright"):
+        super().__init__()
+        self._name = "QsScale"
+        self._qs_assets()
+        self.position = js_json(position)
+
+
+class Icon(_QsElement, MacroElement):
+    """One fixed symbol drawn as an SVG marker above the canvas (the patrol depot): ``layer``'s shape in ``colour``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = QS.icon({{ this.lat }}, {{ this.lon }}, {{ this.shape }}, {{ this.colour }},
+                {{ this.px }}, {{ this.tooltip }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, lat: float, lon: float, layer: str, colour: str, *, px: int = 28, tooltip: str = ""):
+        super().__init__()
+        self._name = "QsIcon"
+        self._qs_assets()
+        s = symbols.shape_of(layer)
+        self.lat, self.lon = js_json(round(float(lat), 6)), js_json(round(float(lon), 6))
+        self.shape = js_json({"name": s.name, "path": s.path, "extent": s.extent, "tip": s.tip})
+        self.colour, self.px, self.tooltip = js_json(colour), int(px), js_json(tooltip)
+        self.legend = [symbols.icon_item(layer, colour)]
 
 
 def geojson_of(gdf, props: Sequence[str], style_index: Sequence[int] | None = None, precision: int = 6) -> dict:

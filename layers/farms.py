@@ -17,4 +17,4 @@ def legend_items():
 
 def add_to(m, gdf, *, events=None, name=None, highlight=None, show=True, radius=6):
     return add_sites(m, gdf, LAYER, FIELDS, events=events, name=name or LABEL, radius=radius,
-                     stroke="#ffffff", highlight=highlight, show=show)
+                     highlight=highlight, show=show)

@@ -18,4 +18,4 @@ def legend_items():
 def add_to(m, gdf, *, events=None, name=None, highlight=None, show=True, radius=4.5):
     gdf = gdf.assign(kind_label=gdf["kind"].map(KIND_LABELS).fillna(gdf["kind"]))
     return add_sites(m, gdf, LAYER, FIELDS, events=events, name=name or LABEL, radius=radius,
-                     stroke="#444444", highlight=highlight, show=show)
+                     highlight=highlight, show=show)

@@ -15,6 +15,7 @@ import folium
 from geo import config
 
 from . import assets
+from .base import Fit, Scale
 
 assets.ensure_vendor()
 
@@ -39,10 +40,15 @@ def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_co
     """
     if attribution is None:
         attribution = bool(config.get("map", "attribution", True))
-    m = folium.Map(location=[29.0, 118.95], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True,
+    # folium's own scale bar shows miles and feet too: ours is metric only (layers.base.Scale).
+    m = folium.Map(location=[29.0, 118.95], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=False,
                    zoom_control=zoom_control, attribution_control=attribution, height=height,
                    zoom_snap=0.25, zoom_delta=0.5)
     m.options["attributionControl"] = attribution
+    # Without a basemap Leaflet knows no zoom range; clusters need one (they open up at street level).
+    m.options["maxZoom"] = int(config.get("map", "max_zoom", 18))
+    m.options["minZoom"] = 7
+    Scale("bottomleft").add_to(m)
     tiles = config.get("map", "tiles", "")
     tile_attr = config.get("map", "tiles_attribution", "") or "本地瓦片"
     if not tiles and config.get("map", "tile_folder", ""):
@@ -51,7 +57,8 @@ def new_map(bounds=None, *, height: int | str = 600, dark: bool = False, zoom_co
         folium.TileLayer(tiles=tiles, attr=tile_attr, name="底图", overlay=False, control=False).add_to(m)
     if bounds is not None:
         minx, miny, maxx, maxy = (float(b) for b in bounds)
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
+        m.qs_bounds = [[miny, minx], [maxy, maxx]]  # legends refit the map beside themselves
+        Fit(m.qs_bounds).add_to(m)
     if dark:
         m.get_root().html.add_child(folium.Element(
             "<style>.leaflet-container{background:#0d1b24 !important;}</style>"))

@@ -6,19 +6,20 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from . import symbols
 from .base import GeoLayer, Labels, geojson_of
 
 LAYER = "townships"
 LABEL = "乡镇（街道）边界"
-COLORS = {"outline": "#3d5a45", "fill": "#f4f7f2"}
+COLORS = {"outline": symbols.GEOGRAPHY["township"], "fill": "#f4f7f2"}
 #: sequential, colour-blind-safe (ColorBrewer Greens), for completion rates: light = little done
 CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
 NO_TARGET = "#bdbdbd"
 
 
-def legend_items(approximate: bool = True):
+def legend_items(approximate: bool = True, dark: bool = False):
     label = "乡镇（街道）边界（示意）" if approximate else "乡镇（街道）边界"
-    return [(label, COLORS["outline"], "line")]
+    return [symbols.line_item(label, symbols.GEOGRAPHY["township_dark" if dark else "township"])]
 
 
 def choropleth_items(edges=(0, 0.2, 0.4, 0.6, 0.8, 1.0), fmt="{:.0%}"):
@@ -28,9 +29,14 @@ def choropleth_items(edges=(0, 0.2, 0.4, 0.6, 0.8, 1.0), fmt="{:.0%}"):
 
 def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, value_label: str = "完成率",
            show: bool = True, labels: bool = True, dark: bool = False, name: str | None = None,
-           label_cls: str = ""):
-    """Draw townships; ``values`` maps township name → 0–1 to fill them as a choropleth."""
-    outline = "#9fb8c8" if dark else COLORS["outline"]
+           label_cls: str = "", label_within=None):
+    """Draw townships; ``values`` maps township name → 0–1 to fill them as a choropleth.
+
+    ``label_within`` (minx, miny, maxx, maxy): a map showing only part of the
+    district; each township reaching into it is labelled inside that part, so
+    its name is on screen.
+    """
+    outline = symbols.GEOGRAPHY["township_dark"] if dark else COLORS["outline"]
     styles = [{"color": outline, "weight": 1.5, "fillColor": "#0d1b24" if dark else COLORS["fill"],
                "fillOpacity": 0.0 if dark else 0.35}]
     styles += [{"color": outline, "weight": 1.5, "fillColor": c, "fillOpacity": 0.75} for c in CHOROPLETH]
@@ -52,6 +58,11 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, values: dict | None = None, 
                      popup_labels=popup, show=show)
     layer.add_to(m)
     if labels:
-        pts = shapely.point_on_surface(gdf.geometry.values)
+        geoms = gdf.geometry.values
+        if label_within is not None:
+            view = shapely.box(*label_within)
+            inside = shapely.intersects(geoms, view)
+            geoms = np.where(inside, shapely.intersection(geoms, view), geoms)
+        pts = shapely.point_on_surface(geoms)
         Labels([(p.x, p.y, n) for p, n in zip(pts, gdf["name"])], name="乡镇名称", cls=label_cls).add_to(m)
     return layer

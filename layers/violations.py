@@ -15,18 +15,25 @@ import pandas as pd
 from geo.contract import LAYER_LABELS
 from geo.crs import metric_crs_for
 
-from .base import GeoLayer, PointLayer, colour_index, geojson_of, text
+from . import symbols
+from .base import GeoLayer, PointLayer, geojson_of, text
+from .sites import add_mixed
 from .water import COLORS as WATER_COLORS
 
-#: Highlight colour of each site layer (Okabe–Ito), and of the sites a stricter limit would add.
+#: A colour per site layer for the page's charts (bars per layer). On the maps a layer is told by its shape
+#: and a site's colour is its status (layers.symbols).
 COLOURS = {"farms": "#D55E00", "enterprises": "#E69F00", "kilns": "#CC79A7"}
-ADDED_COLOUR = "#0072B2"
+#: The ring of the sites a stricter limit would add (dashed), next to the ring of the violations.
+ADDED_COLOUR = symbols.RING_SECOND
 POPUP_LABELS = ["名称", "类别", "编号", "状态", "乡镇（街道）", "距水体", "最近水体"]
 
 
-def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, colours: dict[str, str] | None = None,
-           radius: float = 8, highlight: bool = True, show: bool = True) -> PointLayer | None:
+def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, radius: float = 8, highlight: bool = True,
+           show: bool = True, dark: bool = False, added: bool = False) -> PointLayer | None:
     """Add the sites of ``violations`` as one point layer (``None`` when there are none).
+
+    Each site is drawn in its layer's shape and its status colour, with a ring
+    around it: the ring says why it is listed, the symbol stays readable.
 
     Parameters
     ----------
@@ -35,28 +42,35 @@ def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, colours: dict[
         Rows of a :func:`geo.buffers.check` result.
     name : str
         The layer's name in the layer control.
-    colours : dict, optional
-        Colour per site layer (default :data:`COLOURS`).
     radius, highlight, show
-        Marker radius in pixels, a white halo, visible when the map opens.
+        Marker radius in pixels, a ring around each site, visible when the map opens.
+    dark : bool
+        The ring for a dark map (the wall screen).
+    added : bool
+        The sites a stricter limit would add: a dashed ring of :data:`ADDED_COLOUR`.
     """
     if len(violations) == 0:
         return None
-    idx, palette = colour_index(violations["layer"], colours or COLOURS)
     rows = [[f"{text(n) or ''}（{d:.1f} 米）", LAYER_LABELS.get(lay, lay), text(i), text(s), text(t) or "—",
              f"{d:.3f} 米", text(w) or "—"]
             for n, lay, i, s, t, d, w in zip(violations["name"], violations["layer"], violations["id"],
                                              violations["status_label"], violations["township"],
                                              violations["distance_m"], violations["water_name"])]
-    layer = PointLayer(violations["lon"], violations["lat"], idx, palette, rows, POPUP_LABELS, name=name,
-                       radius=radius, stroke="#ffffff", title=0, highlight=[highlight] * len(violations), show=show)
-    layer.add_to(m)
-    return layer
+    ring = (ADDED_COLOUR, True) if added else (symbols.RING["dark" if dark else "light"], False)
+    return add_mixed(m, violations, rows, POPUP_LABELS, name=name, x=violations["lon"], y=violations["lat"],
+                     radius=radius, ring=[0 if highlight or added else -1] * len(violations), rings=[ring],
+                     show=show, sites=list(zip(violations["layer"], violations["id"])))
 
 
-def legend_items(layers, distance: float) -> list[tuple[str, str, str]]:
-    """Legend entries of :func:`add_to` for ``layers`` at a limit of ``distance`` metres."""
-    return [(f"{LAYER_LABELS[k]}（{distance:g} 米内）", COLOURS[k], "circle") for k in layers]
+def legend_items(layers, distance: float, *, dark: bool = False) -> list[dict]:
+    """The legend row of :func:`add_to`'s ring at a limit of ``distance`` metres (the sites' shapes and status
+    colours come with the layer: ``PointLayer.legend``)."""
+    return [symbols.ring_item(f"距水体 {distance:g} 米内（在管）", symbols.RING["dark" if dark else "light"])]
+
+
+def added_legend_item(proposed: float) -> dict:
+    """The legend row of the sites a limit of ``proposed`` metres would add (``add_to(..., added=True)``)."""
+    return symbols.ring_item(f"改为 {proposed:g} 米时新增", ADDED_COLOUR, dashed=True)
 
 
 def zone(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: float) -> gpd.GeoDataFrame:
@@ -89,11 +103,11 @@ def add_zone(m: folium.Map, zone_gdf: gpd.GeoDataFrame, distance: float) -> GeoL
         return None
     colour = WATER_COLORS["zone"]
     layer = GeoLayer(geojson_of(zone_gdf, ["name"], [0], precision=5),
-                     [{"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.18}],
+                     [{"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.3}],
                      name=f"{distance:g} 米范围（示意）", tip="name", interactive=False)
     layer.add_to(m)
     return layer
 
 
-def zone_legend_item(distance: float) -> tuple[str, str, str]:
-    return (zone_label(distance), WATER_COLORS["zone"], "fill")
+def zone_legend_item(distance: float) -> dict:
+    return symbols.fill_item(zone_label(distance), WATER_COLORS["zone"])

@@ -8,9 +8,9 @@ from folium.template import Template
 
 from geo.contract import LAYER_LABELS
 
-from . import mapview, sampling_points, townships, violations as violations_layer, water
+from . import mapview, sampling_points, symbols, townships, water
+from . import violations as violations_layer
 from .base import Legend, _QsElement, js_json
-from .overview import status_legend
 from .sites import add_sites
 
 
@@ -49,6 +49,86 @@ class Clock(_QsElement, folium.MacroElement):
         self._qs_assets()
 
 
+class FitDistrict(folium.MacroElement):
+    """Keep the district fitted to the frame whenever the frame changes size (the page sizes it by CSS)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function (map, b) {
+              // the legends (bottom right, wall CSS) take the frame's right side: keep the district left of the
+              // widest of them, measured as drawn (hidden ones shown invisibly for a moment)
+              var legendWidth = function () {
+                var w = 0;
+                map.getContainer().querySelectorAll(".leaflet-bottom .leaflet-control").forEach(function (el) {
+                  var display = el.style.display, visibility = el.style.visibility;
+                  el.style.visibility = "hidden"; el.style.display = "";
+                  w = Math.max(w, el.getBoundingClientRect().width);
+                  el.style.display = display; el.style.visibility = visibility;
+                });
+                return w;
+              };
+              var fit = function () {
+                var u = document.body.classList.contains("qs-wall-4k") ? 2 : 1;
+                map.invalidateSize(false);
+                map.fitBounds(b, {paddingTopLeft: [8 * u, 8 * u], paddingBottomRight: [legendWidth() + 30 * u, 8 * u],
+                                  animate: false});
+              };
+              // the frame gets its final size from the page's CSS after the map is made: refit on every change
+              var last = "";
+              new ResizeObserver(function () {
+                var key = map.getContainer().clientWidth + "x" + map.getContainer().clientHeight;
+                if (key !== last && map.getContainer().clientHeight > 0) { last = key; fit(); }
+              }).observe(map.getContainer());
+            })({{ this._parent.get_name() }}, {{ this.bounds }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "QsFitDistrict"
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        self.bounds = js_json([[miny, minx], [maxy, maxx]])
+
+
+#: The map's frame is narrow (the district is tall), so a 4K screen is told by the page around it, not by the
+#: frame's own width: ``qs-wall-4k`` on the body doubles sizes (here and in ``web/qmap.js``).
+WALL_4K = ("try { if (window.top.innerWidth >= 2800 && window.top.innerHeight >= 1500) "
+           "document.body.classList.add('qs-wall-4k'); } catch (e) {}")
+#: Wall sizes: everything on the map readable from 4 m, twice as large on a 4K screen.
+WALL_CSS = """<style>
+.qs-wall .qs-label, .qs-wall .qs-legend, .qs-wall .qs-legend-sub { font-size: 24px; }
+/* one column, as narrow as its rows (a wrapping column flexbox is as wide as all its groups side by side),
+   and as tall as the frame allows: the whole legend, never a scrolled part of it */
+.qs-wall .qs-legend-body { flex-wrap: nowrap; }
+.qs-wall .qs-legend { max-height: calc(100vh - 120px); }
+.qs-wall .qs-swatch, .qs-wall .qs-swatch svg { width: 24px; height: 24px; }
+.qs-wall .qs-cluster-mini, .qs-wall .qs-cluster-mini svg { width: 32px; height: 32px; font-size: 24px; }
+.qs-wall .qs-view-title { font-size: 30px; }
+/* large scale text may be longer than the bar: let it run left, into the map, not off the frame's edge */
+.qs-wall .leaflet-control-scale-line { font-size: 24px; line-height: 1.2; display: flex; justify-content: flex-end;
+  white-space: nowrap; }
+/* the district is tall and leans west at its foot: the legend and the scale go to the free corner */
+.qs-wall .leaflet-bottom.leaflet-left { left: auto; right: 0; }
+.qs-wall .leaflet-bottom.leaflet-left .leaflet-control { float: right; clear: both; margin-right: 10px; }
+.qs-wall-4k .qs-label, .qs-wall-4k .qs-legend, .qs-wall-4k .qs-legend-sub,
+.qs-wall-4k .leaflet-control-scale-line { font-size: 48px; }
+.qs-wall-4k .qs-swatch, .qs-wall-4k .qs-swatch svg { width: 48px; height: 48px; }
+.qs-wall-4k .qs-cluster-mini, .qs-wall-4k .qs-cluster-mini svg { width: 64px; height: 64px; font-size: 48px; }
+.qs-wall-4k .qs-legend-row { gap: 20px; }
+.qs-wall-4k .qs-chip { width: 56px; height: 32px; }
+.qs-wall-4k .qs-line { height: 10px; }
+.qs-wall-4k .qs-ring { border-width: 6px; }
+.qs-wall-4k .qs-view-title { font-size: 60px; }
+.qs-wall-4k .qs-legend { max-height: calc(100vh - 240px); }
+</style>"""
+
+
+def _wall_rows(items: list[dict]) -> list[dict]:
+    """Legend rows for the wall: nobody zooms a wall map, so the cluster row says only what the number is
+    (and stays short enough not to widen the legend over the district)."""
+    return [dict(it, label="数字：重叠的点位数") if it.get("swatch") == "cluster" else it for it in items]
+
+
 def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame], rotate_seconds: int = 20,
              height: int = 760, violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
              water_classes: pd.DataFrame | None = None) -> folium.Map:
@@ -69,8 +149,13 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     tw = frames["townships"]
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
+    # no zoom animation: an animated zoom still running would undo the refit to the frame's final size
+    m.options["zoomAnimation"] = False
+    # one fitter only: FitDistrict keeps the district clear of the widest of the rotating legends (the
+    # legends' own refit, beside whichever legend shows first, is for the other maps)
+    m.qs_bounds = None
     m.get_root().html.add_child(folium.Element(
-        "<script>document.body.classList.add('qs-wall');</script>"))
+        "<script>document.body.classList.add('qs-wall');" + WALL_4K + "</script>" + WALL_CSS))
     townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 
@@ -80,20 +165,26 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         closure_layers.append(add_sites(m, sites[layer], layer,
                                         [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
                                         radius=radius, name=LAYER_LABELS[layer], show=False))
-    leg1 = Legend("关停整治", status_legend(), position="bottomleft")
+    leg1 = Legend("关停整治", _wall_rows(symbols.compose(points=[r for l in closure_layers for r in l.legend],
+                                                        cluster=True)),
+                  position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
                   "legends": [leg1.get_name()]})
 
     # 2. Riverside: water, and the active sites within the limit highlighted.
-    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     river_layers = [l.get_name() for l in wl]
-    items = water.legend_items()
+    drawn, extra = [], []
     if violations is not None and len(violations):
-        pl = violations_layer.add_to(m, violations, name="沿河违规", radius=11, show=False)
+        # each site in its own shape and status colour, ringed: a ring marks the violation, never covers it
+        pl = violations_layer.add_to(m, violations, name="沿河违规", radius=9, show=False, dark=True)
         river_layers.append(pl.get_name())
-        items = items + violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m)
-    leg2 = Legend(f"沿河{buffer_m:g}米", items, position="bottomleft")
+        drawn.append(pl)
+        extra += violations_layer.legend_items(("farms", "enterprises", "kilns"), buffer_m, dark=True)
+    items = symbols.compose(geography=water.legend_items(dark=True), points=[r for l in drawn for r in l.legend],
+                            extra=extra, cluster=bool(drawn))
+    leg2 = Legend(f"沿河{buffer_m:g}米", _wall_rows(items), position="bottomleft")
     leg2.add_to(m)
     views.append({"key": "riverside", "title": f"沿河{buffer_m:g}米缓冲区", "layers": river_layers,
                   "legends": [leg2.get_name()]})
@@ -101,14 +192,17 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     # 3. Water quality: sampling points by class.
     pts = frames["sampling_points"]
     if water_classes is not None and len(water_classes):
-        pts = pts.merge(water_classes[["id", "class"]], on="id", how="left")
-    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False)
+        cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
+        pts = pts.merge(water_classes[cols], on="id", how="left")
+    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
-    leg3 = Legend("水质类别", sampling_points.legend_items(by_class="class" in pts.columns), position="bottomleft")
+    leg3 = Legend("水质类别", _wall_rows(symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True)),
+                  position="bottomleft")
     leg3.add_to(m)
     views.append({"key": "water", "title": "水质监测", "layers": [l.get_name() for l in wl2] + [sp.get_name()],
                   "legends": [leg3.get_name()]})
     Rotate(views, rotate_seconds).add_to(m)
-    Clock().add_to(m)
+    # No clock on the map: the page header shows the data date and, labelled, the current time.
+    FitDistrict(tw.total_bounds).add_to(m)
     return m

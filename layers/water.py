@@ -7,15 +7,20 @@ import numpy as np
 
 from geo.crs import metric_crs_for
 
+from . import symbols
 from .base import GeoLayer, geojson_of
 
 LAYER = "water"
 LABEL = "河流水库"
-COLORS = {"river": "#2b7bba", "band": "#8cc4e8", "waterbody": "#8cc4e8", "zone": "#E69F00"}
+G = symbols.GEOGRAPHY
+COLORS = {"river": G["river"], "band": G["water"], "waterbody": G["water"], "zone": G["zone"]}
+#: river line widths in px: a normal map, and the wall read from 4 m (doubled again on a 4K wall by qmap.js)
+WEIGHT = {"map": 3.0, "wall": 5.0}
 
 
-def legend_items():
-    return [("河流", COLORS["river"], "line"), ("水面（河道、水库）", COLORS["waterbody"], "fill")]
+def legend_items(dark: bool = False):
+    return [symbols.line_item("河流", G["river_dark"] if dark else G["river"]),
+            symbols.fill_item("水面（河道、水库）", G["water"])]
 
 
 def river_bands(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -29,10 +34,13 @@ def river_bands(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def add_to(m: folium.Map, rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, *, show: bool = True,
-           name: str | None = None):
-    styles = [{"color": COLORS["river"], "weight": 2, "opacity": 0.9},
-              {"color": COLORS["river"], "weight": 0.5, "fillColor": COLORS["band"], "fillOpacity": 0.85},
-              {"color": "#2b7bba", "weight": 1, "fillColor": COLORS["waterbody"], "fillOpacity": 0.85}]
+           name: str | None = None, wall: bool = False):
+    """Rivers (lines, and the water surface of wide ones) and waterbodies; ``wall``: lines for the wall screen."""
+    line = G["river_dark"] if wall else G["river"]
+    weight = WEIGHT["wall" if wall else "map"]
+    styles = [{"color": line, "weight": weight, "opacity": 0.95, "lineCap": "round", "lineJoin": "round"},
+              {"color": line, "weight": 0.5, "fillColor": COLORS["band"], "fillOpacity": 0.85},
+              {"color": line, "weight": 1, "fillColor": COLORS["waterbody"], "fillOpacity": 0.85}]
     bands = river_bands(rivers)
     layers = []
     if len(bands):

@@ -114,7 +114,7 @@ def new_database(url: str, name: str | None = None) -> str:
 def drop_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     try:  # close the store's pooled connections to it first
-        from geo.pgstore import dispose_engine
+        from geo.store.postgis import dispose_engine
 
         dispose_engine(url)
     except ImportError:

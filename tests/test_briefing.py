@@ -77,8 +77,15 @@ def test_briefing_xlsx_carries_the_same_figures(cli_outputs):
     _, out = cli_outputs
     xlsx = out.with_suffix(".xlsx")
     assert xlsx.exists()
-    sheets = pd.read_excel(xlsx, sheet_name=None)
-    assert {"指标", "逾期清单", "待办清单", "结对部门", "乡镇排名"} <= set(sheets)
+    from tests.sheets import header_block, read_sheets
+
+    sheets = read_sheets(xlsx)
+    assert {"指标", "逾期清单", "待办清单", "结对部门", "乡镇排名", "说明"} <= set(sheets)
+    # the workbook states what it is, above its first table and on its 说明 sheet
+    block = header_block(xlsx, "指标")
+    assert block["标题"] == "衢江区生态整治关停进度简报" and block["截至日期"] == "2007-10-01"
+    assert "逾期" in block["规则"] and block["数据版本"] and "命令行" in block["生成人"]
+    assert block["软件版本"].startswith("青山 Qingshan")
     kpi = dict(zip(sheets["指标"]["指标"], sheets["指标"]["数值"].astype(str)))
     assert kpi["截至日期"] == "2007-10-01"
     assert kpi["化工园区企业（家）"] == "49" and kpi["已关停（家）"] == "34"
@@ -95,7 +102,9 @@ def test_briefing_renders_in_memory_for_the_report_date(demo_store):
     pdf = B.render_pdf(frames, "2007-06-30", district="衢江区")
     chars = _unicode_maps(pdf)
     assert all(ch in chars for ch in "衢江区无逾期")  # heading and the "nothing overdue" note
-    xl = pd.read_excel(__import__("io").BytesIO(B.render_xlsx(frames, "2007-06-30")), sheet_name="指标")
+    from tests.sheets import read_sheet
+
+    xl = read_sheet(B.render_xlsx(frames, "2007-06-30"), "指标")
     assert dict(zip(xl["指标"], xl["数值"].astype(str)))["逾期未完成（处）"] == "0"
 
 
@@ -118,3 +127,43 @@ def test_briefing_cli_needs_a_pdf_name(demo_store, tmp_path, capsys):
     assert geo_main(["progress", "briefing", "--store", str(demo_store), "--out", str(tmp_path / "b.txt")]) == 2
     assert ".pdf" in capsys.readouterr().err and not (tmp_path / "b.txt").exists()
     assert geo_main(["progress", "briefing", "--store", str(demo_store)]) == 2
+
+
+def test_briefing_water_page_judges_outfalls_by_discharge_limits(cli_outputs):
+    """Sections by GB 3838 class; outfalls 达标/超标 against GB 8978-1996 with the multiple, never classed."""
+    _, out = cli_outputs
+    sheets = pd.read_excel(out.with_suffix(".xlsx"), sheet_name=None)
+    sec, outs = sheets["断面水质"], sheets["排污口达标"]
+    assert len(sec) == 10 and not sec["断面"].str.contains("排污口").any()
+    assert set(sec["水质类别"]) <= {"Ⅰ类", "Ⅱ类", "Ⅲ类", "Ⅳ类", "Ⅴ类", "劣Ⅴ类", "无数据"}
+    assert len(outs) == 4 and "水质类别" not in outs.columns
+    assert (outs["执行标准"] == "GB 8978-1996 一级").all() and outs["判定"].isin(["达标", "超标"]).all()
+    assert outs.loc[outs["判定"] == "超标", "超标项目（超标倍数）"].str.contains("倍").all()
+    text = _pdf_text(out)
+    if text is not None:
+        assert "水质状况" in text and "GB 8978-1996 一级" in text and "超标倍数" in text
+
+
+@pytest.mark.parametrize("as_of", ["2007-06-30", "2007-10-01"])
+def test_briefing_pdf_text_has_nothing_raw(demo_store, tmp_path, as_of):
+    """Rendered to text (pdftotext): no nan/None/NaT, no English month ticks, no exponents; empty charts explained."""
+    from tests.test_no_raw_values import raw_tokens
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    frames = P.load_frames(open_store(str(demo_store)))
+    out = tmp_path / "b.pdf"
+    out.write_bytes(B.render_pdf(frames, as_of, district="衢江区"))
+    text = _pdf_text(out)
+    assert "关停进度简报" in text
+    assert raw_tokens(text) == []
+    # every page carries the footer: title, date, software version and its page number
+    pages = text.split("\f")
+    body = [p for p in pages if p.strip()]
+    assert all("青山 Qingshan" in p and "第 " in p for p in body), [p[-200:] for p in body if "青山 Qingshan" not in p]
+    assert re.search(r"\d{4}年\d{1,2}月", text)  # month ticks in Chinese
+    # the kilns have no deadline: their remaining days read "—", never nan
+    assert "石灰钙棚" in text or as_of == "2007-10-01"
+    if as_of == "2007-06-30":
+        # no livestock farm has finished: a sentence instead of a flat line at zero
+        assert "暂无进度曲线" in text and "目标 34家" in text

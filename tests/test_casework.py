@@ -19,7 +19,7 @@ from geo import attachments as ATT
 from geo import complaints as C
 from geo import inspections as I
 from geo.errors import GeoError
-from geo.pgstore import copy_store
+from geo.store.postgis import copy_store
 from geo.sitefile import site_file, to_pdf
 from geo.store import GpkgStore, open_store
 from tests.conftest import DEMO, ROOT
@@ -282,7 +282,7 @@ def test_cli_complaints_inspect_site(tmp_path):
 def test_postgis_schema_1_is_migrated_to_casework(pg_db):
     import psycopg
 
-    from geo.pgstore import SCHEMA_VERSION, migrate
+    from geo.store.postgis import SCHEMA_VERSION, migrate
 
     migrate(pg_db)
     libpq = pg_db.replace("postgresql+psycopg://", "postgresql://")

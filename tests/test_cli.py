@@ -14,7 +14,7 @@ from geo.errors import GeoError, StoreError
 from tests.conftest import ROOT
 
 GROUPS = {"demo", "check", "progress", "buffer", "water", "route", "import", "migrate", "copy", "status", "user",
-          "export", "complaints", "inspect", "site", "assess"}
+          "export", "complaints", "inspect", "site", "assess", "alerts"}
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: tuple = ()) -> list[tuple[str, ...]]:
@@ -130,6 +130,7 @@ def _into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
     ["buffer", "--out", "{tmp}/v.csv"],
     ["water", "--out", "{tmp}/w.csv"],
     ["export", "--layer", "farms", "--out", "{tmp}/f.csv"],
+    ["alerts", "--as-of", "2007-06-30"],
 ], ids=lambda a: a[0] + ("-" + a[-1] if a[0] == "progress" else ""))
 def test_a_closed_stdout_ends_any_command_quietly(args, demo_store, tmp_path):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--store", str(demo_store)]

@@ -29,14 +29,21 @@ def test_layer_as_xlsx_csv_geojson(demo_store, tmp_path):
         out = tmp_path / f"farms.{suffix}"
         r = _run("--store", str(demo_store), "--layer", "farms", "--out", str(out))
         assert r.returncode == 0, r.stderr
-    ws = openpyxl.load_workbook(tmp_path / "farms.xlsx").active
-    headers = [c.value for c in ws[1]]
-    assert "养殖场名称" in headers and "经度" in headers
-    assert ws.max_row == 1 + len(open_store(demo_store).read("farms"))
-    csv = pd.read_csv(tmp_path / "farms.csv", encoding="utf-8-sig")
-    assert "状态" in csv.columns and "治理中" in set(csv["状态"])
+    from tests.sheets import csv_lead_and_table, header_block, read_sheet
+
+    store = open_store(demo_store)
+    sheet = read_sheet(tmp_path / "farms.xlsx", "养殖场")
+    assert "养殖场名称" in sheet.columns and "经度" in sheet.columns
+    assert len(sheet) == len(store.read("farms"))
+    # the file states what it is: the layer, the store's as-of date and data version, who, the software
+    block = header_block(tmp_path / "farms.xlsx", "养殖场")
+    assert block["标题"] == "养殖场数据导出" and block["截至日期"] == "2007-06-30"
+    assert block["数据版本"] == store.version() and "命令行" in block["生成人"] and block["记录数"] == str(len(sheet))
+    assert "说明" in openpyxl.load_workbook(tmp_path / "farms.xlsx").sheetnames
+    lead, csv = csv_lead_and_table((tmp_path / "farms.csv").read_bytes())
+    assert "状态" in csv.columns and "治理中" in set(csv["状态"]) and lead["标题"] == "养殖场数据导出"
     gj = json.loads((tmp_path / "farms.geojson").read_text(encoding="utf-8"))
-    assert len(gj["features"]) == ws.max_row - 1
+    assert len(gj["features"]) == len(sheet)
 
 
 def test_bad_requests_write_nothing(demo_store, tmp_path):

@@ -22,6 +22,7 @@ from geo.store import DEMO_STORE, open_store
 
 NOW = dt.datetime(2007, 7, 2, 9, 30)
 TODAY = dt.date(2007, 7, 2)
+AS_OF = dt.date(2007, 6, 30)  # the demo's as_of: status changes may not lie after it
 HEADER = ["编号", "企业名称", "经度", "纬度", "所属乡镇", "行业", "状态", "关停日期", "整改期限", "备注"]
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
 
@@ -274,8 +275,11 @@ def test_defect_duplicate_id_in_file(tmp_path, store):
 def test_id_already_in_store_is_an_update(tmp_path, store):
     before = store.read("enterprises").set_index("id").loc["E001"]
     f = write_csv(tmp_path / "l.csv", [["E001", before["name"], None, None, None, "精细化工", None, None, None, None]])
-    res = run(store, f)
+    res = run(store, f, update_existing=True)
     assert res.ok and res.updated_ids == ["E001"] and res.new_ids == []
+    [change] = res.changes
+    assert change.kind == "updated" and change.row == 2
+    assert ("行业", f"“{before['industry']}”", "“精细化工”") in [(c.label, c.old, c.new) for c in change.fields]
     after = store.read("enterprises").set_index("id").loc["E001"]
     assert after["industry"] == "精细化工"
     assert after["status"] == before["status"]  # empty status cell keeps the status
@@ -400,19 +404,21 @@ def test_audit_trail(tmp_path, store):
                                        [operating, e.loc[operating, "name"], None, None, None, None, "停产整顿",
                                         None, None, "联合执法"]])
     n0 = len(store.read("status_events"))
-    res = run(store, f, user="王检查")
+    res = run(store, f, user="王检查", update_existing=True)
     assert res.ok
     ev = store.read("status_events").iloc[n0:].set_index("feature_id")
     assert set(ev.index) == {"N1", "N2", operating}
     assert (ev["recorded_by"] == "王检查").all()
     assert (ev["recorded_at"] == pd.Timestamp(NOW)).all()
     assert ev.loc["N2", "effective_on"] == pd.Timestamp("2007-06-15")  # the ledger's closing date
-    assert ev.loc["N1", "effective_on"] == pd.Timestamp(TODAY)
+    # no date in the ledger: the store's date, i.e. the demo's as_of (TODAY lies after it, in its future)
+    assert ev.loc["N1", "effective_on"] == pd.Timestamp("2007-06-30")
     assert ev.loc[operating, "status"] == "suspended" and "联合执法" in ev.loc[operating, "note"]
     assert store.read("enterprises").set_index("id").loc[operating, "status"] == "suspended"
     # the same ledger again: no status change, no new event
     n1 = len(store.read("status_events"))
-    assert run(store, f, user="王检查").ok
+    again = run(store, f, user="王检查")  # nothing changes: no choice to make
+    assert again.ok and again.unchanged_ids == ["N1", "N2", operating] and again.updated_ids == []
     assert len(store.read("status_events")) == n1
     from geo.check import check_store
 
@@ -425,7 +431,8 @@ def test_backdated_status_does_not_override_a_later_event(tmp_path, store):
     fid = e[e["status"] == "closed"].index[0]
     last = ev[ev["feature_id"] == fid]["effective_on"].max()
     f = write_csv(tmp_path / "l.csv", [[fid, e.loc[fid, "name"], None, None, None, None, "签订承诺", None, None, None]])
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date())
+    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date(),
+                             update_existing=True)
     assert res.ok and any("stays" in p.why for p in res.warnings)
     assert store.read("enterprises").set_index("id").loc[fid, "status"] == "closed"
     assert len(store.read("status_events")) == len(ev) + 1
@@ -472,3 +479,223 @@ def test_cli_requires_user_and_refuses_inspectors(tmp_path, store_path, monkeypa
     assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
                      "--user", "planner1"]) == 0
     assert "C1" in set(open_store(store_path).read("enterprises")["id"])
+
+
+# --- new / updated / unchanged; updating stored sites is a choice; no lost update -----------------------
+
+def _rename_ledger(tmp_path, store, new_name="衢州康远化工有限公司（更名）"):
+    """E001 renamed, E002 as stored, NEW1 new: an updated, an unchanged and a new row."""
+    from geo.contract import status_label
+
+    e = store.read("enterprises").set_index("id")
+    rows = [[fid, new_name if fid == "E001" else e.loc[fid, "name"], e.loc[fid].geometry.x, e.loc[fid].geometry.y,
+             status_label(e.loc[fid, "status"], "enterprises")] for fid in ("E001", "E002")]
+    rows.append(["NEW1", "新建化工厂", 118.95, 28.98, "在产"])
+    return write_csv(tmp_path / "rename.csv", rows, header=["编号", "企业名称", "经度", "纬度", "状态"])
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store_url(request, store_path):
+    """The demo store as a GeoPackage path or as a PostGIS URL (copied with ``geo copy``)."""
+    if request.param == "gpkg":
+        return str(store_path)
+    url = request.getfixturevalue("pg_db")
+    assert geo_main(["copy", str(DEMO_STORE), url]) == 0
+    return url
+
+
+def test_cli_rename_without_update_existing_is_refused_and_listed(tmp_path, store_url, capsys):
+    store = open_store(store_url)
+    before = {t: store.read(t) for t in ("enterprises", "status_events")}
+    v0 = store.version()
+    f = _rename_ledger(tmp_path, store)
+    capsys.readouterr()
+    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f),
+                     "--user", "planner1"]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    old_name = before["enterprises"].set_index("id").loc["E001", "name"]
+    assert f"2\tE001\t更新 updated\t企业名称：“{old_name}” → “衢州康远化工有限公司（更名）”" in lines
+    assert "3\tE002\t不变 unchanged\t" in lines and "4\tNEW1\t新增 new\t" in lines
+    assert "--update-existing" in out and "1 updated" in err and "Nothing was written" in err
+    # refused whole: not even the new row
+    assert store.version() == v0
+    for t, df in before.items():
+        pd.testing.assert_frame_equal(store.read(t), df)
+
+
+def test_cli_rename_with_update_existing_is_written_and_unchanged_rows_untouched(tmp_path, store_url, capsys):
+    store = open_store(store_url)
+    e0 = store.read("enterprises").set_index("id")
+    n_events = len(store.read("status_events"))
+    f = _rename_ledger(tmp_path, store)
+    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f),
+                     "--user", "planner1", "--update-existing"]) == 0
+    assert "1 new, 1 updated, 1 unchanged" in capsys.readouterr().err
+    e1 = store.read("enterprises").set_index("id")
+    assert e1.loc["E001", "name"] == "衢州康远化工有限公司（更名）"
+    assert e1.loc["E001", "status"] == e0.loc["E001", "status"]  # a column the file lacks is kept
+    assert e1.loc["NEW1", "name"] == "新建化工厂"
+    pd.testing.assert_frame_equal(e1.drop(index=["E001", "NEW1"]), e0.drop(index="E001"), check_like=True)
+    ev = store.read("status_events")
+    assert len(ev) == n_events + 1 and ev.iloc[-1]["feature_id"] == "NEW1"  # the rename appends no event
+    from geo.check import check_store
+
+    assert [p for p in check_store(store) if p.severity == "error"] == []
+
+
+class _Recording:
+    """A store that records what each commit writes (the interface intake uses, nothing more)."""
+
+    def __init__(self, store, before_commit=None):
+        self.store, self.url, self.commits, self.before_commit = store, store.url, [], before_commit
+
+    def read(self, table, *args, **kwargs):
+        return self.store.read(table, *args, **kwargs)
+
+    def version(self):
+        return self.store.version()
+
+    def commit(self, changes):
+        self.commits.append(changes)
+        self.store.commit(changes)
+
+
+def test_only_new_and_updated_rows_are_written(tmp_path, store):
+    f = _rename_ledger(tmp_path, store)
+    rec = _Recording(store)
+    res = run(rec, f, update_existing=True)
+    assert res.ok and [c.kind for c in res.changes] == ["updated", "unchanged", "new"]
+    assert (res.new_ids, res.updated_ids, res.unchanged_ids) == (["NEW1"], ["E001"], ["E002"])
+    [changes] = rec.commits
+    assert sorted(changes[0].rows["id"]) == ["E001", "NEW1"]  # E002 is not written at all
+    # of the updated row only the name changes (a partial upsert where the store supports it)
+    assert res.columns == ["name"]
+    if hasattr(changes[0], "columns"):
+        assert changes[0].columns == ["name"]
+
+
+def test_report_of_updates_shows_old_and_new_values_readably(tmp_path, store):
+    k = store.read("kilns").set_index("id")
+    fid = k.index[0]
+    x, y = k.loc[fid].geometry.x, k.loc[fid].geometry.y
+    long_name = "长" * 5000
+    header = ["编号", "名称", "类型", "经度", "纬度"]
+    # moved about 100 m north, kind changed, a name of 5,000 characters with a tab
+    f = write_csv(tmp_path / "k.csv", [[fid, long_name + "\t尾", "棚" if k.loc[fid, "kind"] == "kiln" else "窑",
+                                        x, y + 0.0009]], header=header)
+    res = run(store, f, layer="kilns")
+    assert not res.ok and res.updated_ids == [fid]
+    fields = {c.column: c for c in res.changes[0].fields}
+    assert [c.column for c in res.changes[0].fields] == ["name", "kind", "geometry"]
+    assert fields["kind"].old in ("窑", "棚") and fields["kind"].new in ("窑", "棚")  # words, not codes
+    assert "共 5,002 字" in fields["name"].new and len(fields["name"].new) < 300 and "\t" not in fields["name"].new
+    import re
+
+    moved = float(re.search(r"偏移 ([\d.]+) 米", fields["geometry"].new)[1])
+    assert fields["geometry"].label == "坐标" and 99 < moved < 101  # 0.0009° of latitude, in metres
+    table = res.changes_report()
+    assert list(table.columns) == ["行号", "编号", "类别", "变更 (原 → 新)"] and table["类别"].tolist() == ["更新 updated"]
+    # 1 cm is no move (an exported sheet rounds coordinates to 1e-7°)
+    f = write_csv(tmp_path / "k2.csv", [[fid, k.loc[fid, "name"], x + 1e-7, y]], header=["编号", "名称", "经度", "纬度"])
+    res = run(store, f, layer="kilns")
+    assert res.ok and res.unchanged_ids == [fid] and len(res.rows) == 0
+
+
+def test_report_of_classes_is_bounded(tmp_path, store, monkeypatch):
+    cfg = tmp_path / "qingshan.toml"
+    cfg.write_text("[limits]\nmax_report_lines = 2\n", encoding="utf-8")
+    monkeypatch.setenv("QINGSHAN_CONFIG", str(cfg))
+    f = write_csv(tmp_path / "l.csv", [good_row(f"N{i:03d}") for i in range(7)])
+    res = run(store, f, dry_run=True)
+    table = res.changes_report()
+    assert len(res.changes) == 7 and len(table) == 3
+    assert "另有 5 行未列出（共 7 行）" in table["变更 (原 → 新)"].iloc[-1]
+    assert len(res.changes_report(limit=0)) == 7
+
+
+def test_commit_if_unchanged_refuses_a_preview_the_store_has_moved_under(tmp_path, store):
+    f = _rename_ledger(tmp_path, store)
+    ledger = intake.read_ledger(f, layer="enterprises")
+    opts = dict(user="王规划", update_existing=True, now=NOW, today=TODAY)
+    preview = intake.prepare_for_store(store, ledger, "enterprises", **opts)
+    assert preview.ok
+    # meanwhile an inspector renames the same site another way (another write)
+    e = store.read("enterprises")
+    e.loc[e["id"] == "E001", "name"] = "别人改的名字"
+    from geo.store import Change
+
+    store.commit([Change("enterprises", e[e["id"] == "E001"], "upsert")])
+    v1 = store.version()
+    fresh, written = intake.commit_if_unchanged(store, ledger, "enterprises", preview.fingerprint(), **opts)
+    assert not written and store.version() == v1  # nothing stale written
+    assert "NEW1" not in set(store.read("enterprises")["id"])
+    [upd] = [c for c in fresh.changes if c.kind == "updated"]
+    assert upd.fields[0].old == "“别人改的名字”"  # the new preview shows the store as it is now
+    # confirmed again, the fresh preview is written
+    fresh2, written = intake.commit_if_unchanged(store, ledger, "enterprises", fresh.fingerprint(), **opts)
+    assert written and fresh2.fingerprint() == fresh.fingerprint()
+    assert store.read("enterprises").set_index("id").loc["E001", "name"] == "衢州康远化工有限公司（更名）"
+
+
+def test_a_write_unrelated_to_the_ledger_does_not_block_the_commit(tmp_path, store):
+    f = _rename_ledger(tmp_path, store)
+    ledger = intake.read_ledger(f, layer="enterprises")
+    opts = dict(user="王规划", update_existing=True, now=NOW, today=TODAY)
+    preview = intake.prepare_for_store(store, ledger, "enterprises", **opts)
+    from geo.updates import update_status
+
+    farm = store.read("farms")["id"].iloc[0]
+    update_status(store, "farms", farm, "closed", AS_OF, "另一处", "李巡查", now=NOW)
+    _, written = intake.commit_if_unchanged(store, ledger, "enterprises", preview.fingerprint(), **opts)
+    assert written and "NEW1" in set(store.read("enterprises")["id"])
+
+
+def test_import_reads_what_it_changes_in_the_unit_of_its_write(tmp_path, store):
+    """A status update landing between the import's reads and its write is not undone by a stale row."""
+    from geo.check import check_store
+    from geo.updates import update_status
+
+    f = _rename_ledger(tmp_path, store)
+    hits = []
+
+    class Racing(_Recording):
+        def read(self, table, *args, **kwargs):
+            out = super().read(table, *args, **kwargs)
+            if table == "status_events" and not hits:  # the last read of the first preparation
+                hits.append(update_status(self.store, "enterprises", "E001", "suspended", AS_OF, "夜查", "李巡查",
+                                          now=NOW))
+            return out
+
+    res = run(Racing(store), f, update_existing=True)
+    assert res.ok and hits
+    e = store.read("enterprises").set_index("id")
+    assert e.loc["E001", "name"] == "衢州康远化工有限公司（更名）"  # the import's change
+    assert e.loc["E001", "status"] == "suspended"  # and the inspector's, both kept
+    assert [p for p in check_store(store) if p.severity == "error"] == []
+
+
+def test_a_store_with_atomic_units_gets_the_reads_and_the_write_in_one(tmp_path, store):
+    """Where the store offers ``atomic`` (the store package), the import prepares and writes inside it."""
+    log = []
+
+    class Unit(_Recording):
+        def read(self, table, *args, **kwargs):
+            log.append(("read", table))
+            return super().read(table, *args, **kwargs)
+
+        def commit(self, changes):
+            log.append(("commit", tuple(c.table for c in changes)))
+            super().commit(changes)
+
+        def atomic(self, work):
+            log.append("begin")
+            try:
+                return work(self)
+            finally:
+                log.append("end")
+
+    res = run(Unit(store), _rename_ledger(tmp_path, store), update_existing=True)
+    assert res.ok
+    assert log[0] == "begin" and log[-1] == "end" and log[-2] == ("commit", ("enterprises", "status_events"))
+    assert {("read", "enterprises"), ("read", "status_events")} <= set(log[1:-2])

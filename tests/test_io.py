@@ -553,7 +553,9 @@ def test_patrol_outputs_with_hostile_names(hostile_store, tmp_path):
         data = patrol.to_csv(plan, dialect=dialect)
         assert all(_safe_csv_cell(c) for c in _csv_cells(data))
         assert "'" + HOSTILE[0] in _csv_cells(data)
-    assert _csv_cells(patrol.to_csv(plan, dialect="for_people"))[:2] == ["组别", "序号"]
+    rows = list(csv.reader(io.StringIO(patrol.to_csv(plan, dialect="for_people").decode("utf-8-sig"))))
+    assert rows[0] == [f"# 标题：巡查路线与清单 {plan.day:%Y-%m-%d}"]  # what the file is, then a blank line
+    assert rows[rows.index([]) + 1][:2] == ["组别", "序号"]
 
 
 def test_layer_export_with_hostile_names(hostile_store, tmp_path):
@@ -623,10 +625,13 @@ def test_full_width_id_colliding_with_a_stored_site_is_reported(tmp_path, demo_s
     # lower case is the same id by the rule too
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["kl002", "改名窑", "已关停"]]).encode("utf-8"))
     assert not intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date()).ok
-    # written exactly as stored, it is an update
+    # written exactly as stored, it is an update: listed, and done only when chosen
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["KL002", "改名窑", "已关停"]]).encode("utf-8"))
     res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date())
+    assert not res.ok and res.updated_ids == ["KL002"] and store.version() == v0
+    res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date(), update_existing=True)
     assert res.ok and res.updated_ids == ["KL002"]
+    assert store.read("kilns").set_index("id").loc["KL002", "name"] == "改名窑"
 
 
 def test_ids_equal_after_the_rule_within_one_file_are_reported(tmp_path, demo_store):

@@ -20,7 +20,7 @@ import pytest
 
 from geo import history
 from geo.contract import SITE_LAYERS, STATUS
-from geo.pgstore import copy_store
+from geo.store.postgis import copy_store
 from geo.store import Change, GpkgStore, open_store
 from tests.storedata import sample_tables
 

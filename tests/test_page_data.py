@@ -172,9 +172,13 @@ def test_xlsx_export_round_trip_and_no_formulas(env, tmp_path):
     assert header[:4] == ["编号", "企业名称", "行业", "状态"] and "经度" in header
     assert ws.cell(2, 2).data_type == "s" and ws.cell(2, 2).value.startswith("=HYPERLINK")
     led = intake.read_ledger(f, layer="enterprises")
-    res = intake.prepare_for_store(env, led, "enterprises", user="t")
+    res = intake.prepare_for_store(env, led, "enterprises", user="t", update_existing=True)
     assert res.ok, res.errors[:3]
-    assert res.updated_ids == e["id"].tolist() and len(res.events) == 0  # same statuses: no events
+    # the exported sheet re-imported changes nothing but the edited name (coordinates rounded to 1e-7°)
+    assert res.updated_ids == [e["id"].iloc[0]] and res.unchanged_ids == e["id"].tolist()[1:]
+    assert len(res.events) == 0 and res.rows["id"].tolist() == [e["id"].iloc[0]]
+    [change] = [c for c in res.changes if c.kind == "updated"]
+    assert [f.column for f in change.fields] == ["name"] and res.columns == ["name"]
 
 
 def _lab_csv(rows) -> bytes:
@@ -189,8 +193,8 @@ def _lab_uploader(at: AppTest):
 def test_planner_imports_lab_results(env):
     at = login(page(), "wang", "planner-pw")
     n0 = len(env.read("readings"))
-    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W01", "2007-07-05 10:00", "COD", "<10", "mg/L"],
-            ["W09", "2007-07-05 11:00", "总磷", "21", "μg/L"]]
+    rows = [["W01", "2007-06-25 10:00", "氨氮", "0.35", "mg/L"], ["W01", "2007-06-25 10:00", "COD", "<10", "mg/L"],
+            ["W09", "2007-06-25 11:00", "总磷", "21", "μg/L"]]
     _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -209,7 +213,7 @@ def test_planner_imports_lab_results(env):
 def test_lab_file_with_a_bad_row_writes_nothing(env):
     at = login(page(), "wang", "planner-pw")
     v0 = env.version()
-    rows = [["W01", "2007-07-05 10:00", "氨氮", "0.35", "mg/L"], ["W99", "2007-07-05 10:00", "COD", "12", "mg/L"]]
+    rows = [["W01", "2007-06-25 10:00", "氨氮", "0.35", "mg/L"], ["W99", "2007-06-25 10:00", "COD", "12", "mg/L"]]
     _lab_uploader(at).set_value(("lab.csv", _lab_csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -217,3 +221,86 @@ def test_lab_file_with_a_bad_row_writes_nothing(env):
     report = next(d.value for d in at.dataframe if "行号" in d.value.columns)
     assert report["行号"].tolist() == [3]
     assert env.version() == v0
+
+
+# --- updates of stored sites are a choice; the commit re-validates against the store ----------------------
+
+RENAMED = "衢州康远化工有限公司（更名）"
+
+
+def _rename_csv(store) -> bytes:
+    """E001 renamed, E002 as stored, NEW1 new."""
+    from geo.contract import status_label
+
+    e = store.read("enterprises").set_index("id")
+    rows = [[fid, RENAMED if fid == "E001" else e.loc[fid, "name"], e.loc[fid].geometry.x, e.loc[fid].geometry.y,
+             status_label(e.loc[fid, "status"], "enterprises")] for fid in ("E001", "E002")]
+    rows.append(["NEW1", "新建化工厂", 118.95, 28.98, "在产"])
+    body = "".join(",".join('"' + str(v) + '"' for v in r) + "\n" for r in rows)
+    return ("编号,企业名称,经度,纬度,状态\n" + body).encode("gbk")
+
+
+def _classes(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "类别" in d.value.columns)
+
+
+def _upload_rename(env) -> AppTest:
+    at = login(page(), "wang", "planner-pw")
+    at.get("file_uploader")[0].set_value(("台账.csv", _rename_csv(env), "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_rename_is_listed_as_updated_and_written_only_with_update_existing(env):
+    e0 = env.read("enterprises").set_index("id")
+    v0 = env.version()
+    at = _upload_rename(env)
+    assert at.checkbox(key="imp_update").value is False  # off by default
+    classes = _classes(at).set_index("编号")
+    assert classes.loc["E001", "类别"] == "更新 updated"
+    assert classes.loc["E001", "变更 (原 → 新)"] == f"企业名称：“{e0.loc['E001', 'name']}” → “{RENAMED}”"
+    assert classes.loc["E002", "类别"] == "不变 unchanged" and classes.loc["NEW1", "类别"] == "新增 new"
+    assert at.button(key="imp_commit").disabled
+    report = next(d.value for d in at.dataframe if "问题" in d.value.columns)
+    [refusal] = report[report["级别"] == "错误 error"]["问题"]
+    assert "1 行将修改库中已有的企业" in refusal and "更新已有点位" in refusal
+    assert env.version() == v0
+    at.checkbox(key="imp_update").check().run()
+    assert not at.exception, at.exception
+    assert not at.button(key="imp_commit").disabled
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, at.exception
+    assert any("已导入" in s.value for s in at.success)
+    e1 = env.read("enterprises").set_index("id")
+    assert e1.loc["E001", "name"] == RENAMED and e1.loc["NEW1", "name"] == "新建化工厂"
+    pd.testing.assert_frame_equal(e1.drop(index=["E001", "NEW1"]), e0.drop(index="E001"), check_like=True)
+
+
+def test_store_changed_between_preview_and_commit_shows_the_new_preview(env):
+    from geo.store import Change
+
+    at = _upload_rename(env)
+    at.checkbox(key="imp_update").check().run()
+    assert not at.button(key="imp_commit").disabled
+    # another write lands while the planner reviews the preview: E001 renamed another way
+    e = env.read("enterprises")
+    e.loc[e["id"] == "E001", "name"] = "别人改的名字"
+    env.commit([Change("enterprises", e[e["id"] == "E001"], "upsert")])
+    v1 = env.version()
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert "已被修改" in warned and "The data changed after the preview" in warned
+    assert not any("已导入" in s.value for s in at.success)
+    # nothing stale written: neither the rename over the other write nor the new row
+    assert env.version() == v1
+    stored = env.read("enterprises").set_index("id")
+    assert stored.loc["E001", "name"] == "别人改的名字" and "NEW1" not in stored.index
+    # the refreshed preview shows the store as it is now; confirming it writes it
+    assert _classes(at).set_index("编号").loc["E001", "变更 (原 → 新)"] == f"企业名称：“别人改的名字” → “{RENAMED}”"
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, at.exception
+    assert any("已导入" in s.value for s in at.success)
+    stored = env.read("enterprises").set_index("id")
+    assert stored.loc["E001", "name"] == RENAMED and "NEW1" in stored.index

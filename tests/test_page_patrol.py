@@ -50,3 +50,24 @@ def test_page_reports_an_empty_selection(app):
     at.run()
     assert not at.exception, at.exception
     assert at.error and "没有需要巡查的点位" in at.error[0].value
+
+
+def test_page_lists_dropped_stops_with_why_and_draws_them(app):
+    """A full day: the least urgent stops are listed with their urgency and the reason; the map shows them."""
+    at = app
+    at.multiselect(key="patrol_select").set_value(["violations", "sampling", "committed"])
+    at.number_input(key="patrol_teams").set_value(1)
+    at.slider(key="patrol_seconds").set_value(2)
+    at.button(key="patrol_plan").click()
+    at.run()
+    assert not at.exception, at.exception
+    frames = [df.value for df in at.dataframe]
+    dropped = next(f for f in frames if "未安排原因" in f.columns)
+    assert len(dropped) > 5 and dropped["未安排原因"].str.len().gt(0).all()
+    assert "瑞昌猪场" not in set(dropped["点位名称"])  # 31 m from the water: kept
+    assert dropped["紧急程度"].is_monotonic_decreasing
+    visited = next(f for f in frames if "预计到达" in f.columns)
+    assert "紧急原因" in visited.columns and "瑞昌猪场" in set(visited["点位名称"])
+    html = at.get("iframe")[0].proto.srcdoc
+    assert all(why in html for why in dropped["未安排原因"])  # drawn on the map with why
+    assert "QS.icon(" in html and "🏢" not in html  # the depot is an SVG icon

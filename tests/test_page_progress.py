@@ -110,8 +110,16 @@ def test_page_campaign_filter_ranking_and_briefing(app):
 
 
 def test_page_downloads_have_chinese_headers(app, media):
+    from tests.sheets import csv_lead_and_table, header_block, read_sheets
+
     xlsx = media.file(_download(app, "下载 Excel（未完成点位、乡镇完成率）").proto.url)
-    sheets = pd.read_excel(io.BytesIO(xlsx), sheet_name=None)
+    sheets = read_sheets(xlsx)
+    # the workbook states what it is: title, rule, scope, date, data version, who, software
+    block = header_block(xlsx, "未完成点位")
+    assert block["标题"] == "化工园区关停：未完成点位与乡镇完成率" and block["截至日期"] == "2007-06-30"
+    assert "逾期" in block["规则"] and block["乡镇范围"] == "全部乡镇" and block["数据版本"]
+    assert block["生成人"] == "青山网页（未登录）" and block["软件版本"].startswith("青山 Qingshan")
+    assert "说明" in sheets
     pend = sheets["未完成点位"]
     assert {"专项", "编号", "名称", "乡镇", "状态", "整改期限", "剩余天数", "期限状态", "结对部门", "搬迁去向"} <= set(pend.columns)
     assert len(pend) == 15 and set(pend["状态"]) == {"已签承诺"}
@@ -120,7 +128,10 @@ def test_page_downloads_have_chinese_headers(app, media):
     assert comp.set_index("乡镇").loc["樟潭街道", "已完成"] == 34
     csv = media.file(_download(app, "下载 CSV（未完成点位）").proto.url)
     assert csv.startswith("\ufeff".encode("utf-8"))
-    assert len(pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")) == 15
-    counts = pd.read_csv(io.BytesIO(media.file(_download(app, "下载 CSV（图层×类别×乡镇×状态）").proto.url)),
-                         encoding="utf-8-sig")
-    assert list(counts.columns) == ["layer", "group", "township", "status", "count"]
+    lead, table = csv_lead_and_table(csv)
+    assert len(table) == 15 and lead["截至日期"] == "2007-06-30" and lead["专项"] == "化工园区关停"
+    lead, counts = csv_lead_and_table(media.file(_download(app, "下载 CSV（图层×类别×乡镇×状态）").proto.url))
+    assert lead["标题"].startswith("点位数统计")
+    # a download for people: Chinese headers and labels, never the codes (the CLI keeps those)
+    assert list(counts.columns) == ["图层", "类别", "乡镇", "状态", "数量"]
+    assert {"企业", "石灰窑（棚）", "养殖场"} >= set(counts["图层"]) and "operating" not in set(counts["状态"])

@@ -94,6 +94,12 @@ def test_wall_tiles_agree_with_the_core(app, demo_store):
     tiles = dict(re.findall(r'qs-label">([^<]+)</div><div class="qs-value">([^<]+)', text))
     assert tiles["沿河200米违规（在产）"] == str(n_violations)
     assert tiles["水质达标断面"] == str(int(sections["meets"].sum()))
+    # outfalls: judged against GB 8978-1996 in the tile's note, never among the sections
+    outfalls = assessed[assessed["kind"] == "outfall"]
+    over = int((outfalls["verdict"] == "超标").sum())
+    assert f"排污口超标 {over}/{len(outfalls)}（GB 8978）" in text
+    html_map = app.get("iframe")[0].proto.srcdoc if app.get("iframe") else ""
+    assert "排污口超标" in html_map and "GB 8978-1996 一级" in html_map
     assert tiles["化工企业关停"] == "34"
 
 

@@ -37,12 +37,22 @@ def test_page_shows_latest_classes_series_trends_and_park_profile(store):
     at = _run(AppTest.from_file(PAGE, default_timeout=120))
     # the latest table agrees with the core on the same store and date
     expected = water.latest_assessment(store.read_many(["sampling_points", "readings"]), as_of="2007-06-30")
+    sections = expected.query("kind == 'section'")
     table = _frame(at, "水质类别")
-    assert dict(zip(table["点位"], table["水质类别"])) == dict(zip(expected["id"], expected["class_label"]))
+    assert dict(zip(table["点位"], table["水质类别"])) == dict(zip(sections["id"], sections["class_label"]))
     assert set(table["目标"]) <= set(water.CLASS_LABELS.values())
-    met = int(expected.query("kind == 'section'")["meets"].fillna(False).sum())
-    n = int(expected.query("kind == 'section'")["class"].notna().sum())
+    met = int(sections["meets"].fillna(False).sum())
+    n = int(sections["class"].notna().sum())
     assert at.metric[0].value == f"{met}/{n}"
+    # outfalls: their own table, judged against GB 8978-1996 (达标/超标 with the multiple), never classed
+    outs = _frame(at, "执行标准")
+    assert set(outs["点位"]) == set(expected.query("kind == 'outfall'")["id"]) and "水质类别" not in outs.columns
+    assert set(outs["执行标准"]) == {"GB 8978-1996 一级"} and set(outs["判定"]) <= {"达标", "超标"}
+    bad = outs[outs["判定"] == "超标"]
+    assert len(bad) and bad["超标项目（超标倍数）"].str.contains("倍").all()
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["劣Ⅴ类断面"] == str(int((sections["class"] == 6).sum()))  # outfalls are not counted
+    assert labels["排污口超标"] == f"{len(bad)}/{len(outs)}"
     # a point is chosen (worst first), its series charts and trend table are drawn
     assert at.selectbox(key="point").value in set(expected["id"])
     assert len(at.get("vega_lite_chart")) >= 3  # parameter series + the park profile
@@ -67,9 +77,10 @@ def test_page_follows_point_and_date(store):
     _run(at)
     table = _frame(at, "水质类别")
     days = pd.to_datetime(table["采样日期"])
-    assert (days.dropna() <= "2005-12-31").all() and days.notna().sum() == 10
-    # the outfalls were first sampled in 2007: no class yet, and no verdict
-    assert (table.loc[days.isna(), "水质类别"] == "无数据").all() and (table.loc[days.isna(), "达标"] == "—").all()
+    assert (days <= "2005-12-31").all() and len(table) == 10
+    # the outfalls were first sampled in 2007: no verdict yet, and nothing raw in their row
+    outs = _frame(at, "执行标准")
+    assert (outs["采样日期"] == "—").all() and (outs["判定"] == "无数据").all()
     at.toggle(key="only_point").set_value(True)
     _run(at)
     ex = _frame(at, "超标倍数") if any("超标倍数" in (getattr(d.value, "data", d.value)).columns
@@ -88,3 +99,23 @@ def test_page_after_lab_import_shows_new_reading(store, tmp_path):
     at = _run(AppTest.from_file(PAGE, default_timeout=120))
     row = _frame(at, "水质类别").set_index("点位").loc["W02"]
     assert row["水质类别"] == "劣Ⅴ类" and row["达标"] == "否" and "NH3-N" in row["超标项目（超标倍数）"]
+
+
+def test_page_outfall_is_judged_against_discharge_limits(store):
+    """An outfall's series shows its discharge limit, its exceedances cite GB 8978-1996, never a class."""
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    at.selectbox(key="point").set_value("O01")
+    _run(at)
+    assert any("GB 8978-1996 一级" in m.value.replace("\\", "") and "最新" in m.value for m in at.markdown)
+    assert not any("劣Ⅴ" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) >= 2
+    at.toggle(key="only_point").set_value(True)
+    _run(at)
+    ex = _frame(at, "超标倍数")
+    assert len(ex) and ex["点位"].str.startswith("O01").all()
+    assert (ex["对照"] == "GB 8978-1996 一级").all() and (ex["类别"] == "—").all()
+    # COD over 100 mg/L at grade 一级: the multiple is (C − 100) / 100
+    cod = ex[ex["指标"] == "化学需氧量 COD"]
+    assert len(cod)
+    for v, m in zip(cod["数值"], cod["超标倍数"]):
+        assert float(v) > 100 and abs(float(m) - (float(v) - 100) / 100) < 0.006

@@ -217,6 +217,66 @@ def test_full_day_drops_low_priority_stops_and_lists_them():
     assert plan.teams["hours"].max() <= 4
 
 
+def test_urgency_scores_what_makes_a_stop_urgent():
+    from geo.urgency import score
+
+    stops = pd.DataFrame({
+        "distance_m": [0.0, 31.0, 199.0, np.nan, np.nan, np.nan, 100.0],
+        "days_overdue": [np.nan, np.nan, np.nan, 45.0, 400.0, np.nan, 20.0],
+        "outfall_over": [False, False, False, False, False, True, False],
+        "outfall_multiple": [np.nan] * 5 + [0.5, np.nan],
+        "outfall_exceeding": [None] * 5 + ["COD 0.5倍", None],
+        "complaints_open": [0, 0, 0, 0, 0, 0, 2]})
+    u = score(stops, base=pd.Series([20, 20, 20, 30, 30, 30, 20]), limit_m=200)
+    assert u["urgency"].tolist() == [60, 54, 20, 38, 60, 55, 68]
+    assert (u["tier"] == u["urgency"] // 10).all()
+    assert u["urgency_note"].iloc[1] == "距水体31米（限值200米）"
+    assert u["urgency_note"].iloc[4] == "逾期400天"
+    assert u["urgency_note"].iloc[5] == "排口超标（COD 0.5倍）"
+    assert u["urgency_note"].iloc[6] == "距水体100米（限值200米）；逾期20天；未办结投诉2件"
+    # closer to the water is worse, at every distance
+    d = score(pd.DataFrame({"distance_m": np.linspace(0, 200, 41)}), base=pd.Series(20, index=range(41)), limit_m=200)
+    assert d["urgency"].is_monotonic_decreasing and d["urgency"].iloc[0] > d["urgency"].iloc[-1]
+
+
+def test_less_urgent_stops_are_dropped_before_more_urgent_ones():
+    """Twelve riverside stops side by side, 5 km out: the day holds about seven; the nearest the water stay."""
+    n = 12
+    stops = grid_stops(n, spacing_m=40, kind="violations")
+    stops["geometry"] = stops.geometry.translate(0.05, 0.0)
+    rng = np.random.default_rng(7)
+    stops["distance_m"] = rng.permutation(np.linspace(5, 195, n))  # urgency independent of the grid position
+    params = PatrolParams(teams=1, hours=4, time_limit_s=3, required=frozenset())
+    plan = plan_patrol(stops, (LON0, LAT0), params, day=dt.date(2007, 7, 2))
+    kept, dropped = plan.visited, plan.dropped
+    assert 3 <= len(kept) < n and len(dropped)
+    # every kept stop is at least as urgent (as near the water) as every dropped one
+    assert kept["priority"].min() >= dropped["priority"].max()
+    assert kept["distance_m"].max() < dropped["distance_m"].min()
+    assert dropped["drop_reason"].str.contains("低于已安排的点位").all()
+    cl = patrol.checklist(plan, dropped=True)
+    assert "drop_reason" in cl.columns and cl["drop_reason"].str.len().gt(0).all()
+
+
+def test_demo_full_day_keeps_the_site_nearest_the_water(demo_copy):
+    """Issue 15: 瑞昌猪场, 31 m from the water (the worst case), stays on a full day; the dropped say why."""
+    store = open_store(demo_copy)
+    plan = plan_from_store(store, ["violations", "sampling", "committed"],
+                           params=PatrolParams(teams=1, hours=8, time_limit_s=3))
+    assert len(plan.dropped) > 5  # the day is full
+    assert "瑞昌猪场" in set(plan.visited["name"])
+    rc = plan.visited.set_index("name").loc["瑞昌猪场"]
+    assert "距水体31米" in rc["urgency_note"]
+    # no dropped riverside site is nearer the water than a kept one of the same kind of stop
+    v = plan.visited[plan.visited["kind"] == "violations"]
+    d = plan.dropped[plan.dropped["kind"] == "violations"]
+    assert len(v) and len(d) and v["priority"].min() >= d["priority"].max() - 9  # at most one tier apart
+    assert (plan.dropped["drop_reason"].str.len() > 0).all()
+    # the plants whose outfall is over its discharge limit carry it as their reason
+    over = plan.stops[plan.stops["outfall_over"]]
+    assert len(over) and over["urgency_note"].str.contains("排口超标").all()
+
+
 def test_required_stops_that_do_not_fit_are_flagged():
     stops = grid_stops(10, spacing_m=8000)
     plan = plan_patrol(stops, (LON0, LAT0), PatrolParams(hours=1, time_limit_s=1), day=dt.date(2007, 7, 2))
@@ -294,11 +354,28 @@ def test_csv_and_xlsx_checklists(two_team_plan):
     assert list(csv.columns[:6]) == ["team", "order", "arrive", "depart", "name", "township"]
     assert len(csv) == len(plan.visited)
     assert csv["arrive"].str.match(r"^\d\d:\d\d$").all()
-    book = pd.read_excel(io.BytesIO(patrol.to_xlsx(plan)), sheet_name=None)
-    assert set(book) >= {"巡查清单", "各组汇总", "未安排点位"}
-    sheet = book["巡查清单"]
+    from geo.io.writers import header_row
+
+    data = patrol.to_xlsx(plan)
+    book = pd.read_excel(io.BytesIO(data), sheet_name=None)
+    assert set(book) >= {"巡查清单", "各组汇总", "未安排点位", "说明"}
+    # the main sheet opens with what the file is: title, rule, parameters, date, data version, software
+    meta = patrol.plan_meta(plan)
+    sheet = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", skiprows=header_row(meta) - 1)
     assert list(sheet.columns[:6]) == ["组别", "序号", "预计到达", "预计离开", "点位名称", "乡镇（街道）"]
     assert sheet["组别"].str.startswith("第").all() and len(sheet) == len(plan.visited)
+    head = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", header=None, nrows=header_row(meta) - 2)
+    block = dict(zip(head[0].iloc[1:], head[1].iloc[1:]))
+    assert block["巡查日期"] == "2007-07-02" and block["组数"] == "2" and "紧急程度" in block["规则"]
+    assert block["坐标"].startswith("WGS84") and block["软件版本"].startswith("青山 Qingshan")
+    explained = dict(zip(book["说明"]["项目"], book["说明"]["内容"]))
+    assert explained["标题"] == "巡查路线与清单 2007-07-02" and "生成时间" in explained
+    # the page's CSV for people: the same statement as leading lines, Chinese headers
+    import csv as csv_module
+
+    people = list(csv_module.reader(io.StringIO(patrol.to_csv(plan, dialect="for_people").decode("utf-8-sig"))))
+    assert people[0] == ["# 标题：巡查路线与清单 2007-07-02"] and ["# 坐标：WGS84 经纬度（EPSG:4326）"] in people
+    assert people[people.index([]) + 1][:3] == ["组别", "序号", "预计到达"]
 
 
 # --- store and CLI ------------------------------------------------------------------------------

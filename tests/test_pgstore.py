@@ -17,7 +17,7 @@ from geo import history
 from geo.cli import main as geo_main
 from geo.check import check_store
 from geo.contract import STATUS, TABLES
-from geo.pgstore import SCHEMA_VERSION, PostgisStore, copy_store
+from geo.store.postgis import SCHEMA_VERSION, PostgisStore, copy_store
 from geo.store import Change, GpkgStore, StoreError, open_store
 from tests.storedata import sample_tables, sorted_frame
 

@@ -137,3 +137,15 @@ def test_depot_only_and_bad_input():
         solve_matrix(np.array([[0, 1.5], [1.5, 0]]))
     with pytest.raises(ValueError):
         solve_matrix(np.zeros((3, 3), int), service=[1, 2])
+
+
+def test_weight_decides_within_a_tier():
+    """Two optional stops of one tier, equally far, room for one: the heavier (more urgent) one is kept."""
+    from geo.routing import solve_by_priority
+
+    c = np.array([[0, 100, 100], [100, 0, 150], [100, 150, 0]])
+    for heavy in (1, 2):
+        w = np.array([0, 60 if heavy == 1 else 40, 60 if heavy == 2 else 40])
+        plan = solve_by_priority(c, priority=[0, 5, 5], weight=w, time_limit_s=0.5, max_duration=250,
+                                 required=[True, False, False])
+        assert plan.routes[0] == [heavy] and plan.dropped == [3 - heavy]

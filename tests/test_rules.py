@@ -155,15 +155,24 @@ def test_rebuilt_kilns_stay_under_the_riverside_rule(demo_frames):
 # --- the default as-of date, used by whoever is given a store and no date -----------------------------------
 
 def _with_a_later_closure(path):
-    """The demo store with one violating farm closed after the report date (2007-07-15); that farm's id."""
-    from geo.store import open_store
-    from geo.updates import update_status
+    """The demo store with one violating farm closed after the report date (2007-07-15); that farm's id.
+
+    Written to the store directly: the app refuses events after a replay store's as_of (geo.datecheck),
+    but a store may still hold some (the defaults must ignore them).
+    """
+    from geo import contract
+    from geo.store import Change, open_store
 
     store = open_store(path)
     v = buffers.check(store, 200, layers="farms", as_of=AS_OF)
     fid = str(v["id"].iloc[0])
-    update_status(store, "farms", fid, "closed", dt.date(2007, 7, 15), "测试：报告日之后关停", "测试员",
-                  today=dt.date(2007, 7, 16))
+    ev = contract.coerce("status_events", pd.DataFrame([{
+        "layer": "farms", "feature_id": fid, "status": "closed", "effective_on": pd.Timestamp("2007-07-15"),
+        "recorded_at": pd.Timestamp("2007-07-16 09:00"), "recorded_by": "测试员", "note": "测试：报告日之后关停"}],
+        columns=contract.TABLES["status_events"].column_names))
+    farms = store.read("farms")
+    site = farms[farms["id"] == fid].assign(status="closed")
+    store.commit([Change("farms", site, "upsert"), Change("status_events", ev, "append")])
     return store, fid
 
 

@@ -72,9 +72,11 @@ def test_upsert_replaces_existing_rows_whole_and_adds_new(filled):
         geometry=[shapely.Point(118.911, 28.911), shapely.Point(118.99, 28.98)], crs="EPSG:4326")
     filled.commit([Change("enterprises", rows, "upsert")])
     ent = filled.read("enterprises")
-    assert ent["id"].tolist() == ["e2", "e3", "e1", "e9"]  # upserted rows move to the end, like a rewrite
+    assert ent["id"].tolist() == ["e1", "e2", "e3", "e9"]  # upserted rows keep their place; new ones come last
     e1 = ent.set_index("id").loc["e1"]
-    assert e1["name"] == "甲（改名）" and e1["status"] == "closed"
+    # the row said "closed" but e1's latest event says "committed": status always follows the events
+    assert e1["name"] == "甲（改名）" and e1["status"] == "committed"
+    assert ent.set_index("id").loc["e9", "status"] == "operating"  # a site without events keeps its own
     assert e1["closed_on"] == pd.Timestamp("2007-06-20")
     # e1 was replaced whole: the columns the new row lacks are empty now, the new column is kept
     assert pd.isna(e1["park"]) and pd.isna(e1["contact"]) and e1["site_manager"] == "赵"

@@ -412,12 +412,17 @@ def test_cli_latest_and_import(store, tmp_path):
 
 
 def test_demo_store_latest(demo_store):
-    """On the shipped demo: the park's outfalls are worse than V, the sections are classed and targeted."""
+    """On the shipped demo: sections are classed and targeted; outfalls are judged by discharge limits, unclassed."""
     frames = open_store(demo_store).read_many(["sampling_points", "readings", "rivers", "enterprises"])
     a = water.latest_assessment(frames, as_of="2007-06-30").set_index("id")
-    assert a["class"].notna().all()
+    sections = a[a["kind"] == "section"]
+    assert sections["class"].notna().all() and sections["standard"].str.startswith("GB 3838-2002").all()
     outfalls = a[a["kind"] == "outfall"]
-    assert (outfalls["class"] == 6).all()
+    assert len(outfalls) and outfalls["class"].isna().all() and (outfalls["class_label"] == "—").all()
+    assert (outfalls["standard"] == "GB 8978-1996 一级").all() and outfalls["verdict"].isin(["达标", "超标"]).all()
+    # no outfall is ever counted among the 劣Ⅴ类 points, on any date
+    for day in ("2007-01-31", "2007-03-31", "2007-06-30"):
+        assert not (water.latest_assessment(frames, as_of=day).query("kind == 'outfall'")["class"] == 6).any()
     ud = water.upstream_downstream(frames, parameters=["NH3-N"], start="2007-01-01", end="2007-06-30")
     assert ud.attrs["water_id"] == "R01"
     up = ud[ud["position"] == "upstream"]["mean"].mean()

@@ -14,10 +14,11 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
-from layers import mapview, townships, water
+from layers import mapview, symbols, townships, water
 from layers import violations as violations_layer
 from layers.base import Legend
 
@@ -51,23 +52,27 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     townships.add_to(m, tw)
     violations_layer.add_zone(m, _zone(version, distance), distance)
     water.add_to(m, frames["rivers"], frames["waterbodies"])
-    items = [violations_layer.zone_legend_item(distance)] + water.legend_items()
-    violations_layer.add_to(m, B.within(res, distance), name=f"{distance:g} 米内在管点位")
-    items += violations_layer.legend_items(layers, distance)
+    approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
+    geography = townships.legend_items(approximate) + water.legend_items() + \
+        [violations_layer.zone_legend_item(distance)]
+    # each site in its layer's shape and status colour; the ring says why it is listed
+    drawn = [violations_layer.add_to(m, B.within(res, distance), name=f"{distance:g} 米内在管点位", radius=7)]
+    extra = violations_layer.legend_items(layers, distance)
     if proposed > distance:
-        added_colour = violations_layer.ADDED_COLOUR
-        violations_layer.add_to(m, B.compare_limits(res, distance, proposed), name=f"{proposed:g} 米新增",
-                                colours={k: added_colour for k in layers}, radius=6, highlight=False)
-        items.append((f"改为 {proposed:g} 米时新增", added_colour, "circle"))
-    Legend("图例", items).add_to(m)
+        drawn.append(violations_layer.add_to(m, B.compare_limits(res, distance, proposed), radius=7,
+                                             name=f"{proposed:g} 米新增", added=True))
+        extra.append(violations_layer.added_legend_item(proposed))
+    rows = [r for d in drawn if d is not None for r in d.legend]
+    Legend("图例", symbols.compose(geography=geography, points=rows, extra=extra, cluster=True)).add_to(m)
     mapview.layer_control(m)
     return mapview.to_html(m)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _downloads(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> dict[str, bytes]:
+def _downloads(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date,
+               who: str) -> dict[str, bytes]:
     res = B.within(_result(version, max(distance, proposed), layers, as_of), distance)
-    meta = B.riverside_meta(distance, as_of, layers, data_version=version)
+    meta = B.riverside_meta(distance, as_of, layers, data_version=version, generated_by=who)
     return {  # written by geo.io.writers: no spreadsheet formula from a site's name
         "xlsx": B.to_xlsx_bytes(res, meta=meta),
         "csv": B.to_csv_bytes(res, meta=meta),
@@ -79,6 +84,7 @@ def _table(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "图层": df["layer"].map(LAYER_LABELS), "编号": df["id"], "名称": df["name"], "乡镇（街道）": df["township"],
         "状态": df["status_label"], "距水体（米）": df["distance_m"].round(2), "最近水体": df["water_name"],
+        "一企一档": cw.site_links(df["layer"], df["id"]),
     })
     return out.reset_index(drop=True)
 
@@ -131,7 +137,8 @@ tab_map, tab_town, tab_whatif, tab_list = st.tabs(["地图", "按乡镇统计", 
 
 with tab_map:
     mapview.show(_map_html(version, distance, proposed, layers, as_of), height=580)
-    st.caption("橙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。点击点位查看距离与最近水体。")
+    st.caption("沙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。圆圈标出限值内的在管点位，"
+               "形状表示类别、颜色表示状态；点击点位查看距离与最近水体。")
 
 with tab_town:
     counts = B.counts_by_township(violations)
@@ -145,7 +152,8 @@ with tab_town:
             x=alt.X("count():Q", title="点位数"),
             color=alt.Color("图层:N", scale=alt.Scale(domain=[LAYER_LABELS[k] for k in layers],
                                                       range=[HIGHLIGHT[k] for k in layers])),
-            tooltip=["township:N", "图层:N", "count():Q"],
+            tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("图层:N"),
+                     alt.Tooltip("count():Q", title="点位数")],
         ).properties(height=max(160, 28 * counts.shape[0]))
         st.altair_chart(chart, width="stretch")
         show = counts.rename(columns={"township": "乡镇（街道）", "total": "合计", **LAYER_LABELS})
@@ -162,11 +170,11 @@ with tab_whatif:
         if len(added):
             per = added.groupby("layer").size()
             st.write("；".join(f"{LAYER_LABELS[k]} {int(per.get(k, 0))} 处" for k in layers))
-            st.dataframe(_table(added), hide_index=True, width="stretch")
+            st.dataframe(_table(added), hide_index=True, width="stretch", column_config=cw.link_column())
 
 with tab_list:
-    st.dataframe(_table(violations), hide_index=True, width="stretch")
-    files = _downloads(version, distance, proposed, layers, as_of) if len(violations) else None
+    st.dataframe(_table(violations), hide_index=True, width="stretch", column_config=cw.link_column())
+    files = _downloads(version, distance, proposed, layers, as_of, ui.generated_by()) if len(violations) else None
     stem = f"沿河{distance:g}米_{as_of:%Y%m%d}"
     if files:
         d1, d2, d3 = st.columns(3)

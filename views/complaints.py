@@ -19,6 +19,9 @@ from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS
 from geo.crs import DATUM_LABELS, DATUMS
 from geo.errors import GeoError
 from geo.store import StoreError
+from layers import complaints as complaints_layer
+from layers import mapview, townships
+from layers.base import Legend
 
 REFUSED = (GeoError, StoreError)
 
@@ -38,14 +41,39 @@ st.caption(f"{day.year}年1月1日至{day:%Y年%m月%d日}受理；上级转办 
            f"市 {f['by_channel']['city']}、区 {f['by_channel']['district']}），直接受理 {f['direct']} 件；"
            f"敏感件 {f['sensitive']} 件，当日查处 {f['sensitive_same_day']} 件。")
 
+
+@st.cache_data(show_spinner="正在生成地图…", max_entries=16)
+def _map_html(version: str, day: dt.date) -> tuple[str, dict]:
+    """Complaints of the year to ``day`` and any still open from before, as pins over the townships."""
+    c = ui.load("complaints")
+    state = C.handling_state(c, day)
+    keep = state.notna() & ((c["received_on"] >= pd.Timestamp(day.year, 1, 1)) | (state != "handled"))
+    shown = c[keep].assign(state=state[keep])
+    counts = shown["state"].value_counts().to_dict()
+    tw = ui.load("townships")
+    m = mapview.new_map(tw.total_bounds if len(tw) else None, height=460)
+    townships.add_to(m, tw)
+    complaints_layer.add_to(m, shown)
+    Legend("办理状态", complaints_layer.legend_items(counts)).add_to(m)
+    return mapview.to_html(m), counts
+
+
 alarms = C.alarms(c, day)
-st.subheader("告警（敏感件优先）")
-if len(alarms):
-    shown = C.labelled(alarms, day)
-    shown.insert(0, "告警", alarms["alarm_label"].to_numpy())
-    st.dataframe(shown, hide_index=True, width="stretch")
-else:
-    st.success("没有超期或今日到期的投诉。")
+col_map, col_alarm = st.columns([1.2, 1])
+with col_map:
+    st.subheader("投诉分布")
+    html_map, counts = _map_html(ui.data_version(), day)
+    mapview.show(html_map, height=460)
+    st.caption("、".join(f"{C.STATE_LABELS[k]} {int(counts.get(k, 0))} 件" for k in C.STATE_LABELS) +
+               "（黑圈为敏感件；点击查看详情和关联点位档案）")
+with col_alarm:
+    st.subheader("告警（敏感件优先）")
+    if len(alarms):
+        shown = C.labelled(alarms, day)
+        shown.insert(0, "告警", alarms["alarm_label"].to_numpy())
+        st.dataframe(shown, hide_index=True, width="stretch")
+    else:
+        st.success("没有超期或今日到期的投诉。")
 
 tab_list, tab_fig, tab_add = st.tabs(["投诉列表", "分类统计", "登记与导入"])
 with tab_list:
@@ -100,7 +128,7 @@ with tab_add:
                 try:
                     intake = C.import_file(ui.get_store(), path, datum=datum_up, user=acc.name,
                                            name=f"upload{suffix}")
-                    (st.success if intake.ok else st.error)(intake.summary() + ("" if intake.ok else "；未写入任何数据"))
+                    (st.success if intake.ok else st.error)(cw.md(intake.summary()) + ("" if intake.ok else "；未写入任何数据"))
                     if intake.problems:
                         st.dataframe(intake.report(), hide_index=True, width="stretch")
                 except REFUSED as exc:

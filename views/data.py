@@ -6,15 +6,20 @@ admins also import ledgers.
 Every user-provided string is shown through ``st.dataframe``/``st.text`` or
 escaped (``_md``); uploads are size-limited and written to temporary files
 this page names, so nothing from the browser becomes a path.
+
+A ledger import shows its report (findings; every row new / updated with old →
+new / unchanged) and a preview; stored sites are changed only when 更新已有点位
+is ticked. 确认导入 prepares the import again from the uploaded bytes against the
+store as it is then (``intake.commit_if_unchanged``) and writes only if that is
+the preview on screen; otherwise it says the data changed and shows the new one.
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
+import hashlib
 import importlib
 import io
 import math
-import re
 import tempfile
 from pathlib import Path
 
@@ -27,6 +32,7 @@ import ui
 from geo import auth, intake
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
+from geo.datecheck import latest_allowed
 from geo.errors import GeoError, LimitError
 from geo.history import history_of
 from geo.io.limits import Limits
@@ -53,8 +59,8 @@ def _too_large(data: bytes) -> bool:
 
 
 def _md(text) -> str:
-    """``text`` safe inside Streamlit markdown: HTML escaped and markdown syntax neutralised."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", html.escape(str(text), quote=True))
+    """``text`` safe inside Streamlit markdown (:func:`ui.md_escape`: markdown, HTML, math, links)."""
+    return ui.md_escape(text)
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -109,7 +115,7 @@ def _preview(result: intake.Intake, layer: str) -> None:
         module.add_to(m, shown, highlight=[i in new for i in shown["id"]])
     else:
         module.add_to(m, shown)
-    st.caption("预览：导入后的点位（高亮为新增）")
+    st.caption("预览：将写入的点位（高亮为新增；不变的点位不写入）")
     mapview.show(m, height=420)
 
 
@@ -146,12 +152,40 @@ def import_tab(account: auth.Account | None) -> None:
         st.caption(_md(note))
     st.markdown("**列对应关系**（可修改）")
     mapping = _mapping_editor(ledger, layer)
+    update_existing = st.checkbox(
+        "更新已有点位", value=False, key="imp_update",
+        help="不勾选时，只要有一行会修改库中已有的点位（报告中“更新”的行），整个台账都不写入；"
+             "勾选后按报告中列出的原值 → 新值修改这些点位。")
+    options = {"mapping": mapping, "datum": datum, "user": account.name, "update_existing": update_existing}
+    # What the preview depends on besides the store: the file's bytes and every choice on the page.
+    inputs = hashlib.sha256(data + repr((suffix, sheet.strip(), layer, sorted(mapping.items()), datum,
+                                          update_existing, account.name)).encode("utf-8")).hexdigest()
+    shown = st.session_state.get("imp_shown")  # (inputs, fingerprint) of the preview on screen
     store = ui.get_store()
+    notice = None
     try:
-        result = intake.prepare_for_store(store, ledger, layer, mapping=mapping, datum=datum, user=account.name)
-    except intake.IntakeError as exc:
+        if st.session_state.get("imp_commit") and shown and shown[0] == inputs and shown[1]:
+            # 确认导入: prepare again from the file's bytes against the store as it is now, and write
+            # only what the user saw; a store that changed under the preview gets the new preview.
+            result, written = intake.commit_if_unchanged(store, ledger, layer, shown[1], **options)
+            if written:
+                st.session_state.pop("imp_shown", None)
+                st.session_state["imp_done"] = result.summary()
+                st.rerun()
+            notice = ("导入预览之后，库中数据已被修改（有其他写入），未写入任何数据。下面是按当前数据重新生成的预览，"
+                      "请核对后再次确认导入。",
+                      "The data changed after the preview (another write); nothing was written. Below is the "
+                      "preview against the current data: check it and confirm again.")
+        else:
+            if st.session_state.get("imp_commit"):
+                notice = ("导入设置已更改，未写入任何数据；请核对新的预览后再次确认导入。",
+                          "The import settings changed; nothing was written: check the new preview and confirm again.")
+            result = intake.prepare_for_store(store, ledger, layer, **options)
+    except (GeoError, intake.IntakeError) as exc:  # a bad file, or a store failure: nothing was written
         st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
         return
+    if notice:
+        st.warning(f"{_md(notice[0])}  \n{_md(notice[1])}")
     if result.suggested_datum and result.suggested_datum != datum:
         st.warning(f"多个点位按 {result.suggested_datum.upper()} 转换后与台账所填乡镇一致，坐标可能抄自手机地图："
                    f"建议将坐标系改为 {_md(DATUM_LABELS[result.suggested_datum])}。")
@@ -159,15 +193,13 @@ def import_tab(account: auth.Account | None) -> None:
     if result.problems:
         st.markdown("**校验报告**")
         st.dataframe(result.report(), hide_index=True, width="stretch")
+    if result.changes:
+        st.markdown("**导入内容**（新增 / 更新 / 不变；更新列出原值 → 新值）")
+        st.dataframe(result.changes_report(), hide_index=True, width="stretch")
     _preview(result, layer)
-    if st.button("确认导入", type="primary", disabled=not result.ok, key="imp_commit"):
-        try:
-            intake.commit(store, result)
-        except Exception as exc:  # a concurrent change or a store failure: nothing was written
-            st.error(f"导入失败，未写入任何数据：{_md(exc)}")
-            return
-        st.session_state["imp_done"] = result.summary()
-        st.rerun()
+    st.session_state["imp_shown"] = (inputs, result.fingerprint() if result.ok else None)
+    # Its click is handled above, on the next run, against the preview kept in imp_shown.
+    st.button("确认导入", type="primary", disabled=not result.ok, key="imp_commit")
     if st.session_state.get("imp_done"):
         st.success("已导入：" + _md(st.session_state.pop("imp_done")))
 
@@ -221,7 +253,8 @@ def status_tab(account: auth.Account | None) -> None:
         codes = list(STATUS[layer])
         status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status")
         effective = st.date_input("生效日期", value=min(dt.date.today(), max(ui.report_date(), dt.date(2000, 1, 1))),
-                                  min_value=dt.date(2000, 1, 1), max_value=dt.date.today(), key="upd_date")
+                                  min_value=dt.date(2000, 1, 1), max_value=latest_allowed(ui.get_store()),
+                                  key="upd_date")
         note = st.text_area("备注（现场情况）", max_chars=500, key="upd_note")
         submitted = st.form_submit_button("记录状态", type="primary")
     if submitted:
@@ -301,10 +334,12 @@ def water_tab(account: auth.Account | None) -> None:
 # --- downloads ------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _xlsx(version: str, table: str) -> bytes:
-    from geo.export import layer_xlsx
+def _xlsx(version: str, table: str, who: str) -> bytes:
+    from geo.export import layer_meta, layer_xlsx
 
-    return layer_xlsx(ui.get_store().read(table), table)
+    df = ui.get_store().read(table)
+    as_of = ui.report_date()
+    return layer_xlsx(df, table, meta=layer_meta(table, len(df), as_of=as_of, data_version=version, generated_by=who))
 
 
 def downloads_tab() -> None:
@@ -313,13 +348,14 @@ def downloads_tab() -> None:
     store = ui.get_store()
     stamp = ui.report_date().strftime("%Y%m%d")
     st.download_button("下载全部数据（GeoPackage）", data=lambda: store_gpkg_bytes(store),
-                       file_name=f"qingshan_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
+                       file_name=f"青山数据_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
     st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
     version = ui.data_version()
     cols = st.columns(3)
+    who = ui.generated_by()
     for k, table in enumerate(t for t in TABLES if t != "meta" and t in store.tables()):
-        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t),
-                                    file_name=f"{table}_{stamp}.xlsx", key=f"dl_{table}",
+        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t, who),
+                                    file_name=f"{LAYER_LABELS[table]}_{stamp}.xlsx", key=f"dl_{table}",
                                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.caption("表头为中文，状态为中文；企业、窑（棚）、养殖场的表格可修改后直接重新导入。乡镇边界、河流、水库的几何"
                "仅在 GeoPackage 中。")

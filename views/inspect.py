@@ -1,8 +1,10 @@
 """巡查登记 /inspect: an inspector records each stop's finding from a phone (390 px wide, big targets).
 
 Choose the inspection and the stop, tap a finding, add a note and photos (camera or file); the place is the
-site's point unless the phone's position is entered. A finding that changes what the register says (确认已关停
-at a site not closed, 违规 at a closed one) is proposed as a status event and written only when confirmed.
+site's point unless the phone's position is given: "使用我的位置" asks the browser (navigator.geolocation, a
+small local component) and fills the "lon,lat" field, which can also be typed by hand. A finding that changes
+what the register says (确认已关停 at a site not closed, 违规 at a closed one) is proposed as a status event and
+written only when confirmed.
 Below: joint patrols per month against the twice-a-month rule.
 """
 from __future__ import annotations
@@ -46,6 +48,17 @@ if len(stops):
     st.markdown(f"[查看档案]({cw.site_link(row['layer'], row['feature_id'])})  ·  {LAYER_LABELS[row['layer']]} "
                 f"{cw.md(row['feature_id'])}")
     if cw.may(acc, "inspect"):
+        # The phone's position fills the location field below (still editable; typing "lon,lat" is the
+        # fallback where the browser gives none, e.g. over plain HTTP). Each answer is used once.
+        answer = cw.geolocate(key="cw_i_geo")
+        if isinstance(answer, dict) and answer.get("t") != st.session_state.get("cw_i_geo_seen"):
+            st.session_state["cw_i_geo_seen"] = answer.get("t")
+            found = cw.device_location(answer)
+            if found is not None:
+                st.session_state["cw_i_where"] = f"{found[0]:.6f},{found[1]:.6f}"
+                st.session_state["cw_i_geo_accuracy"] = found[2]
+        if st.session_state.get("cw_i_where") and st.session_state.get("cw_i_geo_accuracy") is not None:
+            st.caption(f"现场位置取自手机定位（精度约 {st.session_state['cw_i_geo_accuracy']:.0f} 米），可修改。")
         with st.form("cw_finding", clear_on_submit=True):
             finding = st.radio("检查结果", list(FINDING_LABELS), format_func=FINDING_LABELS.get, key="cw_i_finding")
             note = st.text_area("备注", max_chars=I.MAX_NOTE, key="cw_i_note")
@@ -66,6 +79,7 @@ if len(stops):
                         [(u.name, u.getvalue()) for u in files or []]
                     prop = I.record_finding(ui.get_store(), vid, finding, note=note, user=acc.name, location=loc,
                                             photos=photos)
+                    st.session_state.pop("cw_i_geo_accuracy", None)
                     st.success("已保存。")
                     if prop is not None:
                         st.session_state["cw_proposal"] = prop

@@ -2,18 +2,16 @@
 
 Page-level code (Streamlit), not a page: a page that writes calls
 :func:`login_box` once and passes the account to ``geo.auth.can`` before any
-write; reading needs no login. Failed attempts lock the form for
-:data:`LOGIN_LOCK_SECONDS` after :data:`LOGIN_LOCK_AFTER` tries in a session.
+write; reading needs no login. Password attempts go through ``geo.auth.login``: failures are
+counted per account and per client address in a file shared by every session and process, with
+back-off and a lock-out (``[auth]`` in ``qingshan.toml``).
 """
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
+import ui
 from geo import auth
-
-LOGIN_LOCK_AFTER, LOGIN_LOCK_SECONDS = 5, 60
 
 
 def _oidc_configured() -> bool:
@@ -51,26 +49,18 @@ def login_box() -> auth.Account | None:
             st.rerun()
         return acc
     sb.caption("查看与下载无需登录；导入与状态更新需要账号。")
-    locked_until = st.session_state.get("login_locked_until", 0.0)
     with sb.form("login", clear_on_submit=True):
         user = st.text_input("用户名", key="login_user", max_chars=64)
         password = st.text_input("密码", type="password", key="login_password", max_chars=72)
         submitted = st.form_submit_button("登录")
     if submitted:
-        if time.time() < locked_until:
-            sb.error(f"尝试次数过多，请 {int(locked_until - time.time()) + 1} 秒后再试。")
-        else:
-            found = auth.verify(user, password)
-            if found:
-                st.session_state["account"] = (found.name, found.role)
-                st.session_state["login_failures"] = 0
-                st.rerun()
-            failures = st.session_state.get("login_failures", 0) + 1
-            st.session_state["login_failures"] = failures
-            if failures >= LOGIN_LOCK_AFTER:
-                st.session_state["login_locked_until"] = time.time() + LOGIN_LOCK_SECONDS
-                st.session_state["login_failures"] = 0
-            sb.error("用户名或密码错误。")
+        # Throttled per account and per client address across sessions and processes (geo.auth.login).
+        res = auth.login(user, password, auth.client_address(st.context.ip_address,
+                                                             st.context.headers.get("X-Forwarded-For")))
+        if res.ok:
+            st.session_state["account"] = (res.account.name, res.account.role)
+            st.rerun()
+        sb.error(f"{ui.md_escape(res.zh)}  \n{ui.md_escape(res.en)}")
     if not auth.load_users():
         sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
     if _oidc_configured():

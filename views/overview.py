@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import progress
+from geo import progress, water
 from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
 from geo.spatial import with_township
 from layers import mapview
@@ -35,14 +35,24 @@ def _prepared(version: str) -> dict[str, pd.DataFrame]:
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _water_classes(version: str, as_of) -> pd.DataFrame | None:
+    """The latest class of each sampling point on the date, for the map's popups (none without readings)."""
+    readings = ui.load("readings")
+    if not len(readings):
+        return None
+    return water.latest_assessment({"sampling_points": frames["sampling_points"], "readings": readings}, as_of=as_of)
+
+
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> str:
     prepared = _prepared(version)
     sites = {layer: progress.sites_as_of(prepared, layer, as_of) for layer in SITE_LAYERS}
     events = prepared["status_events"]
     events = events[events["effective_on"] <= pd.Timestamp(as_of)]  # the popups' history up to the date
+    classes = _water_classes(version, as_of) if "sampling_points" in layers else None
     return mapview.to_html(overview_map(prepared, sites=sites, events=events, township=list(towns), layers=layers,
-                                        height=640))
+                                        height=640, water_classes=classes))
 
 
 mapview.show(_map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ())), height=640)

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 
-import folium
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
 from geo import patrol
 from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview
-from layers import townships as township_layer
+from layers import patrol as patrol_layer
 
 st.title("巡查路线")
 st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
@@ -48,20 +47,7 @@ if "patrol_picked" not in st.session_state:
     st.session_state["patrol_picked"] = []
 with st.expander("在地图上点选点位", expanded=False):
     st.caption("点击地图上的点位，将其加入手选点位。")
-    bounds = frames["townships"].total_bounds if len(frames["townships"]) else None
-    pm = mapview.new_map(bounds, height=420)
-    township_layer.add_to(pm, frames["townships"], labels=False)
-    for layer, colour in (("enterprises", "#D55E00"), ("kilns", "#CC79A7"), ("farms", "#E69F00"),
-                          ("sampling_points", "#0072B2")):
-        df = frames[layer]
-        if len(df) == 0:
-            continue
-        gj = df[["id", "name", "geometry"]].copy()
-        gj["stop_id"] = layer + ":" + gj["id"].astype(str)
-        gj["name"] = gj["name"].astype(str).map(html.escape)
-        folium.GeoJson(gj.to_json(), name=LAYER_LABELS[layer],
-                       marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, color=colour, weight=1),
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(pm)
+    pm = patrol_layer.pick_map(frames, height=420)
     props = mapview.pick(pm, height=420, key="patrol_pick_map")
     clicked = (props or {}).get("stop_id")
     # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
@@ -123,7 +109,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 st.session_state["patrol_plan_result"] = plan
             except GeoError as exc:
                 status.update(label="未能生成路线", state="error")
-                st.error(f"{exc.zh}\n\n{exc.en}")
+                st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
                 st.session_state.pop("patrol_plan_result", None)
 
 plan = st.session_state.get("patrol_plan_result")
@@ -132,42 +118,10 @@ if plan is None:
     st.stop()
 
 for w in plan.warnings:
-    st.warning(w)
+    st.warning(ui.md_escape(w))
 
 # --- map ----------------------------------------------------------------------------------------
-v = plan.visited
-if len(v):
-    minx, maxx = min(v.geometry.x.min(), plan.depot[0]), max(v.geometry.x.max(), plan.depot[0])
-    miny, maxy = min(v.geometry.y.min(), plan.depot[1]), max(v.geometry.y.max(), plan.depot[1])
-    pad = 0.01
-    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
-else:
-    bounds = frames["townships"].total_bounds
-m = mapview.new_map(bounds, height=560)
-township_layer.add_to(m, frames["townships"])
-for k in plan.teams["team"]:
-    path = plan.team_path(int(k))
-    if not path:
-        continue
-    colour = TEAM_COLOURS[(int(k) - 1) % len(TEAM_COLOURS)]
-    folium.PolyLine([(lat, lon) for lon, lat in path], color=colour, weight=4, opacity=0.85,
-                    tooltip=team_label(int(k))).add_to(m)
-for row in v.itertuples():
-    colour = TEAM_COLOURS[(int(row.team) - 1) % len(TEAM_COLOURS)]
-    label = (f"<div style='background:{colour};color:#fff;border:2px solid #fff;border-radius:12px;"
-             f"width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;"
-             f"box-shadow:0 0 2px #000'>{int(row.order)}</div>")
-    tip = html.escape(f"{team_label(int(row.team))} 第{int(row.order)}站 {row.arrive:%H:%M} {row.name}")
-    folium.Marker((row.geometry.y, row.geometry.x), icon=folium.DivIcon(html=label, icon_size=(24, 24),
-                                                                       icon_anchor=(12, 12)),
-                  tooltip=tip).add_to(m)
-for row in plan.dropped.itertuples():
-    folium.CircleMarker((row.geometry.y, row.geometry.x), radius=4, color="#777777", fill=True, fill_opacity=0.5,
-                        tooltip=html.escape(f"未安排：{row.name}")).add_to(m)
-folium.Marker((plan.depot[1], plan.depot[0]), tooltip="驻地（出发/返回）",
-              icon=folium.DivIcon(html="<div style='font-size:22px'>🏢</div>", icon_size=(24, 24),
-                                  icon_anchor=(12, 12))).add_to(m)
-mapview.show(m, height=560)
+mapview.show(patrol_layer.plan_map(plan, frames, team_colours=TEAM_COLOURS, height=560), height=560)
 
 # --- tables -------------------------------------------------------------------------------------
 summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "km": "里程（公里）", "travel_min": "行车（分钟）",
@@ -175,8 +129,10 @@ summary = plan.teams.rename(columns={"label": "组别", "stops": "点位数", "k
 st.subheader("各组安排")
 st.dataframe(summary.drop(columns="team"), hide_index=True, width="stretch")
 table = patrol.checklist(plan)
+table["site"] = cw.site_links(plan.visited["layer"], plan.visited["id"])  # checklist rows follow plan.visited
 show_cols = {"order": "序号", "arrive": "预计到达", "depart": "预计离开", "name": "点位名称", "township": "乡镇（街道）",
-             "kind_label": "类别", "check": "巡查内容"}
+             "kind_label": "类别", "priority": "紧急程度", "urgency_note": "紧急原因", "check": "巡查内容",
+             "site": "一企一档"}
 tabs = st.tabs([team_label(int(k)) for k in plan.teams["team"]])
 for tab, k in zip(tabs, plan.teams["team"]):
     with tab:
@@ -184,28 +140,37 @@ for tab, k in zip(tabs, plan.teams["team"]):
         if len(t) == 0:
             st.write("本组今日无安排。")
         else:
-            st.dataframe(t[list(show_cols)].rename(columns=show_cols), hide_index=True, width="stretch")
+            st.dataframe(t[list(show_cols)].rename(columns=show_cols), hide_index=True, width="stretch",
+                         column_config=cw.link_column())
 
 dropped = plan.dropped
 st.subheader(f"未安排点位（{len(dropped)} 处）")
 if len(dropped):
+    st.caption("一天排不下时，先舍弃紧急程度最低的点位（距水越近、逾期越久、排口超标越紧急）；地图上以灰色空心圆标出。")
     d = patrol.checklist(plan, dropped=True)
-    st.dataframe(d[["name", "township", "kind_label", "priority", "check"]].rename(
-        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "优先级",
-                 "check": "巡查内容"}), hide_index=True, width="stretch")
+    d["site"] = cw.site_links(dropped["layer"], dropped["id"])  # checklist rows follow plan.dropped
+    d = d.sort_values("priority", ascending=False)
+    st.dataframe(d[["name", "township", "kind_label", "priority", "urgency_note", "drop_reason", "site"]].rename(
+        columns={"name": "点位名称", "township": "乡镇（街道）", "kind_label": "类别", "priority": "紧急程度",
+                 "urgency_note": "紧急原因", "drop_reason": "未安排原因", "site": "一企一档"}), hide_index=True,
+        width="stretch", column_config=cw.link_column())
 else:
     st.write("全部点位均已安排。")
+
+cw.inspection_from_plan(plan, ui.get_store)
 
 # --- downloads ----------------------------------------------------------------------------------
 st.subheader("下载")
 datum = st.radio("坐标系", ["wgs84", "gcj02"], horizontal=True, key="patrol_datum",
                  format_func={"wgs84": "WGS84（奥维、两步路等 GPS 软件）", "gcj02": "GCJ-02（高德等国内地图）"}.get)
 stem = f"巡查路线_{plan.day:%Y%m%d}"
+meta = patrol.plan_meta(plan, datum, generated_by=ui.generated_by())  # every file states what it is
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum).encode("utf-8"), f"{stem}.gpx",
+d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum, meta=meta).encode("utf-8"), f"{stem}.gpx",
                    "application/gpx+xml", key="dl_gpx")
-d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum).encode("utf-8"), f"{stem}.kml",
+d2.download_button("KML（按组分文件夹）", patrol.to_kml(plan, datum, meta=meta).encode("utf-8"), f"{stem}.kml",
                    "application/vnd.google-earth.kml+xml", key="dl_kml")
-d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum), f"{stem}.xlsx",
+d3.download_button("巡查清单 Excel", patrol.to_xlsx(plan, datum, meta=meta), f"{stem}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people"), f"{stem}.csv", "text/csv", key="dl_csv")
+d4.download_button("巡查清单 CSV", patrol.to_csv(plan, datum, dialect="for_people", meta=meta), f"{stem}.csv",
+                   "text/csv", key="dl_csv")

@@ -11,7 +11,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import casework_ui as cw
 import ui
+from geo import fmt
 from geo import progress as P
 from geo.errors import GeoError
 from geo.io.writers import write_csv
@@ -20,7 +22,7 @@ from layers.base import Legend
 
 st.title("关停进度")
 
-TABLES = ("townships", "enterprises", "kilns", "farms", "status_events")
+TABLES = ("townships", "enterprises", "kilns", "farms", "status_events", "sampling_points", "readings")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -115,7 +117,8 @@ with right:
     series, proj = P.timeline(_filtered(frames, towns), campaign, as_of, window_days=window)
     series = series[series["date"] >= pd.Timestamp(as_of) - pd.Timedelta(days=730)]
     base = alt.Chart(series).mark_line(interpolate="step-after", color="#1f6fb2").encode(
-        x=alt.X("date:T", title="日期", axis=alt.Axis(format="%Y-%m")), y=alt.Y("done:Q", title=f"累计完成（{c.unit}）"),
+        x=alt.X("date:T", title="日期", axis=alt.Axis(labelExpr=fmt.VEGA_MONTH)),
+        y=alt.Y("done:Q", title=f"累计完成（{c.unit}）"),
         tooltip=[alt.Tooltip("date:T", title="日期", format="%Y-%m-%d"), alt.Tooltip("done:Q", title="累计完成")])
     layers_ = [base, alt.Chart(pd.DataFrame({"y": [proj.targets]})).mark_rule(color="#888", strokeDash=[2, 2])
                .encode(y="y:Q")]
@@ -143,27 +146,38 @@ if only_overdue:
     pend = pend[pend["overdue"]]
 table = P.labelled(pend.drop(columns=["overdue", "committed_on"]))
 table.insert(table.columns.get_loc(P.HEADERS["days_left"]) + 1, "期限状态", pend["days_left"].map(_days_text).to_numpy())
-st.dataframe(table, width="stretch", hide_index=True)
+st.dataframe(fmt.for_display(table).assign(**{"一企一档": cw.site_links(pend["layer"], pend["id"])}), width="stretch",
+             hide_index=True, column_config=cw.link_column())
 
 comp = P.completion(_filtered(frames, towns), campaign, as_of)
 comp_out = P.labelled(comp[comp["targets"] > 0])
 d1, d2, d3 = st.columns(3)
 stamp = f"{as_of:%Y%m%d}"
-d1.download_button("下载 Excel（未完成点位、乡镇完成率）", P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}),
-                   file_name=f"关停进度_{campaign}_{stamp}.xlsx",
+# every file states what it is: the rule, the date, the data version, who generated it
+scope = {"专项": c.label, "乡镇范围": "、".join(towns) if towns else "全部乡镇"}
+list_meta = P.progress_meta(f"{c.label}：未完成点位与乡镇完成率", as_of, parameters=scope, data_version=version,
+                            generated_by=ui.generated_by())
+d1.download_button("下载 Excel（未完成点位、乡镇完成率）",
+                   P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}, meta=list_meta),
+                   file_name=f"关停进度_{c.label}_{stamp}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-d2.download_button("下载 CSV（未完成点位）", write_csv(table, dialect="for_people"),
-                   file_name=f"未完成点位_{campaign}_{stamp}.csv", mime="text/csv", key="dl_csv")
-d3.download_button("下载 CSV（图层×类别×乡镇×状态）", P.export_counts(P.counts(_filtered(frames, towns), as_of), "csv"),
+d2.download_button("下载 CSV（未完成点位）", write_csv(table, dialect="for_people", meta=list_meta),
+                   file_name=f"未完成点位_{c.label}_{stamp}.csv", mime="text/csv", key="dl_csv")
+counts = P.counts(_filtered(frames, towns), as_of)
+d3.download_button("下载 CSV（图层×类别×乡镇×状态）",
+                   write_csv(P.labelled(counts), dialect="for_people",
+                             meta=P.progress_meta("点位数统计：图层×类别×乡镇×状态", as_of,
+                                                  parameters={"乡镇范围": scope["乡镇范围"]}, data_version=version,
+                                                  generated_by=ui.generated_by())),
                    file_name=f"进度统计_{stamp}.csv", mime="text/csv", key="dl_counts")
 
 with st.expander("部门结对：未完成企业", expanded=campaign == "chemical"):
     pairs = P.department_pairs(_filtered(frames, towns), as_of)
     summ = P.department_summary(_filtered(frames, towns), as_of)
     a, b = st.columns([1, 2.4])
-    a.dataframe(summ.rename(columns=P.HEADERS), hide_index=True, width="stretch")
-    b.dataframe(P.labelled(pairs.drop(columns=["done", "overdue"]).assign(layer="enterprises"))
-                .drop(columns=[P.HEADERS["layer"]]), hide_index=True, width="stretch")
+    a.dataframe(fmt.for_display(summ.rename(columns=P.HEADERS)), hide_index=True, width="stretch")
+    b.dataframe(fmt.for_display(P.labelled(pairs.drop(columns=["done", "overdue"]).assign(layer="enterprises"))
+                .drop(columns=[P.HEADERS["layer"]])), hide_index=True, width="stretch")
 
 # --- township ranking -----------------------------------------------------------------------------
 st.subheader("乡镇排名（百分制）")
@@ -176,21 +190,31 @@ else:
     rank = P.township_ranking(frames, as_of, weights)
     if towns:
         rank = rank[rank["township"].isin(towns)]
-    st.caption("得分 = 100 × Σ(权重 × 完成率) ÷ Σ权重，只计该乡镇有任务的专项；无任何任务的乡镇不计分。")
-    st.dataframe(P.labelled(rank), hide_index=True, width="stretch",
-                 column_config={P.HEADERS["score"]: st.column_config.ProgressColumn(
-                     P.HEADERS["score"], min_value=0, max_value=100, format="%.1f")})
+    shown = P.labelled(rank)
+    score_col = P.HEADERS["score"]
+    unscored = shown.loc[shown[score_col].isna(), P.HEADERS["township"]].astype(str).tolist()
+    shown = shown[shown[score_col].notna()]
+    note = f"无任何任务、不计分的乡镇：{'、'.join(unscored)}。" if unscored else ""
+    st.caption("得分 = 100 × Σ(权重 × 完成率) ÷ Σ权重，只计该乡镇有任务的专项（无任务的专项显示“—”）。" + note)
+    st.dataframe(fmt.for_display(shown, keep=(score_col,)), hide_index=True, width="stretch",
+                 column_config={score_col: st.column_config.ProgressColumn(
+                     score_col, min_value=0, max_value=100, format="%.1f")})
 
 # --- monthly briefing -----------------------------------------------------------------------------
 st.subheader("月度简报")
 
 
 @st.cache_data(show_spinner="正在生成简报…", max_entries=8)
-def _briefing(version: str, as_of: dt.date, district: str) -> tuple[bytes, bytes]:
+def _briefing(version: str, as_of: dt.date, district: str, who: str) -> tuple[bytes, bytes]:
     from geo import briefing
 
     f = _frames(version)
-    return briefing.render_pdf(f, as_of, district=district), briefing.render_xlsx(f, as_of)
+    generated = dt.datetime.now().replace(microsecond=0)
+    meta = briefing.briefing_meta(as_of, district=district, data_version=version, generated_by=who,
+                                  generated=generated)
+    return (briefing.render_pdf(f, as_of, district=district, data_version=version, generated_by=who,
+                                generated=generated),
+            briefing.render_xlsx(f, as_of, meta=meta))
 
 
 meta = ui.load("meta")
@@ -199,9 +223,9 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
     st.session_state["briefing_for"] = (version, as_of)
 if st.session_state.get("briefing_for") == (version, as_of):
     try:
-        pdf, xlsx = _briefing(version, as_of, district)
+        pdf, xlsx = _briefing(version, as_of, district, ui.generated_by())
     except GeoError as exc:
-        st.error(f"{exc.zh}\n\n{exc.en}")
+        st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:
         b1, b2 = st.columns(2)
         b1.download_button("下载简报 PDF", pdf, file_name=f"关停进度简报_{stamp}.pdf", mime="application/pdf",

@@ -17,6 +17,12 @@ REFUSED = (GeoError, StoreError)
 
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _preview(sha256: str, _content: bytes) -> bytes | None:
+    """A thumbnail (image, or a PDF's first page), drawn once per file content."""
+    return ATT.preview(_content)
+
+
 def _table(df: pd.DataFrame, empty: str) -> None:
     if len(df):
         st.dataframe(df, hide_index=True, width="stretch")
@@ -43,8 +49,8 @@ except GeoError as exc:
     cw.show_error(exc)
     st.stop()
 
-st.title(f"一企一档 · {f.name}")
-st.caption(f"{LAYER_LABELS[layer]} {f.id}")
+st.title(f"一企一档 · {cw.md(f.name)}")
+st.caption(f"{LAYER_LABELS[layer]} {cw.md(f.id)}")
 st.download_button("下载档案（PDF）", data=lambda: to_pdf(f, as_of=ui.report_date()), file_name=f"site_{layer}_{f.id}.pdf",
                    mime="application/pdf", key="cw_s_pdf")
 st.subheader("基本情况")
@@ -70,10 +76,11 @@ if not len(f.attachments):
     st.write("无附件。")
 for _, a in f.attachments.iterrows():
     cols = st.columns([1, 3])
-    thumb = ATT.thumbnail(a["content"]) if a["content"] is not None else None
+    thumb = _preview(a["sha256"], a["content"]) if a["content"] is not None else None
     if thumb:
         cols[0].image(thumb, width="stretch")
-    cols[1].text(f"{a['name']}\n{a['mime']} · {int(a['size'])} 字节 · {a['uploaded_by'] or ''}\n{a['note'] or ''}")
+    cols[1].text(f"{a['name']}\n{ATT.TYPES.get(a['mime'], a['mime'])} · {int(a['size'])} 字节 · {a['uploaded_by'] or ''}"
+                 f"\nSHA-256 {a['sha256']}\n{a['note'] or ''}")
     cols[1].download_button("下载", data=a["content"], file_name=a["name"], mime=a["mime"], key=f"cw_s_dl_{a['id']}")
 if cw.may(acc, "status_update"):
     up = st.file_uploader("上传文件或照片（JPEG、PNG、WebP、PDF）", type=["jpg", "jpeg", "png", "webp", "pdf"],

@@ -36,6 +36,16 @@ def store_from(args: argparse.Namespace, *, create: bool = False) -> Store:
     return open_store(getattr(args, "store", None), create=create)
 
 
+def operator() -> str:
+    """Who generated a file on the command line, for its metadata: the system account."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()}（命令行）"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "命令行"
+
+
 def _kind(problem) -> tuple:
     """What groups problems in a report: severity, table and column (plain strings form one kind)."""
     if isinstance(problem, str):
@@ -105,12 +115,12 @@ def _quiet_closed_pipe() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m geo`` parser with every command group."""
-    from . import buffer, casework, check, demo, export, intake, progress, route, status, stores, user, water
+    from . import alerts, buffer, casework, check, demo, export, intake, progress, route, status, stores, user, water
 
     parser = argparse.ArgumentParser(prog="python -m geo", description="青山 Qingshan: 区县生态整治监测 core commands")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # the order ``--help`` lists them
-    for module in (demo, check, progress, buffer, water, route, intake, stores, status, user, export, casework):
+    for module in (demo, check, progress, alerts, buffer, water, route, intake, stores, status, user, export, casework):
         module.add_cli(sub)
     return parser
 

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import buffers, rules
 from ..contract import SITE_LAYERS
 from ..errors import GeoError
-from . import add_store_arg, store_from
+from . import add_store_arg, operator, store_from
 
 OUTPUTS = (".csv", ".xlsx", ".geojson", ".json")
 
@@ -25,6 +25,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: the store's as_of)")
     p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
     p.add_argument("--out", required=True, help="output file: .csv, .xlsx or .geojson")
+    p.add_argument("--labels", choices=["zh"], default=None,
+                   help="CSV for people: Chinese headers and labels, UTF-8 with BOM, the rule as leading lines "
+                        "(default: the machine columns layer,id,name,township,distance_m,water_id,water_name,…)")
     p.set_defaults(func=run)
 
 
@@ -59,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
     # A store without an as_of entry (and no --as-of) is checked as it stands: its status column.
     as_of = rules.resolve_as_of(args.as_of, meta) if args.as_of or meta.get("as_of") else None
     result = buffers.check(store, args.distance, layers, as_of, all_sites=args.all_sites)
-    buffers.write_result(result, args.out, meta=buffers.riverside_meta(args.distance, as_of, layers,
-                                                                       data_version=store.version()))
+    meta = buffers.riverside_meta(args.distance, as_of, layers, data_version=store.version(),
+                                  generated_by=operator())
+    buffers.write_result(result, args.out, meta=meta, labels=args.labels)
     n_viol = int(result["violation"].sum())
     what = f"{len(result)} sites" if args.all_sites else f"{n_viol} violations"
     print(f"沿河 {args.distance:g} 米：违规 {n_viol} 处 → {args.out}\n{what} within {args.distance:g} m → {args.out}")

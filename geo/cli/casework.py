@@ -69,6 +69,19 @@ def add_cli(sub) -> None:
     q.add_argument("--photo", action="append", default=[], help="a photo or document file (repeatable)")
     q.add_argument("--confirm", action="store_true", help="also write the status event the finding suggests")
     q.set_defaults(func=_inspect_record)
+    q = cs.add_parser("new", help="make an inspection from a patrol route / 由巡查路线建立巡查")
+    add_store_arg(q)
+    q.add_argument("--from-route", required=True, metavar="FILE",
+                   help="the checklist written by `geo route --out FILE.csv|.xlsx` (or the /patrol download)")
+    q.add_argument("--user", required=True, help="who records it")
+    q.add_argument("--date", help="day of the inspection (default: the date in an xlsx route file)")
+    q.add_argument("--kind", default="joint", help="joint | sampling | spot | night (default joint)")
+    q.add_argument("--departments", default="", help="departments taking part, 、 or comma separated "
+                                                     "(a joint patrol needs at least four)")
+    q.add_argument("--team-no", type=int, help="only this team of the route (1, 2, …); default every stop")
+    q.add_argument("--team", default="", help="name of the inspection team")
+    q.add_argument("--note", default="")
+    q.set_defaults(func=_inspect_new)
     q = cs.add_parser("list", help="list inspections and the twice-a-month rule / 巡查列表与每半月一次规则")
     add_store_arg(q)
     q.add_argument("--as-of")
@@ -145,6 +158,27 @@ def _inspect_record(args) -> int:
         else:
             print(f"建议登记状态变更：{proposal.label}（加 --confirm 写入） / proposed status event, "
                   "not written without --confirm", file=sys.stderr)
+    return 0
+
+
+def _inspect_new(args) -> int:
+    from .. import inspections as I
+    from ..inspection_route import from_route
+    from ..io.cells import parse_date
+
+    store = _store(args)
+    user = _user(args, "inspect")
+    day = None
+    if args.date:
+        day = parse_date(args.date)
+        if day is None:
+            raise GeoError(f"日期“{args.date}”无法识别。", f"--date {args.date!r} is not a date")
+    iid = from_route(store, args.from_route, held_on=day, team_no=args.team_no, kind=args.kind,
+                     departments=args.departments.replace(",", "、"), team=args.team, note=args.note, user=user)
+    n = len(I.stops_of(store, iid))
+    print(iid)
+    print(f"已建立巡查 {iid}，{n} 个点位 / inspection {iid} made with {n} stop(s); "
+          f"record findings with: geo inspect record {iid}-01 …", file=sys.stderr)
     return 0
 
 

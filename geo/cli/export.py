@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import export
 from ..contract import TABLES
-from . import add_store_arg, store_from
+from . import add_store_arg, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -21,7 +21,7 @@ def add_cli(sub) -> None:
 def run(args) -> int:
     out = Path(args.out)
     export.check_request(out.suffix, args.layer)  # before the store is opened
-    data = export.export_bytes(store_from(args), out.suffix, args.layer)
+    data = export.export_bytes(store_from(args), out.suffix, args.layer, generated_by=operator())
     write_atomic(out, data)
     print(f"{out} ({len(data):,} bytes)")
     return 0

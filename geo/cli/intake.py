@@ -1,7 +1,17 @@
-"""``python -m geo import``: check every row of a ledger and upsert it by id in one commit."""
+"""``python -m geo import``: check every row of a ledger and upsert it by id in one commit.
+
+The report (stdout) lists the findings, then every row's class: new, updated
+(each changing field, old → new) or unchanged (at most ``[limits]
+max_report_lines`` rows of each class, then the class's total). Stored sites
+are changed only with ``--update-existing``; without it a ledger that would
+change one is refused whole (exit 1, nothing written) and its updated rows are
+listed, so the user can decide and run it again.
+"""
 from __future__ import annotations
 
 import sys
+
+import pandas as pd
 
 from .. import intake
 from ..crs import DATUMS
@@ -22,6 +32,9 @@ def add_cli(sub) -> None:
                    help="datum of the coordinates (gcj02: copied from Amap/Tencent; bd09: Baidu) / 坐标系")
     p.add_argument("--sheet", help="Excel sheet or GeoPackage/zip layer (name or number from 1) / 工作表")
     p.add_argument("--dry-run", action="store_true", help="check only, write nothing / 只检查不写入")
+    p.add_argument("--update-existing", action="store_true",
+                   help="also change sites already stored (listed as updated in the report); without it a ledger "
+                        "that would change one writes nothing / 更新已有点位")
     p.add_argument("--user", required=True, help="who imports (recorded in status_events) / 导入人")
     p.set_defaults(func=run)
 
@@ -31,11 +44,15 @@ def run(args) -> int:
     store = store_from(args)
     # a file that cannot be read at all raises intake.IntakeError (bilingual): main prints it
     result = intake.import_file(store, args.layer, args.file, datum=args.crs, sheet=args.sheet, user=args.user,
-                                dry_run=args.dry_run)
+                                dry_run=args.dry_run, update_existing=args.update_existing)
     if result.problems:
         print("行号/row\t编号/id\t列/column\t级别/severity\t问题/problem")
         for p in sorted(result.problems, key=lambda p: (p.severity != "error", p.row or 0)):
             print(p)
+    if result.changes:
+        print("行号/row\t编号/id\t类别/class\t变更/changes (原 → 新 / old → new)")
+        for rec in result.changes_report().itertuples(index=False):
+            print("\t".join("" if v is None or v is pd.NA else str(v) for v in rec))
     print(result.summary(), file=sys.stderr)
     if not result.ok:
         print("未写入任何数据。 Nothing was written.", file=sys.stderr)

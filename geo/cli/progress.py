@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import progress
 from ..errors import GeoError
-from . import add_store_arg, store_from
+from . import add_store_arg, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -51,6 +51,7 @@ def briefing(store, frames, day, out: Path) -> int:
 
     if out.suffix.lower() != ".pdf":
         raise GeoError("简报输出文件应以 .pdf 结尾。", "briefing --out must end in .pdf.")
-    pdf, xlsx = B.write(frames, day, out, district=store.meta().get("district", ""))
+    pdf, xlsx = B.write(frames, day, out, district=store.meta().get("district", ""), data_version=store.version(),
+                        generated_by=operator())
     print(f"briefing written: {pdf} and {xlsx}")
     return 0

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import patrol, rules
 from ..errors import GeoError
-from . import add_store_arg, store_from
+from . import add_store_arg, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -33,6 +33,9 @@ def add_cli(sub) -> None:
     p.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02"],
                    help="coordinates of the export (gcj02 for apps that expect Amap coordinates)")
     p.add_argument("--out", required=True, help="FILE.gpx | .kml | .csv | .xlsx")
+    p.add_argument("--labels", choices=["zh"], default=None,
+                   help="CSV for people: Chinese headers, UTF-8 with BOM, the plan's rule as leading lines "
+                        "(default: the English machine columns)")
     p.set_defaults(func=run)
 
 
@@ -73,7 +76,7 @@ def run(args) -> int:
     depot = patrol.parse_depot(args.depot) if args.depot else None
     plan = patrol.plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
                                   use_roads=not args.no_roads)
-    out = patrol.write(plan, args.out, args.datum)
+    out = patrol.write(plan, args.out, args.datum, generated_by=operator(), labels=args.labels)
     for w in plan.warnings:
         print(f"注意：{w}")
     for r in plan.teams.itertuples():

@@ -6,11 +6,8 @@ import time
 from pathlib import Path
 
 from ..errors import GeoError
-from ..store import open_store
+from ..store import is_postgres_url, open_store
 from . import add_store_arg
-
-#: what ``open_store`` serves from PostGIS; anything else is a GeoPackage path
-PG_PREFIXES = ("postgresql://", "postgresql+psycopg://", "postgres://")
 
 
 def add_cli(sub) -> None:
@@ -23,15 +20,11 @@ def add_cli(sub) -> None:
     p.set_defaults(func=copy)
 
 
-def _is_pg(spec: str) -> bool:
-    return str(spec).startswith(PG_PREFIXES)
-
-
 def migrate(args) -> int:
-    from ..pgstore import migrate as migrate_schema
+    from ..store.postgis import migrate as migrate_schema
 
     spec = args.store or os.environ.get("QINGSHAN_STORE", "")
-    if not _is_pg(spec):
+    if not is_postgres_url(spec):
         raise GeoError("migrate 只用于 PostGIS 数据库：请用 --store postgresql://… 指定",
                        "migrate applies to a PostGIS database: give --store postgresql://…")
     before, after = migrate_schema(spec)
@@ -44,11 +37,11 @@ def migrate(args) -> int:
 
 
 def copy(args) -> int:
-    from ..pgstore import copy_store
+    from ..store.postgis import copy_store
 
-    if not _is_pg(args.src) and not Path(args.src).exists():
+    if not is_postgres_url(args.src) and not Path(args.src).exists():
         raise GeoError(f"源数据不存在：{args.src}", f"no store at {args.src}")
-    if not _is_pg(args.dst) and Path(args.dst).resolve() == Path(args.src).resolve():
+    if not is_postgres_url(args.dst) and Path(args.dst).resolve() == Path(args.src).resolve():
         raise GeoError("源与目标相同", "source and destination are the same store")
     src = open_store(args.src)
     dst = open_store(args.dst, create=True)

@@ -10,7 +10,7 @@ from .. import labfile, rules, water
 from ..errors import GeoError
 from ..io.readers import read_table as io_read_table
 from ..io.writers import write_csv, write_xlsx
-from . import bounded_problems, store_from
+from . import bounded_problems, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -47,26 +47,31 @@ def read_table(path: str) -> pd.DataFrame:
     return table.frame.astype(object).where(table.frame.notna(), "")
 
 
-def write_table(df: pd.DataFrame, path: str) -> None:
-    """``.xlsx``, else CSV for machines (English columns and codes, plain UTF-8), through geo.io.writers."""
+def write_table(df: pd.DataFrame, path: str, meta=None) -> None:
+    """``.xlsx`` (``meta`` as its header block and 说明 sheet), else CSV for machines (English columns and
+    codes, plain UTF-8; ``meta`` in a sibling ``.meta.txt``), through geo.io.writers."""
     if Path(path).suffix.lower() == ".xlsx":
-        write_xlsx(df, path)
+        write_xlsx(df, path, meta=meta, sheet="水质")
     else:
-        write_csv(df, path, dialect="for_machines")
+        write_csv(df, path, dialect="for_machines", meta=meta)
 
 
 # --- commands ---------------------------------------------------------------------------------
 
 def classify(args) -> int:
     out = water.classify_table(read_table(args.input))
-    write_table(out, args.output)
+    write_table(out, args.output, water.assessment_meta("水质读数类别（GB 3838-2002）",
+                                                        parameters={"输入文件": Path(args.input).name},
+                                                        generated_by=operator()))
     print(f"已分类 {len(out)} 条读数 → {args.output} / classified {len(out)} readings")
     return 0
 
 
 def assess(args) -> int:
     out = water.assess_table(read_table(args.input))
-    write_table(out, args.output)
+    write_table(out, args.output, water.assessment_meta("站点水质类别（单因子评价）",
+                                                        parameters={"输入文件": Path(args.input).name},
+                                                        generated_by=operator()))
     print(f"已评价 {len(out)} 个站点 → {args.output} / assessed {len(out)} sites")
     return 0
 
@@ -77,7 +82,8 @@ def latest(args) -> int:
     store = store_from(args)
     as_of = rules.resolve_as_of(args.as_of, store.meta()).date()
     out = water.latest_table(store.read_many(["sampling_points", "readings"]), as_of=as_of)
-    write_table(out, args.output)
+    write_table(out, args.output, water.assessment_meta("监测点位最新一次采样评价", as_of,
+                                                        data_version=store.version(), generated_by=operator()))
     assessed_n = int(out["class"].notna().sum())
     met = int(out["meets"].fillna(False).astype(bool).sum())
     print(f"截至 {as_of or '全部数据'}：{assessed_n} 个点位有评价，{met} 个达标 → {args.output} / "

@@ -2,7 +2,7 @@
 
 One GeoPackage serves one desk; a bureau with a wall screen, planners and
 inspectors writing at once needs a database. :class:`PostgisStore` gives the
-same API as :class:`geo.store.GpkgStore` over PostgreSQL + PostGIS:
+same API as :class:`geo.store.gpkg.GpkgStore` over PostgreSQL + PostGIS:
 
 - one table per contract table, named as in the contract, with typed columns
   (``date``, ``timestamp``, ``double precision``, ``integer``, ``boolean``,
@@ -12,17 +12,22 @@ same API as :class:`geo.store.GpkgStore` over PostgreSQL + PostGIS:
 - a hidden ``_seq`` column keeps table order (the contract breaks ties between
   status events by table order), so a round trip returns rows in order;
 - ``commit`` is one transaction: the rows are validated exactly as the
-  GeoPackage store validates them (:func:`geo.store.validate_change`), then
-  ``upsert`` is ``INSERT … ON CONFLICT``, ``append`` an ``INSERT`` (``COPY``),
-  ``replace`` a ``DELETE`` and ``COPY``. Readers keep seeing the previous data
-  until the commit ends (MVCC), and a failed commit changes nothing;
-- concurrent status updates: a commit that appends ``status_events`` first locks
-  the sites concerned (``SELECT … FOR UPDATE``) and, after writing, sets their
-  ``status`` to their latest event, so two inspectors updating one site are both
-  recorded and the current status is always the latest event. Deadlocks and
+  GeoPackage store validates them (:func:`geo.store.shared.validate_prepared`), then
+  ``upsert`` is ``INSERT … ON CONFLICT`` (a partial upsert sets only its
+  columns), ``append`` an ``INSERT`` (``COPY``), ``replace`` a ``DELETE`` and
+  ``COPY``. Readers keep seeing the previous data until the commit ends
+  (MVCC), and a failed commit changes nothing;
+- no lost update: a commit first locks the sites whose status it sets (upserted
+  rows, sites gaining events: ``SELECT … FOR UPDATE``, in id order) and, after
+  writing, sets their ``status`` to their latest event (the one rule of
+  :func:`geo.store.shared.status_fixes`), so two inspectors updating one site
+  are both recorded and a rewritten site row never restores a stale status.
+  :meth:`PostgisStore.atomic` runs read-then-write units in one transaction
+  (rows read ``for_update`` stay locked until it ends). Deadlocks and
   serialisation failures are retried;
-- ``version()`` reads a counter in ``qingshan_meta`` that every commit bumps in
-  its own transaction (so a reader never sees a new version with old data).
+- ``version()`` reads counters in ``qingshan_meta`` (overall, and one per
+  table for ``version(tables)``) that every commit bumps in its own
+  transaction (so a reader never sees a new version with old data).
 
 Connections come from one SQLAlchemy pool per URL and process; every value
 goes to the database as a parameter or through ``COPY`` and every identifier
@@ -39,7 +44,7 @@ import random
 import threading
 import time
 import uuid
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -47,19 +52,22 @@ import pandas as pd
 import shapely
 from psycopg import sql
 
-from . import contract
-from .contract import SITE_LAYERS, STORE_CRS, TABLES
-from .store import Change, Store, StoreError, normalise, validate_change
+from .. import contract
+from ..contract import SITE_LAYERS, STORE_CRS, TABLES
+from ..errors import StoreError
+from .base import Change, Store, Transaction
+from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
+                     sites_touched, status_fixes, validate_prepared)
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
 SCHEMA_VERSION = 2
 META_TABLE = "qingshan_meta"
+_VERSION_KEY = "version:"  # qingshan_meta rows counting the commits of each table
+T = TypeVar("T")
 SEQ = "_seq"  # hidden column: table order
 
 _SQL_TYPES = {"str": "text", "float": "double precision", "int": "integer", "date": "date",
               "datetime": "timestamp", "bool": "boolean", "bytes": "bytea"}
-# Stored geometry type per contract geometry: single parts are promoted, as in the GeoPackage.
-_GEOM_TYPES = {"Point": "Point", "Polygon": "MultiPolygon", "LineString": "MultiLineString"}
 _TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": "text"}
 _NUMERIC = {"integer", "bigint", "double precision", "smallint", "real", "numeric"}
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -121,7 +129,7 @@ def _create_table(cur, table: str, columns: Iterable[str] | None = None) -> None
             decl = sql.SQL("{} PRIMARY KEY").format(decl)
         cols.append(decl)
     if spec.geometry:
-        cols.append(sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(_GEOM_TYPES[spec.geometry])))
+        cols.append(sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(STORED_GEOMETRY[spec.geometry])))
     if spec.key is None:
         cols.append(sql.SQL("PRIMARY KEY ({})").format(sql.Identifier(SEQ)))
     cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(sql.Identifier(table), sql.SQL(", ").join(cols)))
@@ -258,13 +266,7 @@ def _py_values(s: pd.Series, sqltype: str) -> list:
 
 def _ewkb_hex(table: str, geoms) -> list:
     """Hex EWKB (SRID 4326) of each geometry, single parts promoted to the stored multi type."""
-    g = np.asarray(geoms, dtype=object).copy()
-    kind = TABLES[table].geometry
-    if kind in ("Polygon", "LineString") and len(g):
-        single = shapely.get_type_id(g) == (3 if kind == "Polygon" else 1)
-        if single.any():
-            make = shapely.multipolygons if kind == "Polygon" else shapely.multilinestrings
-            g[single] = make(g[single][:, None])
+    g = promote_multi(table, geoms)
     missing = shapely.is_missing(g)
     out = np.full(len(g), None, dtype=object)
     if (~missing).any():
@@ -349,9 +351,11 @@ class PostgisStore(Store):
     @staticmethod
     def _columns(cur, table: str) -> dict[str, str]:
         """Stored columns of ``table`` (hidden ones left out) and their SQL types, in table order."""
-        cur.execute("SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END "
-                    "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s "
-                    "ORDER BY ordinal_position", (table,))
+        # pg_catalog, not information_schema: a lookup of one table, not a view over the whole catalogue
+        cur.execute("SELECT a.attname, CASE WHEN t.typname = 'geometry' THEN 'geometry' "
+                    "ELSE format_type(a.atttypid, NULL) END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE a.attrelid = to_regclass(format('%%I.%%I', current_schema(), %s::text)) "
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,))
         return {name: _TYPE_NAMES.get(typ, typ) for name, typ in cur.fetchall() if name != SEQ}
 
     @staticmethod
@@ -359,22 +363,28 @@ class PostgisStore(Store):
         cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
         return bool(cur.fetchone()[0])
 
-    def _read(self, cur, table: str, raw: bool) -> pd.DataFrame:
+    def _read(self, cur, table: str, raw: bool, where: dict | None = None, for_update: bool = False
+              ) -> pd.DataFrame:
         cols = self._columns(cur, table)
         if not cols:
             return contract.empty(table)
+        clause, params = _where_sql(cols, where)
+        if for_update and TABLES[table].key:
+            # lock in key order (as commits lock sites), so two writers never wait for each other in a circle
+            cur.execute(sql.SQL("SELECT 1 FROM {} {} ORDER BY {} FOR UPDATE").format(
+                sql.Identifier(table), clause, sql.Identifier(TABLES[table].key)), params)
         exprs = [sql.SQL("ST_AsBinary({})").format(sql.Identifier(n)) if t == "geometry" else sql.Identifier(n)
                  for n, t in cols.items()]
-        cur.execute(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-            sql.SQL(", ").join(exprs), sql.Identifier(table), sql.Identifier(SEQ)))
+        cur.execute(sql.SQL("SELECT {} FROM {} {} ORDER BY {}").format(
+            sql.SQL(", ").join(exprs), sql.Identifier(table), clause, sql.Identifier(SEQ)), params)
         df = _frame_from_rows(table, list(cols), list(cols.values()), cur.fetchall())
         return df if raw else normalise(table, df)
 
-    def read(self, table: str) -> pd.DataFrame:
+    def read(self, table: str, where: dict[str, Iterable] | None = None) -> pd.DataFrame:
         if table not in TABLES:
             raise StoreError(f"unknown table {table!r}")
         with _driver_tx(self.engine, readonly=True) as cur:
-            return self._read(cur, table, raw=False)
+            return self._read(cur, table, raw=False, where=where)
 
     def read_raw(self, table: str) -> pd.DataFrame:
         if table not in TABLES:
@@ -387,12 +397,45 @@ class PostgisStore(Store):
         with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
             return {t: self._read(cur, t, raw=False) for t in tables}
 
-    def version(self) -> str:
+    def read_extra(self, layer: str) -> pd.DataFrame | None:
+        """An optional table outside the contract (e.g. ``roads``), geometry as EPSG:4326; ``None`` when absent."""
+        check_layer_name(layer)
         with _driver_tx(self.engine, readonly=True) as cur:
-            cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key IN ('epoch', 'data_version')").format(
-                sql.Identifier(META_TABLE)))
+            cur.execute("SELECT column_name, udt_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                        (layer,))
+            cols = [(n, t) for n, t in cur.fetchall() if n != SEQ]
+            if not cols:
+                return None
+            # geometries in any SRID come out as EPSG:4326 (an unknown SRID 0 is taken as 4326)
+            exprs = [sql.SQL("ST_AsBinary(CASE WHEN ST_SRID({g}) IN (0, 4326) THEN {g} ELSE ST_Transform({g}, 4326) "
+                             "END)").format(g=sql.Identifier(n)) if t == "geometry" else sql.Identifier(n)
+                     for n, t in cols]
+            cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(exprs), sql.Identifier(layer)))
+            rows = cur.fetchall()
+        data = dict(zip([n for n, _ in cols], zip(*rows))) if rows else {n: [] for n, _ in cols}
+        geom = [n for n, t in cols if t == "geometry"]
+        df = pd.DataFrame({n: list(v) for n, v in data.items() if n not in geom})
+        if not geom:
+            return df
+        g = shapely.from_wkb(np.array(list(data[geom[0]]), dtype=object)) if rows else []
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(g, crs=STORE_CRS), crs=STORE_CRS)
+
+    def export_gpkg(self, path):
+        """The whole store (one snapshot) written as a new GeoPackage at ``path``."""
+        from .gpkg import GpkgStore
+
+        frames = self.read_many(self.tables())
+        return GpkgStore(path, create=True).rebuild(frames)
+
+    def version(self, tables: Iterable[str] | None = None) -> str:
+        names = None if tables is None else sorted(set(tables))
+        keys = ["epoch", "data_version"] if names is None else ["epoch"] + [_VERSION_KEY + t for t in names]
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
+                sql.Identifier(META_TABLE)), (keys,))
             kv = dict(cur.fetchall())
-        return f"pg-{kv.get('epoch', '')}-{kv.get('data_version', '0')}"
+        return f"pg-{kv.get('epoch', '')}-" + "-".join(kv.get(k, "0") for k in keys[1:])
 
     # -- aggregations the database does best ---------------------------------------------
 
@@ -424,61 +467,61 @@ class PostgisStore(Store):
     def commit(self, changes: list[Change]) -> None:
         if not changes:
             return
-        prepared: list[tuple[Change, pd.DataFrame]] = []
-        for ch in changes:
-            try:
-                rows = normalise(ch.table, ch.rows)
-            except (ValueError, StoreError) as exc:
-                raise StoreError(f"{ch.table}: {exc}") from exc
-            if SEQ in rows.columns:
-                raise StoreError(f"{ch.table}: the column name {SEQ} is reserved")
-            prepared.append((ch, rows))
+        # (a frame that cannot take the contract's types is refused before connecting)
+        whole = [(ch, prepare_rows(ch)) for ch in changes if ch.columns is None]
+        # Tables whose definition this commit changes, looked up beforehand (see _lock_targets).
+        with _driver_tx(self.engine, readonly=True) as cur:
+            locked = self._lock_targets(cur, whole)
+        self.atomic(lambda tx: tx.commit(changes, locked=locked))
+
+    def atomic(self, work: Callable[[Transaction], T]) -> T:
         for attempt in range(_RETRIES):
             try:
-                locked = self._tables_to_lock(prepared)
                 with _driver_tx(self.engine) as cur:
-                    self._commit_in(cur, prepared, locked)
-                return
-            except StoreError:
-                raise
+                    return work(_PgTx(self, cur))
             except Exception as exc:  # noqa: BLE001 - database errors become StoreError below
+                if not _is_db_error(exc):
+                    raise  # the caller's own errors (and StoreError) pass unchanged
                 if _sqlstate(exc) in _RETRY_SQLSTATES and attempt < _RETRIES - 1:
-                    # Another writer held the same rows: back off a little, then run the whole commit again.
+                    # Another writer held the same rows: back off a little, then run the whole unit again.
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                     continue
                 raise StoreError(f"the database refused the commit; nothing was written: "
                                  f"{getattr(exc, 'orig', exc)}") from exc
+        raise AssertionError("unreachable")
 
-    def _tables_to_lock(self, prepared: list[tuple[Change, pd.DataFrame]]) -> list[str]:
-        """Tables this commit redefines (replace, first rows, new or retyped columns), looked up beforehand.
+    def _lock_targets(self, cur, prepared) -> list[str]:
+        """Tables this commit redefines (replace, first rows, new or retyped columns).
 
-        Those are locked against other writers at the very start of the commit's transaction (readers go
-        on): taking the lock later, after reading the table, would deadlock two such commits.
+        Those are locked against other writers at the very start of the
+        commit's transaction (readers go on): a plain :meth:`commit` looks them
+        up beforehand, because taking the lock after reading the table would
+        deadlock two such commits (inside :meth:`atomic` a deadlock is retried).
         """
         out = set()
-        with _driver_tx(self.engine, readonly=True) as cur:
-            for ch, rows in prepared:
-                if ch.how == "replace":
-                    out.add(ch.table)
-                    continue
-                cols = self._columns(cur, ch.table)
-                if not self._filled(cur, ch.table) or any(
-                        c not in cols or (c not in TABLES[ch.table].column_names
-                                          and cols[c] != _kind_of(ch.table, c, rows[c]) and cols[c] != "text")
-                        for c in rows.columns if not (c == "geometry" and TABLES[ch.table].geometry)):
-                    out.add(ch.table)
+        for ch, rows in prepared:
+            if ch.how == "replace":
+                out.add(ch.table)
+                continue
+            cols = self._columns(cur, ch.table)
+            if not self._filled(cur, ch.table) or any(
+                    c not in cols or (c not in TABLES[ch.table].column_names
+                                      and cols[c] != _kind_of(ch.table, c, rows[c]) and cols[c] != "text")
+                    for c in rows.columns if not (c == "geometry" and TABLES[ch.table].geometry)):
+                out.add(ch.table)
         return sorted(out)
 
     def _commit_in(self, cur, prepared: list[tuple[Change, pd.DataFrame]], locked: list[str]) -> None:
         # 1. Lock: tables whose definition changes (no other writer meanwhile), then the sites whose
-        #    events this commit appends, in a fixed order, so two updates of one site run one after
-        #    the other and the second sees the first's event.
+        #    status this commit sets (upserted, or gaining events), in a fixed order, so two updates of
+        #    one site run one after the other and the second sees the first's event.
         for t in locked:
             cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(t)))
-        touched = _sites_touched(prepared)
+        touched = sites_touched(prepared)
         for layer in sorted(touched):
-            cur.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE").format(
-                sql.Identifier(layer)), (sorted(touched[layer]),))
+            if touched[layer] is not None and self._columns(cur, layer):
+                cur.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE").format(
+                    sql.Identifier(layer)), (sorted(touched[layer]),))
         # 2. Validate every change as the GeoPackage store does, before anything is written.
         names = {ch.table for ch, _ in prepared}
         columns = {t: self._columns(cur, t) for t in names}
@@ -488,25 +531,20 @@ class PostgisStore(Store):
         # An empty table gets exactly the frame's columns (as in the GeoPackage) only under the lock;
         # emptied by someone else since the look-up, it is simply written into.
         filled = {t: self._filled(cur, t) or t not in locked for t in names}
-        problems = _validate(prepared, {t: list(c) for t, c in columns.items()}, dict(filled))
+        problems = validate_prepared(prepared, {t: list(c) for t, c in columns.items()}, dict(filled))
         if problems:
             raise StoreError(f"{len(problems)} problem(s); nothing was written", problems)
         # 3. Write.
         for ch, rows in prepared:
             self._apply(cur, ch, rows, columns[ch.table], filled[ch.table])
             filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
-        # 4. Current status = latest event, for every site an event was added to.
-        for layer in sorted(touched):
-            cur.execute(sql.SQL(
-                "UPDATE {site} s SET status = e.status FROM ("
-                " SELECT DISTINCT ON (feature_id) feature_id, status FROM status_events"
-                " WHERE layer = %s AND feature_id = ANY(%s)"
-                " ORDER BY feature_id, effective_on DESC, recorded_at DESC NULLS FIRST, {seq} DESC) e"
-                " WHERE s.id = e.feature_id AND s.status IS DISTINCT FROM e.status").format(
-                site=sql.Identifier(layer), seq=sql.Identifier(SEQ)), (layer, sorted(touched[layer])))
-        # 5. New data version, last, so the counter's row lock is held only for an instant.
-        cur.execute(sql.SQL("UPDATE {} SET value = (value::bigint + 1)::text WHERE key = 'data_version'").format(
-            sql.Identifier(META_TABLE)))
+        # 4. Current status = latest event, for every site the commit touched (one rule for both backends).
+        written = names | _sync_status(cur, touched)
+        # 5. New versions, last, so the counters' row locks are held only for an instant.
+        meta = sql.Identifier(META_TABLE)
+        for key in [_VERSION_KEY + t for t in sorted(written)] + ["data_version"]:
+            cur.execute(sql.SQL("INSERT INTO {} VALUES (%s, '1') ON CONFLICT (key) DO UPDATE "
+                                "SET value = ({}.value::bigint + 1)::text").format(meta, meta), (key,))
 
     def _apply(self, cur, ch: Change, rows: pd.DataFrame, columns: dict[str, str], filled: bool) -> None:
         """Write one validated change; ``columns`` (name → SQL type) is updated to the table's new columns."""
@@ -545,20 +583,24 @@ class PostgisStore(Store):
         ids = sql.SQL(", ").join(map(sql.Identifier, write_cols))
         if ch.how == "upsert" and not fresh:
             # Stage the rows, then one INSERT … ON CONFLICT: a row with an existing key replaces the old
-            # row whole (columns it lacks become NULL) and moves to the end of the table, as in the GeoPackage.
+            # row whole (columns it lacks become NULL), as in the GeoPackage.
             stage = sql.Identifier(f"_stage_{table}")
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
                 stage, ids, tid))
             cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN _n bigserial").format(stage))
             _copy(cur, stage, write_cols, values)
-            others = [c for c in columns if c != spec.key]
-            sets = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in others + [SEQ]]
+            # Upserted rows keep their place (as in the GeoPackage); a partial upsert sets only its columns.
+            others = [c for c in (getattr(ch, "partial", None) or columns) if c != spec.key]
+            sets = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in others]
             cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY _n "
                                 "ON CONFLICT ({}) DO UPDATE SET {}").format(
                 tid, ids, ids, stage, sql.Identifier(spec.key), sql.SQL(", ").join(sets)))
         else:
             _copy(cur, tid, write_cols, values)
+        if len(rows) >= 10_000:
+            # fresh statistics after a bulk load, so lookups by id or by site use their index at once
+            cur.execute(sql.SQL("ANALYZE {}").format(tid))
 
 
 def _copy(cur, target, columns: list[str], values: list[list]) -> None:
@@ -568,52 +610,88 @@ def _copy(cur, target, columns: list[str], values: list[list]) -> None:
             cp.write_row(row)
 
 
-def _sites_touched(prepared: list[tuple[Change, pd.DataFrame]]) -> dict[str, set[str]]:
-    """Sites (by layer) that gain a status event in this commit."""
-    out: dict[str, set[str]] = {}
-    for ch, rows in prepared:
-        if ch.table != "status_events" or ch.how == "replace" or not len(rows):
+def _where_sql(cols: dict[str, str], where: dict | None):
+    """``WHERE`` clause (column = ANY(values), all must hold) and its parameters."""
+    if not where:
+        return sql.SQL(""), []
+    parts, params = [], []
+    for col, values in where.items():
+        if col not in cols:
+            return sql.SQL("WHERE false"), []
+        vals = [v for v in values if not pd.isna(v)]
+        if cols[col] == "text":
+            parts.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
+            params.append([str(v) for v in vals])
+        else:
+            parts.append(sql.SQL("{}::text = ANY(%s)").format(sql.Identifier(col)))
+            params.append([str(v) for v in vals])
+    return sql.SQL("WHERE ") + sql.SQL(" AND ").join(parts), params
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, (psycopg.Error, DBAPIError))
+
+
+def _sync_status(cur, touched: dict[str, set[str] | None]) -> set[str]:
+    """Status = latest event for the touched sites (one rule: :func:`geo.store.shared.status_fixes`)."""
+    out = set()
+    for layer in sorted(touched):
+        ids = touched[layer]
+        only = sql.SQL("") if ids is None else sql.SQL(" AND feature_id = ANY(%(ids)s)")
+        cur.execute(sql.SQL("SELECT feature_id, status, effective_on, recorded_at FROM status_events "
+                            "WHERE layer = %(layer)s{} ORDER BY {}").format(only, sql.Identifier(SEQ)),
+                    {"layer": layer, "ids": sorted(ids or ())})
+        ev = pd.DataFrame(cur.fetchall(), columns=["feature_id", "status", "effective_on", "recorded_at"])
+        if not len(ev):
             continue
-        if not {"layer", "feature_id"} <= set(rows.columns):
-            continue
-        for layer, fid in zip(rows["layer"], rows["feature_id"]):
-            if layer in SITE_LAYERS and fid is not None:
-                out.setdefault(layer, set()).add(str(fid))
+        ev.insert(0, "layer", layer)
+        ev["effective_on"] = pd.to_datetime(ev["effective_on"])
+        site_only = sql.SQL("") if ids is None else sql.SQL(" WHERE id = ANY(%s)")
+        cur.execute(sql.SQL("SELECT id, status FROM {}{}").format(sql.Identifier(layer), site_only),
+                    () if ids is None else (sorted(ids),))
+        cur_rows = cur.fetchall()
+        current = pd.Series([s for _, s in cur_rows], index=[i for i, _ in cur_rows], dtype=object)
+        fixes = status_fixes(ev, layer, current)
+        if len(fixes):
+            cur.executemany(sql.SQL("UPDATE {} SET status = %s WHERE id = %s").format(sql.Identifier(layer)),
+                            [(str(v), str(i)) for i, v in fixes.items()])
+            out.add(layer)
     return out
 
 
-def _validate(prepared, columns: dict[str, list[str]], filled: dict[str, bool]) -> list:
-    """Problems of each change, judged as :meth:`GpkgStore.commit` judges them.
+class _PgTx(Transaction):
+    """Reads and writes of one :meth:`PostgisStore.atomic` unit, on one database transaction."""
 
-    The GeoPackage validates the new rows inside the table that results; for a
-    keyed table only the new rows are in scope, and the result differs from
-    the rows alone only by the table's columns the rows lack (NULL in the new
-    rows). So the rows, widened to the table's columns, give the same findings
-    without reading the table.
-    """
-    from .check import Problem
+    def __init__(self, store: PostgisStore, cur):
+        self.store, self.cur = store, cur
 
-    problems: list = []
-    for ch, rows in prepared:
-        spec = TABLES[ch.table]
-        cols = columns[ch.table]
-        fresh = ch.how == "replace" or not filled[ch.table]
-        result_cols = list(rows.columns) if fresh else cols + [c for c in rows.columns if c not in cols]
-        if spec.key is None:
-            problems += validate_change(ch, rows)
-        else:
-            # (the added columns are all NULL: no dtype to coerce, so no second normalise)
-            judged = rows.copy()
-            for c in result_cols:
-                if c not in judged.columns:
-                    judged[c] = None
-            problems += validate_change(Change(ch.table, rows, ch.how), judged)
-            # A row without a key cannot be stored (the key is the primary key).
-            for i in np.flatnonzero(rows[spec.key].isna().to_numpy()) if spec.key in rows.columns else []:
-                problems.append(Problem(ch.table, f"#{i + 1}", spec.key, "empty id", "编号为空"))
-        columns[ch.table] = result_cols
-        filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
-    return problems
+    def read(self, table, where=None, *, for_update=False):
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        return self.store._read(self.cur, table, raw=False, where=where, for_update=for_update)
+
+    def commit(self, changes: list[Change], *, locked: list[str] | None = None) -> None:
+        if not changes:
+            return
+        prepared: list[tuple[Change, pd.DataFrame]] = []
+        for ch in changes:
+            partial = ch.columns
+            if partial is not None:
+                # the stored rows, locked, with the change's columns: judged and written as whole rows
+                key = TABLES[ch.table].key
+                current = self.read(ch.table, where={key: ch.rows[key]}, for_update=True)
+                ch = Change(ch.table, merge_partial(ch, current), "upsert")
+                ch.partial = partial
+            rows = prepare_rows(ch)
+            if SEQ in rows.columns:
+                raise StoreError(f"{ch.table}: the column name {SEQ} is reserved")
+            prepared.append((ch, rows))
+        if locked is None:
+            locked = self.store._lock_targets(self.cur, prepared)
+        self.store._commit_in(self.cur, prepared, locked)
 
 
 # --- copy between stores -----------------------------------------------------------------
@@ -640,4 +718,3 @@ def copy_store(src: Store, dst: Store) -> dict[str, int]:
         counts[table] = len(df)
     dst.commit(changes)
     return counts
-

@@ -1,0 +1,145 @@
+"""The :class:`Store` interface every backend implements, and :class:`Change`, one table's part of a commit.
+
+Callers never ask which backend they hold: anything a backend can do is a
+method here (``read_extra`` for optional layers such as roads, ``export_gpkg``
+for a standalone copy), and each backend implements it its own way.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Literal, TypeVar
+
+import pandas as pd
+
+from ..contract import TABLES
+from ..errors import StoreError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Change:
+    """One table's part of a commit.
+
+    ``how``: ``replace`` the whole table; ``upsert`` rows by the table's key
+    (rows with a new key are added, rows with an existing key replace it
+    whole); ``append`` rows (for ``readings`` and ``status_events``).
+
+    ``columns`` (upsert only) makes a partial upsert: of a row whose key is
+    stored, only these columns are written and every other column keeps its
+    stored value (read inside the commit, so a concurrent writer's change to
+    another column is never undone); a row with a new key is added whole.
+    """
+
+    table: str
+    rows: pd.DataFrame
+    how: Literal["replace", "upsert", "append"] = "upsert"
+    columns: list[str] | None = None
+
+    def __post_init__(self):
+        if self.table not in TABLES:
+            raise StoreError(f"unknown table {self.table!r}")
+        if self.how == "upsert" and TABLES[self.table].key is None:
+            raise StoreError(f"table {self.table} has no key; use append")
+        if self.columns is not None:
+            key = TABLES[self.table].key
+            if self.how != "upsert":
+                raise StoreError(f"{self.table}: only an upsert can write some columns")
+            self.columns = [c for c in self.columns if c != key]
+            missing = [c for c in self.columns + [key] if c not in self.rows.columns]
+            if missing:
+                raise StoreError(f"{self.table}: the rows lack the columns {missing}")
+
+
+class Transaction(ABC):
+    """Reads and writes of one :meth:`Store.atomic` unit: what it reads stays as read until it commits."""
+
+    @abstractmethod
+    def read(self, table: str, where: dict[str, Iterable] | None = None, *, for_update: bool = False
+             ) -> pd.DataFrame:
+        """``table`` (rows whose column values are in ``where``, if given) as it stands inside the transaction.
+
+        ``for_update`` marks rows about to be changed (PostGIS locks them; the
+        GeoPackage already holds its one writer lock).
+        """
+
+    @abstractmethod
+    def commit(self, changes: list[Change]) -> None:
+        """Validate and write ``changes`` (made durable when the unit ends without an exception)."""
+
+    def meta(self) -> dict[str, str]:
+        """The store's meta entries as read inside the unit (its ``as_of`` bounds the dates a write may carry)."""
+        m = self.read("meta")
+        return dict(zip(m["key"], m["value"])) if len(m) else {}
+
+
+class Store(ABC):
+    """The store API every backend implements."""
+
+    url: str
+
+    @abstractmethod
+    def read(self, table: str, where: dict[str, Iterable] | None = None) -> pd.DataFrame:
+        """``table`` with contract dtypes; an empty frame when the store lacks it.
+
+        ``where`` (column → allowed values, all must hold) reads only the
+        matching rows, e.g. ``{"id": ["F001"]}`` or ``{"layer": ["farms"],
+        "feature_id": ids}``; values go to the database as parameters.
+        """
+
+    def read_raw(self, table: str) -> pd.DataFrame:
+        """The table as stored, without dtype coercion (for ``geo check``); defaults to :meth:`read`."""
+        return self.read(table)
+
+    def read_many(self, tables: Iterable[str] = tuple(TABLES)) -> dict[str, pd.DataFrame]:
+        """Several tables from one consistent state of the store (sites and their events always agree)."""
+        return {t: self.read(t) for t in tables}
+
+    @abstractmethod
+    def read_extra(self, layer: str) -> pd.DataFrame | None:
+        """An optional layer outside the contract (e.g. ``roads``) as stored, or ``None`` when absent."""
+
+    @abstractmethod
+    def commit(self, changes: list[Change]) -> None:
+        """Apply ``changes`` in one transaction; raise :class:`StoreError` and change nothing on any problem.
+
+        Whatever the changes, every site they touch (upserted site rows, sites
+        of appended events; all sites when a site layer or the events are
+        replaced) ends with ``status`` = its latest event.
+        """
+
+    @abstractmethod
+    def atomic(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work(tx)`` as one unit: read what you change with ``tx.read`` and write with ``tx.commit``.
+
+        No other writer changes the store between those reads and the writes
+        (GeoPackage: the one writer lock; PostGIS: rows read ``for_update``
+        are locked). Nothing is written if ``work`` raises. PostGIS may run
+        ``work`` again after a deadlock, so it must not have other side effects.
+        """
+
+    @abstractmethod
+    def version(self, tables: Iterable[str] | None = None) -> str:
+        """A token that changes whenever the data changes: of ``tables`` only when given, else of any table.
+
+        Pages cache what they derive from some tables by the version of those
+        tables, so a status update does not empty the water page's cache.
+        """
+
+    @abstractmethod
+    def tables(self) -> list[str]:
+        """Names of the contract tables present in the store."""
+
+    @abstractmethod
+    def export_gpkg(self, path: str | Path) -> Path:
+        """Write the whole store as one standalone GeoPackage file at ``path`` (replaced if present)."""
+
+    def meta(self) -> dict[str, str]:
+        m = self.read("meta")
+        return dict(zip(m["key"], m["value"])) if len(m) else {}
+
+    # Convenience for the common case of several tables replaced at once (demo, copy).
+    def replace_all(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.commit([Change(name, df, "replace") for name, df in tables.items()])

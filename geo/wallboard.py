@@ -1,0 +1,240 @@
+"""The wall screen's figures besides the alerts: trend series, the township standing, casework figures.
+
+- :func:`closure_trends`: cumulative done share of each closure campaign over time, with its deadline and
+  the projection at the trailing pace (:func:`geo.progress.timeline`, the same projection as ``/progress``).
+- :func:`water_share`: share of river and reservoir sections meeting their target class, month by month.
+- :func:`township_standing`: the township assessment when the store has one (the ``assessment_entries``
+  table and a scheme for the year, :mod:`geo.assess`), else each township's campaign completion, listing
+  only townships that have targets.
+- :func:`casework_figures`: complaints and joint patrols this year, when the casework tables exist.
+
+No Streamlit here; every function takes the contract tables and a day, so a briefing can be replayed.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import assess, inspections, progress, water
+from . import complaints as casework_complaints
+from .errors import GeoError
+from .rules import as_day
+
+#: A projection further out than this many days after the day is not drawn to its end (the axis would
+#: squeeze the history); the chart says "beyond" instead.
+MAX_AHEAD_DAYS = 730
+
+
+# --- closure ----------------------------------------------------------------------------------
+
+def closure_trends(frames: Mapping[str, pd.DataFrame], as_of, *, years: float = 2.0, window_days: int = 90
+                   ) -> dict:
+    """Cumulative share done of every campaign with targets, from ``years`` before ``as_of``.
+
+    Returns a dict:
+
+    ``series``
+        ``campaign, label, date, done, targets, share`` (share in [0, 1]); weekly points plus ``as_of``.
+    ``projections``
+        ``campaign, label, date, share``: two rows per campaign with work left and a positive pace (from
+        ``as_of`` to the projected finish, cut at :data:`MAX_AHEAD_DAYS`).
+    ``campaigns``
+        one row per campaign: ``campaign, label, targets, done, deadline, projected_on, on_time, pace_per_day``.
+    ``start``, ``end``
+        the time axis: from ``years`` before ``as_of`` to the latest deadline or projected finish shown
+        (at least a month after ``as_of``).
+    """
+    day = as_day(as_of)
+    frames = progress.prepare(frames)
+    start = (day - pd.DateOffset(years=years)).normalize() if years else None
+    series, projections, rows = [], [], []
+    for key, c in progress.CAMPAIGNS.items():
+        s, p = progress.timeline(frames, key, day, window_days=window_days)
+        if p.targets == 0:
+            continue
+        s = s.set_index("date")["done"]
+        if start is not None:
+            s = s[s.index >= start] if (s.index >= start).any() else s.iloc[-1:]
+        weekly = s.resample("W-SUN").last().dropna()
+        weekly = weekly[weekly.index < day]
+        pts = pd.concat([s.iloc[:1], weekly, s.iloc[-1:]])
+        pts = pts[~pts.index.duplicated(keep="last")].sort_index()
+        series.append(pd.DataFrame({"campaign": key, "label": c.label, "date": pts.index, "done": pts.to_numpy(),
+                                    "targets": p.targets}))
+        line = p.line()
+        if len(line):
+            limit = day + pd.Timedelta(days=MAX_AHEAD_DAYS)
+            if line["date"].iloc[1] > limit:  # cut the line where the axis ends, at the share reached then
+                frac = (limit - day) / (line["date"].iloc[1] - day)
+                line.loc[1, "done"] = line["done"].iloc[0] + frac * (line["done"].iloc[1] - line["done"].iloc[0])
+                line.loc[1, "date"] = limit
+            projections.append(pd.DataFrame({"campaign": key, "label": c.label, "date": line["date"].to_numpy(),
+                                             "share": (line["done"] / p.targets).to_numpy()}))
+        rows.append(dict(campaign=key, label=c.label, targets=p.targets, done=p.done, deadline=p.deadline,
+                         projected_on=p.projected_on, on_time=p.on_time, pace_per_day=p.pace_per_day))
+    ser = pd.concat(series, ignore_index=True) if series else pd.DataFrame(
+        columns=["campaign", "label", "date", "done", "targets"])
+    ser["share"] = (ser["done"] / ser["targets"]).astype(float) if len(ser) else pd.Series(dtype=float)
+    proj = pd.concat(projections, ignore_index=True) if projections else pd.DataFrame(
+        {"campaign": pd.Series(dtype=object), "label": pd.Series(dtype=object),
+         "date": pd.Series(dtype="datetime64[ns]"), "share": pd.Series(dtype=float)})
+    camp = pd.DataFrame(rows, columns=["campaign", "label", "targets", "done", "deadline", "projected_on", "on_time",
+                                       "pace_per_day"])
+    ends = [day + pd.Timedelta(days=31)]
+    ends += [d for d in camp["deadline"] if d is not None and pd.notna(d)]
+    ends += list(proj["date"])
+    end = min(max(ends), day + pd.Timedelta(days=MAX_AHEAD_DAYS))
+    first = ser["date"].min() if len(ser) else day
+    return {"series": ser, "projections": proj, "campaigns": camp,
+            "start": start if start is not None else first, "end": (end + pd.Timedelta(days=15)).normalize()}
+
+
+# --- water ------------------------------------------------------------------------------------
+
+def water_share(frames: Mapping[str, pd.DataFrame], as_of, *, years: int = 3) -> pd.DataFrame:
+    """Share of sections meeting their target class, per month, over the ``years`` before ``as_of``.
+
+    A section meets its target in a month when its worst sampling of that month
+    does (single-factor class, :func:`geo.water.sampling_classes`); outfalls
+    are not sections and are left out. Months without any sampling are
+    left out (the chart shows a gap, not a zero).
+
+    Returns ``month`` (first day of the month), ``sections`` (judged that month),
+    ``meeting`` and ``share`` in [0, 1].
+    """
+    day = as_day(as_of)
+    pts, rd = frames.get("sampling_points"), frames.get("readings")
+    cols = ["month", "sections", "meeting", "share"]
+    if pts is None or rd is None or not len(pts) or not len(rd):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})
+    if "kind" in pts.columns:
+        pts = pts[pts["kind"].fillna("section") != "outfall"]
+    start = (day.to_period("M") - 12 * years + 1).to_timestamp()
+    s = water.sampling_classes(rd, pts, as_of=day, start=start)
+    s = s[s["meets"].notna()]
+    if not len(s):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})
+    s = s.assign(month=s["day"].dt.to_period("M").dt.to_timestamp(), meets=s["meets"].astype(bool))
+    per = s.groupby(["month", "point_id"])["meets"].all().reset_index()
+    out = per.groupby("month")["meets"].agg(sections="size", meeting="sum").reset_index()
+    out["sections"] = out["sections"].astype("int64")
+    out["meeting"] = out["meeting"].astype("int64")
+    out["share"] = out["meeting"] / out["sections"]
+    return out[cols]
+
+
+# --- township standing --------------------------------------------------------------------------
+
+STANDING_COLUMNS = ["township", "value", "text", "detail", "flag"]
+
+
+def township_standing(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
+    """Townships for the wall's ranking, weakest first.
+
+    With an assessment (the casework tables in ``frames``, ``assessment_entries``
+    among them, and a scheme for the year of ``as_of``): every township's total
+    score (:func:`geo.assess.township_scores`), vetoed ones first and flagged,
+    with their ``rank`` (``attrs["kind"]`` = ``assessment``). Otherwise each township's completion across the closure
+    campaigns (done ÷ targets), listing only townships with targets
+    (``attrs["kind"]`` = ``completion``): a township with nothing to do is not
+    ranked, so it never shows as 0.
+
+    Returns ``township, value`` (score or share, for sorting), ``text`` (the
+    figure as shown), ``detail`` (what it is made of) and ``flag`` (否决 or
+    empty); ``attrs["title"]`` names the list.
+    """
+    day = as_day(as_of)
+    out = _assessment(frames, day)
+    if out is not None:
+        return out
+    frames = progress.prepare(frames)
+    parts = []
+    for key, c in progress.CAMPAIGNS.items():
+        comp = progress.completion(frames, key, day)
+        comp = comp[comp["targets"] > 0]
+        parts.append(comp.assign(campaign=key, short=_SHORT.get(key, c.label)))
+    comp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["township", "targets", "done", "campaign", "short"])
+    rows = []
+    for town, g in comp.groupby("township", sort=False):
+        targets, done = int(g["targets"].sum()), int(g["done"].sum())
+        detail = "　".join(f"{s}{d}/{t}" for s, d, t in zip(g["short"], g["done"], g["targets"]))
+        rows.append(dict(township=town, value=done / targets, text=f"{done}/{targets}", detail=detail, flag="",
+                         pending=targets - done))
+    out = pd.DataFrame(rows, columns=STANDING_COLUMNS + ["pending"])
+    # weakest first; among equals, the one with the most left to do
+    out = out.sort_values(["value", "pending", "township"], ascending=[True, False, True], kind="stable")
+    out = out[STANDING_COLUMNS].reset_index(drop=True)
+    out.attrs.update(kind="completion", title="乡镇整治完成")
+    return out
+
+
+_SHORT = {"chemical": "化工", "lime": "窑棚", "livestock": "养殖"}
+
+
+def _assessment(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame | None:
+    """The township assessment of ``day``'s year (:func:`geo.assess.township_scores`), weakest first, when the
+    frames hold its tables (``assessment_entries`` among them) and a scheme exists for that year."""
+    if any(t not in frames for t in assess.TABLES_NEEDED):
+        return None
+    try:
+        scheme = assess.load_scheme(day.year)
+    except GeoError:  # no scheme for this year (e.g. a replay before the scheme): the completion list stands in
+        return None
+    s = assess.township_scores(dict(frames), day.year, day, scheme)
+    if not len(s):
+        return None
+    rows = []
+    for town, total, veto, items, rank in zip(s["township"], s["total"], s["veto"], s["veto_items"], s["rank"]):
+        rows.append(dict(township=town, value=-1.0 if veto else float(total), text=f"{round(float(total), 1):g}分",
+                         detail=str(items) if veto else "", flag="否决" if veto else "", rank=int(rank)))
+    out = pd.DataFrame(rows, columns=STANDING_COLUMNS + ["rank"])
+    out = out.sort_values(["value", "township"], kind="stable").reset_index(drop=True)
+    out.attrs.update(kind="assessment", title="乡镇考核（末位）", year=day.year)
+    return out
+
+
+# --- casework -----------------------------------------------------------------------------------
+
+def casework_figures(frames: Mapping[str, pd.DataFrame], as_of) -> dict | None:
+    """Complaints of the year and patrols of the month up to ``as_of``, when the casework tables exist.
+
+    Returns ``None`` without a ``complaints`` or ``inspections`` table, else a dict
+    (keys present only for the tables present):
+
+    ``complaints``: received this year, handled and handled on time by the day (:func:`geo.complaints.figures`),
+    open (received by the day, unhandled on it);
+    ``patrols``: joint patrols this year and this month (:func:`geo.inspections.joint_by_month`) and, with
+    ``inspection_visits``, the visits and violations found this month (:func:`geo.inspections.findings_summary`).
+    """
+    day = as_day(as_of)
+    jan1, month1 = pd.Timestamp(year=day.year, month=1, day=1), day.replace(day=1)
+    out: dict = {}
+    c = frames.get("complaints")
+    if isinstance(c, pd.DataFrame) and {"received_on", "due_on", "handled_on", "channel"} <= set(c.columns):
+        c = c.assign(**{k: pd.to_datetime(c[k]).dt.normalize() for k in ("received_on", "due_on", "handled_on")})
+        if "sensitive" not in c.columns:
+            c["sensitive"] = False
+        f = casework_complaints.figures(c, start=jan1, end=day)
+        open_ = (c["received_on"] <= day) & (c["handled_on"].isna() | (c["handled_on"] > day))
+        out["complaints"] = {"received": f["received"], "handled": f["handled"], "on_time": f["on_time"],
+                             "open": int(open_.sum())}
+    ins = frames.get("inspections")
+    if isinstance(ins, pd.DataFrame) and {"held_on", "kind", "departments"} <= set(ins.columns):
+        ins = ins.assign(held_on=pd.to_datetime(ins["held_on"]).dt.normalize())
+        year = inspections.joint_by_month(ins, jan1, day)
+        p = {"joint_year": int(year["joint"].sum()), "joint_month": int(year["joint"].iloc[-1]) if len(year) else 0}
+        v = frames.get("inspection_visits")
+        if isinstance(v, pd.DataFrame) and {"visited_at", "finding", "layer", "feature_id"} <= set(v.columns):
+            v = v.assign(visited_at=pd.to_datetime(v["visited_at"]))
+            fs = inspections.findings_summary(v, ins, start=month1, end=day)
+            p.update(visits_month=int(fs["visits"]), violations_month=int(fs["by_finding"].get("violation", 0)))
+        out["patrols"] = p
+    return out or None
+
+
+def share_text(x) -> str:
+    """``69%`` for 0.69; ``—`` for a missing share."""
+    return "—" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{100 * float(x):.0f}%"
