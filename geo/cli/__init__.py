@@ -132,7 +132,7 @@ COMMAND_MODULES = {
     "demo": "demo", "check": "check", "progress": "progress", "buffer": "buffer", "water": "water",
     "route": "route", "import": "intake", "migrate": "stores", "copy": "stores", "status": "status",
     "user": "user", "export": "export", "complaints": "casework", "inspect": "casework", "site": "casework",
-    "assess": "casework",
+    "assess": "casework", "alerts": "alerts",
 }
 
 
