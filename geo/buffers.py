@@ -346,10 +346,9 @@ def _nearest_within(plon, plat, radius: float, water: _Water, *, workers: int | 
 
     Many sites are measured in parts of about :data:`PART_SITES` in strip order (at least ``workers``
     parts), in ``workers`` processes (default: the idle processors, :func:`_workers`; see
-    :func:`_measure_parts`). Each site
-    is measured against exactly the segments and in exactly the frame (the same strip offset,
-    :func:`_pairs`' ``frames``) it would be in one part, so the answer is the same to the last bit
-    however the sites are cut and whoever measures them.
+    :func:`_measure_parts`). Each site is measured against exactly the segments and in exactly the
+    frame (the same strip offset, :func:`_pairs`' ``frames``) it would be in one part, so the answer
+    is the same to the last bit however the sites are cut and whoever measures them.
     """
     frames = np.unique(_strip_of(plon))
     workers = None if workers is None else max(int(workers), 1)
