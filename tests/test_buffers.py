@@ -366,6 +366,129 @@ def test_truth_is_sensitive_enough_to_catch_a_distorted_plane():
         assert np.abs(naive - truth).max() > 0.1
 
 
+# --- parts, worker processes and narrow reads give the same answer -----------------------------------
+
+def _wide_water(rng, lon0=118.3, lon1=119.2, lat0=29.0, lat1=29.4):
+    """Rivers (some wide, some crossing strip edges) and lakes with islands over several 0.25° strips."""
+    rows = []
+    for r in range(60):
+        lon, lat = rng.uniform(lon0, lon1), rng.uniform(lat0, lat1)
+        az, pts = rng.uniform(0, 360), [(lon, lat)]
+        for _ in range(int(rng.integers(3, 30))):
+            az += rng.normal(0, 30)
+            lon, lat = fwd(lon, lat, az, rng.uniform(50, 3000))
+            pts.append((lon, lat))
+        rows.append((f"R{r:02d}", f"河{r}", float(rng.choice([0.0, 4.0, 30.0, 320.0])), LineString(pts)))
+    lakes = []
+    for k in range(5):
+        x, y = rng.uniform(lon0, lon1), rng.uniform(lat0, lat1)
+        lakes.append((f"L{k}", f"库{k}", Polygon(_square(x, y, 900.0), [_square(x, y, 250.0)[::-1]])))
+    return rivers_gdf(rows), lakes_gdf(lakes)
+
+
+def _many_sites(rng, n, lon0=118.3, lon1=119.2, lat0=29.0, lat1=29.4):
+    return sites_gdf(list(zip(rng.uniform(lon0, lon1, n), rng.uniform(lat0, lat1, n))))
+
+
+def test_parts_in_worker_processes_give_the_one_process_answer_to_the_bit(monkeypatch):
+    rng = np.random.default_rng(13)
+    rivers, lakes = _wide_water(rng)
+    sites = _many_sites(rng, 6000)
+    water = buffers._water(rivers, lakes)
+    pts = np.asarray(sites.geometry.values, dtype=object)
+    plon, plat = shapely.get_x(pts), shapely.get_y(pts)
+    one = buffers._nearest_within(plon, plat, 200.0, water, workers=1)  # one part, here
+    assert np.isfinite(one[0]).sum() > 300 and (one[1] >= water.n_rivers).any()  # rivers and lakes both hit
+
+    monkeypatch.setattr(buffers, "PARALLEL_FROM_SITES", 100)
+    monkeypatch.setattr(buffers, "PART_SITES", 700)  # nine parts, cut inside strips too
+    assert len(buffers._parts(plon, 2)) == 9
+    here = []
+    real_part = buffers._nearest_part
+    monkeypatch.setattr(buffers, "_nearest_part", lambda *a: here.append(1) or real_part(*a))
+    forked = buffers._nearest_within(plon, plat, 200.0, water, workers=2)
+    assert here == []  # every part was measured by a forked worker, none in this process
+    serial_parts = buffers._nearest_within(plon, plat, 200.0, water, workers=1)
+    assert len(here) == 9  # the same nine parts, measured here
+    for got in (forked, serial_parts):
+        assert np.array_equal(got[0], one[0]) and np.array_equal(got[1], one[1])
+
+    # the whole rule, bounded and unbounded (growing radius), with two workers or one
+    for max_distance in (200.0, None):
+        a = buffers.distance_to_water(sites, rivers, lakes, max_distance=max_distance)
+        monkeypatch.setattr(buffers, "_workers", lambda: 1)
+        b = buffers.distance_to_water(sites, rivers, lakes, max_distance=max_distance)
+        monkeypatch.setattr(buffers, "_workers", lambda: 2)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_failed_worker_pool_falls_back_to_this_process(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    rng = np.random.default_rng(5)
+    rivers, lakes = _wide_water(rng)
+    sites = _many_sites(rng, 1500)
+    want = buffers.distance_to_water(sites, rivers, lakes, max_distance=300.0)
+    monkeypatch.setattr(buffers, "PARALLEL_FROM_SITES", 100)
+    monkeypatch.setattr(buffers, "PART_SITES", 400)
+    monkeypatch.setattr(buffers, "_workers", lambda: 2)
+
+    def broken(*a, **k):
+        raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", broken)
+    pd.testing.assert_frame_equal(buffers.distance_to_water(sites, rivers, lakes, max_distance=300.0), want)
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    from geo import synth
+
+    path = tmp_path_factory.mktemp("province") / "p.gpkg"
+    synth.write(path, sites=4000, townships=12, rivers=60, waterbodies=6, sampling_points=10, readings=200,
+                parks=4)
+    return path
+
+
+@pytest.mark.parametrize("layers, as_of, all_sites", [
+    ("farms", None, False), ("farms,enterprises,kilns", "2007-06-30", False), ("kilns,farms", "2006-01-15", True),
+    ("enterprises", "2005-06-01", False),
+])
+def test_narrow_reads_of_a_geopackage_give_the_whole_tables_answer(province, layers, as_of, all_sites):
+    store = GpkgStore(province)
+    frames = {t: store.read(t) for t in ("farms", "enterprises", "kilns", "rivers", "waterbodies", "townships",
+                                          "status_events")}
+    got = buffers.check(store, 250.0, layers, as_of, all_sites=all_sites)
+    want = buffers.check(frames, 250.0, layers, as_of, all_sites=all_sites)
+    assert len(want) > 20
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_narrow_reads_only_what_the_check_uses(province, tmp_path):
+    store = GpkgStore(province)
+    t = buffers.read_tables(store, ("farms", "rivers", "status_events"))
+    assert list(t["farms"].columns) == ["id", "name", "status", "geometry"]
+    assert list(t["rivers"].columns) == ["id", "name", "width_m", "geometry"]
+    assert set(t["status_events"]["layer"]) == {"farms"}  # only the events of the layers asked for
+    assert str(t["status_events"]["effective_on"].dtype).startswith("datetime64")
+
+
+@pytest.mark.parametrize("minimal", [False, True])
+def test_narrow_reads_of_a_store_without_reservoirs_or_optional_columns(tmp_path, minimal):
+    from geo import synth
+
+    tables = synth.build(sites=1500, townships=8, rivers=30, waterbodies=4, sampling_points=5, readings=100,
+                         parks=2, minimal=minimal)
+    del tables["waterbodies"]
+    store = _store(tmp_path, tables)
+    assert "waterbodies" not in store.tables()
+    got = buffers.check(store, 300.0, "farms,kilns", "2007-06-30")
+    want = buffers.check({**tables, "waterbodies": contract.empty("waterbodies")}, 300.0, "farms,kilns",
+                         "2007-06-30")
+    assert len(want) > 10 and (want["water_layer"] == "rivers").all()
+    pd.testing.assert_frame_equal(got, want)
+
+
 # --- CLI ---------------------------------------------------------------------------------------------
 
 def _store(tmp_path, frames):

@@ -125,6 +125,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The module of each command. ``python -m geo COMMAND …`` imports only that one: the other command
+#: modules import their domains (water, routing, casework …), time a one-off command would spend for
+#: nothing. A command missing here still works: it is found in the whole parser.
+COMMAND_MODULES = {
+    "demo": "demo", "check": "check", "progress": "progress", "buffer": "buffer", "water": "water",
+    "route": "route", "import": "intake", "migrate": "stores", "copy": "stores", "status": "status",
+    "user": "user", "export": "export", "complaints": "casework", "inspect": "casework", "site": "casework",
+    "assess": "casework", "alerts": "alerts",
+}
+
+
+def parser_for(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: only its command's module when the first argument names a known command
+    (same options, help and errors for it), else :func:`build_parser` (``--help``, a typo …)."""
+    import importlib
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    name = COMMAND_MODULES.get(args[0]) if args else None
+    if name is None:
+        return build_parser()
+    # as build_parser makes it, with one command group
+    parser = argparse.ArgumentParser(prog="python -m geo", description="青山 Qingshan: 区县生态整治监测 core commands")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    importlib.import_module(f"{__name__}.{name}").add_cli(sub)
+    if args[0] not in sub.choices:  # the table above is out of date: the whole parser knows better
+        return build_parser()
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (0 ok, 1 the command found problems, 2 bad input).
 
@@ -132,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     Python docs recommend, instead of a ``BrokenPipeError`` traceback.
     """
     try:
-        return _run(build_parser().parse_args(argv))
+        return _run(parser_for(argv).parse_args(argv))
     except BrokenPipeError:
         _quiet_closed_pipe()
         return 1
