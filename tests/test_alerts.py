@@ -77,10 +77,23 @@ def test_sections_failing_target_counted_from_the_latest_sampling(demo):
 
 # --- outfalls -----------------------------------------------------------------------------------
 
-def test_outfalls_left_out_without_the_discharge_standard(demo, monkeypatch):
-    monkeypatch.setattr(A, "_discharge", lambda: None)
-    assert A.outfalls(demo, DAY) is None
-    assert "outfalls" not in _by_key(A.collect(demo, DAY))
+def test_outfalls_left_out_without_outfalls(demo):
+    """A store whose sampling points include no outfall has no outfall alert (not a ✓ row)."""
+    pts = demo["sampling_points"]
+    frames = {**demo, "sampling_points": pts[pts["kind"] != "outfall"]}
+    assert A.outfalls(frames, DAY) is None
+    assert "outfalls" not in _by_key(A.collect(frames, DAY))
+
+
+def test_outfalls_on_the_demo_follow_geo_discharge(demo):
+    """The alert counts what geo.discharge judges 超标 at each outfall's latest sampling, worst first."""
+    from geo import discharge
+
+    judged = discharge.latest_outfalls(demo, as_of=DAY)
+    over = judged[judged["verdict"] == discharge.EXCEEDS]
+    a = A.outfalls(demo, DAY)
+    assert a.count == len(over) > 0
+    assert a.items[0].startswith(over.sort_values("max_multiple", ascending=False)["name"].iat[0])
 
 
 def test_outfalls_over_limit_from_the_discharge_judgment(demo, monkeypatch):
@@ -93,7 +106,7 @@ def test_outfalls_over_limit_from_the_discharge_judgment(demo, monkeypatch):
                              "exceeding": ["COD 0.5倍", "", "NH3-N 3.2倍", ""]})
 
     fake = types.SimpleNamespace(latest_outfalls=latest_outfalls, MEETS="达标", EXCEEDS="超标")
-    monkeypatch.setattr(A, "_discharge", lambda: fake)
+    monkeypatch.setattr(A, "discharge", fake)
     a = A.outfalls(demo, DAY)
     assert calls == [DAY]
     assert a.count == 2 and a.items == ("丙排污口：NH3-N 3.2倍", "甲排污口：COD 0.5倍")  # largest multiple first
