@@ -1,6 +1,6 @@
 """Streamlit glue shared by the casework pages: sign-in (the same session account as /data), escaping, links.
 
-Sign-in mirrors ``views/login.py`` (password form against the deployment's accounts, throttled by
+Sign-in is ``login_ui.py`` (password form against the deployment's accounts, throttled by
 ``geo.auth.login`` across sessions and processes) and stores the account under the same session key,
 so one login serves every page.
 """
@@ -72,15 +72,15 @@ def device_location(value) -> tuple[float, float, float | None] | None:
 
 
 def account() -> auth.Account | None:
-    """The signed-in account of this session (:func:`views.login.current_account`)."""
-    from views.login import current_account
+    """The signed-in account of this session (:func:`login_ui.current_account`)."""
+    from login_ui import current_account
 
     return current_account()
 
 
 def login_box(where=None) -> auth.Account | None:
-    """The one sign-in (:func:`views.login.login_box`, throttled by :func:`geo.auth.login`); the account."""
-    from views.login import login_box as sign_in
+    """The one sign-in (:func:`login_ui.login_box`, throttled by :func:`geo.auth.login`); the account."""
+    from login_ui import login_box as sign_in
 
     return sign_in(where, key="cw_")
 

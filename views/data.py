@@ -1,7 +1,7 @@
 """数据 /data: ledger import, field status updates, downloads.
 
 Reading and downloading need no login; writes need an account (the sidebar's
-login box, ``views/login.py``): inspectors record status changes, planners and
+login box, ``login_ui.py``): inspectors record status changes, planners and
 admins also import ledgers.
 Every user-provided string is shown through ``st.dataframe``/``st.text`` or
 escaped (``_md``); uploads are size-limited and written to temporary files
@@ -37,7 +37,7 @@ from geo.errors import GeoError, LimitError
 from geo.history import history_of
 from geo.io.limits import Limits
 from layers import mapview, townships
-from views.login import login_box
+from login_ui import login_box
 
 UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
 IGNORE = "（忽略）"
