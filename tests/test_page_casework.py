@@ -9,6 +9,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.apptests import sign_in, texts
+
 from geo import auth
 from geo.store import DEMO_STORE, open_store
 
@@ -42,19 +44,8 @@ def run(name: str, **query) -> AppTest:
 
 
 def login(at: AppTest, user: str) -> AppTest:
-    at.text_input(key="cw_login_user").input(user)
-    at.text_input(key="cw_login_password").input(USERS[user][0])
-    next(b for b in at.button if b.label == "登录").click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return sign_in(at, user, USERS[user][0], prefix="cw_")
 
-
-def texts(at: AppTest) -> str:
-    out = []
-    for kind in ("markdown", "text", "caption", "success", "error", "warning", "info"):
-        out += [str(e.value) for e in at.get(kind)]
-    return "\n".join(out)
 
 
 def test_complaints_page_figures_and_roles(env):

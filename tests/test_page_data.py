@@ -11,6 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.apptests import sign_in, texts
+
 from geo import auth
 from geo.store import DEMO_STORE, open_store
 
@@ -43,19 +45,8 @@ def page() -> AppTest:
 
 
 def login(at: AppTest, user: str, password: str) -> AppTest:
-    at.sidebar.text_input(key="login_user").input(user)
-    at.sidebar.text_input(key="login_password").input(password)
-    next(b for b in at.sidebar.button if b.label == "登录").click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return sign_in(at, user, password)
 
-
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "text", "caption", "success", "error", "warning", "info"):
-        parts += [str(e.value) for e in at.get(kind)]
-    return "\n".join(parts)
 
 
 def test_anonymous_can_download_but_not_write(env):
