@@ -128,6 +128,20 @@ class Store(ABC):
         tables, so a status update does not empty the water page's cache.
         """
 
+    def versions(self, tables: Iterable[str]) -> dict[str, str]:
+        """Each table's :meth:`version` ``([table])``, read together (backends: from one snapshot)."""
+        return {t: self.version([t]) for t in tables}
+
+    def read_versioned(self, table: str) -> tuple[str, pd.DataFrame]:
+        """``table`` and its :meth:`version` ``([table])``, both from one snapshot (the frame is exactly that version).
+
+        Pages cache each table by its own version and share the entry: a table read for one page is not
+        read (and held in memory) again for the next. Backends override this to read both in one transaction.
+        """
+        version = self.version([table])
+        frame = self.read(table)
+        return (version if self.version([table]) == version else "changed-while-read"), frame
+
     @abstractmethod
     def tables(self) -> list[str]:
         """Names of the contract tables present in the store."""

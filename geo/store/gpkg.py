@@ -185,10 +185,32 @@ class GpkgStore(Store):
         except FileNotFoundError:
             return "absent"
         with self._snapshot() as con:
-            counts = {}
-            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VERSIONS,)).fetchone():
-                counts = dict(con.execute(f"SELECT table_name, version FROM {VERSIONS}").fetchall())
-            changes = dict(con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall())
+            return self._version(con, st, tables)
+
+    def versions(self, tables: Iterable[str]) -> dict[str, str]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {t: "absent" for t in tables}
+        with self._snapshot() as con:
+            return {t: self._version(con, st, [t]) for t in tables}
+
+    def read_versioned(self, table: str) -> tuple[str, pd.DataFrame]:
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return "absent", contract.empty(table)
+        with self._snapshot() as con:
+            return self._version(con, st, [table]), _read(con, table)
+
+    @staticmethod
+    def _version(con, st, tables: Iterable[str] | None) -> str:
+        counts = {}
+        if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VERSIONS,)).fetchone():
+            counts = dict(con.execute(f"SELECT table_name, version FROM {VERSIONS}").fetchall())
+        changes = dict(con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall())
         # The file's identity on disk tells a swapped-in or recreated file apart (its counters restart).
         epoch = f"{st.st_dev}.{st.st_ino}"
         if tables is None:

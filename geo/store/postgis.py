@@ -429,12 +429,26 @@ class PostgisStore(Store):
         return GpkgStore(path, create=True).rebuild(frames)
 
     def version(self, tables: Iterable[str] | None = None) -> str:
+        with _driver_tx(self.engine, readonly=True) as cur:
+            return self._version(cur, tables)
+
+    def versions(self, tables: Iterable[str]) -> dict[str, str]:
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            return {t: self._version(cur, [t]) for t in tables}
+
+    def read_versioned(self, table: str) -> tuple[str, pd.DataFrame]:
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            return self._version(cur, [table]), self._read(cur, table, raw=False)
+
+    @staticmethod
+    def _version(cur, tables: Iterable[str] | None) -> str:
         names = None if tables is None else sorted(set(tables))
         keys = ["epoch", "data_version"] if names is None else ["epoch"] + [_VERSION_KEY + t for t in names]
-        with _driver_tx(self.engine, readonly=True) as cur:
-            cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
-                sql.Identifier(META_TABLE)), (keys,))
-            kv = dict(cur.fetchall())
+        cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
+            sql.Identifier(META_TABLE)), (keys,))
+        kv = dict(cur.fetchall())
         return f"pg-{kv.get('epoch', '')}-" + "-".join(kv.get(k, "0") for k in keys[1:])
 
     # -- aggregations the database does best ---------------------------------------------
