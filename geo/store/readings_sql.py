@@ -162,7 +162,7 @@ def monthly_extremes(readings: pd.DataFrame, start=None, end=None, points: Itera
                          "bd": (_bd(r) & r["value"].notna().to_numpy(bool)).astype(int)})
     g = work.groupby(["point_id", "month", "parameter"], sort=True)
     out = g.agg(low=("value", "min"), high=("value", "max"), n_below=("bd", "sum")).reset_index()
-    return out[cols]
+    return months_frame(*(out[c].tolist() for c in cols))
 
 
 def extremes_as_readings(ext: pd.DataFrame) -> pd.DataFrame:
