@@ -217,10 +217,10 @@ GPKG_BETWEEN = 'SELECT {cols} FROM "readings" r WHERE 1{points}{time} ORDER BY r
 
 #: Readings beyond bounds: the bounds as a JSON list of [point_id, parameter, low, high, bd].
 GPKG_OUTSIDE = (
-    'WITH b(pid, par, lo, hi, bd) AS (SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\'), '
+    'WITH b(pid, par, lo, hi, bd) AS MATERIALIZED (SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\'), '
     'json_extract(value, \'$[2]\'), json_extract(value, \'$[3]\'), json_extract(value, \'$[4]\') '
     'FROM json_each(?)), '
-    'pts(pid) AS (SELECT DISTINCT pid FROM b) '
+    'pts(pid) AS MATERIALIZED (SELECT DISTINCT pid FROM b) '
     'SELECT {cols} FROM pts JOIN "readings" r ON r."point_id" = pts.pid{time} '
     'JOIN b ON b.pid = r."point_id" AND b.par = r."parameter" '
     'WHERE r."value" <= b.lo OR r."value" >= b.hi{bd} ORDER BY r.{pk}')
