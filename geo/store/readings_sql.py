@@ -188,9 +188,9 @@ def extremes_as_readings(ext: pd.DataFrame) -> pd.DataFrame:
 def months_frame(points: list, months: list, parameters: list, low: list, high: list, n_below: list
                  ) -> pd.DataFrame:
     """The frame :func:`monthly_extremes` returns, from a database's rows."""
-    return pd.DataFrame({"point_id": pd.Series(points, dtype=object).astype(str),
+    return pd.DataFrame({"point_id": pd.Series([str(p) for p in points], dtype=object),
                          "month": pd.to_datetime(pd.Series(months, dtype=object)),
-                         "parameter": pd.Series(parameters, dtype=object).astype(str),
+                         "parameter": pd.Series([str(p) for p in parameters], dtype=object),
                          "low": pd.to_numeric(pd.Series(low, dtype=object), errors="coerce").astype(float),
                          "high": pd.to_numeric(pd.Series(high, dtype=object), errors="coerce").astype(float),
                          "n_below": pd.to_numeric(pd.Series(n_below, dtype=object)).fillna(0).astype("int64")})
