@@ -189,7 +189,7 @@ def months_frame(points: list, months: list, parameters: list, low: list, high: 
                  ) -> pd.DataFrame:
     """The frame :func:`monthly_extremes` returns, from a database's rows."""
     return pd.DataFrame({"point_id": pd.Series([str(p) for p in points], dtype=object),
-                         "month": pd.to_datetime(pd.Series(months, dtype=object)),
+                         "month": pd.to_datetime(pd.Series(months, dtype=object)).astype("datetime64[ns]"),
                          "parameter": pd.Series([str(p) for p in parameters], dtype=object),
                          "low": pd.to_numeric(pd.Series(low, dtype=object), errors="coerce").astype(float),
                          "high": pd.to_numeric(pd.Series(high, dtype=object), errors="coerce").astype(float),
