@@ -154,7 +154,7 @@ def monthly_extremes(readings: pd.DataFrame, start=None, end=None, points: Itera
     r = readings_between(readings, points, start, end)
     cols = ["point_id", "month", "parameter", "low", "high", "n_below"]
     if not len(r):
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else object) for c in cols})
+        return months_frame([], [], [], [], [], [])
     work = pd.DataFrame({"point_id": r["point_id"].astype(str).to_numpy(),
                          "month": r["sampled_at"].dt.to_period("M").dt.to_timestamp().to_numpy(),
                          "parameter": r["parameter"].astype(str).to_numpy(),
