@@ -122,3 +122,24 @@ def generated_by() -> str:
         name = acc[0] if isinstance(acc, (tuple, list)) else getattr(acc, "name", str(acc))
         return f"{name}（网页）"
     return "青山网页（未登录）"
+
+
+# -- readings queries (issue 13) --
+#: The pushed-down reads of ``readings`` a page may ask for (methods of :class:`geo.store.Store`).
+READINGS_QUERIES = ("latest_sampling", "readings_between", "readings_outside", "monthly_extremes")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _readings_query(spec: str, version: str, method: str, args: tuple) -> pd.DataFrame:
+    return getattr(_store(spec), method)(*args)
+
+
+def readings_query(method: str, *args) -> pd.DataFrame:
+    """One read of ``readings`` done by the database (:data:`READINGS_QUERIES`), never the whole table.
+
+    Cached by the version of ``readings`` and ``sampling_points``, so a status update keeps it.
+    """
+    if method not in READINGS_QUERIES:
+        raise ValueError(f"unknown readings query {method!r}")
+    spec = default_spec()
+    return _readings_query(spec, _store(spec).version(["readings", "sampling_points"]), method, tuple(args))

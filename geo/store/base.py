@@ -157,3 +157,41 @@ class Store(ABC):
     # Convenience for the common case of several tables replaced at once (demo, copy).
     def replace_all(self, tables: dict[str, pd.DataFrame]) -> None:
         self.commit([Change(name, df, "replace") for name, df in tables.items()])
+
+    # -- readings queries (issue 13) --
+    # Reads that fetch only what a page shows. This fallback computes them in pandas on the whole
+    # table (:mod:`geo.store.readings_sql` holds the definitions); the backends push them into SQL.
+
+    def latest_sampling(self, as_of=None, points: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every reading of each point's last sampling day up to the end of ``as_of`` (all data when ``None``).
+
+        ``points``: the point ids to look at (default every point with readings). Same columns as
+        ``readings``; :func:`geo.water.latest_assessment` and :func:`geo.discharge.latest_outfalls`
+        give the same result on these rows as on the whole table.
+        """
+        from . import readings_sql
+
+        return readings_sql.latest_sampling(self.read("readings"), as_of, points)
+
+    def readings_between(self, points: Iterable[str] | None, start=None, end=None) -> pd.DataFrame:
+        """Readings of ``points`` (every point when ``None``) from ``start`` to the end of the day ``end``."""
+        from . import readings_sql
+
+        return readings_sql.readings_between(self.read("readings"), points, start, end)
+
+    def readings_outside(self, bounds: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+        """Readings at or beyond ``bounds`` (``point_id, parameter, low, high, below_detection``), in the period.
+
+        A row is kept when its value is at most ``low`` or at least ``high``, or, where the bound's
+        ``below_detection`` is true, when it is below detection; a superset of the readings strictly
+        beyond the bounds, for the domain to judge exactly (:func:`geo.store.readings_sql.readings_outside`).
+        """
+        from . import readings_sql
+
+        return readings_sql.readings_outside(self.read("readings"), bounds, start, end)
+
+    def monthly_extremes(self, start=None, end=None, points: Iterable[str] | None = None) -> pd.DataFrame:
+        """``point_id, month, parameter, low, high, n_below`` over the period (see :mod:`geo.store.readings_sql`)."""
+        from . import readings_sql
+
+        return readings_sql.monthly_extremes(self.read("readings"), start, end, points)

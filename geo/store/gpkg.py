@@ -366,6 +366,117 @@ class GpkgStore(Store):
         return path
 
 
+    # -- readings queries (issue 13) --
+    # SQL on the file through the same stdlib sqlite3 snapshot as every read (geo.store.readings_sql).
+
+    def _readings_index(self) -> None:
+        """Create the index ``readings(point_id, sampled_at)`` once when the file lacks it.
+
+        Commits create it too (``ensure_bookkeeping``); a file GDAL wrote whole lacks it until its first
+        commit, so the first query adds it (a plain SQLite index: the file stays a valid GeoPackage),
+        as a writer, before any snapshot is open. A file this process may not write is queried as is.
+        """
+        if getattr(self, "_readings_indexed", False) or not self.path.exists():
+            return
+        with self._snapshot() as con:
+            need = Layout(con, "readings").exists and not con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                ("qingshan_readings_point",)).fetchone()
+        if need:
+            with contextlib.suppress(StoreError, sqlite3.Error, OSError):
+                with self._writer() as (w, _):
+                    w.execute('CREATE INDEX IF NOT EXISTS "qingshan_readings_point" ON "readings" '
+                              '("point_id", "sampled_at")')
+        self._readings_indexed = True
+
+    @staticmethod
+    def _readings_ready(con) -> "Layout | None":
+        """The readings layout when the table can be queried (the required columns are there)."""
+        lay = Layout(con, "readings")
+        if not lay.exists or not {"point_id", "sampled_at", "parameter", "value"} <= set(lay.columns):
+            return None
+        return lay
+
+    def _readings_query(self, sql_text: str, params: list, fallback):
+        """Rows of ``sql_text`` (``{cols}``/``{pk}`` filled) as a ``readings`` frame; ``fallback()`` without the table."""
+        if not self.path.exists():
+            return contract.empty("readings")
+        self._readings_index()
+        with self._snapshot() as con:
+            lay = self._readings_ready(con)
+            if lay is None:
+                return fallback()
+            names = list(lay.columns)
+            cols = ", ".join(f"r.{quote(n)}" for n in names)
+            rows = con.execute(sql_text.format(cols=cols, pk=quote(lay.pk)), params).fetchall()
+            grid = np.empty((len(rows), len(names)), dtype=object)
+            if rows:
+                grid[:] = rows
+            df = pd.DataFrame({n: from_sql(grid[:, j], lay.columns[n], False) for j, n in enumerate(names)},
+                              columns=names)
+        return normalise("readings", df)
+
+    def latest_sampling(self, as_of=None, points=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        end = q.end_of(as_of)
+        inner, outer, params = "", "", []
+        if ids is not None:
+            params.append(json.dumps(ids))
+        if end is not None:
+            inner, outer = ' AND "sampled_at" < ?', ' AND r."sampled_at" < ?'
+            params = params + [q.sqlite_time(end)] * 2
+        text = q.GPKG_LATEST.format(points=q.GPKG_POINTS_ALL if ids is None else q.GPKG_POINTS_GIVEN,
+                                    end_inner=inner, end_outer=outer, cols="{cols}", pk="{pk}")
+        return self._readings_query(text, params, lambda: super(GpkgStore, self).latest_sampling(as_of, points))
+
+    def readings_between(self, points, start=None, end=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        time_sql, params = q.gpkg_time(start, end)
+        where = "" if ids is None else ' AND r."point_id" IN (SELECT value FROM json_each(?))'
+        params = ([] if ids is None else [json.dumps(ids)]) + params
+        text = q.GPKG_BETWEEN.format(points=where, time=time_sql, cols="{cols}", pk="{pk}")
+        return self._readings_query(text, params,
+                                    lambda: super(GpkgStore, self).readings_between(points, start, end))
+
+    def readings_outside(self, bounds, start=None, end=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        if not len(bounds):
+            return self.readings_between([], start, end)
+        time_sql, params = q.gpkg_time(start, end)
+        with self._snapshot() as con:
+            has_bd = "below_detection" in Layout(con, "readings").columns
+        bd = ' OR (b.bd AND r."below_detection" AND r."value" IS NOT NULL)' if has_bd else ""
+        text = q.GPKG_OUTSIDE.format(time=time_sql, bd=bd, cols="{cols}", pk="{pk}")
+        return self._readings_query(text, [q.bounds_json(bounds)] + params,
+                                    lambda: super(GpkgStore, self).readings_outside(bounds, start, end))
+
+    def monthly_extremes(self, start=None, end=None, points=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        time_sql, params = q.gpkg_time(start, end)
+        where = "" if ids is None else ' AND r."point_id" IN (SELECT value FROM json_each(?))'
+        params = ([] if ids is None else [json.dumps(ids)]) + params
+        if not self.path.exists():
+            return q.monthly_extremes(contract.empty("readings"), start, end, points)
+        self._readings_index()
+        with self._snapshot() as con:
+            lay = self._readings_ready(con)
+            if lay is not None:
+                bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
+                      if "below_detection" in lay.columns else "0")
+                rows = con.execute(q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params).fetchall()
+        if lay is None:
+            return super().monthly_extremes(start, end, points)
+        cols = list(zip(*rows)) if rows else [[]] * 6
+        return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
+
+
 def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
