@@ -147,6 +147,9 @@ def test_gpkg_index_created_and_file_stays_a_geopackage(synth_store):
     con = sqlite3.connect(synth_store.path)
     has = lambda: con.execute("SELECT 1 FROM sqlite_master WHERE type='index' AND name='qingshan_readings_point'"
                               ).fetchone() is not None  # noqa: E731
+    assert has()  # a store built whole gets its indexes when built
+    con.execute("DROP INDEX qingshan_readings_point")  # a store made before the index existed
+    con.commit()
     assert not has()
     synth_store.latest_sampling("2007-06-30")
     assert has()

@@ -217,13 +217,13 @@ GPKG_BETWEEN = 'SELECT {cols} FROM "readings" r WHERE 1{points}{time} ORDER BY r
 
 #: Readings beyond bounds: the bounds as a JSON list of [point_id, parameter, low, high, bd].
 GPKG_OUTSIDE = (
-    'WITH b(pid, par, lo, hi, bd) AS MATERIALIZED (SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\'), '
-    'json_extract(value, \'$[2]\'), json_extract(value, \'$[3]\'), json_extract(value, \'$[4]\') '
-    'FROM json_each(?)), '
-    'pts(pid) AS MATERIALIZED (SELECT DISTINCT pid FROM b) '
-    'SELECT {cols} FROM pts JOIN "readings" r ON r."point_id" = pts.pid{time} '
-    'JOIN b ON b.pid = r."point_id" AND b.par = r."parameter" '
-    'WHERE r."value" <= b.lo OR r."value" >= b.hi{bd} ORDER BY r.{pk}')
+    'SELECT {cols} FROM "readings" r CROSS JOIN temp."qingshan_bounds" b '
+    'ON b.pid = r."point_id" AND b.par = r."parameter" '
+    'WHERE (r."value" <= b.lo OR r."value" >= b.hi{bd}){time} ORDER BY r.{pk}')
+#: The bounds of :data:`GPKG_OUTSIDE`, keyed by point and parameter (a later row for the same key wins).
+GPKG_BOUNDS_TABLE = ('CREATE TEMP TABLE IF NOT EXISTS "qingshan_bounds" (pid TEXT, par TEXT, lo REAL, hi REAL, '
+                     'bd INTEGER, PRIMARY KEY (pid, par)) WITHOUT ROWID')
+GPKG_BOUNDS_INSERT = 'INSERT OR REPLACE INTO temp."qingshan_bounds" VALUES (?, ?, ?, ?, ?)'
 
 #: Per point, month and parameter: MIN, MAX and readings below detection.
 GPKG_MONTHLY = (
