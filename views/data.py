@@ -287,8 +287,11 @@ def status_tab(account: auth.Account | None) -> None:
                     st.session_state[f"upd_pick_{layer}"] = fid
                     st.session_state[f"upd_site_{layer}"] = fid
     search_ui.caption_for(matches, query)
+    # a new search offers its matches (the best first, chosen); the site chosen before or clicked on the map stays
+    # offered while the search box is empty or it was the click
     current = st.session_state.get(f"upd_site_{layer}")
-    options = list(dict.fromkeys(([current] if current in labels else []) + matches["id"].tolist()))
+    keep = current in labels and (not query.strip() or current == st.session_state.get(f"upd_pick_{layer}"))
+    options = list(dict.fromkeys(([current] if keep else []) + matches["id"].tolist()))
     if not options:
         st.info("没有找到点位：请换一个名称或编号搜索。")
         return

@@ -144,7 +144,8 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
     else:
         params = PatrolParams(teams=int(teams), hours=float(hours), start=start.strftime("%H:%M"),
                               speed_kmh=float(speed), circuity=float(circuity), service_min=service,
-                              required=frozenset(required), limit_m=float(limit), time_limit_s=float(seconds))
+                              required=frozenset(required), limit_m=float(limit), time_limit_s=float(seconds),
+                              max_stops=min(patrol.MAX_STOPS, LIMIT))  # the route map draws every stop
         with st.status("正在规划巡查路线…", expanded=True) as status:
             try:
                 status.write("选取巡查点位、计算行车时间…")
