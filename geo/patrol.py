@@ -608,6 +608,44 @@ def _drop_reasons(stops: pd.DataFrame, seconds: np.ndarray, service: np.ndarray,
     return out
 
 
+#: the site layers each selection reads whole (the others only the hand-picked rows)
+_LAYERS_READ = {"committed": ("enterprises",), "overdue": ("enterprises", "kilns", "farms"),
+                "violations": ("enterprises", "kilns", "farms"), "kilns-closed": ("kilns",),
+                "sampling": ("enterprises",)}
+
+
+def _tables_for(store, selections: Iterable[str], ids: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """What :func:`select_stops` needs for these selections, read by the database's filters.
+
+    Site layers no selection needs hold only the hand-picked rows; the events only those sites';
+    rivers and water bodies only for the riverside selection. (At province scale this reads a
+    fraction of the store; the tables are read one after another, not from one snapshot.)
+    """
+    from .contract import empty
+
+    selections = [str(s).strip() for s in selections]
+    whole = {t for s in selections for t in _LAYERS_READ.get(s, ())}
+    wanted: dict[str, set] = {}
+    for ref in (str(i).strip() for i in ids):
+        layer, _, key = ref.rpartition(":")
+        for t in ((layer,) if layer else ("enterprises", "kilns", "farms", "sampling_points")):
+            wanted.setdefault(t, set()).add(key)
+    tables = {t: store.read(t) for t in ("townships", "sampling_points")}
+    for t in ("rivers", "waterbodies"):
+        tables[t] = store.read(t) if "violations" in selections else empty(t)
+    events = [store.read("status_events", where={"layer": sorted(whole)})] if whole else []
+    for t in ("enterprises", "kilns", "farms"):
+        if t in whole:
+            tables[t] = store.read(t)
+        else:
+            tables[t] = store.read(t, where={"id": sorted(wanted.get(t, ()))})
+            if len(tables[t]):
+                events.append(store.read("status_events", where={"layer": [t], "feature_id": tables[t]["id"]}))
+    tables["status_events"] = pd.concat(events, ignore_index=True) if events else store.read(
+        "status_events", where={"layer": []})
+    return tables
+
+
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
                     params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
                     use_roads: bool = True) -> PatrolPlan:
@@ -618,8 +656,7 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
     if as_of is None:
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
-    tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
-                              "sampling_points", "status_events"])
+    tables = _tables_for(store, selections, ids)
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
         raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
