@@ -10,7 +10,6 @@ import casework_ui as cw
 import search_ui
 import ui
 from geo import patrol
-from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
 from layers import mapview, overview
