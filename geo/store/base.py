@@ -158,6 +158,31 @@ class Store(ABC):
     def replace_all(self, tables: dict[str, pd.DataFrame]) -> None:
         self.commit([Change(name, df, "replace") for name, df in tables.items()])
 
+    # -- site search (issue 13) --------------------------------------------------------------
+
+    @abstractmethod
+    def search_sites(self, text: str, *, layers: Iterable[str] = ("enterprises", "kilns", "farms", "sampling_points"),
+                     limit: int = 50) -> pd.DataFrame:
+        """Sites of ``layers`` whose id or name contains ``text``, at most ``limit``, searched by the database.
+
+        Returns ``layer``, ``id``, ``name`` (text): the id equal to the text first, then ids starting
+        with it, then the rest, each by layer and id. ``%`` and ``_`` in the text are literal
+        characters; ASCII letters match either case. An empty text gives the first ``limit`` sites.
+        The SQL is shared by the backends (:mod:`geo.store.search_sql`).
+        """
+
+    @abstractmethod
+    def count(self, table: str, where: dict[str, Iterable] | None = None) -> int:
+        """Number of rows of ``table`` matching ``where`` (as :meth:`read`), counted by the database; 0 if absent."""
+
+    @abstractmethod
+    def read_bbox(self, table: str, bbox: tuple[float, float, float, float]) -> pd.DataFrame:
+        """Rows of ``table`` (a layer keyed by ``id``) whose geometry meets ``bbox`` = (minx, miny, maxx, maxy).
+
+        The spatial index finds the candidates (GeoPackage R-tree, PostGIS ``&&``); the exact test
+        is shapely's, so both backends return the same rows, in the order :meth:`read` gives.
+        """
+
     # -- readings queries (issue 13) --
     # Reads that fetch only what a page shows. This fallback computes them in pandas on the whole
     # table (:mod:`geo.store.readings_sql` holds the definitions); the backends push them into SQL.

@@ -48,6 +48,9 @@ from .. import contract
 from ..contract import SITE_LAYERS, TABLES
 from ..errors import StoreError
 from .base import Change, Store, Transaction
+from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
+                         search_statement, within_bbox)
+from .search_sql import frame as search_frame
 from .gpkg_format import (DECL, VERSIONS, Layout, create_layer, crs_of, decode_blobs, ensure_bookkeeping,
                           fits, from_sql, gpkg_blobs, kind_of, quote, register_functions, to_sql, wkb_part)
 from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
@@ -364,6 +367,62 @@ class GpkgStore(Store):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return path
+
+    # -- site search (issue 13) --------------------------------------------------------------
+
+    def search_sites(self, text, *, layers=SEARCH_LAYERS, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+        """Sites whose id or name contains ``text`` (at most ``limit``): ``layer``, ``id``, ``name``.
+
+        One SQL query on a snapshot (:mod:`geo.store.search_sql`: wildcards typed by the user are
+        literal, the text is a parameter); an empty text gives the first sites by layer and id.
+        """
+        q, n = clean_query(text), check_limit(limit)
+        if not self.path.exists():
+            return search_frame([])
+        with self._snapshot() as con:
+            names = [(t, "name" in Layout(con, t).columns) for t in check_layers(layers, self._tables(con))]
+            if not names:
+                return search_frame([])
+            statement, params = search_statement(names, q, n, dialect="sqlite")
+            rows = con.execute(statement, params).fetchall()
+        return search_frame(rows)
+
+    def count(self, table: str, where: dict[str, Iterable] | None = None) -> int:
+        """Number of rows of ``table`` (matching ``where`` as in :meth:`read`), counted by SQLite."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        if not self.path.exists():
+            return 0
+        with self._snapshot() as con:
+            lay = Layout(con, table)
+            if not lay.exists:
+                return 0
+            clause, params = _where_sql(lay, where)
+            return int(con.execute(f"SELECT count(*) FROM {quote(table)}{clause}", params).fetchone()[0])
+
+    def read_bbox(self, table: str, bbox) -> pd.DataFrame:
+        """Rows of a site layer (or ``sampling_points``) whose geometry meets ``bbox`` (minx, miny, maxx, maxy).
+
+        The layer's R-tree (``rtree_<table>_geom``) finds the candidates; the exact test is shapely's.
+        """
+        if table not in TABLES or TABLES[table].key != "id" or not TABLES[table].geometry:
+            raise StoreError(f"not a layer of features with ids: {table!r}")
+        b = check_bbox(bbox)
+        if not self.path.exists():
+            return contract.empty(table)
+        with self._snapshot() as con:
+            lay = Layout(con, table)
+            if not lay.exists or not lay.geom:
+                return contract.empty(table)
+            rtree = f"rtree_{table}_{lay.geom}"
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone():
+                ids = [r[0] for r in con.execute(
+                    f"SELECT \"id\" FROM {quote(table)} WHERE {quote(lay.pk)} IN (SELECT id FROM {quote(rtree)} "
+                    "WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)", (b[2], b[0], b[3], b[1]))]
+                df = _read(con, table, where={"id": ids})
+            else:  # a file without its spatial index: every row, tested below
+                df = _read(con, table)
+        return within_bbox(df, b)
 
 
     # -- readings queries (issue 13) --

@@ -56,6 +56,9 @@ from .. import contract
 from ..contract import SITE_LAYERS, STORE_CRS, TABLES
 from ..errors import StoreError
 from .base import Change, Store, Transaction
+from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
+                         search_statement, within_bbox)
+from .search_sql import frame as search_frame
 from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
                      sites_touched, status_fixes, validate_prepared)
 
@@ -615,6 +618,58 @@ class PostgisStore(Store):
         if len(rows) >= 10_000:
             # fresh statistics after a bulk load, so lookups by id or by site use their index at once
             cur.execute(sql.SQL("ANALYZE {}").format(tid))
+
+    # -- site search (issue 13) --------------------------------------------------------------
+
+    def search_sites(self, text, *, layers=SEARCH_LAYERS, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+        """Sites whose id or name contains ``text`` (at most ``limit``): ``layer``, ``id``, ``name``.
+
+        One query (:mod:`geo.store.search_sql`, the same statement as the GeoPackage's: wildcards
+        typed by the user are literal, the text is a parameter); an empty text gives the first sites.
+        """
+        q, n = clean_query(text), check_limit(limit)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            present = [t for t in SEARCH_LAYERS if self._columns(cur, t)]
+            names = [(t, "name" in self._columns(cur, t)) for t in check_layers(layers, present)]
+            if not names:
+                return search_frame([])
+            statement, params = search_statement(names, q, n, dialect="postgres")
+            cur.execute(statement, params)
+            rows = cur.fetchall()
+        return search_frame(rows)
+
+    def count(self, table: str, where: dict[str, Iterable] | None = None) -> int:
+        """Number of rows of ``table`` (matching ``where`` as in :meth:`read`), counted by PostgreSQL."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, table)
+            if not cols:
+                return 0
+            clause, params = _where_sql(cols, where)
+            cur.execute(sql.SQL("SELECT count(*) FROM {} {}").format(sql.Identifier(table), clause), params)
+            return int(cur.fetchone()[0])
+
+    def read_bbox(self, table: str, bbox) -> pd.DataFrame:
+        """Rows of a site layer (or ``sampling_points``) whose geometry meets ``bbox`` (minx, miny, maxx, maxy).
+
+        ``&&`` with ``ST_MakeEnvelope`` finds the candidates on the GiST index; the exact test is
+        shapely's, as on the GeoPackage.
+        """
+        if table not in TABLES or TABLES[table].key != "id" or not TABLES[table].geometry:
+            raise StoreError(f"not a layer of features with ids: {table!r}")
+        b = check_bbox(bbox)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, table)
+            if not cols:
+                return contract.empty(table)
+            exprs = [sql.SQL("ST_AsBinary({})").format(sql.Identifier(c)) if t == "geometry" else sql.Identifier(c)
+                     for c, t in cols.items()]
+            cur.execute(sql.SQL("SELECT {} FROM {} WHERE geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+                                "ORDER BY {}").format(sql.SQL(", ").join(exprs), sql.Identifier(table),
+                                                      sql.Identifier(SEQ)), list(b))
+            df = _frame_from_rows(table, list(cols), list(cols.values()), cur.fetchall())
+        return within_bbox(normalise(table, df), b)
 
 
     # -- readings queries (issue 13) --
