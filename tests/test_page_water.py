@@ -137,3 +137,20 @@ def test_a_status_update_keeps_the_water_pages_cache_key(app_store):
     assert ui.data_version() != whole
     assert ui.data_version(*water) == before
     assert ui.data_version("farms") != ui.data_version(*water)
+
+
+def test_exceedance_table_lists_the_newest_rows_and_says_how_many(app_store, monkeypatch, tmp_path):
+    """Above ``[water] table_rows`` the page lists the newest exceedances and says how many there are in all."""
+    full = _run(AppTest.from_file(PAGE, default_timeout=120))
+    table = _frame(full, "超标倍数")
+    total = len(table)
+    assert total > 3
+    cfg = tmp_path / "q.toml"
+    cfg.write_text("[water]\ntable_rows = 3\n", encoding="utf-8")
+    monkeypatch.setenv("QINGSHAN_CONFIG", str(cfg))
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    short = _frame(at, "超标倍数")
+    assert len(short) == 3
+    # the newest three of the whole list, in the same order
+    pd.testing.assert_frame_equal(short.reset_index(drop=True), table.head(3).reset_index(drop=True))
+    assert any(f"共 {total:,} 条超标记录" in c.value for c in at.caption)

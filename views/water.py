@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import discharge, fmt, water
+from geo import config, discharge, fmt, water
 from geo.io.writers import write_csv
 from layers import mapview, sampling_points, symbols, townships
 from layers import water as water_layer
@@ -398,8 +398,14 @@ def _values(frame: pd.DataFrame) -> list[str]:
     return [("<" if b else "") + fmt.plain(v, 4) for v, b in zip(frame["value"], bd)]
 
 
-if len(ex) or len(oex):
-    ex_table = pd.concat([
+#: Rows of the exceedance table on the page (``[water] table_rows``; a province's five years hold tens of
+#: thousands, more than anyone reads on a page: the downloaded file has all of them).
+SHOWN_EXCEEDANCES = int(config.get("water", "table_rows", 2000))
+
+
+def _exceedance_table(ex: pd.DataFrame, oex: pd.DataFrame) -> pd.DataFrame:
+    """Sections' and outfalls' exceedances as one table for people, newest first."""
+    return pd.concat([
         pd.DataFrame({
             "_t": ex["sampled_at"], "采样时间": ex["sampled_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "点位": ex["point_id"].map(label_of), "指标": ex["parameter"].map(par_title), "数值": _values(ex),
@@ -417,9 +423,22 @@ if len(ex) or len(oex):
             "限值": oex["limit_text"], "超标倍数": oex["multiple"].map(fmt.multiple),
         }),
     ], ignore_index=True).sort_values("_t", ascending=False, kind="stable").drop(columns="_t")
-    st.dataframe(ex_table, hide_index=True, width="stretch", height=320)
-    st.download_button("下载超标记录（CSV）", write_csv(ex_table, dialect="for_people", meta=file_meta(
-                           "超标记录", 时段=f"{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}")),
+
+
+def _newest(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    return frame.sort_values("sampled_at", ascending=False, kind="stable").head(n)
+
+
+if len(ex) or len(oex):
+    total = len(ex) + len(oex)
+    shown_ex = _exceedance_table(_newest(ex, SHOWN_EXCEEDANCES), _newest(oex, SHOWN_EXCEEDANCES)) \
+        .head(SHOWN_EXCEEDANCES)
+    if total > SHOWN_EXCEEDANCES:
+        st.caption(f"共 {total:,} 条超标记录，表中列出最近的 {SHOWN_EXCEEDANCES:,} 条；下载的文件含全部记录。"
+                   "打开“只看所选点位”可查看单个点位的全部记录。")
+    st.dataframe(shown_ex, hide_index=True, width="stretch", height=320)
+    st.download_button("下载超标记录（CSV）", lambda: write_csv(_exceedance_table(ex, oex), dialect="for_people",
+                                                         meta=file_meta("超标记录", 时段=f"{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}")),
                        file_name=f"超标记录_{as_of:%Y%m%d}.csv", mime="text/csv")
 else:
     st.success("所选时段内没有超标记录。")
