@@ -63,11 +63,18 @@ def wanted_columns(present: Iterable[str], columns: Iterable[str] | None) -> lis
     return [c for c in dict.fromkeys(columns) if c in present and c not in ("id", "status", "geometry", "geom")]
 
 
-def finish(layer: str, df: pd.DataFrame) -> pd.DataFrame:
+def finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Contract dtypes on the contract columns (as :meth:`Store.read` gives them), index 0..n-1."""
     geom = df.geometry if isinstance(df, gpd.GeoDataFrame) else None
-    out = contract.coerce(layer if layer in contract.TABLES else "status_events", pd.DataFrame(df))
-    out = out.reset_index(drop=True)
+    out = pd.DataFrame(df).reset_index(drop=True)
+    spec = contract.TABLES[table]
+    # text as Python strings (NaN for NULL, as Store.read gives) in object columns, without a per-value map
+    for c in spec.columns:
+        if c.name in out.columns and c.kind == "str":
+            out[c.name] = pd.Series(out[c.name].to_numpy(dtype=object, na_value=np.nan), dtype=object)
+    typed = [c.name for c in spec.columns if c.name in out.columns and c.kind != "str"]
+    if typed:
+        out[typed] = contract.coerce(table, pd.DataFrame(out[typed]))
     if geom is not None:
         out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom.values, crs=geom.crs), crs=geom.crs)
     return out
@@ -131,27 +138,35 @@ def gpkg_sites_on(con, layer: str, as_of=None, columns=None, *, exclude_statuses
     has_events = Layout(con, "status_events").exists
     day = None if as_of is None else day_text(as_of)
     params: list = []
-    sel = ['s."id"'] + [f's.{_q(c)}' for c in cols] + ([f's.{_q(lay.geom)}'] if lay.geom else [])
+    sel = ['s."id"'] + [f's.{_q(c)}' for c in cols] + ([f's.{_q(lay.geom)}'] if lay.geom else ['NULL'])
     if day is not None and not has_events:
         return [], lay, cols  # nobody is on the ledger before any event
     if gpkg_fast(con, layer, day) if has_events else True:
         status = 's."status"' if "status" in lay.columns else "NULL"
         src = f"FROM {_q(layer)} s"
+        conds = []
         if day is not None:  # sites with no event at all are not on the ledger on any date
-            src += (' WHERE EXISTS (SELECT 1 FROM "status_events" e WHERE e."layer" = ? '
-                    'AND e."feature_id" = s."id")')
+            conds.append('EXISTS (SELECT 1 FROM "status_events" e WHERE e."layer" = ? AND e."feature_id" = s."id")')
             params.append(layer)
-        where_kw = " AND " if day is not None else " WHERE "
-    else:
-        status = 'ev."status"'
-        src = f'FROM {_q(layer)} s JOIN ({gpkg_latest_sql(True)}) ev ON ev."feature_id" = s."id"'
-        params += [layer, day]
-        where_kw = " WHERE "
+        if exclude_statuses:
+            conds.append(f"({status} IS NULL OR {status} NOT IN (SELECT value FROM json_each(?)))")
+            params.append(_json(exclude_statuses))
+        where = (" WHERE " + " AND ".join(conds)) if conds else ""
+        rows = con.execute(f"SELECT {', '.join(sel[:1] + [status] + sel[1:])} {src}{where} "
+                           f"ORDER BY s.{_q(lay.pk)}", params).fetchall()
+        return rows, lay, cols
+    # Replay: each site's latest event by the day (one pass over the index), then the sites that have one.
+    # (The join is done here, not by SQLite: a GDAL-written file has no index on the sites' id, and SQLite
+    # would join the two row sets in a nested loop.)
+    latest = con.execute(gpkg_latest_sql(True), (layer, day)).fetchall()
+    status_of = dict(latest)
     if exclude_statuses:
-        src += f"{where_kw}({status} IS NULL OR {status} NOT IN (SELECT value FROM json_each(?)))"
-        params.append(_json(exclude_statuses))
-    rows = con.execute(f"SELECT {', '.join(sel[:1] + [status + ' AS status'] + sel[1:])} {src} "
-                       f"ORDER BY s.{_q(lay.pk)}", params).fetchall()
+        drop = {str(v) for v in exclude_statuses}
+        status_of = {k: v for k, v in status_of.items() if v is None or v not in drop}
+    fetched = con.execute(f"SELECT {', '.join(sel)} FROM {_q(layer)} s "
+                          f'WHERE s."id" IN (SELECT value FROM json_each(?)) ORDER BY s.{_q(lay.pk)}',
+                          (json.dumps(list(status_of)),)).fetchall()
+    rows = [(r[0], status_of[r[0]], *r[1:]) for r in fetched]
     return rows, lay, cols
 
 
