@@ -83,17 +83,20 @@ def _frame(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None
 
 # --- sources -----------------------------------------------------------------------------------
 
-def campaigns(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, window_days: int = 90) -> Alert | None:
+def campaigns(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, window_days: int = 90,
+              snapshot: Mapping | None = None) -> Alert | None:
     """Campaigns with work left whose projection misses the deadline (or that never finish at this pace).
 
     A campaign without a deadline or without targets is not judged. Worst
     first: never at this pace, then the latest projected finish past the deadline.
+    ``snapshot``: :func:`geo.progress.snapshot` of ``day`` with every site layer's history, used
+    instead of ``frames`` (the database replays the statuses).
     """
     if _frame(frames, "status_events") is None:
         return None
     late = []
     for key, c in progress.CAMPAIGNS.items():
-        _, p = progress.timeline(frames, key, day, window_days=window_days)
+        _, p = progress.timeline(frames if snapshot is None else snapshot, key, day, window_days=window_days)
         if p.deadline is None or p.targets == 0 or p.remaining <= 0 or p.on_time:
             continue
         if p.projected_on is None:
@@ -221,12 +224,16 @@ OPTIONAL_TABLES = ("complaints",)
 
 
 def collect(frames: Mapping[str, pd.DataFrame], as_of, *, sources: Mapping[str, Callable] | None = None,
-            new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90) -> list[Alert]:
-    """Every available source's alert on ``as_of``, in source order (unavailable sources left out)."""
+            new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90,
+            snapshot: Mapping | None = None) -> list[Alert]:
+    """Every available source's alert on ``as_of``, in source order (unavailable sources left out).
+
+    ``snapshot`` (:func:`geo.progress.snapshot` of ``as_of`` with every site layer's history) serves
+    the site parts (campaigns) instead of ``frames``."""
     day = as_day(as_of)
     frames = progress.prepare(frames)
     options = {"riverside": {"new_days": new_days, "distance": distance},
-               "campaigns": {"window_days": window_days}}
+               "campaigns": {"window_days": window_days, "snapshot": snapshot}}
     out = []
     for key, fn in (SOURCES if sources is None else sources).items():
         a = fn(frames, day, **options.get(key, {}))
