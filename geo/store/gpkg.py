@@ -347,10 +347,11 @@ class GpkgStore(Store):
             return self._empty_sites(layer, columns)
         S.ensure_gpkg_index(self)
         with self._snapshot() as con:
-            got = S.gpkg_sites_on(con, layer, as_of, columns, exclude_statuses=exclude_statuses)
-            if got is None:
+            lay = Layout(con, layer)
+            if not lay.exists:
                 return self._empty_sites(layer, columns)
-            rows, lay, cols = got
+            rows, cols = S.gpkg_sites_on(con, lay, Layout(con, "status_events").exists, as_of, columns,
+                                         exclude_statuses=exclude_statuses)
             crs = crs_of(con, lay.srs_id)
         grid = np.empty((len(rows), 2 + len(cols) + 1), dtype=object)
         if rows:

@@ -122,25 +122,21 @@ def gpkg_latest_sql(day_param: bool) -> str:
             f'{date_filter}) WHERE "_rn" = 1')
 
 
-def gpkg_sites_on(con, layer: str, as_of=None, columns=None, *, exclude_statuses=None):
-    """Rows of ``layer`` as they stood on ``as_of`` (see :meth:`geo.store.base.Store.sites_on`).
+def gpkg_sites_on(con, lay, has_events: bool, as_of=None, columns=None, *, exclude_statuses=None):
+    """Rows of a site layer as they stood on ``as_of`` (see :meth:`geo.store.base.Store.sites_on`).
 
-    Returns ``(rows, layout, columns)``: fetched tuples ``id, status, *columns, geom`` in table order,
-    the table's layout and the columns read; ``None`` when the file lacks the layer.
+    ``lay``: the layer's :class:`geo.store.gpkg_format.Layout` (it exists); ``has_events``: whether the
+    file has ``status_events``. Returns ``(rows, columns)``: fetched tuples ``id, status, *columns, geom``
+    in table order and the columns read.
     """
-    from .gpkg_format import Layout
-
+    layer = lay.table
     check_layer(layer)
-    lay = Layout(con, layer)
-    if not lay.exists:
-        return None
     cols = wanted_columns(lay.columns, columns)
-    has_events = Layout(con, "status_events").exists
     day = None if as_of is None else day_text(as_of)
     params: list = []
     sel = ['s."id"'] + [f's.{_q(c)}' for c in cols] + ([f's.{_q(lay.geom)}'] if lay.geom else ['NULL'])
     if day is not None and not has_events:
-        return [], lay, cols  # nobody is on the ledger before any event
+        return [], cols  # nobody is on the ledger before any event
     if gpkg_fast(con, layer, day) if has_events else True:
         status = 's."status"' if "status" in lay.columns else "NULL"
         src = f"FROM {_q(layer)} s"
@@ -154,7 +150,7 @@ def gpkg_sites_on(con, layer: str, as_of=None, columns=None, *, exclude_statuses
         where = (" WHERE " + " AND ".join(conds)) if conds else ""
         rows = con.execute(f"SELECT {', '.join(sel[:1] + [status] + sel[1:])} {src}{where} "
                            f"ORDER BY s.{_q(lay.pk)}", params).fetchall()
-        return rows, lay, cols
+        return rows, cols
     # Replay: each site's latest event by the day (one pass over the index), then the sites that have one.
     # (The join is done here, not by SQLite: a GDAL-written file has no index on the sites' id, and SQLite
     # would join the two row sets in a nested loop.)
@@ -167,7 +163,7 @@ def gpkg_sites_on(con, layer: str, as_of=None, columns=None, *, exclude_statuses
                           f'WHERE s."id" IN (SELECT value FROM json_each(?)) ORDER BY s.{_q(lay.pk)}',
                           (json.dumps(list(status_of)),)).fetchall()
     rows = [(r[0], status_of[r[0]], *r[1:]) for r in fetched]
-    return rows, lay, cols
+    return rows, cols
 
 
 def gpkg_events_sql(has_day: bool, statuses, feature_ids) -> str:
