@@ -212,13 +212,21 @@ def test_the_events_index_exists_and_the_file_stays_a_geopackage(tmp_path):
 
 
 def test_postgis_events_index(pg_db):
-    store = open_store(pg_db, create=True)
     from geo.store.postgis import _driver_tx
 
-    with _driver_tx(store.engine, readonly=True) as cur:
-        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'status_events'")
-        defs = " ".join(r[0] for r in cur.fetchall())
-    assert "(layer, feature_id, effective_on, recorded_at)" in defs
+    def defs(store):
+        with _driver_tx(store.engine, readonly=True) as cur:
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'status_events'")
+            return " ".join(r[0] for r in cur.fetchall())
+
+    store = open_store(pg_db, create=True)
+    assert "(layer, feature_id, effective_on, recorded_at)" in defs(store)  # made with the schema
+    with _driver_tx(store.engine) as cur:  # an existing store that lost it gets it back on the first query
+        cur.execute("DROP INDEX status_events_site_idx")
+    store = open_store(pg_db)
+    assert "(layer, feature_id, effective_on" not in defs(store)
+    store.sites_on("farms", "2007-01-01", [])
+    assert "(layer, feature_id, effective_on, recorded_at)" in defs(store)
 
 
 def test_missing_tables_and_layers_give_empty_frames(tmp_path):

@@ -611,6 +611,7 @@ class PostgisStore(Store):
         from . import status_sql as S
 
         S.check_layer(layer)
+        S.ensure_pg_index(self, _driver_tx)
         day = None if as_of is None else S.day_text(as_of)
         with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
             have = self._columns(cur, layer)

@@ -221,6 +221,26 @@ PG_INDEX_SQL = ("CREATE INDEX IF NOT EXISTS status_events_site_idx ON status_eve
                 "(layer, feature_id, effective_on, recorded_at)")
 
 
+def ensure_pg_index(store, driver_tx) -> None:
+    """Create the events index (schema migration 1 makes it) once when an existing store lacks it.
+
+    Looked up first in a read-only transaction, so a store that has it never takes a lock; best effort
+    (a role without the right to create indexes reads without it).
+    """
+    if getattr(store, "_status_index_ok", False):
+        return
+    with driver_tx(store.engine, readonly=True) as cur:
+        cur.execute("SELECT to_regclass(format('%%I.%%I', current_schema(), 'status_events')) IS NOT NULL, "
+                    "EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = 'status_events' AND indexdef LIKE %s)",
+                    ("%(layer, feature_id, effective_on%",))
+        table, indexed = cur.fetchone()
+    if table and not indexed:
+        with contextlib.suppress(Exception), driver_tx(store.engine) as cur:
+            cur.execute(PG_INDEX_SQL)
+    store._status_index_ok = True
+
+
 def pg_fast(cur, layer: str, day: str | None) -> bool:
     if day is None:
         return True
