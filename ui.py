@@ -25,26 +25,39 @@ def get_store() -> Store:
     return _store(default_spec())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _read(spec: str, version: str, table: str) -> pd.DataFrame:
-    return _store(spec).read(table)
+@st.cache_data(show_spinner=False, max_entries=48)
+def _read(spec: str, version: str, table: str) -> tuple[str, pd.DataFrame]:
+    """One table as of ``version``, and the version it was actually read at (a write may come in between)."""
+    return _store(spec).read_versioned(table)
 
 
 def load(table: str) -> pd.DataFrame:
     """``table`` from the store, cached until that table changes (a status update keeps the readings cached)."""
-    spec = default_spec()
-    return _read(spec, _store(spec).version([table]), table)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _read_many(spec: str, version: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    return _store(spec).read_many(list(tables))
+    return load_many(table)[table]
 
 
 def load_many(*tables: str) -> dict[str, pd.DataFrame]:
-    """Several tables from ONE consistent state of the store (sites and their events agree), cached by version."""
+    """Several tables from ONE consistent state of the store (sites and their events agree), cached by version.
+
+    Each table is cached once, by its own version, and shared by every page that reads it (a page asking
+    for the sites and the events does not hold a second copy of the sites). The versions are read together
+    from one snapshot and each table is read with its version: when every table came back at the version
+    asked for, the frames are exactly the store's state at that snapshot; otherwise (a write in between)
+    the versions are read again.
+    """
     spec = default_spec()
-    return _read_many(spec, _store(spec).version(tables), tuple(tables))
+    store = _store(spec)
+    for _ in range(3):
+        versions = store.versions(tables)
+        out = {}
+        for t in tables:
+            got, frame = _read(spec, versions[t], t)
+            if got != versions[t]:
+                break
+            out[t] = frame
+        else:
+            return out
+    return store.read_many(list(tables))  # writes keep coming: one uncached snapshot read
 
 
 def data_version(*tables: str) -> str:
@@ -127,3 +140,24 @@ def generated_by() -> str:
         name = acc[0] if isinstance(acc, (tuple, list)) else getattr(acc, "name", str(acc))
         return f"{name}（网页）"
     return "青山网页（未登录）"
+
+
+# -- readings queries (issue 13) --
+#: The pushed-down reads of ``readings`` a page may ask for (methods of :class:`geo.store.Store`).
+READINGS_QUERIES = ("latest_sampling", "readings_between", "readings_outside", "monthly_extremes")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _readings_query(spec: str, version: str, method: str, args: tuple) -> pd.DataFrame:
+    return getattr(_store(spec), method)(*args)
+
+
+def readings_query(method: str, *args) -> pd.DataFrame:
+    """One read of ``readings`` done by the database (:data:`READINGS_QUERIES`), never the whole table.
+
+    Cached by the version of ``readings`` and ``sampling_points``, so a status update keeps it.
+    """
+    if method not in READINGS_QUERIES:
+        raise ValueError(f"unknown readings query {method!r}")
+    spec = default_spec()
+    return _readings_query(spec, _store(spec).version(["readings", "sampling_points"]), method, tuple(args))

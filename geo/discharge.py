@@ -229,6 +229,30 @@ def outfall_readings(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=None
     return out
 
 
+
+def exceedance_bounds(points: pd.DataFrame) -> pd.DataFrame:
+    """Per outfall and parameter with a limit (standard or permit), the values beyond which it is 超标.
+
+    For :meth:`geo.store.Store.readings_outside`: the readings at or beyond these bounds are a superset
+    of the readings :func:`judge` finds 超标 (a reading below detection is never 超标), which the page
+    then judges exactly. Returns ``point_id, parameter, low, high, below_detection`` (NaN: no bound).
+    """
+    terms = outfall_terms(points)
+    cols = ["point_id", "parameter", "low", "high", "below_detection"]
+    if not len(terms):
+        return pd.DataFrame(columns=cols)
+    pid, par, grade, permit = [], [], [], []
+    for p, g, own in zip(terms["point_id"], terms["grade"], terms["permit"]):
+        for code in dict.fromkeys(list(STANDARD) + list((own or {}).keys())):
+            pid.append(p)
+            par.append(code)
+            grade.append(g)
+            permit.append(own or {})
+    j = judge(np.array(par, dtype=object), np.full(len(par), np.nan), np.array(grade, dtype=object), permit)
+    out = pd.DataFrame({"point_id": pid, "parameter": par, "low": j["low"].to_numpy(float),
+                        "high": j["limit"].to_numpy(float), "below_detection": False})
+    return out[out["high"].notna() | out["low"].notna()].reset_index(drop=True)[cols]
+
 def exceedance_text(rows: pd.DataFrame) -> str:
     """``COD 0.12倍、TP 2.2倍、pH 9.5（限值6–9）`` for the 超标 rows of one sampling."""
     parts = []

@@ -68,6 +68,9 @@ PRODUCING = frozenset({"operating", "committed"})
 #: team colours (Okabe–Ito, colour-blind safe)
 TEAM_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 TEAM_NAMES = "一二三四五六七八九十"
+#: The most stops one plan routes: travel times grow with the square of the stops and a day holds a few dozen
+#: visits per team, so a selection of thousands (every overdue farm of a province) is refused with a message.
+MAX_STOPS = 300
 
 
 def team_label(team: int) -> str:
@@ -91,6 +94,7 @@ class PatrolParams:
     time_limit_s: float = 5.0
     seed: int = 0
     balance: float = 0.2
+    max_stops: int = MAX_STOPS
 
     def validate(self) -> None:
         if not 1 <= int(self.teams) <= 20:
@@ -295,6 +299,17 @@ def _picked(tables: dict, ids: list[str]) -> gpd.GeoDataFrame:
     return pd.concat(found, ignore_index=True)
 
 
+def _outfalls_of(stops: pd.DataFrame, sampling_points: pd.DataFrame) -> list[str]:
+    """Ids of the outfalls among ``stops`` or belonging to an enterprise among them (their readings count)."""
+    if not len(stops) or not len(sampling_points):
+        return []
+    sp = sampling_points[sampling_points["kind"] == "outfall"]
+    mine = sp["id"].astype(str).isin(stops.loc[stops["layer"] == "sampling_points", "id"])
+    if "feature_id" in sp.columns:
+        mine |= sp["feature_id"].isin(stops.loc[stops["layer"] == "enterprises", "id"]).to_numpy()
+    return sorted(sp.loc[mine.to_numpy(), "id"].astype(str))
+
+
 def _merge(stops: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One row per site: kinds and checks joined, the most urgent kind first."""
     if len(stops) == 0:
@@ -484,6 +499,15 @@ def _stop_params(stops: pd.DataFrame, params: PatrolParams) -> pd.DataFrame:
     return out
 
 
+def check_size(n: int, max_stops: int = MAX_STOPS) -> None:
+    """Refuse a plan of more than ``max_stops`` stops (bilingual :class:`GeoError`) before any matrix is built."""
+    if n > int(max_stops):
+        raise GeoError(f"所选巡查对象共 {n:,} 处点位，超过一次可规划的上限 {int(max_stops):,} 处："
+                       "请减少巡查对象类别，或改为手选点位。",
+                       f"the selection holds {n:,} sites, more than one plan routes ({int(max_stops):,}): "
+                       "choose fewer kinds or pick sites by hand")
+
+
 def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: PatrolParams | None = None, *,
                 roads: gpd.GeoDataFrame | None = None, day: dt.date | None = None) -> PatrolPlan:
     """Plan the day's tours over ``stops`` (from :func:`select_stops`) from ``depot`` (lon, lat).
@@ -499,6 +523,7 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     params = params or PatrolParams()
     params.validate()
     day = day or dt.date.today()
+    check_size(len(stops), params.max_stops)
     stops = _stop_params(stops.reset_index(drop=True), params)
     n = len(stops)
     lon = np.concatenate([[depot[0]], shapely.get_x(stops.geometry.values)])
@@ -583,6 +608,44 @@ def _drop_reasons(stops: pd.DataFrame, seconds: np.ndarray, service: np.ndarray,
     return out
 
 
+#: the site layers each selection reads whole (the others only the hand-picked rows)
+_LAYERS_READ = {"committed": ("enterprises",), "overdue": ("enterprises", "kilns", "farms"),
+                "violations": ("enterprises", "kilns", "farms"), "kilns-closed": ("kilns",),
+                "sampling": ("enterprises",)}
+
+
+def _tables_for(store, selections: Iterable[str], ids: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """What :func:`select_stops` needs for these selections, read by the database's filters.
+
+    Site layers no selection needs hold only the hand-picked rows; the events only those sites';
+    rivers and water bodies only for the riverside selection. (At province scale this reads a
+    fraction of the store; the tables are read one after another, not from one snapshot.)
+    """
+    from .contract import empty
+
+    selections = [str(s).strip() for s in selections]
+    whole = {t for s in selections for t in _LAYERS_READ.get(s, ())}
+    wanted: dict[str, set] = {}
+    for ref in (str(i).strip() for i in ids):
+        layer, _, key = ref.rpartition(":")
+        for t in ((layer,) if layer else ("enterprises", "kilns", "farms", "sampling_points")):
+            wanted.setdefault(t, set()).add(key)
+    tables = {t: store.read(t) for t in ("townships", "sampling_points")}
+    for t in ("rivers", "waterbodies"):
+        tables[t] = store.read(t) if "violations" in selections else empty(t)
+    events = [store.read("status_events", where={"layer": sorted(whole)})] if whole else []
+    for t in ("enterprises", "kilns", "farms"):
+        if t in whole:
+            tables[t] = store.read(t)
+        else:
+            tables[t] = store.read(t, where={"id": sorted(wanted.get(t, ()))})
+            if len(tables[t]):
+                events.append(store.read("status_events", where={"layer": [t], "feature_id": tables[t]["id"]}))
+    tables["status_events"] = pd.concat(events, ignore_index=True) if events else store.read(
+        "status_events", where={"layer": []})
+    return tables
+
+
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
                     params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
                     use_roads: bool = True) -> PatrolPlan:
@@ -593,11 +656,16 @@ def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str]
     if as_of is None:
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
-    tables = store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms",
-                              "sampling_points", "readings", "status_events"])
+    tables = _tables_for(store, selections, ids)
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
     if len(stops) == 0:
         raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
+    check_size(len(stops), params.max_stops)  # before reading readings or building any matrix
+    points = _outfalls_of(stops, tables["sampling_points"])
+    if points:
+        # only the readings of the stops' outfalls (their latest sampling makes a stop urgent), not the store's
+        tables["readings"] = store.read("readings", where={"point_id": points})
+        stops = _urgency_facts(stops, tables, as_of, rules.as_day(as_of))
     depot = depot or depot_of(store.meta(), tables["townships"])
     day = rules.as_day(as_of).date()
     plan = plan_patrol(stops, depot, params, roads=read_roads(store) if use_roads else None, day=day)

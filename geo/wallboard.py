@@ -111,7 +111,7 @@ def water_share(frames: Mapping[str, pd.DataFrame], as_of, *, years: int = 3) ->
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})
     if "kind" in pts.columns:
         pts = pts[pts["kind"].fillna("section") != "outfall"]
-    start = (day.to_period("M") - 12 * years + 1).to_timestamp()
+    start = share_start(day, years)
     s = water.sampling_classes(rd, pts, as_of=day, start=start)
     s = s[s["meets"].notna()]
     if not len(s):
@@ -124,6 +124,26 @@ def water_share(frames: Mapping[str, pd.DataFrame], as_of, *, years: int = 3) ->
     out["share"] = out["meeting"] / out["sections"]
     return out[cols]
 
+
+
+def share_start(day, years: int = 3) -> pd.Timestamp:
+    """First day of the first month :func:`water_share` shows."""
+    return (as_day(day).to_period("M") - 12 * years + 1).to_timestamp()
+
+
+def water_share_from_store(store, points: pd.DataFrame, as_of, *, years: int = 3) -> pd.DataFrame:
+    """:func:`water_share` without reading every reading: from the store's monthly extremes.
+
+    The worst class of a section in a month is the class of its extreme values that month (classes are
+    monotone in the value; below detection decides DO), so :func:`water_share` on two rows per section,
+    month and parameter (:meth:`geo.store.Store.monthly_extremes`) is exactly the share on every reading.
+    """
+    from .store.readings_sql import extremes_as_readings
+
+    day = as_day(as_of)
+    pts = points[points["kind"].fillna("section") != "outfall"] if "kind" in points.columns else points
+    ext = store.monthly_extremes(share_start(day, years), day, points=pts["id"].astype(str).tolist())
+    return water_share({"sampling_points": points, "readings": extremes_as_readings(ext)}, day, years=years)
 
 # --- township standing --------------------------------------------------------------------------
 

@@ -418,6 +418,61 @@ def exceedances(r: pd.DataFrame) -> pd.DataFrame:
     return bad.sort_values(["point_id", "sampled_at", "_o"]).drop(columns="_o").reset_index(drop=True)
 
 
+
+def exceedance_bounds(points: pd.DataFrame) -> pd.DataFrame:
+    """Per section and assessed parameter, the values beyond which a reading misses the target class.
+
+    For :meth:`geo.store.Store.readings_outside`: the store returns the readings at or beyond these
+    bounds (a superset), and :func:`exceedances` judges them exactly, so a page lists the exceedances of
+    a period without reading every reading. ``max`` kind: above the target limit; ``min`` kind (DO):
+    below it, or below detection; pH: outside 6–9. Classes are whole numbers, so a target of 3.5 is
+    missed by class 4 and worse. Outfalls, points without a target or with 劣Ⅴ as target get none.
+
+    Returns ``point_id, parameter, low, high, below_detection`` (NaN: no bound on that side).
+    """
+    pts = points[points["kind"] != "outfall"] if "kind" in points.columns else points
+    tgt = pd.to_numeric(pts["target_class"], errors="coerce").to_numpy(float) if "target_class" in pts.columns \
+        else np.full(len(pts), np.nan)
+    rows = []
+    for pid, wb, t in zip(pts["id"].astype(str), pts["waterbody"], tgt):
+        if wb not in WATERBODIES or not t == t or t >= WORSE_THAN_V:
+            continue
+        k = int(np.floor(t))
+        for code, spec in STANDARD.items():
+            if not assessed(code, wb):
+                continue
+            lim = spec.limits(wb)
+            if k < 1:  # below class Ⅰ: every reading misses it
+                rows.append((pid, code, np.nan, -np.inf, False))
+            elif spec.kind == "max":
+                rows.append((pid, code, np.nan, float(lim[k - 1]), False))
+            elif spec.kind == "min":
+                rows.append((pid, code, float(lim[k - 1]), np.nan, True))
+            elif spec.kind == "range":
+                rows.append((pid, code, float(lim[0]), float(lim[1]), False))
+    return pd.DataFrame(rows, columns=["point_id", "parameter", "low", "high", "below_detection"])
+
+
+def profile_river(frames: dict[str, pd.DataFrame], *, park: str = "沈家经济开发区", kinds=("section",)) -> str:
+    """The river :func:`upstream_downstream` profiles by default: the river nearest the park's enterprises
+    (without them, the river most sampling points of ``kinds`` name in ``water_id``)."""
+    points = frames["sampling_points"]
+    pts = points[points["kind"].isin(list(kinds))] if "kind" in points.columns else points
+    if "water_id" not in pts.columns:
+        raise ValueError("sampling_points has no water_id column; cannot place points on rivers")
+    ent = frames["enterprises"]
+    ent = ent[ent.get("park", pd.Series(index=ent.index, dtype=object)) == park]
+    rivers = frames["rivers"]
+    if len(ent):
+        import geopandas as gpd
+
+        from .crs import metric_crs_for
+        crs = metric_crs_for(rivers.total_bounds)
+        c = gpd.GeoSeries([ent.geometry.union_all().centroid], crs=rivers.crs).to_crs(crs).iloc[0]
+        d = rivers.to_crs(crs).distance(c)
+        return rivers["id"].iloc[int(np.argmin(d.to_numpy()))]
+    return pts["water_id"].value_counts().index[0]
+
 # --- trends -------------------------------------------------------------------------------
 
 #: Direction in which a rising value means better water (all others: rising is worse).
@@ -593,16 +648,7 @@ def upstream_downstream(frames: dict[str, pd.DataFrame], *, water_id: str | None
     ent = ent[ent.get("park", pd.Series(index=ent.index, dtype=object)) == park]
     rivers = frames["rivers"]
     if water_id is None:
-        if len(ent):
-            import geopandas as gpd
-
-            from .crs import metric_crs_for
-            crs = metric_crs_for(rivers.total_bounds)
-            c = gpd.GeoSeries([ent.geometry.union_all().centroid], crs=rivers.crs).to_crs(crs).iloc[0]
-            d = rivers.to_crs(crs).distance(c)
-            water_id = rivers["id"].iloc[int(np.argmin(d.to_numpy()))]
-        else:
-            water_id = pts["water_id"].value_counts().index[0]
+        water_id = profile_river(frames, park=park, kinds=kinds)
     on = pts[pts["water_id"] == water_id]
     km = chainage(on, rivers, water_id, reverse=reverse) / 1000.0
     park_km = chainage(ent, rivers, water_id, reverse=reverse) / 1000.0 if len(ent) else np.array([np.nan])

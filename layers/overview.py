@@ -93,7 +93,8 @@ def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spre
         aggregates[name] = a.assign(x=xs, y=ys)
 
 
-def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int | None = None) -> PointLayer:
+def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int | None = None,
+                  name: str | None = None, show: bool = True) -> PointLayer:
     """Draw a layer's township aggregates: its shape sized by count (the count inside), coloured by share done."""
     n = agg["count"].to_numpy(float)
     top = float(largest or (n.max() if len(n) else 1)) or 1.0
@@ -105,8 +106,8 @@ def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int 
             zip(agg["township"], agg["count"].astype(int), agg["done"].astype(int), agg["share"])]
     legend = [symbols.shape_item(layer)] + symbols.share_rows(set(idx.tolist()))
     el = PointLayer(agg["x"].to_numpy(float), agg["y"].to_numpy(float), idx, palette, rows, AGG_LABELS,
-                    name=f"{label}（按乡镇汇总）", shape=symbols.LAYER_SHAPES[layer], sizes=sizes,
-                    text=[str(int(c)) for c in agg["count"]], legend=legend, cluster=False, weight=1.5)
+                    name=name or f"{label}（按乡镇汇总）", shape=symbols.LAYER_SHAPES[layer], sizes=sizes,
+                    text=[str(int(c)) for c in agg["count"]], legend=legend, cluster=False, weight=1.5, show=show)
     el.add_to(m)
     el.aggregates = agg
     return el

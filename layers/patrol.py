@@ -199,10 +199,15 @@ def plan_map(plan, frames: dict[str, pd.DataFrame], *, team_colours: Sequence[st
 
 
 def pick_map(frames: dict[str, pd.DataFrame], *, height: int = 420) -> folium.Map:
-    """Sites to click on (each in its layer's shape, hollow); a click reports the feature's ``stop_id``."""
+    """Sites to click on (each in its layer's shape, hollow); a click reports the feature's ``stop_id``.
+
+    Draws every site of ``frames``' pick layers: the page passes at most ``[map] max_points``
+    (one township's sites on a large store). ``m.qs_points`` is the number of sites drawn.
+    """
     tw = frames["townships"]
     m = mapview.new_map(tw.total_bounds if len(tw) else None, height=height)
     townships.add_to(m, tw)
+    m.qs_points = int(sum(len(frames[layer]) for layer in PICK_LAYERS if layer in frames))
     shapes = []
     for layer in PICK_LAYERS:
         df = frames[layer]

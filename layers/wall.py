@@ -9,6 +9,7 @@ from folium.template import Template
 from geo.contract import LAYER_LABELS
 
 from . import mapview, sampling_points, symbols, townships, water
+from . import overview as overview_layer
 from . import violations as violations_layer
 from .base import Legend, _QsElement, js_json
 from .sites import add_sites
@@ -129,9 +130,19 @@ def _wall_rows(items: list[dict]) -> list[dict]:
     return [dict(it, label="数字：重叠的点位数") if it.get("swatch") == "cluster" else it for it in items]
 
 
+def _aggregated(m: folium.Map, layers: dict[str, pd.DataFrame], tw: gpd.GeoDataFrame, name: str = "") -> list:
+    """Each site layer drawn one symbol per township (``layers.overview``), hidden until its view shows."""
+    aggregates = {k: overview_layer.aggregate(v, k) for k, v in layers.items() if len(v)}
+    overview_layer.place(aggregates, tw)
+    largest = max((int(a["count"].max()) for a in aggregates.values() if len(a)), default=1)
+    return [overview_layer.add_aggregate(m, a, k, largest=largest, show=False,
+                                         name=f"{name}·{LAYER_LABELS[k]}（按乡镇汇总）" if name else None)
+            for k, a in aggregates.items()]
+
+
 def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame], rotate_seconds: int = 20,
              height: int = 760, violations: gpd.GeoDataFrame | None = None, buffer_m: float = 200,
-             water_classes: pd.DataFrame | None = None) -> folium.Map:
+             water_classes: pd.DataFrame | None = None, max_points: int | None = None) -> folium.Map:
     """The rotating wall map, drawn from what the page computed.
 
     Parameters
@@ -145,8 +156,19 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         The riverside violations at ``buffer_m`` (a ``geo.buffers.check`` result).
     water_classes : DataFrame, optional
         ``id`` and ``class`` of the sampling points (``geo.water``).
+    max_points : int, optional
+        The point budget (default ``[map] max_points``). A store with more sites draws the closure view one
+        symbol per township and layer (sized by count, coloured by the share done, as the overview does),
+        the riverside violations likewise when they exceed it, and the water simplified to the district's
+        scale: a wall shows a city or a province legibly, and the frame stays small enough to draw at once.
     """
     tw = frames["townships"]
+    limit = max_points if max_points is not None else overview_layer.max_points()
+    large = sum(len(sites[k]) for k in ("kilns", "farms", "enterprises") if k in sites) > limit
+    rivers, waterbodies = frames["rivers"], frames["waterbodies"]
+    if large and len(tw):
+        rivers = overview_layer._for_view(rivers, tw.total_bounds)
+        waterbodies = overview_layer._for_view(waterbodies, tw.total_bounds)
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     # no zoom animation: an animated zoom still running would undo the refit to the frame's final size
@@ -159,24 +181,35 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     townships.add_to(m, tw, dark=True, label_cls="", name="乡镇", show=True)
     views = []
 
-    # 1. Closure: every site coloured by its status on the date.
+    # 1. Closure: every site coloured by its status on the date (above the budget: per township, by share done).
     closure_layers = []
-    for layer, radius in (("kilns", 5), ("farms", 7), ("enterprises", 8)):
-        closure_layers.append(add_sites(m, sites[layer], layer,
-                                        [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
-                                        radius=radius, name=LAYER_LABELS[layer], show=False))
-    leg1 = Legend("关停整治", _wall_rows(symbols.compose(points=[r for l in closure_layers for r in l.legend],
-                                                        cluster=True)),
-                  position="bottomleft")
+    if large:
+        closure_layers = _aggregated(m, {k: sites[k] for k in ("kilns", "farms", "enterprises")}, tw)
+        items = symbols.compose(points=[r for l in closure_layers for r in l.legend],
+                                extra=[symbols.aggregate_item()], colour_title="完成比例（颜色）")
+    else:
+        for layer, radius in (("kilns", 5), ("farms", 7), ("enterprises", 8)):
+            closure_layers.append(add_sites(m, sites[layer], layer,
+                                            [("id", "编号"), ("status", "状态"), ("township", "乡镇")],
+                                            radius=radius, name=LAYER_LABELS[layer], show=False))
+        items = symbols.compose(points=[r for l in closure_layers for r in l.legend], cluster=True)
+    leg1 = Legend("关停整治", _wall_rows(items), position="bottomleft")
     leg1.add_to(m)
     views.append({"key": "closure", "title": "关停整治进度", "layers": [l.get_name() for l in closure_layers],
                   "legends": [leg1.get_name()]})
 
     # 2. Riverside: water, and the active sites within the limit highlighted.
-    wl = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
+    wl = water.add_to(m, rivers, waterbodies, show=False, wall=True)
     river_layers = [l.get_name() for l in wl]
     drawn, extra = [], []
-    if violations is not None and len(violations):
+    if violations is not None and len(violations) > limit and "township" in violations.columns:
+        # more violations than a frame can show one by one: per township and layer, sized by count
+        agg = _aggregated(m, {k: violations[violations["layer"] == k] for k in ("farms", "enterprises", "kilns")},
+                          tw, name="沿河违规")
+        river_layers += [l.get_name() for l in agg]
+        drawn += agg
+        extra += [symbols.aggregate_item()]
+    elif violations is not None and len(violations):
         # each site in its own shape and status colour, ringed: a ring marks the violation, never covers it
         pl = violations_layer.add_to(m, violations, name="沿河违规", radius=9, show=False, dark=True)
         river_layers.append(pl.get_name())
@@ -194,7 +227,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     if water_classes is not None and len(water_classes):
         cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
         pts = pts.merge(water_classes[cols], on="id", how="left")
-    wl2 = water.add_to(m, frames["rivers"], frames["waterbodies"], show=False, wall=True)
+    wl2 = water.add_to(m, rivers, waterbodies, show=False, wall=True)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
     leg3 = Legend("水质类别", _wall_rows(symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True)),

@@ -158,6 +158,8 @@ def test_data_page_logged_in_with_hostile_names(app_env, tmp_path, monkeypatch):
     ev = store.read("status_events").iloc[-1]
     at.selectbox(key="upd_layer").set_value(ev["layer"])
     _run(at)
+    at.text_input(key=f"upd_q_{ev['layer']}").input(ev["feature_id"])  # sites are found by a search (issue 13)
+    _run(at)
     at.selectbox(key=f"upd_site_{ev['layer']}").set_value(ev["feature_id"])
     _run(at)
     assert_inert(at)

@@ -72,6 +72,7 @@ def test_inspector_updates_status_but_cannot_import(env):
     farms = env.read("farms")
     fid = farms[farms["status"] == "treating"]["id"].iloc[0]
     at.selectbox(key="upd_layer").set_value("farms").run()
+    at.text_input(key="upd_q_farms").input(fid).run()  # sites are found by a search (issue 13)
     at.selectbox(key="upd_site_farms").set_value(fid).run()
     at.selectbox(key="upd_status").set_value("accepted")
     at.date_input(key="upd_date").set_value(dt.date(2007, 6, 28))

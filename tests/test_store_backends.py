@@ -96,6 +96,26 @@ def test_append_keeps_order_and_existing_rows(filled):
     assert r["below_detection"].isna().tolist() == [False, False, False, True, False, True, True]
 
 
+def test_read_versioned_pairs_each_table_with_its_own_version(filled):
+    """Pages cache each table by its own version: the pair must be read together, and a write to one table
+    changes that table's version only."""
+    versions = filled.versions(["readings", "enterprises", "status_events"])
+    assert versions == {t: filled.version([t]) for t in versions}
+    v, frame = filled.read_versioned("readings")
+    assert v == versions["readings"]
+    pd.testing.assert_frame_equal(frame, filled.read("readings"))
+    new = pd.DataFrame({"point_id": ["p2"], "sampled_at": ["2007-06-21 10:00"], "parameter": ["TP"],
+                        "value": [0.2], "unit": ["mg/L"]})
+    filled.commit([Change("readings", new, "append")])
+    after = filled.versions(["readings", "enterprises", "status_events"])
+    assert after["readings"] != versions["readings"]
+    assert after["enterprises"] == versions["enterprises"] and after["status_events"] == versions["status_events"]
+    v2, frame2 = filled.read_versioned("readings")
+    assert v2 == after["readings"] and len(frame2) == len(frame) + 1
+    with pytest.raises(StoreError):
+        filled.read_versioned("nope")
+
+
 @pytest.mark.parametrize("bad", ["status", "duplicate", "geometry", "crs", "number", "empty_name"])
 def test_validation_refuses_and_writes_nothing(filled, bad):
     before = {t: filled.read(t) for t in ("enterprises", "status_events")}

@@ -213,6 +213,34 @@ def test_wall_views_each_agree_with_their_legend(demo_frames):
     assert set(riverside.shapes_used) <= {"circle", "square", "triangle"}
 
 
+def test_wall_above_the_budget_draws_townships_not_sites(demo_frames):
+    """A store with more sites than ``max_points``: the closure view (and the violations, when they too are
+    over it) are one symbol per township and layer whose counts add up to the sites; the legend agrees."""
+    from geo import buffers, water
+    from layers.wall import Rotate, wall_map
+
+    v = buffers.check(demo_frames, 200, as_of="2007-06-30")
+    a = water.latest_assessment(demo_frames, as_of="2007-06-30")
+    prepared, sites = _prepared(demo_frames)
+    m = wall_map(prepared, sites=sites, violations=v, water_classes=a, max_points=10)
+    els = _elements(m)
+    by_name = {e.get_name(): e for e in els}
+    views = {v_["key"].strip('"'): v_ for v_ in next(e for e in els if isinstance(e, Rotate)).views}
+    closure = [by_name[n] for n in views["closure"]["layers"]]
+    assert closure and all("按乡镇汇总" in p.layer_name for p in closure)
+    total = sum(int(p.aggregates["count"].sum()) for p in closure)
+    assert total == sum(len(sites[k]) for k in ("enterprises", "kilns", "farms"))
+    n_towns = prepared["townships"]["name"].nunique() + 1  # plus the sites outside every township
+    assert all(len(p.aggregates) <= n_towns for p in closure)
+    _check(closure, by_name[views["closure"]["legends"][0]])
+    river = [by_name[n] for n in views["riverside"]["layers"] if isinstance(by_name.get(n), PointLayer)]
+    assert river and all("沿河违规" in p.layer_name and "按乡镇汇总" in p.layer_name for p in river)
+    assert sum(int(p.aggregates["count"].sum()) for p in river) == len(v)
+    # under the budget: each site its own symbol
+    small = wall_map(prepared, sites=sites, violations=v, water_classes=a)
+    assert not any("按乡镇汇总" in (getattr(e, "layer_name", "") or "") for e in _elements(small))
+
+
 def test_violations_ring_each_site_in_its_own_shape_and_status(demo_frames):
     import folium
 

@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+import search_ui
 import ui
 from geo import auth, intake
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
@@ -36,7 +37,7 @@ from geo.datecheck import latest_allowed
 from geo.errors import GeoError, LimitError
 from geo.history import history_of
 from geo.io.limits import Limits
-from layers import mapview, townships
+from layers import mapview, overview, townships
 from login_ui import login_box
 
 UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
@@ -206,11 +207,6 @@ def import_tab(account: auth.Account | None) -> None:
 
 # --- status updates -------------------------------------------------------------------------
 
-def _site_label(sites: pd.DataFrame):
-    names = dict(zip(sites["id"], sites["name"]))
-    return lambda i: f"{i} · {names.get(i, '')}"
-
-
 def _nearest(sites: pd.DataFrame, lon: float, lat: float, limit_m: float = 300.0) -> str | None:
     """The site id nearest a map click, within ``limit_m`` metres (measured in a local metric CRS)."""
     from geo.crs import local_tm
@@ -223,31 +219,88 @@ def _nearest(sites: pd.DataFrame, lon: float, lat: float, limit_m: float = 300.0
     return str(sites["id"].iloc[k]) if d[k] <= limit_m else None
 
 
+#: The most status events shown for one site (the latest).
+HISTORY_ROWS = 200
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _count(spec: str, version: str, table: str) -> int:
+    return ui.get_store().count(table)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sites_in(spec: str, version: str, layer: str, township: str) -> pd.DataFrame:
+    """``layer``'s sites inside one township: a bounding-box read on the spatial index, then the polygon."""
+    tw = ui.load("townships")
+    poly = tw.loc[tw["name"] == township, "geometry"]
+    if poly.empty:
+        return ui.get_store().read(layer, where={"id": []})
+    df = ui.get_store().read_bbox(layer, poly.total_bounds)
+    return df[shapely.intersects(shapely.union_all(poly.values), df.geometry.values)] if len(df) else df
+
+
 def status_tab(account: auth.Account | None) -> None:
     if not auth.can(account, "status_update"):
         st.info("状态更新需要以巡查员、规划员或管理员身份登录（左侧边栏）。")
         return
     layer = st.selectbox("图层", SITE_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="upd_layer")
-    sites = ui.load(layer)
-    if len(sites) == 0:
+    store = ui.get_store()
+    total = _count(ui.default_spec(), ui.data_version(layer), layer)
+    if total == 0:
         st.info("该图层没有点位。")
         return
-    ids = sites["id"].tolist()
+    # Sites are found by a search in the database (issue 13): the chooser lists the matches, never every site.
+    labels = st.session_state.setdefault(f"upd_labels_{layer}", {})
+    query = search_ui.search_box("搜索点位（名称或编号）", key=f"upd_q_{layer}")
+    matches = search_ui.search(query, layers=(layer,))
+    labels.update({i: f"{i} · {n}" for i, n in zip(matches["id"], matches["name"])})
     picked = st.session_state.get(f"upd_pick_{layer}")
     with st.expander("在地图上点选点位"):
-        m = mapview.new_map(ui.load("townships").total_bounds, height=420)
-        townships.add_to(m, ui.load("townships"), labels=False)
-        importlib.import_module(f"layers.{layer}").add_to(m, sites)
-        props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
-        if props:
-            fid = props.get("id") if props.get("id") in ids else None
-            if fid is None and "lat" in props:
-                fid = _nearest(sites, float(props["lng"]), float(props["lat"]))
-            if fid and fid != picked:
-                st.session_state[f"upd_pick_{layer}"] = fid
-                st.session_state[f"upd_site_{layer}"] = fid
-    fid = st.selectbox("点位（编号 · 名称，可输入搜索）", ids, format_func=_site_label(sites), key=f"upd_site_{layer}")
-    site = sites.set_index("id").loc[fid]
+        tw = ui.load("townships")
+        limit = overview.max_points()
+        shown = None
+        if total <= limit:
+            shown = ui.load(layer)
+        else:
+            st.caption(f"共 {total:,} 处点位，超过地图一次显示的上限 {limit:,} 处：请先选择乡镇。"
+                       f" {total:,} sites, more than one map shows ({limit:,}): choose a township first.")
+            town = st.selectbox("乡镇（街道）", tw["name"].tolist(), index=None, placeholder="先选择乡镇",
+                                key=f"upd_town_{layer}")
+            if town:
+                shown = _sites_in(ui.default_spec(), ui.data_version("townships", layer), layer, town)
+                if len(shown) > limit:
+                    st.warning(f"该乡镇有 {len(shown):,} 处点位，超过地图上限：请用搜索框查找。"
+                               " Too many sites in this township for one map: search instead.")
+                    shown = None
+        if shown is not None:
+            m = mapview.new_map(tw.total_bounds, height=420)
+            townships.add_to(m, tw, labels=False)
+            importlib.import_module(f"layers.{layer}").add_to(m, shown)
+            props = mapview.pick(m, height=420, key=f"upd_map_{layer}")
+            if props:
+                ids = set(shown["id"])
+                fid = props.get("id") if props.get("id") in ids else None
+                if fid is None and "lat" in props:
+                    fid = _nearest(shown, float(props["lng"]), float(props["lat"]))
+                if fid and fid != picked:
+                    labels[fid] = f"{fid} · {shown.set_index('id').loc[fid, 'name']}"
+                    st.session_state[f"upd_pick_{layer}"] = fid
+                    st.session_state[f"upd_site_{layer}"] = fid
+    search_ui.caption_for(matches, query)
+    # a new search offers its matches (the best first, chosen); the site chosen before or clicked on the map stays
+    # offered while the search box is empty or it was the click
+    current = st.session_state.get(f"upd_site_{layer}")
+    keep = current in labels and (not query.strip() or current == st.session_state.get(f"upd_pick_{layer}"))
+    options = list(dict.fromkeys(([current] if keep else []) + matches["id"].tolist()))
+    if not options:
+        st.info("没有找到点位：请换一个名称或编号搜索。")
+        return
+    fid = st.selectbox("点位（编号 · 名称）", options, format_func=lambda i: labels.get(i, i), key=f"upd_site_{layer}")
+    found = store.read(layer, where={"id": [fid]})
+    if not len(found):
+        st.info("该点位已不在库中，请重新搜索。")
+        return
+    site = found.iloc[0]
     st.text(f"当前状态：{status_label(site['status'], layer)}")
     with st.form(f"upd_form_{layer}", clear_on_submit=True):
         codes = list(STATUS[layer])
@@ -272,11 +325,15 @@ def status_tab(account: auth.Account | None) -> None:
             st.rerun()
     if st.session_state.get("upd_done"):
         st.success(_md(st.session_state.pop("upd_done")))
-    hist = history_of(ui.load("status_events"), layer, fid)
+    # one site's events, read by the database's filter (not the whole events table)
+    hist = history_of(store.read("status_events", where={"layer": [layer], "feature_id": [fid]}), layer, fid)
     st.markdown("**状态记录**")
     if len(hist) == 0:
         st.text("暂无状态记录。")
     else:
+        if len(hist) > HISTORY_ROWS:
+            st.caption(f"共 {len(hist):,} 条，显示最近 {HISTORY_ROWS} 条。")
+            hist = hist.tail(HISTORY_ROWS)
         shown = hist.assign(status=[status_label(s, layer) for s in hist["status"]])
         shown = shown[["effective_on", "status", "note", "recorded_by", "recorded_at"]]
         st.dataframe(shown.rename(columns={c.name: c.label for c in TABLES["status_events"].columns}),

@@ -38,10 +38,13 @@ def _prepared(version: str) -> dict[str, pd.DataFrame]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _water_classes(version: str, as_of) -> pd.DataFrame | None:
     """The latest class of each sampling point on the date, for the map's popups (none without readings)."""
-    readings = ui.load("readings")
-    if not len(readings):
-        return None
-    return water.latest_assessment({"sampling_points": frames["sampling_points"], "readings": readings}, as_of=as_of)
+    points = frames["sampling_points"]
+    # only each point's last sampling day up to the date, read by the database (never the whole table)
+    ids = tuple(points["id"].astype(str))
+    readings = ui.readings_query("latest_sampling", as_of, ids)
+    if not len(readings) and not len(ui.readings_query("latest_sampling", None, ids)):
+        return None  # a store without readings: no classes at all (points before their first sampling: 无数据)
+    return water.latest_assessment({"sampling_points": points, "readings": readings}, as_of=as_of)
 
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)

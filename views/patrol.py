@@ -7,20 +7,21 @@ import pandas as pd
 import streamlit as st
 
 import casework_ui as cw
+import search_ui
 import ui
 from geo import patrol
-from geo.contract import LAYER_LABELS
 from geo.errors import GeoError
 from geo.patrol import DEFAULT_REQUIRED, DEFAULT_SERVICE_MIN, SELECTIONS, TEAM_COLOURS, PatrolParams, team_label
-from layers import mapview
+from layers import mapview, overview
 from layers import patrol as patrol_layer
 
 st.title("巡查路线")
 st.caption("选择巡查对象，设定组数和工作时间，生成一天的巡查路线；可下载到手机地图（奥维互动地图、两步路等）。")
 
-frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
-                      "status_events", "meta")
+# What the page draws on its maps; the site layers themselves are read only where shown (issue 13).
+frames = {t: ui.load(t) for t in ("townships", "rivers", "waterbodies", "sampling_points", "meta")}
 KINDS = [k for k in SELECTIONS if k != "picked"]
+LIMIT = overview.max_points()
 
 # --- what to visit ------------------------------------------------------------------------------
 c1, c2 = st.columns([1, 3])
@@ -32,33 +33,78 @@ with c2:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _site_options(version: str) -> dict[str, str]:
-    """``layer:id`` → display label of every site a user may pick by hand."""
+def _site_total(spec: str, version: str) -> int:
+    """How many sites the pick map would draw (counted by the database)."""
+    store = ui.get_store()
+    return sum(store.count(t) for t in patrol_layer.PICK_LAYERS)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sites_in(spec: str, version: str, township: str) -> dict[str, pd.DataFrame]:
+    """The pick layers' sites inside one township: a bounding-box read on the spatial index, then the polygon."""
+    import shapely
+
+    tw = ui.load("townships")
+    poly = tw.loc[tw["name"] == township, "geometry"]
+    store = ui.get_store()
     out = {}
-    for layer in ("enterprises", "kilns", "farms", "sampling_points"):
-        df = frames[layer]
-        for i, n in zip(df["id"].astype(str), df["name"].astype(str)):
-            out[f"{layer}:{i}"] = f"{n}（{LAYER_LABELS[layer]} {i}）"
+    for t in patrol_layer.PICK_LAYERS:
+        if poly.empty:
+            out[t] = store.read(t, where={"id": []})
+            continue
+        df = store.read_bbox(t, poly.total_bounds)
+        out[t] = df[shapely.intersects(shapely.union_all(poly.values), df.geometry.values)] if len(df) else df
     return out
 
 
-options = _site_options(ui.data_version())
+labels = st.session_state.setdefault("patrol_labels", {})  # layer:id → label, of every site offered so far
 if "patrol_picked" not in st.session_state:
     st.session_state["patrol_picked"] = []
+query = search_ui.search_box("手选点位：按名称或编号搜索", key="patrol_search")
+matches = search_ui.search(query) if query.strip() else search_ui.no_matches()
+for lay, i, n in zip(matches["layer"], matches["id"], matches["name"]):
+    labels[f"{lay}:{i}"] = search_ui.label(lay, i, n)
+picked_box = st.container()  # the multiselect goes here, after the map's clicks are handled below
 with st.expander("在地图上点选点位", expanded=False):
-    st.caption("点击地图上的点位，将其加入手选点位。")
-    pm = patrol_layer.pick_map(frames, height=420)
-    props = mapview.pick(pm, height=420, key="patrol_pick_map")
-    clicked = (props or {}).get("stop_id")
-    # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
-    if clicked in options and clicked != st.session_state.get("patrol_last_click"):
-        st.session_state["patrol_last_click"] = clicked
-        if clicked not in st.session_state["patrol_picked"]:
-            st.session_state["patrol_picked"] = [*st.session_state["patrol_picked"], clicked]
-            st.rerun()
+    version = ui.data_version("townships", *patrol_layer.PICK_LAYERS)
+    total = _site_total(ui.default_spec(), version)
+    shown = None
+    if total <= LIMIT:
+        shown = {t: ui.load(t) for t in patrol_layer.PICK_LAYERS}
+    else:
+        st.caption(f"共 {total:,} 处点位，超过地图一次显示的上限 {LIMIT:,} 处：请先选择乡镇，地图只显示该乡镇的点位。"
+                   f" {total:,} sites, more than one map shows ({LIMIT:,}): choose a township first.")
+        town = st.selectbox("乡镇（街道）", frames["townships"]["name"].tolist(), index=None,
+                            placeholder="先选择乡镇", key="patrol_pick_town")
+        if town:
+            shown = _sites_in(ui.default_spec(), version, town)
+            n = sum(len(df) for df in shown.values())
+            if n > LIMIT:
+                st.warning(f"{ui.md_escape(town)}有 {n:,} 处点位，超过地图上限 {LIMIT:,} 处：请用上方的搜索框按名称或编号查找。"
+                           f" Too many sites in this township for one map: search by name or id above.")
+                shown = None
+    if shown is not None:
+        st.caption("点击地图上的点位，将其加入手选点位。")
+        pm = patrol_layer.pick_map({"townships": frames["townships"], **shown}, height=420)
+        props = mapview.pick(pm, height=420, key="patrol_pick_map")
+        clicked = (props or {}).get("stop_id")
+        drawn = {f"{t}:{i}": search_ui.label(t, i, n) for t, df in shown.items()
+                 for i, n in zip(df["id"].astype(str), df["name"])}
+        # the map keeps reporting its last click: act on each click once (a site removed later stays removed)
+        if clicked in drawn and clicked != st.session_state.get("patrol_last_click"):
+            st.session_state["patrol_last_click"] = clicked
+            labels[clicked] = drawn[clicked]
+            if clicked not in st.session_state["patrol_picked"]:
+                st.session_state["patrol_picked"] = [*st.session_state["patrol_picked"], clicked]
+                st.rerun()
 
-picked = st.multiselect("另外手选点位（按名称或编号搜索）", list(options), format_func=options.get,
-                        key="patrol_picked", placeholder="输入名称或编号")
+with picked_box:
+    # the options: what is picked (kept across searches) and this search's matches, never every site
+    kept = list(st.session_state["patrol_picked"])
+    options = list(dict.fromkeys(kept + [f"{lay}:{i}" for lay, i in zip(matches["layer"], matches["id"])]))
+    search_ui.caption_for(matches, query)
+    picked = st.multiselect("另外手选点位（在上方搜索后选择）", options, format_func=lambda k: labels.get(k, k),
+                            key="patrol_picked", placeholder="选择搜索到的点位")
 
 # --- parameters ---------------------------------------------------------------------------------
 p1, p2, p3, p4, p5 = st.columns(5)
@@ -97,7 +143,8 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
     else:
         params = PatrolParams(teams=int(teams), hours=float(hours), start=start.strftime("%H:%M"),
                               speed_kmh=float(speed), circuity=float(circuity), service_min=service,
-                              required=frozenset(required), limit_m=float(limit), time_limit_s=float(seconds))
+                              required=frozenset(required), limit_m=float(limit), time_limit_s=float(seconds),
+                              max_stops=min(patrol.MAX_STOPS, LIMIT))  # the route map draws every stop
         with st.status("正在规划巡查路线…", expanded=True) as status:
             try:
                 status.write("选取巡查点位、计算行车时间…")

@@ -22,8 +22,9 @@ from layers.base import Legend
 
 st.title("关停进度")
 
-# the briefing's tables (read whole only when a briefing is made); the page itself reads ui.SNAPSHOT_TABLES
-TABLES = ("townships", "enterprises", "kilns", "farms", "status_events", "sampling_points", "readings")
+TABLES = ("townships", "enterprises", "kilns", "farms", "status_events", "sampling_points")
+# the briefing's tables (read whole only when a briefing is made; the page itself reads ui.SNAPSHOT_TABLES);
+# readings only feed the briefing's water page: its latest sampling per point, read when a briefing is made
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -211,10 +212,13 @@ st.subheader("月度简报")
 
 
 @st.cache_data(show_spinner="正在生成简报…", max_entries=8)
-def _briefing(version: str, as_of: dt.date, district: str, who: str) -> tuple[bytes, bytes]:
+def _briefing(version: str, readings_version: str, as_of: dt.date, district: str, who: str
+              ) -> tuple[bytes, bytes]:
     from geo import briefing
 
-    f = _frames(version)
+    f = dict(_frames(version))
+    # the water page of the briefing judges each point's latest sampling: only those readings are read
+    f["readings"] = ui.readings_query("latest_sampling", as_of, tuple(f["sampling_points"]["id"].astype(str)))
     generated = dt.datetime.now().replace(microsecond=0)
     meta = briefing.briefing_meta(as_of, district=district, data_version=version, generated_by=who,
                                   generated=generated)
@@ -226,10 +230,11 @@ def _briefing(version: str, as_of: dt.date, district: str, who: str) -> tuple[by
 meta = ui.load("meta")
 district = dict(zip(meta["key"], meta["value"])).get("district", "") if len(meta) else ""
 if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
-    st.session_state["briefing_for"] = (version, as_of)
-if st.session_state.get("briefing_for") == (version, as_of):
+    st.session_state["briefing_for"] = (version, ui.data_version("readings"), as_of)
+if st.session_state.get("briefing_for") == (version, ui.data_version("readings"), as_of):
     try:
-        pdf, xlsx = _briefing(ui.data_version(*TABLES), as_of, district, ui.generated_by())
+        pdf, xlsx = _briefing(ui.data_version(*TABLES), ui.data_version("readings"), as_of, district,
+                              ui.generated_by())
     except GeoError as exc:
         st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:

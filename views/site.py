@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 import casework_ui as cw
+import search_ui
 import ui
 from geo import attachments as ATT
 from geo.contract import LAYER_LABELS, SITE_LAYERS
 from geo.errors import GeoError
-from geo.sitefile import DISCHARGE_STANDARD, TABLES_NEEDED, site_file, to_pdf
+from geo.sitefile import DISCHARGE_STANDARD, site_file, to_pdf
 from geo.store import StoreError
 
 REFUSED = (GeoError, StoreError)
@@ -21,6 +22,30 @@ REFUSED = (GeoError, StoreError)
 def _preview(sha256: str, _content: bytes) -> bytes | None:
     """A thumbnail (image, or a PDF's first page), drawn once per file content."""
     return ATT.preview(_content)
+
+
+def _site_tables(store, layer: str, fid: str) -> dict[str, pd.DataFrame]:
+    """What :func:`geo.sitefile.site_file` reads, filtered by the database to this one site.
+
+    The site's row, events, complaints, visits (and their inspections), its outfalls and their
+    readings, and the attachments of any of these; the geography (townships, water) whole, cached.
+    """
+    t = {name: ui.load(name) for name in ("townships", "rivers", "waterbodies")}
+    t[layer] = store.read(layer, where={"id": [fid]})
+    mine = {"layer": [layer], "feature_id": [fid]}
+    t["status_events"] = store.read("status_events", where=mine)
+    t["complaints"] = store.read("complaints", where=mine)
+    t["inspection_visits"] = store.read("inspection_visits", where=mine)
+    t["inspections"] = store.read("inspections", where={"id": t["inspection_visits"]["inspection_id"].dropna()})
+    sp = store.read("sampling_points", where={"feature_id": [fid]}) if layer == "enterprises" else None
+    t["sampling_points"] = sp if sp is not None else store.read("sampling_points", where={"id": []})
+    t["readings"] = store.read("readings", where={"point_id": t["sampling_points"]["id"]})
+    owners = [(layer, fid)] + [("inspection_visits", v) for v in t["inspection_visits"]["id"]] \
+        + [("complaints", c) for c in t["complaints"]["id"]]
+    # (pairs of layer and id: site_file keeps exactly these)
+    t["attachments"] = store.read("attachments", where={"layer": sorted({a for a, _ in owners}),
+                                                          "feature_id": sorted({str(b) for _, b in owners})})
+    return t
 
 
 def _table(df: pd.DataFrame, empty: str) -> None:
@@ -37,13 +62,16 @@ fid = params.get("id") or ""
 if layer not in SITE_LAYERS or not fid:
     st.title("一企一档")
     layer = st.selectbox("图层", SITE_LAYERS, format_func=LAYER_LABELS.get, key="cw_s_layer")
-    sites = ui.load(layer)
-    fid = st.selectbox("点位", sites["id"].tolist(), key="cw_s_id",
-                       format_func=dict(zip(sites["id"], sites["id"] + " " + sites["name"])).get)
+    # found by a search in the database (issue 13): the chooser lists the matches, never every site
+    query = search_ui.search_box("搜索点位（名称或编号）", key="cw_s_q")
+    matches = search_ui.search(query, layers=(layer,))
+    search_ui.caption_for(matches, query)
+    fid = st.selectbox("点位", matches["id"].tolist(), key="cw_s_id",
+                       format_func=dict(zip(matches["id"], matches["id"] + " " + matches["name"])).get)
     if not fid:
         st.stop()
 try:
-    f = site_file(ui.load_many(*TABLES_NEEDED), layer, fid)
+    f = site_file(_site_tables(ui.get_store(), layer, fid), layer, fid)
 except GeoError as exc:
     st.title("一企一档")
     cw.show_error(exc)

@@ -410,8 +410,9 @@ OPTIONAL = ("complaints", "inspections", "inspection_visits", "assessment_entrie
 def _tables() -> dict[str, pd.DataFrame]:
     """The contract tables the wall needs, and the optional casework ones the store has."""
     present = set(ui.get_store().tables())
-    names = ["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points", "readings",
+    names = ["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
              "status_events", "meta"] + [t for t in OPTIONAL if t in present]
+    # readings are never loaded whole: the database reads what the wall shows (_panel)
     return ui.load_many(*names)
 
 
@@ -419,6 +420,8 @@ def _tables() -> dict[str, pd.DataFrame]:
 def _panel(version: str, as_of: dt.date) -> dict:
     frames = progress.prepare(_tables())
     day = pd.Timestamp(as_of)
+    # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
+    frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
     # closure figures: the sites on the day as the database replays them, with every layer's history
     snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
     tiles = closure_tiles(snap, as_of)
@@ -432,7 +435,7 @@ def _panel(version: str, as_of: dt.date) -> dict:
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
     trends = W.closure_trends(snap, day)
-    share = W.water_share(frames, day)
+    share = W.water_share_from_store(ui.get_store(), frames["sampling_points"], day)  # monthly extremes only
     return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends, "share": share,
             "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures}
 

@@ -25,7 +25,8 @@ POSITION_LABELS = {"upstream": "园区上游", "alongside": "园区河段", "dow
 st.title("水质 · 断面按 GB 3838-2002 分类，排污口按 GB 8978-1996 判定")
 
 WATER_TABLES = ("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
-frames = ui.load_many(*WATER_TABLES)
+# every table but readings: those are read by the database, only what the page shows (ui.readings_query)
+frames = ui.load_many(*[t for t in WATER_TABLES if t != "readings"])
 points = frames["sampling_points"]
 if not len(points):
     st.info("尚无水质监测点位。请在“数据”页导入监测点位和化验数据。 No sampling points yet.")
@@ -42,28 +43,51 @@ with c3:
 start = pd.Timestamp(as_of) - pd.DateOffset(years=years) + pd.Timedelta(days=1)
 
 
+POINT_IDS = tuple(points["id"].astype(str))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _latest(version: str, as_of: dt.date) -> pd.DataFrame:
-    return water.latest_assessment(frames, as_of=as_of)
+    # the readings of each point's last sampling day: all latest_assessment looks at
+    last = ui.readings_query("latest_sampling", as_of, POINT_IDS)
+    return water.latest_assessment({"sampling_points": points, "readings": last}, as_of=as_of)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
-    win = water.readings_with_points(frames["readings"], points, as_of=as_of, start=start)
+def _with_points(readings: pd.DataFrame, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    win = water.readings_with_points(readings, points, as_of=as_of, start=start)
     if "below_detection" not in win.columns:  # optional in the contract: a store without it reports detections
         win = win.assign(below_detection=pd.Series(False, index=win.index, dtype="boolean"))
     return win
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _window(version: str, start: pd.Timestamp, as_of: dt.date, point_id: str) -> pd.DataFrame:
+    """The readings of one point in the period, classed (the charts and the download)."""
+    return _with_points(ui.readings_query("readings_between", (point_id,), start, as_of), start, as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _exceedances(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    """Sections' readings worse than their target in the period: the database returns only the readings
+    at or beyond each target's limits, :func:`geo.water.exceedances` judges them."""
+    near = ui.readings_query("readings_outside", water.exceedance_bounds(points), start, as_of)
+    return water.exceedances(_with_points(near, start, as_of))
+
+
 @st.cache_data(show_spinner="正在计算趋势…", max_entries=32)
 def _trend(version: str, start: pd.Timestamp, as_of: dt.date, point_id: str) -> pd.DataFrame:
-    return water.trend(frames["readings"], start=start, end=as_of, points=[point_id])
+    series = ui.readings_query("readings_between", (point_id,), start, as_of)
+    return water.trend(series, start=start, end=as_of, points=[point_id])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _profile(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
     try:
-        return water.upstream_downstream(frames, start=start, end=as_of)
+        river = water.profile_river(frames)
+        on = points[(points["water_id"] == river) & (points["kind"] == "section")] if "kind" in points.columns \
+            else points[points["water_id"] == river]
+        readings = ui.readings_query("readings_between", tuple(on["id"].astype(str)), start, as_of)
+        return water.upstream_downstream({**frames, "readings": readings}, water_id=river, start=start, end=as_of)
     except (ValueError, KeyError):
         return pd.DataFrame()
 
@@ -185,12 +209,21 @@ pt = points[points["id"] == selected].iloc[0]
 wb = pt["waterbody"]
 is_outfall = pt["kind"] == "outfall"
 target = int(pt["target_class"]) if pd.notna(pt["target_class"]) else None
-win = _window(version, start, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _outfall_window(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
-    return discharge.outfall_readings(frames["readings"], points, as_of=as_of, start=start)
+def _outfall_window(version: str, start: pd.Timestamp, as_of: dt.date, point_id: str) -> pd.DataFrame:
+    """One outfall's readings in the period, judged against its discharge limits."""
+    rows = ui.readings_query("readings_between", (point_id,), start, as_of)
+    return discharge.outfall_readings(rows, points, as_of=as_of, start=start)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _outfall_exceedances(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    """Outfalls' 超标 readings in the period (the database returns those at or beyond a limit; judged here)."""
+    near = ui.readings_query("readings_outside", discharge.exceedance_bounds(points), start, as_of)
+    ow = discharge.outfall_readings(near, points, as_of=as_of, start=start)
+    return ow[ow["verdict"] == discharge.EXCEEDS]
 
 
 def par_title(p: str) -> str:
@@ -201,9 +234,10 @@ def par_title(p: str) -> str:
 
 
 if is_outfall:
-    ow = _outfall_window(version, start, as_of)
+    ow = _outfall_window(version, start, as_of, selected)
     series = ow[ow["point_id"] == selected]
 else:
+    win = _window(version, start, as_of, selected)
     series = win[win["point_id"] == selected]
 present = sorted(series["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
 if is_outfall:
@@ -348,9 +382,10 @@ else:
 # --- exceedances in the window ---------------------------------------------------------------
 st.divider()
 st.subheader(f"超标记录（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d}；断面对照目标类别，排污口对照排放限值）")
-ex = water.exceedances(win[win["point_id"].isin(shown_sec["id"])])
-ow_all = _outfall_window(version, start, as_of)
-oex = ow_all[(ow_all["verdict"] == discharge.EXCEEDS) & ow_all["point_id"].isin(shown_out["id"])]
+ex = _exceedances(version, start, as_of)
+ex = ex[ex["point_id"].isin(shown_sec["id"])].reset_index(drop=True)
+oex = _outfall_exceedances(version, start, as_of)
+oex = oex[oex["point_id"].isin(shown_out["id"])].reset_index(drop=True)
 only_point = st.toggle("只看所选点位", value=False, key="only_point")
 if only_point:
     ex = ex[ex["point_id"] == selected]

@@ -128,6 +128,20 @@ class Store(ABC):
         tables, so a status update does not empty the water page's cache.
         """
 
+    def versions(self, tables: Iterable[str]) -> dict[str, str]:
+        """Each table's :meth:`version` ``([table])``, read together (backends: from one snapshot)."""
+        return {t: self.version([t]) for t in tables}
+
+    def read_versioned(self, table: str) -> tuple[str, pd.DataFrame]:
+        """``table`` and its :meth:`version` ``([table])``, both from one snapshot (the frame is exactly that version).
+
+        Pages cache each table by its own version and share the entry: a table read for one page is not
+        read (and held in memory) again for the next. Backends override this to read both in one transaction.
+        """
+        version = self.version([table])
+        frame = self.read(table)
+        return (version if self.version([table]) == version else "changed-while-read"), frame
+
     @abstractmethod
     def tables(self) -> list[str]:
         """Names of the contract tables present in the store."""
@@ -143,6 +157,69 @@ class Store(ABC):
     # Convenience for the common case of several tables replaced at once (demo, copy).
     def replace_all(self, tables: dict[str, pd.DataFrame]) -> None:
         self.commit([Change(name, df, "replace") for name, df in tables.items()])
+
+    # -- site search (issue 13) --------------------------------------------------------------
+
+    @abstractmethod
+    def search_sites(self, text: str, *, layers: Iterable[str] = ("enterprises", "kilns", "farms", "sampling_points"),
+                     limit: int = 50) -> pd.DataFrame:
+        """Sites of ``layers`` whose id or name contains ``text``, at most ``limit``, searched by the database.
+
+        Returns ``layer``, ``id``, ``name`` (text): the id equal to the text first, then ids starting
+        with it, then the rest, each by layer and id. ``%`` and ``_`` in the text are literal
+        characters; ASCII letters match either case. An empty text gives the first ``limit`` sites.
+        The SQL is shared by the backends (:mod:`geo.store.search_sql`).
+        """
+
+    @abstractmethod
+    def count(self, table: str, where: dict[str, Iterable] | None = None) -> int:
+        """Number of rows of ``table`` matching ``where`` (as :meth:`read`), counted by the database; 0 if absent."""
+
+    @abstractmethod
+    def read_bbox(self, table: str, bbox: tuple[float, float, float, float]) -> pd.DataFrame:
+        """Rows of ``table`` (a layer keyed by ``id``) whose geometry meets ``bbox`` = (minx, miny, maxx, maxy).
+
+        The spatial index finds the candidates (GeoPackage R-tree, PostGIS ``&&``); the exact test
+        is shapely's, so both backends return the same rows, in the order :meth:`read` gives.
+        """
+
+    # -- readings queries (issue 13) --
+    # Reads that fetch only what a page shows. This fallback computes them in pandas on the whole
+    # table (:mod:`geo.store.readings_sql` holds the definitions); the backends push them into SQL.
+
+    def latest_sampling(self, as_of=None, points: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every reading of each point's last sampling day up to the end of ``as_of`` (all data when ``None``).
+
+        ``points``: the point ids to look at (default every point with readings). Same columns as
+        ``readings``; :func:`geo.water.latest_assessment` and :func:`geo.discharge.latest_outfalls`
+        give the same result on these rows as on the whole table.
+        """
+        from . import readings_sql
+
+        return readings_sql.latest_sampling(self.read("readings"), as_of, points)
+
+    def readings_between(self, points: Iterable[str] | None, start=None, end=None) -> pd.DataFrame:
+        """Readings of ``points`` (every point when ``None``) from ``start`` to the end of the day ``end``."""
+        from . import readings_sql
+
+        return readings_sql.readings_between(self.read("readings"), points, start, end)
+
+    def readings_outside(self, bounds: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+        """Readings at or beyond ``bounds`` (``point_id, parameter, low, high, below_detection``), in the period.
+
+        A row is kept when its value is at most ``low`` or at least ``high``, or, where the bound's
+        ``below_detection`` is true, when it is below detection; a superset of the readings strictly
+        beyond the bounds, for the domain to judge exactly (:func:`geo.store.readings_sql.readings_outside`).
+        """
+        from . import readings_sql
+
+        return readings_sql.readings_outside(self.read("readings"), bounds, start, end)
+
+    def monthly_extremes(self, start=None, end=None, points: Iterable[str] | None = None) -> pd.DataFrame:
+        """``point_id, month, parameter, low, high, n_below`` over the period (see :mod:`geo.store.readings_sql`)."""
+        from . import readings_sql
+
+        return readings_sql.monthly_extremes(self.read("readings"), start, end, points)
 
     # -- status queries (issue 13) --
 

@@ -56,6 +56,9 @@ from .. import contract
 from ..contract import SITE_LAYERS, STORE_CRS, TABLES
 from ..errors import StoreError
 from .base import Change, Store, Transaction
+from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
+                         search_statement, within_bbox)
+from .search_sql import frame as search_frame
 from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
                      sites_touched, status_fixes, validate_prepared)
 
@@ -429,12 +432,26 @@ class PostgisStore(Store):
         return GpkgStore(path, create=True).rebuild(frames)
 
     def version(self, tables: Iterable[str] | None = None) -> str:
+        with _driver_tx(self.engine, readonly=True) as cur:
+            return self._version(cur, tables)
+
+    def versions(self, tables: Iterable[str]) -> dict[str, str]:
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            return {t: self._version(cur, [t]) for t in tables}
+
+    def read_versioned(self, table: str) -> tuple[str, pd.DataFrame]:
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            return self._version(cur, [table]), self._read(cur, table, raw=False)
+
+    @staticmethod
+    def _version(cur, tables: Iterable[str] | None) -> str:
         names = None if tables is None else sorted(set(tables))
         keys = ["epoch", "data_version"] if names is None else ["epoch"] + [_VERSION_KEY + t for t in names]
-        with _driver_tx(self.engine, readonly=True) as cur:
-            cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
-                sql.Identifier(META_TABLE)), (keys,))
-            kv = dict(cur.fetchall())
+        cur.execute(sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
+            sql.Identifier(META_TABLE)), (keys,))
+        kv = dict(cur.fetchall())
         return f"pg-{kv.get('epoch', '')}-" + "-".join(kv.get(k, "0") for k in keys[1:])
 
     # -- aggregations the database does best ---------------------------------------------
@@ -601,6 +618,148 @@ class PostgisStore(Store):
         if len(rows) >= 10_000:
             # fresh statistics after a bulk load, so lookups by id or by site use their index at once
             cur.execute(sql.SQL("ANALYZE {}").format(tid))
+
+    # -- site search (issue 13) --------------------------------------------------------------
+
+    def search_sites(self, text, *, layers=SEARCH_LAYERS, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+        """Sites whose id or name contains ``text`` (at most ``limit``): ``layer``, ``id``, ``name``.
+
+        One query (:mod:`geo.store.search_sql`, the same statement as the GeoPackage's: wildcards
+        typed by the user are literal, the text is a parameter); an empty text gives the first sites.
+        """
+        q, n = clean_query(text), check_limit(limit)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            present = [t for t in SEARCH_LAYERS if self._columns(cur, t)]
+            names = [(t, "name" in self._columns(cur, t)) for t in check_layers(layers, present)]
+            if not names:
+                return search_frame([])
+            statement, params = search_statement(names, q, n, dialect="postgres")
+            cur.execute(statement, params)
+            rows = cur.fetchall()
+        return search_frame(rows)
+
+    def count(self, table: str, where: dict[str, Iterable] | None = None) -> int:
+        """Number of rows of ``table`` (matching ``where`` as in :meth:`read`), counted by PostgreSQL."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, table)
+            if not cols:
+                return 0
+            clause, params = _where_sql(cols, where)
+            cur.execute(sql.SQL("SELECT count(*) FROM {} {}").format(sql.Identifier(table), clause), params)
+            return int(cur.fetchone()[0])
+
+    def read_bbox(self, table: str, bbox) -> pd.DataFrame:
+        """Rows of a site layer (or ``sampling_points``) whose geometry meets ``bbox`` (minx, miny, maxx, maxy).
+
+        ``&&`` with ``ST_MakeEnvelope`` finds the candidates on the GiST index; the exact test is
+        shapely's, as on the GeoPackage.
+        """
+        if table not in TABLES or TABLES[table].key != "id" or not TABLES[table].geometry:
+            raise StoreError(f"not a layer of features with ids: {table!r}")
+        b = check_bbox(bbox)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, table)
+            if not cols:
+                return contract.empty(table)
+            exprs = [sql.SQL("ST_AsBinary({})").format(sql.Identifier(c)) if t == "geometry" else sql.Identifier(c)
+                     for c, t in cols.items()]
+            cur.execute(sql.SQL("SELECT {} FROM {} WHERE geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+                                "ORDER BY {}").format(sql.SQL(", ").join(exprs), sql.Identifier(table),
+                                                      sql.Identifier(SEQ)), list(b))
+            df = _frame_from_rows(table, list(cols), list(cols.values()), cur.fetchall())
+        return within_bbox(normalise(table, df), b)
+
+
+    # -- readings queries (issue 13) --
+    # SQL in the database (geo.store.readings_sql); values as parameters, identifiers quoted by psycopg.
+
+    def _readings_index(self) -> None:
+        """Create the index ``readings(point_id, sampled_at)`` once when missing (stores made before it).
+
+        The latest sampling of a point is one lookup on it. A role that may not create indexes
+        queries without it.
+        """
+        if getattr(self, "_readings_indexed", False):
+            return
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cur.execute("SELECT to_regclass(format('%%I.%%I', current_schema(), %s::text)), "
+                        "to_regclass(format('%%I.%%I', current_schema(), %s::text))",
+                        ("readings", "readings_point_time_idx"))
+            table, index = cur.fetchone()
+        if table is not None and index is None:
+            with contextlib.suppress(Exception):
+                with _driver_tx(self.engine) as cur:
+                    cur.execute("CREATE INDEX IF NOT EXISTS readings_point_time_idx ON readings (point_id, sampled_at)")
+        self._readings_indexed = True
+
+    def _readings_query(self, template: str, fill: dict, params: dict, fallback):
+        """Rows of ``template`` (``{cols}`` = the stored columns) as a ``readings`` frame; ``fallback()`` without it."""
+        self._readings_index()
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, "readings")
+            if not {"point_id", "sampled_at", "parameter", "value"} <= set(cols):
+                return fallback()
+            names = list(cols)
+            ids = sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(n)) for n in names)
+            cur.execute(sql.SQL(template).format(cols=ids, **{k: sql.SQL(v) for k, v in fill.items()}), params)
+            df = _frame_from_rows("readings", names, list(cols.values()), cur.fetchall())
+        return normalise("readings", df)
+
+    def latest_sampling(self, as_of=None, points=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        end = q.end_of(as_of)
+        fill = {"points": q.PG_POINTS_ALL if ids is None else q.PG_POINTS_GIVEN,
+                "end_inner": "" if end is None else " AND sampled_at < %(end)s",
+                "end_outer": "" if end is None else " AND r.sampled_at < %(end)s"}
+        params = {"ids": ids, "end": None if end is None else end.to_pydatetime()}
+        return self._readings_query(q.PG_LATEST, fill, params,
+                                    lambda: super(PostgisStore, self).latest_sampling(as_of, points))
+
+    def readings_between(self, points, start=None, end=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        time_sql, params = q.pg_time(start, end)
+        fill = {"points": "" if ids is None else " AND r.point_id = ANY(%(ids)s::text[])", "time": time_sql}
+        return self._readings_query(q.PG_BETWEEN, fill, {**params, "ids": ids},
+                                    lambda: super(PostgisStore, self).readings_between(points, start, end))
+
+    def readings_outside(self, bounds, start=None, end=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        if not len(bounds):
+            return self.readings_between([], start, end)
+        time_sql, params = q.pg_time(start, end)
+        with _driver_tx(self.engine, readonly=True) as cur:
+            has_bd = "below_detection" in self._columns(cur, "readings")
+        fill = {"time": time_sql,
+                "bd": " OR (b.bd AND r.below_detection AND r.value IS NOT NULL)" if has_bd else ""}
+        return self._readings_query(q.PG_OUTSIDE, fill, {**params, **q.pg_bounds(bounds)},
+                                    lambda: super(PostgisStore, self).readings_outside(bounds, start, end))
+
+    def monthly_extremes(self, start=None, end=None, points=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        time_sql, params = q.pg_time(start, end)
+        self._readings_index()
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, "readings")
+            if not {"point_id", "sampled_at", "parameter", "value"} <= set(cols):
+                return super().monthly_extremes(start, end, points)
+            bd = ("count(*) FILTER (WHERE r.below_detection AND r.value IS NOT NULL)"
+                  if "below_detection" in cols else "0")
+            fill = {"points": "" if ids is None else " AND r.point_id = ANY(%(ids)s::text[])", "time": time_sql,
+                    "bd": bd}
+            cur.execute(sql.SQL(q.PG_MONTHLY).format(**{k: sql.SQL(v) for k, v in fill.items()}),
+                        {**params, "ids": ids})
+            rows = cur.fetchall()
+        cols = list(zip(*rows)) if rows else [[]] * 6
+        return q.months_frame(*map(list, cols))
 
 
     # -- status queries (issue 13) --

@@ -1,0 +1,286 @@
+"""Reads of ``readings`` that fetch only what a page shows (issue 13): shared SQL text and the pandas reference.
+
+At province scale ``readings`` holds millions of rows; reading it whole into
+pandas costs seconds and hundreds of MB. The four reads here push the filter
+(or the aggregation) into the database, on both backends:
+
+- :func:`latest_sampling`: every reading of each point's last sampling *day*
+  up to the end of ``as_of`` (what :func:`geo.water.latest_assessment` and
+  :func:`geo.discharge.latest_outfalls` keep). One index lookup per point: a
+  correlated ``MAX(sampled_at)`` on the index ``readings(point_id, sampled_at)``,
+  then a range scan of that day.
+- :func:`readings_between`: the readings of a few points over a period (one
+  point's series, trend, the points of one river).
+- :func:`readings_outside`: readings of given points and parameters beyond
+  given bounds (``value < low`` or ``value > high``, or below detection where
+  that alone decides), a superset of the exceedances the domain then judges
+  exactly, so a page lists exceedances without fetching every reading.
+- :func:`monthly_extremes`: per point, month and parameter the smallest and the
+  largest value (and whether any reading was below detection), as two
+  readings-shaped rows dated the first of the month. GB 3838 classes are
+  monotone in the value (``max`` kind: worse as it rises; ``min`` kind, DO:
+  worse as it falls, below detection = worse than Ⅴ; ``range``, pH: outside
+  6–9), so the worst class of a point in a month is the worst class of these two
+  rows: :func:`geo.wallboard.water_share` on them equals the share on every reading.
+
+Each function here is the pandas definition on a whole ``readings`` frame: the
+:class:`geo.store.base.Store` fallback and the tests' reference. The SQL text
+below is what the GeoPackage (SQLite) and PostGIS stores run; values are always
+parameters, identifiers come from the contract or the stored table and are quoted.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+#: Columns of a bounds frame for :func:`readings_outside`.
+BOUNDS_COLUMNS = ("point_id", "parameter", "low", "high", "below_detection")
+
+
+# --- bounds of time ----------------------------------------------------------------------------
+
+def end_of(as_of) -> pd.Timestamp | None:
+    """The first instant after the day ``as_of`` (readings up to the end of that day count)."""
+    return None if as_of is None else pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+
+
+def start_of(start) -> pd.Timestamp | None:
+    return None if start is None else pd.Timestamp(start)
+
+
+def sqlite_time(ts: pd.Timestamp) -> str:
+    """``ts`` as text comparable with stored GeoPackage date-times (ISO 8601, ``T`` separator).
+
+    A midnight bound is given as the date alone: ``'2007-06-30' <= '2007-06-30T…'`` and ``'2007-06-30'``
+    itself, so a value stored as a bare date or with a ``Z`` compares as the pandas bound does.
+    """
+    ts = pd.Timestamp(ts)
+    if ts == ts.normalize():
+        return ts.strftime("%Y-%m-%d")
+    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{ts.microsecond // 1000:03d}" if ts.microsecond else "")
+
+
+def ids_list(points: Iterable | None) -> list[str] | None:
+    """Point ids as a list of strings (``None`` stays ``None``: every point)."""
+    if points is None:
+        return None
+    return sorted({str(p) for p in pd.Series(list(points), dtype=object).dropna()})
+
+
+def bounds_rows(bounds: pd.DataFrame) -> list[list]:
+    """A bounds frame as JSON-able rows ``[point_id, parameter, low, high, bd]`` (``None`` for no bound)."""
+    b = bounds.reindex(columns=list(BOUNDS_COLUMNS))
+    # ±inf as the largest finite doubles (JSON has no infinity); as bounds they keep the same rows
+    low = np.clip(pd.to_numeric(b["low"], errors="coerce").to_numpy(float), -1e308, 1e308)
+    high = np.clip(pd.to_numeric(b["high"], errors="coerce").to_numpy(float), -1e308, 1e308)
+    bd = b["below_detection"].astype("boolean").fillna(False).to_numpy(bool)
+    return [[str(p), str(q), None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi), int(f)]
+            for p, q, lo, hi, f in zip(b["point_id"], b["parameter"], low, high, bd)]
+
+
+def bounds_json(bounds: pd.DataFrame) -> str:
+    return json.dumps(bounds_rows(bounds))
+
+
+# --- the pandas definitions (Store fallback, tests' reference) -----------------------------------
+
+def _bd(readings: pd.DataFrame) -> np.ndarray:
+    if "below_detection" not in readings.columns:
+        return np.zeros(len(readings), bool)
+    return readings["below_detection"].astype("boolean").fillna(False).to_numpy(bool)
+
+
+def latest_sampling(readings: pd.DataFrame, as_of=None, points: Iterable | None = None) -> pd.DataFrame:
+    """Every reading of each point's last sampling day up to the end of ``as_of`` (table order kept)."""
+    r = readings
+    ids = ids_list(points)
+    if ids is not None:
+        r = r[r["point_id"].astype(str).isin(ids)]
+    end = end_of(as_of)
+    if end is not None:
+        r = r[r["sampled_at"] < end]
+    day = r["sampled_at"].dt.normalize()
+    last = day.groupby(r["point_id"]).transform("max")
+    return r[(day == last).to_numpy(bool)].reset_index(drop=True)
+
+
+def readings_between(readings: pd.DataFrame, points: Iterable | None, start=None, end=None) -> pd.DataFrame:
+    """Readings of ``points`` (all when ``None``) from ``start`` to the end of the day ``end``."""
+    r = readings
+    ids = ids_list(points)
+    if ids is not None:
+        r = r[r["point_id"].astype(str).isin(ids)]
+    if start is not None:
+        r = r[r["sampled_at"] >= start_of(start)]
+    if end is not None:
+        r = r[r["sampled_at"] < end_of(end)]
+    return r.reset_index(drop=True)
+
+
+def readings_outside(readings: pd.DataFrame, bounds: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+    """Readings of the bounds' (point, parameter) pairs with ``value <= low``, ``value >= high`` or, where
+    the bound says so, below detection; from ``start`` to the end of the day ``end``.
+
+    The comparisons include the bound itself, so the rows are a superset of the readings strictly beyond
+    it (the domain then judges each row exactly).
+    """
+    r = readings_between(readings, None, start, end)
+    rows = bounds_rows(bounds)
+    if not rows or not len(r):
+        return r.iloc[:0].reset_index(drop=True)
+    b = pd.DataFrame(rows, columns=list(BOUNDS_COLUMNS)).drop_duplicates(["point_id", "parameter"], keep="last")
+    b = b.astype({"low": float, "high": float})
+    key = pd.MultiIndex.from_arrays([r["point_id"].astype(str), r["parameter"].astype(str)])
+    bi = b.set_index(["point_id", "parameter"])
+    pos = bi.index.get_indexer(key)
+    has = pos >= 0
+    low = np.where(has, bi["low"].to_numpy()[pos], np.nan)
+    high = np.where(has, bi["high"].to_numpy()[pos], np.nan)
+    flag = np.where(has, bi["below_detection"].to_numpy()[pos], 0).astype(bool)
+    v = r["value"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        keep = has & ((v <= low) | (v >= high) | (flag & _bd(r) & ~np.isnan(v)))
+    return r[keep].reset_index(drop=True)
+
+
+def monthly_extremes(readings: pd.DataFrame, start=None, end=None, points: Iterable | None = None
+                     ) -> pd.DataFrame:
+    """Per point, month and parameter: ``point_id, month, parameter, low, high, n_below`` (``n_below``:
+    readings below detection with a value), readings from ``start`` to the end of the day ``end``."""
+    r = readings_between(readings, points, start, end)
+    cols = ["point_id", "month", "parameter", "low", "high", "n_below"]
+    if not len(r):
+        return months_frame([], [], [], [], [], [])
+    work = pd.DataFrame({"point_id": r["point_id"].astype(str).to_numpy(),
+                         "month": r["sampled_at"].dt.to_period("M").dt.to_timestamp().to_numpy(),
+                         "parameter": r["parameter"].astype(str).to_numpy(),
+                         "value": r["value"].to_numpy(float),
+                         "bd": (_bd(r) & r["value"].notna().to_numpy(bool)).astype(int)})
+    g = work.groupby(["point_id", "month", "parameter"], sort=True)
+    out = g.agg(low=("value", "min"), high=("value", "max"), n_below=("bd", "sum")).reset_index()
+    return months_frame(*(out[c].tolist() for c in cols))
+
+
+def extremes_as_readings(ext: pd.DataFrame) -> pd.DataFrame:
+    """Monthly extremes as two readings per group, dated the first of the month.
+
+    The low row carries ``below_detection`` = any reading of the group was below detection (what decides
+    a ``min``-kind class); the high row is a detection. Groups are sorted (point, month, parameter).
+    """
+    ext = ext.sort_values(["point_id", "month", "parameter"], kind="stable").reset_index(drop=True)
+    n = len(ext)
+    month = pd.to_datetime(ext["month"]).astype("datetime64[ms]")
+    lo = pd.DataFrame({"point_id": ext["point_id"].astype(str).to_numpy(), "sampled_at": month.to_numpy(),
+                       "parameter": ext["parameter"].astype(str).to_numpy(),
+                       "value": pd.to_numeric(ext["low"], errors="coerce").to_numpy(float),
+                       "below_detection": pd.array(pd.to_numeric(ext["n_below"]).fillna(0).to_numpy() > 0,
+                                                   dtype="boolean")})
+    hi = lo.assign(value=pd.to_numeric(ext["high"], errors="coerce").to_numpy(float),
+                   below_detection=pd.array(np.zeros(n, bool), dtype="boolean"))
+    out = pd.concat([lo, hi], ignore_index=True)
+    return out.astype({"point_id": object, "parameter": object}) if n else out
+
+
+def months_frame(points: list, months: list, parameters: list, low: list, high: list, n_below: list
+                 ) -> pd.DataFrame:
+    """The frame :func:`monthly_extremes` returns, from a database's rows."""
+    return pd.DataFrame({"point_id": pd.Series([str(p) for p in points], dtype=object),
+                         "month": pd.to_datetime(pd.Series(months, dtype=object)).astype("datetime64[ns]"),
+                         "parameter": pd.Series([str(p) for p in parameters], dtype=object),
+                         "low": pd.to_numeric(pd.Series(low, dtype=object), errors="coerce").astype(float),
+                         "high": pd.to_numeric(pd.Series(high, dtype=object), errors="coerce").astype(float),
+                         "n_below": pd.to_numeric(pd.Series(n_below, dtype=object)).fillna(0).astype("int64")})
+
+
+# --- SQL: GeoPackage (SQLite) ---------------------------------------------------------------------
+# {cols}: the stored columns, quoted and prefixed ``r.``; {time}/{bd}: fixed fragments chosen below.
+# Parameters are positional (``?``); point ids and bounds travel as one JSON text each (no length limit).
+
+#: Each point's last reading time (correlated MAX on the index readings(point_id, sampled_at)), then
+#: every reading of that day. ?1 = JSON list of point ids, ?2 = end bound (when {end} is used).
+GPKG_LATEST = (
+    'WITH pts(pid) AS ({points}), '
+    'last(pid, at) AS (SELECT pid, (SELECT MAX("sampled_at") FROM "readings" '
+    'WHERE "point_id" = pts.pid{end_inner}) FROM pts) '
+    'SELECT {cols} FROM last JOIN "readings" r ON r."point_id" = last.pid '
+    'AND r."sampled_at" >= substr(last.at, 1, 10) AND r."sampled_at" < date(last.at, \'+1 day\'){end_outer} '
+    'ORDER BY r.{pk}')
+GPKG_POINTS_GIVEN = "SELECT DISTINCT value FROM json_each(?)"
+GPKG_POINTS_ALL = 'SELECT DISTINCT "point_id" FROM "readings"'
+
+#: Readings of some points over a period.
+GPKG_BETWEEN = 'SELECT {cols} FROM "readings" r WHERE 1{points}{time} ORDER BY r.{pk}'
+
+#: Readings beyond bounds: the bounds as a JSON list of [point_id, parameter, low, high, bd].
+GPKG_OUTSIDE = (
+    'SELECT {cols} FROM "readings" r CROSS JOIN temp."qingshan_bounds" b '
+    'ON b.pid = r."point_id" AND b.par = r."parameter" '
+    'WHERE (r."value" <= b.lo OR r."value" >= b.hi{bd}){time} ORDER BY r.{pk}')
+#: The bounds of :data:`GPKG_OUTSIDE`, keyed by point and parameter (a later row for the same key wins).
+GPKG_BOUNDS_TABLE = ('CREATE TEMP TABLE IF NOT EXISTS "qingshan_bounds" (pid TEXT, par TEXT, lo REAL, hi REAL, '
+                     'bd INTEGER, PRIMARY KEY (pid, par)) WITHOUT ROWID')
+GPKG_BOUNDS_INSERT = 'INSERT OR REPLACE INTO temp."qingshan_bounds" VALUES (?, ?, ?, ?, ?)'
+
+#: Per point, month and parameter: MIN, MAX and readings below detection.
+GPKG_MONTHLY = (
+    'SELECT "point_id", substr("sampled_at", 1, 7), "parameter", MIN("value"), MAX("value"), {bd} '
+    'FROM "readings" r WHERE 1{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3')
+
+
+def gpkg_time(start=None, end=None, prefix: str = "r.") -> tuple[str, list]:
+    """``AND sampled_at >= ? AND sampled_at < ?`` for the bounds given (SQLite text)."""
+    sql, params = "", []
+    if start is not None:
+        sql += f' AND {prefix}"sampled_at" >= ?'
+        params.append(sqlite_time(start_of(start)))
+    if end is not None:
+        sql += f' AND {prefix}"sampled_at" < ?'
+        params.append(sqlite_time(end_of(end)))
+    return sql, params
+
+
+# --- SQL: PostGIS ---------------------------------------------------------------------------------
+# Composed with psycopg.sql: {cols} the stored columns as identifiers prefixed r.; named parameters.
+
+PG_LATEST = (
+    "WITH pts AS ({points}), "
+    "last AS (SELECT pid, (SELECT max(sampled_at) FROM readings WHERE point_id = pts.pid{end_inner}) AS at "
+    "FROM pts) "
+    "SELECT {cols} FROM last JOIN readings r ON r.point_id = last.pid "
+    "AND r.sampled_at >= date_trunc('day', last.at) "
+    "AND r.sampled_at < date_trunc('day', last.at) + interval '1 day'{end_outer} "
+    "ORDER BY r._seq")
+PG_POINTS_GIVEN = "SELECT DISTINCT unnest(%(ids)s::text[]) AS pid"
+PG_POINTS_ALL = "SELECT DISTINCT point_id AS pid FROM readings"
+PG_BETWEEN = "SELECT {cols} FROM readings r WHERE true{points}{time} ORDER BY r._seq"
+PG_OUTSIDE = (
+    "WITH b AS (SELECT * FROM unnest(%(pid)s::text[], %(par)s::text[], %(lo)s::float8[], %(hi)s::float8[], "
+    "%(bd)s::boolean[]) AS b(pid, par, lo, hi, bd)), "
+    "pts AS (SELECT DISTINCT pid FROM b) "
+    "SELECT {cols} FROM pts JOIN readings r ON r.point_id = pts.pid{time} "
+    "JOIN b ON b.pid = r.point_id AND b.par = r.parameter "
+    "WHERE r.value <= b.lo OR r.value >= b.hi{bd} ORDER BY r._seq")
+PG_MONTHLY = (
+    "SELECT point_id, date_trunc('month', sampled_at), parameter, min(value), max(value), {bd} "
+    "FROM readings r WHERE true{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+
+def pg_time(start=None, end=None) -> tuple[str, dict]:
+    sql, params = "", {}
+    if start is not None:
+        sql += " AND r.sampled_at >= %(start)s"
+        params["start"] = start_of(start).to_pydatetime()
+    if end is not None:
+        sql += " AND r.sampled_at < %(end)s"
+        params["end"] = end_of(end).to_pydatetime()
+    return sql, params
+
+
+def pg_bounds(bounds: pd.DataFrame) -> dict:
+    rows = bounds_rows(bounds)
+    return {"pid": [r[0] for r in rows], "par": [r[1] for r in rows], "lo": [r[2] for r in rows],
+            "hi": [r[3] for r in rows], "bd": [bool(r[4]) for r in rows]}
