@@ -238,3 +238,20 @@ def test_missing_tables_and_layers_give_empty_frames(tmp_path):
     snap = P.snapshot(store, "2007-01-01")
     assert len(P.counts(snap, "2007-01-01")) == 0
     assert np.isnan(P.completion(snap, "lime", "2007-01-01")["rate"]).all()
+
+
+def test_wall_closure_figures_from_the_database(case):
+    """The wall's closure tiles (kpis), trends, township standing and campaign alert from a snapshot."""
+    from geo import alerts, wallboard
+
+    store, full, dates = case
+    full = P.prepare(full)
+    for day in (dates[1], dates[-2]):
+        day = pd.Timestamp(day)
+        snap = P.snapshot(store, day, history_of=contract.SITE_LAYERS)
+        a, b = wallboard.closure_trends(snap, day), wallboard.closure_trends(full, day)
+        for key in ("series", "projections", "campaigns"):
+            _same(a[key], b[key])
+        assert (a["start"], a["end"]) == (b["start"], b["end"])
+        _same(wallboard.township_standing({}, day, snapshot=snap), wallboard.township_standing(full, day))
+        assert alerts.campaigns(full, day, snapshot=snap) == alerts.campaigns(full, day)
