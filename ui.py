@@ -87,6 +87,19 @@ def status_snapshot(as_of, history_of: tuple[str, ...] = ()) -> dict:
     return _snapshot(spec, _store(spec).version(list(SNAPSHOT_TABLES)), day, tuple(history_of))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _active_sites(spec: str, version: str, layer: str, as_of: dt.date):
+    return _store(spec).sites_on(layer, as_of, ["name"], exclude_statuses=rules.RESOLVED[layer])
+
+
+def active_sites(layer: str, as_of):
+    """The ``layer`` sites active on ``as_of`` (``id, status, name``, point; resolved ones never read), as the
+    database replays them, cached until the layer or the events change (the riverside check's input)."""
+    spec = default_spec()
+    day = pd.Timestamp(as_of).date()
+    return _active_sites(spec, _store(spec).version([layer, "status_events"]), layer, day)
+
+
 def report_date() -> dt.date:
     """The date the data stands at (:func:`geo.rules.default_as_of`: the store's ``as_of``, else today)."""
     return rules.default_as_of(load("meta")).date()

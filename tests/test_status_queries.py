@@ -255,3 +255,24 @@ def test_wall_closure_figures_from_the_database(case):
         assert (a["start"], a["end"]) == (b["start"], b["end"])
         _same(wallboard.township_standing({}, day, snapshot=snap), wallboard.township_standing(full, day))
         assert alerts.campaigns(full, day, snapshot=snap) == alerts.campaigns(full, day)
+
+
+def test_riverside_check_and_alert_from_active_sites(case):
+    """The riverside check and its alert from the active sites the database gives equal the replay."""
+    from geo import alerts
+
+    store, full, dates = case
+    frames = {**full, **store.read_many(["rivers", "waterbodies"])}
+
+    def active(layer, day):
+        return store.sites_on(layer, day, ["name"], exclude_statuses=rules.RESOLVED[layer])
+
+    found = 0
+    for day in (dates[1], dates[-2]):
+        day = pd.Timestamp(day)
+        got = alerts.riverside_check(frames, day, 200.0, active)
+        want = alerts.riverside_check(frames, day, 200.0)
+        found += len(want)
+        _same(pd.DataFrame(got).drop(columns="geometry"), pd.DataFrame(want).drop(columns="geometry"))
+        assert alerts.riverside(frames, day, new_days=400, active=active) == alerts.riverside(frames, day, new_days=400)
+    assert found > 0  # there are violations to compare
