@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import alerts as A, config, progress, water, wallboard as W
+from geo import alerts as A, buffers, config, progress, water, wallboard as W
 from layers import mapview
 from layers.wall import wall_map
 
@@ -190,7 +190,7 @@ def closure_tiles(frames, as_of) -> list[str]:
 
 
 def buffer_tile(frames, as_of):
-    v = A.riverside_check(frames, as_of, BUFFER_M, ui.active_sites)  # active sites of the day from the database
+    v = buffers.check(frames, distance=BUFFER_M, as_of=as_of)
     n = len(v)
     by = v["layer"].value_counts() if n else {}
     note = f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}"
@@ -429,7 +429,7 @@ def _panel(version: str, as_of: dt.date) -> dict:
     wt, classes = water_tile(frames, as_of)
     figures = W.casework_figures(frames, day)
     tiles += [bt, wt] + casework_tile(figures)
-    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap, active=ui.active_sites)
+    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap)
     # the sites as the closure tiles count them, drawn by the map (which computes nothing itself)
     sites = {layer: progress.sites_as_of(frames, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
