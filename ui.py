@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from geo import contract, rules
+from geo import contract, progress, rules
 from geo.store import Store, default_spec, open_store
 
 
@@ -67,6 +67,37 @@ def data_version(*tables: str) -> str:
     update does not throw away the water page's work.
     """
     return get_store().version(list(tables) if tables else None)
+
+
+#: The tables a status snapshot reads (:func:`status_snapshot`).
+SNAPSHOT_TABLES = ("townships", *contract.SITE_LAYERS, "status_events")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _snapshot(spec: str, version: str, as_of: dt.date, history_of: tuple[str, ...]) -> dict:
+    return progress.snapshot(_store(spec), as_of, history_of=history_of)
+
+
+def status_snapshot(as_of, history_of: tuple[str, ...] = ()) -> dict:
+    """:func:`geo.progress.snapshot` of ``as_of`` (the database replays the statuses), cached until a site
+    layer, the events or the townships change. ``history_of``: site layers whose events up to the day the
+    caller needs (time series)."""
+    spec = default_spec()
+    day = pd.Timestamp(as_of).date()
+    return _snapshot(spec, _store(spec).version(list(SNAPSHOT_TABLES)), day, tuple(history_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _active_sites(spec: str, version: str, layer: str, as_of: dt.date):
+    return _store(spec).sites_on(layer, as_of, ["name"], exclude_statuses=rules.RESOLVED[layer])
+
+
+def active_sites(layer: str, as_of):
+    """The ``layer`` sites active on ``as_of`` (``id, status, name``, point; resolved ones never read), as the
+    database replays them, cached until the layer or the events change (the riverside check's input)."""
+    spec = default_spec()
+    day = pd.Timestamp(as_of).date()
+    return _active_sites(spec, _store(spec).version([layer, "status_events"]), layer, day)
 
 
 def report_date() -> dt.date:

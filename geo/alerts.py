@@ -83,17 +83,20 @@ def _frame(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None
 
 # --- sources -----------------------------------------------------------------------------------
 
-def campaigns(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, window_days: int = 90) -> Alert | None:
+def campaigns(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, window_days: int = 90,
+              snapshot: Mapping | None = None) -> Alert | None:
     """Campaigns with work left whose projection misses the deadline (or that never finish at this pace).
 
     A campaign without a deadline or without targets is not judged. Worst
     first: never at this pace, then the latest projected finish past the deadline.
+    ``snapshot``: :func:`geo.progress.snapshot` of ``day`` with every site layer's history, used
+    instead of ``frames`` (the database replays the statuses).
     """
     if _frame(frames, "status_events") is None:
         return None
     late = []
     for key, c in progress.CAMPAIGNS.items():
-        _, p = progress.timeline(frames, key, day, window_days=window_days)
+        _, p = progress.timeline(frames if snapshot is None else snapshot, key, day, window_days=window_days)
         if p.deadline is None or p.targets == 0 or p.remaining <= 0 or p.on_time:
             continue
         if p.projected_on is None:
@@ -189,16 +192,18 @@ def complaints(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert |
 
 
 def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days: int = NEW_DAYS,
-              distance: float = BUFFER_M) -> Alert | None:
+              distance: float = BUFFER_M, active: Callable | None = None) -> Alert | None:
     """Riverside violations on ``day`` that were not violations ``new_days`` earlier, nearest the water first.
 
     A site registered, or turned active again, within the window shows here;
-    the note gives the total standing on the day.
+    the note gives the total standing on the day. ``active(layer, day)``: the sites of ``layer``
+    active on ``day`` (e.g. ``Store.sites_on`` leaving resolved statuses out), used instead of
+    replaying ``frames``' events (see :func:`riverside_check`).
     """
     if _frame(frames, "rivers") is None and _frame(frames, "waterbodies") is None:
         return None
-    now = buffers.check(frames, distance=distance, as_of=day)
-    before = buffers.check(frames, distance=distance, as_of=day - pd.Timedelta(days=new_days))
+    now = riverside_check(frames, day, distance, active)
+    before = riverside_check(frames, day - pd.Timedelta(days=new_days), distance, active)
     seen = set(zip(before["layer"], before["id"]))
     new = now[[(lay, i) not in seen for lay, i in zip(now["layer"], now["id"])]].sort_values("distance_m")
     resolved = len(seen - set(zip(now["layer"], now["id"])))
@@ -207,6 +212,17 @@ def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days
     note = f"在册{len(now)}处" + (f"，近{new_days}天整改{resolved}处" if resolved else "")
     return Alert("riverside", f"沿河违规新增（近{new_days}天）", len(items), "处", "bad" if items else "ok",
                  items, note)
+
+
+def riverside_check(frames: Mapping[str, pd.DataFrame], day, distance: float = BUFFER_M,
+                    active: Callable | None = None) -> pd.DataFrame:
+    """:func:`geo.buffers.check` of every site layer on ``day``; with ``active(layer, day)`` (the sites
+    active on that day, already replayed, e.g. by the database) only those are checked, nothing replayed."""
+    if active is None:
+        return buffers.check(frames, distance=distance, as_of=day)
+    fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if _frame(frames, t) is not None}
+    fr.update({layer: active(layer, as_day(day)) for layer in ("enterprises", "kilns", "farms")})
+    return buffers.check(fr, distance=distance, as_of=None)
 
 
 #: Every source, in the order the wall shows them.
@@ -221,12 +237,17 @@ OPTIONAL_TABLES = ("complaints",)
 
 
 def collect(frames: Mapping[str, pd.DataFrame], as_of, *, sources: Mapping[str, Callable] | None = None,
-            new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90) -> list[Alert]:
-    """Every available source's alert on ``as_of``, in source order (unavailable sources left out)."""
+            new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90,
+            snapshot: Mapping | None = None, active: Callable | None = None) -> list[Alert]:
+    """Every available source's alert on ``as_of``, in source order (unavailable sources left out).
+
+    ``snapshot`` (:func:`geo.progress.snapshot` of ``as_of`` with every site layer's history) and
+    ``active`` (``active(layer, day)``: the sites active on a day, see :func:`riverside`) serve the
+    site parts instead of replaying ``frames``."""
     day = as_day(as_of)
     frames = progress.prepare(frames)
-    options = {"riverside": {"new_days": new_days, "distance": distance},
-               "campaigns": {"window_days": window_days}}
+    options = {"riverside": {"new_days": new_days, "distance": distance, "active": active},
+               "campaigns": {"window_days": window_days, "snapshot": snapshot}}
     out = []
     for key, fn in (SOURCES if sources is None else sources).items():
         a = fn(frames, day, **options.get(key, {}))

@@ -134,7 +134,11 @@ def sites_as_of(frames: Mapping[str, pd.DataFrame], layer: str, as_of=None) -> p
     frames = prepare(frames) if "township" not in frames.get(layer, pd.DataFrame()).columns else frames
     sites = frames[layer]
     day = None if as_of is None else as_day(as_of)
-    out = history.sites_on(pd.DataFrame(sites), _events(frames), layer, day).copy()
+    if SNAPSHOT in frames:  # the sites already stand on their day (:func:`snapshot`): nothing to replay
+        _same_day(frames, day)
+        out = pd.DataFrame(sites).copy()
+    else:
+        out = history.sites_on(pd.DataFrame(sites), _events(frames), layer, day).copy()
     out["township"] = out["township"].astype(object).where(out["township"].notna(), OUTSIDE)
     gcol = GROUP_COLUMN[layer]
     grp = out[gcol] if gcol in out.columns else pd.Series(None, index=out.index, dtype=object)
@@ -685,6 +689,43 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
 
 
 # --- store ------------------------------------------------------------------------------------
+
+#: Key of frames made by :func:`snapshot`: the day their site layers stand on.
+SNAPSHOT = "snapshot_of"
+#: The site columns this module uses besides ``id``, ``status`` and the geometry.
+SITE_COLUMNS = ("name", "park", "industry", "kind", "species", "deadline", "department", "destination",
+                "committed_on")
+
+
+def _same_day(frames: Mapping[str, pd.DataFrame], day) -> None:
+    if day is None or as_day(frames[SNAPSHOT]) != day:
+        raise ValueError(f"these frames stand on {frames[SNAPSHOT]:%Y-%m-%d}; asked for {day}")
+
+
+def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COLUMNS) -> dict:
+    """The frames of this module as they stood on ``as_of``, read from ``store`` with SQL doing the replay.
+
+    Each site layer holds its sites on ``as_of`` (:meth:`geo.store.base.Store.sites_on`: only the
+    ``columns`` used here, with ``township`` from the point) and ``status_events`` only what the
+    figures of that day need: the ``treating`` events of farms up to the day (the livestock targets),
+    plus every event up to the day of the layers in ``history_of`` (for :func:`cumulative` /
+    :func:`timeline` of their campaigns). Every function of this module accepts these frames for
+    that one day (another day raises ``ValueError``) and gives what it gives on the whole tables.
+    """
+    day = as_day(as_of)
+    towns = store.read("townships")
+    out: dict = {"townships": towns, SNAPSHOT: day}
+    for layer in contract.SITE_LAYERS:
+        s = store.sites_on(layer, day, list(columns))
+        s["township"] = township_of(s, towns) if len(towns) else pd.NA
+        out[layer] = s
+    parts = [store.events_of(layer, until=day) for layer in dict.fromkeys(history_of)]
+    if "farms" not in history_of:
+        parts.append(store.events_of("farms", until=day, statuses=["treating"]))
+    parts = [p for p in parts if len(p)]
+    out["status_events"] = pd.concat(parts, ignore_index=True) if parts else contract.empty("status_events")
+    return out
+
 
 def load_frames(store) -> dict[str, pd.DataFrame]:
     """The tables this module needs, read from a store and prepared."""

@@ -150,7 +150,8 @@ def water_share_from_store(store, points: pd.DataFrame, as_of, *, years: int = 3
 STANDING_COLUMNS = ["township", "value", "text", "detail", "flag"]
 
 
-def township_standing(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame:
+def township_standing(frames: Mapping[str, pd.DataFrame], as_of, *, snapshot: Mapping | None = None
+                      ) -> pd.DataFrame:
     """Townships for the wall's ranking, weakest first.
 
     With an assessment (the casework tables in ``frames``, ``assessment_entries``
@@ -163,13 +164,14 @@ def township_standing(frames: Mapping[str, pd.DataFrame], as_of) -> pd.DataFrame
 
     Returns ``township, value`` (score or share, for sorting), ``text`` (the
     figure as shown), ``detail`` (what it is made of) and ``flag`` (否决 or
-    empty); ``attrs["title"]`` names the list.
+    empty); ``attrs["title"]`` names the list. ``snapshot``: :func:`geo.progress.snapshot` of the day, from
+    which the completion list is cut (the database replays the statuses; default: ``frames``).
     """
     day = as_day(as_of)
     out = _assessment(frames, day)
     if out is not None:
         return out
-    frames = progress.prepare(frames)
+    frames = progress.prepare(frames if snapshot is None else snapshot)
     parts = []
     for key, c in progress.CAMPAIGNS.items():
         comp = progress.completion(frames, key, day)

@@ -71,7 +71,7 @@ if frames["townships"].get("approximate", pd.Series([False])).fillna(False).any(
 # Counts under the map: what the map shows, in numbers (geo.progress's counts, cached like the map).
 @st.cache_data(show_spinner=False, max_entries=32)
 def _status_table(version: str, as_of, towns: tuple) -> pd.DataFrame:
-    c = progress.counts(_prepared(version), as_of)
+    c = progress.counts(ui.status_snapshot(as_of), as_of)  # statuses on the date replayed by the database
     if towns:
         c = c[c["township"].isin(towns)]
     c = c.assign(图层=c["layer"].map(LAYER_LABELS),
@@ -79,7 +79,7 @@ def _status_table(version: str, as_of, towns: tuple) -> pd.DataFrame:
     return c.pivot_table(index="图层", columns="状态", values="count", fill_value=0, aggfunc="sum")
 
 
-table = _status_table(ui.data_version(), as_of, tuple(towns))
+table = _status_table(ui.data_version(*ui.SNAPSHOT_TABLES), as_of, tuple(towns))
 if len(table):
     st.subheader(f"{as_of:%Y年%m月%d日} 各类点位状态")
     st.dataframe(table, width="stretch")

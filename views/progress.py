@@ -23,6 +23,7 @@ from layers.base import Legend
 st.title("关停进度")
 
 TABLES = ("townships", "enterprises", "kilns", "farms", "status_events", "sampling_points")
+# the briefing's tables (read whole only when a briefing is made; the page itself reads ui.SNAPSHOT_TABLES);
 # readings only feed the briefing's water page: its latest sampling per point, read when a briefing is made
 
 
@@ -31,20 +32,25 @@ def _frames(version: str) -> dict[str, pd.DataFrame]:
     return P.prepare(ui.load_many(*TABLES))
 
 
+def _snap(as_of: dt.date, campaign: str) -> dict:
+    """The sites on ``as_of`` as the database replays them, with the events of ``campaign``'s layer
+    up to that day (its cumulative series); every figure of the page for that day comes from it."""
+    return ui.status_snapshot(as_of, (P.CAMPAIGNS[campaign].layer,))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def _kpis(version: str, as_of: dt.date, towns: tuple[str, ...]) -> dict:
-    return P.kpis(_filtered(_frames(version), list(towns)), as_of)
+def _kpis(version: str, as_of: dt.date, towns: tuple[str, ...], campaign: str) -> dict:
+    return P.kpis(_filtered(_snap(as_of, campaign), list(towns)), as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _completion(version: str, campaign: str, as_of: dt.date) -> pd.DataFrame:
-    return P.completion(_frames(version), campaign, as_of)
+    return P.completion(_snap(as_of, campaign), campaign, as_of)
 
 
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, campaign: str, as_of: dt.date, towns: tuple[str, ...]) -> str:
-    frames = _frames(version)
-    tw = frames["townships"]
+    tw = ui.load("townships")
     focus = tw[tw["name"].isin(towns)] if towns else tw
     comp = _completion(version, campaign, as_of)
     values = {t: r for t, r in zip(comp["township"], comp["rate"]) if pd.notna(r)}
@@ -72,8 +78,7 @@ def _days_text(v) -> str:
     return f"逾期 {-v} 天" if v < 0 else ("今日到期" if v == 0 else f"剩余 {v} 天")
 
 
-version = ui.data_version(*TABLES)
-frames = _frames(version)
+version = ui.data_version(*ui.SNAPSHOT_TABLES)
 report_day = ui.report_date()
 
 c1, c2, c3 = st.columns([1, 1.3, 2.2])
@@ -82,12 +87,13 @@ with c1:
 with c2:
     campaign = st.selectbox("专项", list(P.CAMPAIGNS), format_func=lambda k: P.CAMPAIGNS[k].label, key="campaign")
 with c3:
-    towns = st.multiselect("乡镇（街道）", frames["townships"]["name"].tolist(), placeholder="全区", key="towns")
+    towns = st.multiselect("乡镇（街道）", ui.township_names(), placeholder="全区", key="towns")
 if as_of > report_day:
     st.caption(f"注：数据截至 {report_day:%Y年%m月%d日}，之后的状态变化尚未录入，图表按已录入记录推算。")
 
 # --- KPI header ---------------------------------------------------------------------------------
-k = _kpis(version, as_of, tuple(towns))
+frames = _snap(as_of, campaign)
+k = _kpis(version, as_of, tuple(towns), campaign)
 chem, lime, live = k["chemical"], k["lime"], k["livestock"]
 m1, m2, m3, m4, m5 = st.columns(5)
 days = chem["days_to_deadline"]
@@ -227,7 +233,8 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
     st.session_state["briefing_for"] = (version, ui.data_version("readings"), as_of)
 if st.session_state.get("briefing_for") == (version, ui.data_version("readings"), as_of):
     try:
-        pdf, xlsx = _briefing(version, ui.data_version("readings"), as_of, district, ui.generated_by())
+        pdf, xlsx = _briefing(ui.data_version(*TABLES), ui.data_version("readings"), as_of, district,
+                              ui.generated_by())
     except GeoError as exc:
         st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:

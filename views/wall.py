@@ -422,20 +422,22 @@ def _panel(version: str, as_of: dt.date) -> dict:
     day = pd.Timestamp(as_of)
     # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
     frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
-    tiles = closure_tiles(frames, as_of)
+    # closure figures: the sites on the day as the database replays them, with every layer's history
+    snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
+    tiles = closure_tiles(snap, as_of)
     bt, violations = buffer_tile(frames, as_of)
     wt, classes = water_tile(frames, as_of)
     figures = W.casework_figures(frames, day)
     tiles += [bt, wt] + casework_tile(figures)
-    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M)
+    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap)
     # the sites as the closure tiles count them, drawn by the map (which computes nothing itself)
     sites = {layer: progress.sites_as_of(frames, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
-    trends = W.closure_trends(frames, day)
+    trends = W.closure_trends(snap, day)
     share = W.water_share_from_store(ui.get_store(), frames["sampling_points"], day)  # monthly extremes only
     return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends, "share": share,
-            "standing": W.township_standing(frames, day), "figures": figures}
+            "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures}
 
 
 def replay_date(report: dt.date) -> tuple[dt.date, str, str]:

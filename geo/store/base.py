@@ -220,3 +220,49 @@ class Store(ABC):
         from . import readings_sql
 
         return readings_sql.monthly_extremes(self.read("readings"), start, end, points)
+
+    # -- status queries (issue 13) --
+
+    def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,
+                 exclude_statuses: Iterable[str] | None = None):
+        """The ``layer`` sites as they stood on ``as_of``: ``id, status``, the asked ``columns``, geometry.
+
+        The contract's rule (:func:`geo.history.sites_on`): ``status`` is each
+        site's latest event effective on or before ``as_of``; sites with no
+        event by then are left out; ``as_of=None`` is the status as it stands
+        (every site). ``columns`` (``None``: all) names the other columns to
+        read (those the layer lacks are left out); ``exclude_statuses`` leaves
+        out the sites whose status on the day is one of them (a missing status
+        is kept). Rows in table order, contract dtypes, EPSG:4326.
+
+        This default replays whole tables in pandas; the backends answer in SQL.
+        """
+        from ..history import sites_on as replay
+
+        sites = self.read(layer)
+        ev = self.read("status_events", where={"layer": [layer]}) if as_of is not None else None
+        out = replay(sites, ev, layer, as_of) if as_of is not None else sites
+        if exclude_statuses is not None:
+            out = out[~out["status"].isin(list(exclude_statuses)).to_numpy(dtype=bool, na_value=False)]
+        from .status_sql import wanted_columns
+
+        keep = ["id", "status"] + wanted_columns([c for c in out.columns if c != "geometry"], columns)
+        return out[[c for c in keep if c in out.columns] + ["geometry"]].reset_index(drop=True)
+
+    def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
+                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The ``layer`` events (``layer, feature_id, status, effective_on, recorded_at``) in table order.
+
+        Only those effective on or before ``until``, of ``statuses`` and of
+        ``feature_ids`` when given (what replaying a campaign's history needs).
+        """
+        from .status_sql import EVENT_COLUMNS
+
+        ev = self.read("status_events", where={"layer": [layer]})
+        if until is not None:
+            ev = ev[(ev["effective_on"] <= pd.Timestamp(until).normalize()).to_numpy(dtype=bool, na_value=False)]
+        if statuses is not None:
+            ev = ev[ev["status"].isin(list(statuses)).to_numpy(dtype=bool, na_value=False)]
+        if feature_ids is not None:
+            ev = ev[ev["feature_id"].isin(list(feature_ids)).to_numpy(dtype=bool, na_value=False)]
+        return ev[[c for c in EVENT_COLUMNS if c in ev.columns]].reset_index(drop=True)

@@ -546,6 +546,61 @@ class GpkgStore(Store):
         cols = list(zip(*rows)) if rows else [[]] * 6
         return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
 
+    # -- status queries (issue 13) --
+
+    def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,
+                 exclude_statuses: Iterable[str] | None = None):
+        """:meth:`Store.sites_on` in SQL on one snapshot (:mod:`geo.store.status_sql`)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        if not self.path.exists():
+            return self._empty_sites(layer, columns)
+        S.ensure_gpkg_index(self)
+        with self._snapshot() as con:
+            lay = Layout(con, layer)
+            if not lay.exists:
+                return self._empty_sites(layer, columns)
+            rows, cols = S.gpkg_sites_on(con, lay, Layout(con, "status_events").exists, as_of, columns,
+                                         exclude_statuses=exclude_statuses)
+            crs = crs_of(con, lay.srs_id)
+        grid = np.empty((len(rows), 2 + len(cols) + 1), dtype=object)
+        if rows:
+            grid[:] = rows
+        kinds = {"id": "text", "status": "text", **{c: lay.columns[c] for c in cols}}
+        df = pd.DataFrame({n: from_sql(grid[:, j], kinds[n], False) for j, n in enumerate(kinds)}, columns=list(kinds))
+        df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(decode_blobs(grid[:, -1]), crs=crs), crs=crs)
+        return S.finish(layer, df)
+
+    def _empty_sites(self, layer: str, columns) -> pd.DataFrame:
+        from .status_sql import wanted_columns
+
+        e = contract.empty(layer)
+        return e[["id", "status"] + wanted_columns([c for c in e.columns if c != "geometry"], columns) + ["geometry"]]
+
+    def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
+                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """:meth:`Store.events_of` in SQL (over the events index by site and date)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        if not self.path.exists() or "status_events" not in self.tables():
+            return contract.empty("status_events")[S.EVENT_COLUMNS]
+        S.ensure_gpkg_index(self)
+        day = None if until is None else S.day_text(until)
+        statuses = None if statuses is None else list(statuses)
+        feature_ids = None if feature_ids is None else list(feature_ids)
+        with self._snapshot() as con:
+            rows = con.execute(S.gpkg_events_sql(day is not None, statuses, feature_ids),
+                               S.gpkg_events_params(layer, day, statuses, feature_ids)).fetchall()
+        grid = np.empty((len(rows), 5), dtype=object)
+        if rows:
+            grid[:] = rows
+        kinds = ["text", "text", "text", "datetime", "datetime"]
+        df = pd.DataFrame({n: from_sql(grid[:, j], k, False) for j, (n, k) in enumerate(zip(S.EVENT_COLUMNS, kinds))},
+                          columns=S.EVENT_COLUMNS)
+        return S.finish("status_events", df)
+
 
 def _default_mode() -> int:
     umask = os.umask(0)

@@ -762,6 +762,83 @@ class PostgisStore(Store):
         return q.months_frame(*map(list, cols))
 
 
+    # -- status queries (issue 13) --
+
+    def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,
+                 exclude_statuses: Iterable[str] | None = None):
+        """:meth:`Store.sites_on` in SQL (``DISTINCT ON`` over the events index; one snapshot)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        S.ensure_pg_index(self, _driver_tx)
+        day = None if as_of is None else S.day_text(as_of)
+        with _driver_tx(self.engine, isolation="REPEATABLE READ", readonly=True) as cur:
+            have = self._columns(cur, layer)
+            cols = S.wanted_columns([c for c in have if c != "geometry"], columns)
+            if not have:
+                e = contract.empty(layer)
+                return e[["id", "status"] + S.wanted_columns([c for c in e.columns if c != "geometry"], columns)
+                         + ["geometry"]]
+            events = bool(self._columns(cur, "status_events"))
+            params: list = []
+            sel = [sql.SQL("s.id")] + [sql.SQL("s.{}").format(sql.Identifier(c)) for c in cols]
+            if day is not None and not events:
+                rows = []
+            else:
+                if S.pg_fast(cur, layer, day) if events else True:
+                    status = sql.SQL("s.status") if "status" in have else sql.SQL("NULL::text")
+                    src = sql.SQL("FROM {} s").format(sql.Identifier(layer))
+                    conds = []
+                    if day is not None:  # sites with no event at all are not on the ledger on any date
+                        conds.append(sql.SQL("EXISTS (SELECT 1 FROM status_events e WHERE e.layer = %s "
+                                             "AND e.feature_id = s.id)"))
+                        params.append(layer)
+                else:
+                    status = sql.SQL("ev.status")
+                    src = sql.SQL("FROM {} s JOIN (" + S.PG_LATEST + ") ev ON ev.feature_id = s.id").format(
+                        sql.Identifier(layer))
+                    params += [layer, day]
+                    conds = []
+                if exclude_statuses is not None:
+                    conds.append(sql.SQL("({st} IS NULL OR NOT ({st} = ANY(%s)))").format(st=status))
+                    params.append([str(v) for v in exclude_statuses])
+                where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds) if conds else sql.SQL("")
+                geom = sql.SQL(", ST_AsBinary(s.geometry)") if "geometry" in have else sql.SQL(", NULL::bytea")
+                cur.execute(sql.SQL("SELECT {}, {} AS status{}{} {}{} ORDER BY s.{}").format(
+                    sel[0], status, sql.SQL("").join(sql.SQL(", ") + x for x in sel[1:]), geom, src, where,
+                    sql.Identifier(SEQ)), params)
+                rows = cur.fetchall()
+        names = ["id", "status"] + cols + ["geometry"]
+        types = ["text", "text"] + [have[c] for c in cols] + ["geometry"]
+        return S.finish(layer, _frame_from_rows(layer, names, types, rows))
+
+    def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
+                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """:meth:`Store.events_of` in SQL (over the events index)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        conds, params = [sql.SQL("layer = %s")], [layer]
+        if until is not None:
+            conds.append(sql.SQL("effective_on <= %s::date"))
+            params.append(S.day_text(until))
+        if statuses is not None:
+            conds.append(sql.SQL("status = ANY(%s)"))
+            params.append([str(v) for v in statuses])
+        if feature_ids is not None:
+            conds.append(sql.SQL("feature_id = ANY(%s)"))
+            params.append([str(v) for v in feature_ids])
+        with _driver_tx(self.engine, readonly=True) as cur:
+            have = self._columns(cur, "status_events")
+            if not have:
+                return contract.empty("status_events")[S.EVENT_COLUMNS]
+            cur.execute(sql.SQL("SELECT layer, feature_id, status, effective_on, recorded_at FROM status_events "
+                                "WHERE {} ORDER BY {}").format(sql.SQL(" AND ").join(conds), sql.Identifier(SEQ)),
+                        params)
+            rows = cur.fetchall()
+        df = _frame_from_rows("status_events", S.EVENT_COLUMNS, [have[c] for c in S.EVENT_COLUMNS], rows)
+        return S.finish("status_events", df)
+
 def _copy(cur, target, columns: list[str], values: list[list]) -> None:
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
             target, sql.SQL(", ").join(map(sql.Identifier, columns)))) as cp:
