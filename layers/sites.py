@@ -31,6 +31,8 @@ def history_lines(events: pd.DataFrame | None, layer: str, ids: Sequence[str], l
     if events is None or len(events) == 0:
         return [[] for _ in ids]
     ev = events[events["layer"] == layer].sort_values(["effective_on", "recorded_at"], kind="stable")
+    if len(ev) == 0:  # (an empty frame's text columns do not add up)
+        return [[] for _ in ids]
     ev = ev.groupby("feature_id", sort=False).tail(last).iloc[::-1]
     labels = {s: status_label(s, layer) for s in ev["status"].unique()}
     note = ev["note"].fillna("").astype(str)

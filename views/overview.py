@@ -5,16 +5,20 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import progress, water
+from geo import contract, progress, water
 from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
 from geo.spatial import with_township
 from layers import mapview
-from layers.overview import ALL_LAYERS, max_points, overview_map
+from layers.overview import ALL_LAYERS, max_points, overview_map, points_to_draw
 
 st.title("总览 · 生态整治一张图")
 
-frames = ui.load_many("townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
-                      "status_events", "meta")
+#: What the map is drawn from (its cache is kept while other tables change).
+MAP_TABLES = ("townships", "rivers", "waterbodies", "sampling_points", "readings", *SITE_LAYERS,
+              "status_events")
+# Small tables whole; the sites come from the database as they stood on the date (ui.status_snapshot), and
+# whole site rows and their histories only for the sites a map draws one by one.
+frames = ui.load_many("townships", "rivers", "waterbodies", "sampling_points", "meta")
 c1, c2, c3 = st.columns([1, 2, 3])
 with c1:
     as_of = ui.as_of_input("截至日期（按状态记录回放）")
@@ -28,11 +32,34 @@ with c3:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _prepared(version: str) -> dict[str, pd.DataFrame]:
-    """The tables with each site's and sampling point's township (one spatial join per data version)."""
-    out = progress.prepare(frames)
-    out["sampling_points"] = with_township(frames["sampling_points"], frames["townships"])
-    return out
+def _points(version: str) -> pd.DataFrame:
+    """The sampling points with their township (one spatial join per data version)."""
+    return with_township(frames["sampling_points"], frames["townships"])
+
+
+def _drawn_sites(snap: dict, towns: tuple, layers: tuple) -> tuple[dict, pd.DataFrame]:
+    """Whole rows of the sites drawn one by one (those of the chosen townships), with the status of the date,
+    and their events up to the date (the popups' history): read for these sites only."""
+    store = ui.get_store()
+    sites, events = {}, []
+    for layer in SITE_LAYERS:
+        s = snap[layer]
+        if towns:
+            s = s[s["township"].isin(towns)]
+        if layer not in layers or not len(s):
+            sites[layer] = s
+            continue
+        ids = s["id"].astype(str).tolist()
+        rows = store.read(layer, where={"id": ids})
+        status = dict(zip(s["id"], s["status"]))  # the status on the date (the row holds today's)
+        rows = rows[rows["id"].isin(status)].copy()
+        rows["status"] = rows["id"].map(status)
+        rows["township"] = rows["id"].map(dict(zip(s["id"], s["township"])))
+        sites[layer] = rows
+        events.append(store.read("status_events", where={"layer": [layer], "feature_id": ids}))
+    events = [e for e in events if len(e)]
+    ev = pd.concat(events, ignore_index=True) if events else contract.empty("status_events")
+    return sites, ev[ev["effective_on"] <= pd.Timestamp(snap[progress.SNAPSHOT])]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -50,17 +77,22 @@ def _water_classes(version: str, as_of) -> pd.DataFrame | None:
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of, towns: tuple, layers: tuple) -> tuple[str, int, bool]:
     """The map's HTML, how many points the chosen layers hold, and whether they are drawn per township."""
-    prepared = _prepared(version)
-    sites = {layer: progress.sites_as_of(prepared, layer, as_of) for layer in SITE_LAYERS}
-    events = prepared["status_events"]
-    events = events[events["effective_on"] <= pd.Timestamp(as_of)]  # the popups' history up to the date
+    snap = ui.status_snapshot(as_of)
+    points = _points(version)
+    sites = {layer: snap[layer] for layer in SITE_LAYERS}
+    n = points_to_draw(sites, points, township=list(towns), layers=layers)
+    events = None
+    if n <= max_points():
+        sites, events = _drawn_sites(snap, towns, layers)
     classes = _water_classes(version, as_of) if "sampling_points" in layers else None
-    m = overview_map(prepared, sites=sites, events=events, township=list(towns), layers=layers,
+    base = {"townships": frames["townships"], "rivers": frames["rivers"], "waterbodies": frames["waterbodies"],
+            "sampling_points": points}
+    m = overview_map(base, sites=sites, events=events, township=list(towns), layers=layers,
                      height=640, water_classes=classes)
     return mapview.to_html(m), m.qs_points, m.qs_aggregated
 
 
-html, n_points, aggregated = _map_html(ui.data_version(), as_of, tuple(towns), tuple(chosen or ()))
+html, n_points, aggregated = _map_html(ui.data_version(*MAP_TABLES), as_of, tuple(towns), tuple(chosen or ()))
 if aggregated:
     st.info(f"所选范围共有 {n_points:,} 个点位，超过单张地图可清晰显示的 {max_points():,} 个：企业、石灰窑、养殖场按乡镇（街道）"
             "汇总显示，符号大小和数字为点位数，颜色为已完成比例。在上方“乡镇（街道）”中选择乡镇后显示各个点位。")
