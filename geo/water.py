@@ -434,13 +434,14 @@ def exceedance_bounds(points: pd.DataFrame) -> pd.DataFrame:
     tgt = pd.to_numeric(pts["target_class"], errors="coerce").to_numpy(float) if "target_class" in pts.columns \
         else np.full(len(pts), np.nan)
     rows = []
+    # which parameters count, per kind of water: asked once (asking per point costs 5 ms a call)
+    counted = {wb: [c for c in STANDARD if assessed(c, wb)] for wb in WATERBODIES}
     for pid, wb, t in zip(pts["id"].astype(str), pts["waterbody"], tgt):
         if wb not in WATERBODIES or not t == t or t >= WORSE_THAN_V:
             continue
         k = int(np.floor(t))
-        for code, spec in STANDARD.items():
-            if not assessed(code, wb):
-                continue
+        for code in counted[wb]:
+            spec = STANDARD[code]
             lim = spec.limits(wb)
             if k < 1:  # below class Ⅰ: every reading misses it
                 rows.append((pid, code, np.nan, -np.inf, False))
