@@ -34,7 +34,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import buffers, discharge, progress, water
+from . import buffers, discharge, progress, rules, water
 from . import complaints as casework_complaints
 from .rules import as_day
 
@@ -192,26 +192,71 @@ def complaints(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert |
 
 
 def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days: int = NEW_DAYS,
-              distance: float = BUFFER_M, active: Callable | None = None) -> Alert | None:
+              distance: float = BUFFER_M, active: Callable | None = None,
+              now: pd.DataFrame | None = None) -> Alert | None:
     """Riverside violations on ``day`` that were not violations ``new_days`` earlier, nearest the water first.
 
     A site registered, or turned active again, within the window shows here;
     the note gives the total standing on the day. ``active(layer, day)``: the sites of ``layer``
     active on ``day`` (e.g. ``Store.sites_on`` leaving resolved statuses out), used instead of
     replaying ``frames``' events (see :func:`riverside_check`).
+
+    ``now``: the violations on ``day`` (a :func:`geo.buffers.check` the caller already has), with
+    ``frames`` holding the sites on ``day`` and every event of the site layers up to it (a
+    :func:`geo.progress.snapshot` with their history). Then only the sites with an event in the
+    window are looked at again: a site's distance to water does not change with the date, so a site
+    with no event in the window is a violation on both days or on neither.
     """
     if _frame(frames, "rivers") is None and _frame(frames, "waterbodies") is None:
         return None
-    now = riverside_check(frames, day, distance, active)
-    before = riverside_check(frames, day - pd.Timedelta(days=new_days), distance, active)
-    seen = set(zip(before["layer"], before["id"]))
+    earlier = day - pd.Timedelta(days=new_days)
+    if now is None:
+        now = riverside_check(frames, day, distance, active)
+        before = riverside_check(frames, earlier, distance, active)
+        seen = set(zip(before["layer"], before["id"]))
+        resolved = len(seen - set(zip(now["layer"], now["id"])))
+    else:
+        seen, resolved = _violations_before(frames, now, day, earlier, distance)
     new = now[[(lay, i) not in seen for lay, i in zip(now["layer"], now["id"])]].sort_values("distance_m")
-    resolved = len(seen - set(zip(now["layer"], now["id"])))
     items = tuple(f"{n}（{t}，距水体{d:.0f}米）" for n, t, d in zip(new["name"], new["township"].fillna("界外"),
                                                                new["distance_m"]))
     note = f"在册{len(now)}处" + (f"，近{new_days}天整改{resolved}处" if resolved else "")
     return Alert("riverside", f"沿河违规新增（近{new_days}天）", len(items), "处", "bad" if items else "ok",
                  items, note)
+
+
+def _violations_before(frames: Mapping[str, pd.DataFrame], now: pd.DataFrame, day, earlier,
+                       distance: float) -> tuple[set, int]:
+    """Which of ``now``'s violations were violations on ``earlier`` too, and how many violations of
+    ``earlier`` were resolved by ``day``: only sites with an event after ``earlier`` can differ."""
+    from .history import status_on
+
+    ev = frames["status_events"]
+    recent = ev[(ev["effective_on"] > earlier) & (ev["effective_on"] <= day)]
+    changed = set(zip(recent["layer"], recent["feature_id"]))
+    now_keys = set(zip(now["layer"], now["id"]))
+    seen = {k for k in now_keys if k not in changed}  # no event in the window: a violation then too
+    resolved = 0
+    for layer in ("enterprises", "kilns", "farms"):
+        ids = {i for lay, i in changed if lay == layer}
+        if not ids or _frame(frames, layer) is None:
+            continue
+        then = status_on(ev[ev["feature_id"].isin(ids)], layer, earlier)  # status on the earlier day
+        act = rules.is_active(np.full(len(then), layer, dtype=object), then.to_numpy(dtype=object))
+        was_active = set(then.index[np.asarray(act, dtype=bool)])
+        seen |= {(layer, i) for i in was_active if (layer, i) in now_keys}
+        # active then and not a violation now: a violation then if within the distance (resolved since)
+        gone = [i for i in was_active if (layer, i) not in now_keys]
+        if gone:
+            sites = frames[layer]
+            sites = sites[sites["id"].isin(gone)].assign(status="operating")  # measured as if still active
+            fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if _frame(frames, t) is not None}
+            fr.update({lay: (sites if lay == layer else frames[lay].iloc[:0]) for lay in ("enterprises", "kilns", "farms")
+                       if _frame(frames, lay) is not None})
+            hit = buffers.check(fr, distance=distance, layers=(layer,), as_of=None)
+            seen_gone = set(zip(hit["layer"], hit["id"]))
+            resolved += len(seen_gone)
+    return seen, resolved
 
 
 def riverside_check(frames: Mapping[str, pd.DataFrame], day, distance: float = BUFFER_M,
@@ -238,15 +283,18 @@ OPTIONAL_TABLES = ("complaints",)
 
 def collect(frames: Mapping[str, pd.DataFrame], as_of, *, sources: Mapping[str, Callable] | None = None,
             new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90,
-            snapshot: Mapping | None = None, active: Callable | None = None) -> list[Alert]:
+            snapshot: Mapping | None = None, active: Callable | None = None,
+            riverside_now: pd.DataFrame | None = None) -> list[Alert]:
     """Every available source's alert on ``as_of``, in source order (unavailable sources left out).
 
     ``snapshot`` (:func:`geo.progress.snapshot` of ``as_of`` with every site layer's history) and
     ``active`` (``active(layer, day)``: the sites active on a day, see :func:`riverside`) serve the
-    site parts instead of replaying ``frames``."""
+    site parts instead of replaying ``frames``; ``riverside_now`` (the violations on ``as_of``, with
+    ``frames`` a snapshot holding every site layer's history) spares the riverside alert its checks
+    (:func:`riverside`)."""
     day = as_day(as_of)
     frames = progress.prepare(frames)
-    options = {"riverside": {"new_days": new_days, "distance": distance, "active": active},
+    options = {"riverside": {"new_days": new_days, "distance": distance, "active": active, "now": riverside_now},
                "campaigns": {"window_days": window_days, "snapshot": snapshot}}
     out = []
     for key, fn in (SOURCES if sources is None else sources).items():

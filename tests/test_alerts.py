@@ -189,6 +189,35 @@ def test_a_site_registered_last_week_by_the_river_is_new(demo):
     assert A.riverside(frames, DAY, new_days=5).count == 0  # a week ago is not within five days
 
 
+def test_riverside_from_the_violations_on_the_day_equals_two_whole_checks(tmp_path):
+    """Given the day's violations and a snapshot with every layer's history, the alert looks again only at
+    sites with an event in the window: new items, count and the resolved figure equal two whole checks."""
+    from geo import synth
+    from geo.store import open_store
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=3000, readings=3000)
+    store = open_store(str(path))
+    whole = progress.prepare(store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns",
+                                              "farms", "status_events"]))
+    ev = whole["status_events"]
+    # days whose week holds events that open, close and register sites (and the latest day)
+    busy = ev["effective_on"].value_counts().index[:3].tolist() + [ev["effective_on"].max()]
+    compared = 0
+    for day in busy:
+        day = pd.Timestamp(day) + pd.Timedelta(days=2)
+        for new_days in (7, 30):
+            expected = A.riverside(whole, day, new_days=new_days)
+            snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
+            frames = {**{t: whole[t] for t in ("rivers", "waterbodies")}, **snap}
+            now = buffers.check(frames, distance=A.BUFFER_M, as_of=None)
+            got = A.riverside(frames, day, new_days=new_days, now=now)
+            assert (got.count, got.items, got.note, got.severity) == \
+                   (expected.count, expected.items, expected.note, expected.severity), (day, new_days)
+            compared += bool(expected.count) + ("整改" in expected.note)
+    assert compared >= 2  # the days chosen do have new and resolved violations to compare
+
+
 # --- all together, on both stores ---------------------------------------------------------------
 
 def test_collect_on_the_demo_store(demo_store):

@@ -190,7 +190,8 @@ def closure_tiles(frames, as_of) -> list[str]:
 
 
 def buffer_tile(frames, as_of):
-    v = buffers.check(frames, distance=BUFFER_M, as_of=as_of)
+    # the sites already stand on the day (a snapshot): nothing to replay
+    v = buffers.check(frames, distance=BUFFER_M, as_of=None if progress.SNAPSHOT in frames else as_of)
     n = len(v)
     by = v["layer"].value_counts() if n else {}
     note = f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}"
@@ -408,30 +409,32 @@ OPTIONAL = ("complaints", "inspections", "inspection_visits", "assessment_entrie
 
 
 def _tables() -> dict[str, pd.DataFrame]:
-    """The contract tables the wall needs, and the optional casework ones the store has."""
+    """The small tables the wall needs whole, and the optional casework ones the store has.
+
+    Sites and their events are never loaded whole: the database replays them to the day (``_panel``)."""
     present = set(ui.get_store().tables())
-    names = ["townships", "rivers", "waterbodies", "enterprises", "kilns", "farms", "sampling_points",
-             "status_events", "meta"] + [t for t in OPTIONAL if t in present]
-    # readings are never loaded whole: the database reads what the wall shows (_panel)
+    names = ["townships", "rivers", "waterbodies", "sampling_points", "meta"] + [t for t in OPTIONAL if t in present]
+    # readings are never loaded whole either: the database reads what the wall shows (_panel)
     return ui.load_many(*names)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _panel(version: str, as_of: dt.date) -> dict:
-    frames = progress.prepare(_tables())
+    # the sites on the day as the database replays them, with every layer's history up to the day (the
+    # trends, the campaign alerts and the riverside alert's week before replay that history, nothing more)
+    snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
+    frames = {**_tables(), **snap}
     day = pd.Timestamp(as_of)
     # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
     frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
-    # closure figures: the sites on the day as the database replays them, with every layer's history
-    snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
     tiles = closure_tiles(snap, as_of)
     bt, violations = buffer_tile(frames, as_of)
     wt, classes = water_tile(frames, as_of)
     figures = W.casework_figures(frames, day)
     tiles += [bt, wt] + casework_tile(figures)
-    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap)
+    alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap, riverside_now=violations)
     # the sites as the closure tiles count them, drawn by the map (which computes nothing itself)
-    sites = {layer: progress.sites_as_of(frames, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
+    sites = {layer: progress.sites_as_of(snap, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
     trends = W.closure_trends(snap, day)
