@@ -112,7 +112,7 @@ def water_share(frames: Mapping[str, pd.DataFrame], as_of, *, years: int = 3) ->
     if "kind" in pts.columns:
         pts = pts[pts["kind"].fillna("section") != "outfall"]
     start = share_start(day, years)
-    s = water.sampling_classes(rd, pts, as_of=day, start=start)
+    s = water.sampling_classes(rd, pts, as_of=day, start=start, worst=False)
     s = s[s["meets"].notna()]
     if not len(s):
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})

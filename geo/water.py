@@ -209,7 +209,7 @@ def assessed(parameter, waterbody) -> np.ndarray:
     return lookup.reindex(keys).fillna(False).to_numpy(dtype=bool).reshape(par.shape)
 
 
-def site_class(readings: pd.DataFrame, by="site") -> pd.DataFrame:
+def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.DataFrame:
     """Single-factor assessment: the worst class among a group's assessed parameters.
 
     Parameters
@@ -217,6 +217,7 @@ def site_class(readings: pd.DataFrame, by="site") -> pd.DataFrame:
     readings : columns ``parameter``, ``value``, ``waterbody`` (``river``/``lake``), the ``by``
         columns, optionally ``below_detection``.
     by : column (or list of columns) naming a site or a sampling (e.g. ``["point_id", "day"]``).
+    worst : whether to name the parameters that set the class (``worst``); without, that column is absent.
 
     Returns
     -------
@@ -236,6 +237,8 @@ def site_class(readings: pd.DataFrame, by="site") -> pd.DataFrame:
     g = work.groupby(by, sort=True, dropna=False)
     out = g["_cls"].max().rename("class").to_frame()
     out["n_assessed"] = g["_cls"].count()
+    if not worst:  # only the class (e.g. the wall's monthly share): no parameter names
+        return out.reset_index()
     worst = work[work["_cls"].notna()].drop_duplicates(by + ["_par", "_cls"])
     worst = worst.merge(out["class"].reset_index(), on=by)
     worst = worst[worst["_cls"] == worst["class"]].drop_duplicates(by + ["_par"])
@@ -319,10 +322,14 @@ def readings_with_points(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=
     return r.reset_index(drop=True)
 
 
-def sampling_classes(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=None, start=None) -> pd.DataFrame:
-    """Class of every sampling (point and day): ``point_id, day, class, worst, n_assessed, target_class, meets``."""
+def sampling_classes(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=None, start=None,
+                     worst: bool = True) -> pd.DataFrame:
+    """Class of every sampling (point and day): ``point_id, day, class, worst, n_assessed, target_class, meets``.
+
+    ``worst=False`` leaves the ``worst`` column out (naming the parameters costs a Python join per sampling).
+    """
     r = readings_with_points(readings, points, as_of=as_of, start=start)
-    s = site_class(r, by=["point_id", "day"])
+    s = site_class(r, by=["point_id", "day"], worst=worst)
     tgt = pd.DataFrame(points[["id", "target_class"]]).rename(columns={"id": "point_id"})
     s = s.merge(tgt, on="point_id", how="left")
     s["meets"] = meets_target(s["class"], s["target_class"]).to_numpy()
