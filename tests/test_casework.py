@@ -297,3 +297,29 @@ def test_postgis_schema_1_is_migrated_to_casework(pg_db):
     assert {"complaints", "attachments", "assessment_entries"} <= set(store.tables())
     ATT.add(store, [("a.png", _png())], layer="enterprises", feature_id="x", user="李")
     assert store.read("attachments")["content"].iat[0] == _png()
+
+
+def test_riverside_item_asks_only_januarys_violations_again(tmp_path):
+    """The assessment's riverside item (violations on January 1st resolved by the day, per township) equals
+    the whole-store measurement it replaced (every site checked again on the day), on a store whose year
+    has openings and closings."""
+    from geo import buffers, progress, rules, synth
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=3000, readings=3000)
+    t = progress.prepare(open_store(str(path)).read_many(["townships", "rivers", "waterbodies", "enterprises",
+                                                          "kilns", "farms", "status_events"]))
+    day = pd.Timestamp(t["status_events"]["effective_on"].max())
+    year = day.year
+    got = A._riverside(t, year, day)
+    start = buffers.check(t, 200.0, as_of=pd.Timestamp(year=year, month=1, day=1))
+    now = buffers.check(t, 200.0, as_of=day, all_sites=True)
+    active_now = set(zip(now.loc[now["active"], "layer"], now.loc[now["active"], "id"]))
+    fixed_any = False
+    for name in t["townships"]["name"]:
+        s = start[start["township"] == name]
+        fixed = sum((lay, i) not in active_now for lay, i in zip(s["layer"], s["id"]))
+        want = (1.0, "年初无沿河违规点位") if len(s) == 0 else (fixed / len(s), f"已整改 {fixed}/{len(s)}")
+        assert got[name] == want, name
+        fixed_any |= fixed > 0
+    assert fixed_any and len(start)  # the comparison had resolved violations to count
