@@ -24,6 +24,8 @@ bound, "below detection" means almost no oxygen: worse than Ⅴ.
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,13 +202,19 @@ def classify(parameter, value, waterbody="river", below_detection=None) -> np.nd
 def assessed(parameter, waterbody) -> np.ndarray:
     """Whether a parameter takes part in the assessment of a site on that kind of water."""
     par, wb = np.broadcast_arrays(np.asarray(parameter, dtype=object), np.asarray(waterbody, dtype=object))
+    table = _assessed_table()
+    if par.size == 1:  # one question (per point and parameter loops): a dictionary look-up
+        return np.array(table.get((par.ravel()[0], wb.ravel()[0]), False), dtype=bool).reshape(par.shape)
     keys = pd.MultiIndex.from_arrays([par.ravel(), wb.ravel()])
-    table = {(p, w): (spec.kind != "none" and spec.limits(w) is not None
-                      and not (w == "river" and p in RIVER_EXCLUDED))
-             for p, spec in STANDARD.items() for w in WATERBODIES}
     lookup = pd.Series(table)
     lookup.index = pd.MultiIndex.from_tuples(lookup.index)
     return lookup.reindex(keys).fillna(False).to_numpy(dtype=bool).reshape(par.shape)
+
+
+@functools.cache
+def _assessed_table() -> dict:
+    return {(p, w): (spec.kind != "none" and spec.limits(w) is not None and not (w == "river" and p in RIVER_EXCLUDED))
+            for p, spec in STANDARD.items() for w in WATERBODIES}
 
 
 def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.DataFrame:
