@@ -357,6 +357,9 @@ def ensure_bookkeeping(con: sqlite3.Connection, tables: Iterable[str]) -> None:
     if "status_events" in present:
         con.execute('CREATE INDEX IF NOT EXISTS "qingshan_status_events_site" ON "status_events" '
                     '("layer", "feature_id")')
+        # statuses on a date (geo.store.status_sql): events by site and date
+        con.execute('CREATE INDEX IF NOT EXISTS "qingshan_status_events_site_date" ON "status_events" '
+                    '("layer", "feature_id", "effective_on")')
     if "readings" in present:
         con.execute('CREATE INDEX IF NOT EXISTS "qingshan_readings_point" ON "readings" '
                     '("point_id", "sampled_at")')
