@@ -15,6 +15,7 @@ import pandas as pd
 from geo.contract import LAYER_LABELS
 from geo.crs import metric_crs_for
 
+from . import overview as overview_layer
 from . import symbols
 from .base import GeoLayer, PointLayer, geojson_of, text
 from .sites import add_mixed
@@ -60,6 +61,32 @@ def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, radius: float 
     return add_mixed(m, violations, rows, POPUP_LABELS, name=name, x=violations["lon"], y=violations["lat"],
                      radius=radius, ring=[0 if highlight or added else -1] * len(violations), rings=[ring],
                      show=show, sites=list(zip(violations["layer"], violations["id"])))
+
+
+def add_aggregated(m: folium.Map, groups: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, *,
+                   show: dict[str, bool] | None = None) -> list[PointLayer]:
+    """Violations one symbol per township and site layer (too many to draw one by one): the count is the symbol.
+
+    ``groups`` maps a layer name in the layer control (e.g. ``"200 米内在管点位"``) to rows of a
+    :func:`geo.buffers.check` result. Each site layer of each group becomes one
+    :func:`layers.overview.add_aggregate` layer (its shape, sized by count, the count inside, coloured by the
+    share resolved: the overview's symbols), the symbols of one township placed around it
+    (:func:`layers.overview.place`) so that no group covers another. The counts of a group's layers add up
+    to its rows (sites outside every township are counted under :data:`layers.overview.OUTSIDE`).
+    ``show`` says which groups are visible when the map opens (default: all).
+    """
+    aggs: dict[tuple[str, str], pd.DataFrame] = {}
+    for group, rows in groups.items():
+        for layer in ("farms", "enterprises", "kilns"):
+            part = rows[rows["layer"] == layer]
+            if len(part):
+                aggs[(group, layer)] = overview_layer.aggregate(part, layer)
+    overview_layer.place(aggs, townships)
+    largest = max((int(a["count"].max()) for a in aggs.values() if len(a)), default=1)
+    show = show or {}
+    return [overview_layer.add_aggregate(m, a, layer, largest=largest, show=show.get(group, True),
+                                         name=f"{group}·{LAYER_LABELS[layer]}（按乡镇汇总）")
+            for (group, layer), a in aggs.items()]
 
 
 def legend_items(layers, distance: float, *, dark: bool = False) -> list[dict]:
