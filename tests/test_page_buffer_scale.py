@@ -140,3 +140,25 @@ def test_tables_are_bounded_and_state_the_total(app_store, tmp_path, monkeypatch
     # the figures still count every site, and the downloads are offered
     assert int(next(m.value for m in at.metric if m.label == "200 米内在管点位").split()[0]) == len(v200)
     assert {"下载 Excel", "下载 CSV", "下载 GeoJSON"} <= {b.label for b in at.get("download_button")}
+
+
+def test_browser_download_holds_every_row_while_the_table_is_bounded(demo_store, tmp_path):
+    """In Chromium: the list shows 5 rows, the CSV made on click (deferred) holds every violation."""
+    from tests.browser import Watch, browser, serve
+
+    cfg = tmp_path / "q.toml"
+    cfg.write_text("[tables]\nmax_rows = 5\n", encoding="utf-8")
+    v200 = buffers.check(open_store(demo_store), 200, as_of=AS_OF)
+    assert len(v200) > 5
+    with serve(demo_store, env={"QINGSHAN_CONFIG": str(cfg)}) as url, browser() as ctx:
+        page = ctx.new_page()
+        watch = Watch(page, url)
+        page.goto(f"{url}/buffer", wait_until="load")
+        page.get_by_role("tab", name="清单与下载").click(timeout=120_000)
+        page.get_by_text(f"共 {len(v200):,} 处在管点位，表中列出距水体最近的 5 处").wait_for(timeout=60_000)
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="下载 CSV").click()
+        data = Path(dl.value.path()).read_bytes().decode("utf-8-sig")
+        assert dl.value.suggested_filename.endswith(".csv")
+        assert all(str(i) in data for i in v200["id"])
+        assert watch.errors == [] and watch.external == []
