@@ -225,15 +225,17 @@ with tab_town:
     if len(violations) == 0:
         st.success(f"{distance:g} 米内没有在管点位。")
     else:
+        # counted here, one row per township and layer: the browser gets the counts, not every violation
         long = pd.DataFrame({"township": violations["township"].fillna("（区外）").to_numpy(),
                              "图层": violations["layer"].map(LAYER_LABELS).to_numpy()})
+        long = long.groupby(["township", "图层"], sort=False).size().rename("点位数").reset_index()
         chart = alt.Chart(long).mark_bar().encode(
             y=alt.Y("township:N", sort="-x", title="乡镇（街道）"),
-            x=alt.X("count():Q", title="点位数"),
+            x=alt.X("sum(点位数):Q", title="点位数"),
             color=alt.Color("图层:N", scale=alt.Scale(domain=[LAYER_LABELS[k] for k in layers],
                                                       range=[HIGHLIGHT[k] for k in layers])),
             tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("图层:N"),
-                     alt.Tooltip("count():Q", title="点位数")],
+                     alt.Tooltip("sum(点位数):Q", title="点位数")],
         ).properties(height=max(160, 28 * counts.shape[0]))
         st.altair_chart(chart, width="stretch")
         show = counts.rename(columns={"township": "乡镇（街道）", "total": "合计", **LAYER_LABELS})
