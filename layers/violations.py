@@ -15,6 +15,7 @@ import pandas as pd
 from geo.contract import LAYER_LABELS
 from geo.crs import metric_crs_for
 
+from . import overview as overview_layer
 from . import symbols
 from .base import GeoLayer, PointLayer, geojson_of, text
 from .sites import add_mixed
@@ -62,6 +63,32 @@ def add_to(m: folium.Map, violations: pd.DataFrame, *, name: str, radius: float 
                      show=show, sites=list(zip(violations["layer"], violations["id"])))
 
 
+def add_aggregated(m: folium.Map, groups: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, *,
+                   show: dict[str, bool] | None = None) -> list[PointLayer]:
+    """Violations one symbol per township and site layer (too many to draw one by one): the count is the symbol.
+
+    ``groups`` maps a layer name in the layer control (e.g. ``"200 米内在管点位"``) to rows of a
+    :func:`geo.buffers.check` result. Each site layer of each group becomes one
+    :func:`layers.overview.add_aggregate` layer (its shape, sized by count, the count inside, coloured by the
+    share resolved: the overview's symbols), the symbols of one township placed around it
+    (:func:`layers.overview.place`) so that no group covers another. The counts of a group's layers add up
+    to its rows (sites outside every township are counted under :data:`layers.overview.OUTSIDE`).
+    ``show`` says which groups are visible when the map opens (default: all).
+    """
+    aggs: dict[tuple[str, str], pd.DataFrame] = {}
+    for group, rows in groups.items():
+        for layer in ("farms", "enterprises", "kilns"):
+            part = rows[rows["layer"] == layer]
+            if len(part):
+                aggs[(group, layer)] = overview_layer.aggregate(part, layer)
+    overview_layer.place(aggs, townships)
+    largest = max((int(a["count"].max()) for a in aggs.values() if len(a)), default=1)
+    show = show or {}
+    return [overview_layer.add_aggregate(m, a, layer, largest=largest, show=show.get(group, True),
+                                         name=f"{group}·{LAYER_LABELS[layer]}（按乡镇汇总）")
+            for (group, layer), a in aggs.items()]
+
+
 def legend_items(layers, distance: float, *, dark: bool = False) -> list[dict]:
     """The legend row of :func:`add_to`'s ring at a limit of ``distance`` metres (the sites' shapes and status
     colours come with the layer: ``PointLayer.legend``)."""
@@ -91,6 +118,29 @@ def zone(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: floa
         zones.append(waterbodies.to_crs(crs).buffer(distance, quad_segs=8))
     union = pd.concat(zones).union_all()
     return gpd.GeoDataFrame({"name": [zone_label(distance)]}, geometry=[union], crs=crs).to_crs(4326)
+
+
+def zone_for_view(zone_gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoDataFrame:
+    """A :func:`zone` for a view of ``bounds`` (display only): cut to one view-width around the view and
+    simplified to about a pixel at the fitted zoom, as :func:`layers.overview._for_view` draws the water.
+
+    The zone is one polygon over the whole store: without the cut a township's view would carry the
+    province's zone at the township's detail.
+    """
+    if len(zone_gdf) == 0:
+        return zone_gdf
+    import shapely
+
+    metric = metric_crs_for(bounds)
+    view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
+    minx, miny, maxx, maxy = view.bounds
+    span = max(maxx - minx, maxy - miny)
+    geoms = zone_gdf.geometry.to_crs(metric).values
+    cut = shapely.clip_by_rect(geoms, minx - span, miny - span, maxx + span, maxy + span)
+    simple = shapely.simplify(cut, span / detail, preserve_topology=True)
+    keep = ~shapely.is_empty(simple)
+    out = zone_gdf[keep]
+    return out.set_geometry(gpd.GeoSeries(simple[keep], crs=metric).to_crs(4326).values)
 
 
 def zone_label(distance: float) -> str:

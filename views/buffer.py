@@ -19,7 +19,9 @@ import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
 from geo.rules import RESOLVED
+from geo import config
 from layers import mapview, symbols, townships, water
+from layers import overview as overview_layer
 from layers import violations as violations_layer
 from layers.base import Legend
 
@@ -30,6 +32,8 @@ st.caption("距水体距离 = 到河流中心线的距离减去半个河宽（�
 TABLES = ("townships", "rivers", "waterbodies", "farms", "enterprises", "kilns", "status_events")
 LAYER_ORDER = ("farms", "enterprises", "kilns")
 HIGHLIGHT = violations_layer.COLOURS
+#: Rows a page table shows at most (``[tables] max_rows``): the nearest to water; downloads hold every row.
+TABLE_ROWS = 500
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -54,29 +58,69 @@ def _zone(version: str, distance: float) -> gpd.GeoDataFrame:
     return violations_layer.zone(ui.load("rivers"), ui.load("waterbodies"), distance)
 
 
+def _large(version: str, layers: tuple[str, ...], as_of: dt.date) -> bool:
+    """A store with more active sites than one map's point budget: its water and zone are drawn for the view."""
+    return sum(len(f) for f in _active(version, layers, as_of).values()) > overview_layer.max_points()
+
+
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
-def _map_html(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date) -> str:
+def _map_html(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date,
+              towns: tuple[str, ...] = ()) -> tuple[str, tuple[int, int], bool]:
+    """The map's HTML, how many sites it stands for (within ``distance``; added at ``proposed``), and whether
+    they are drawn per township.
+
+    More violations (in ``towns``, all when empty) than ``[map] max_points``: one symbol per township and
+    layer (``layers.violations.add_aggregated``); fewer: each site. On a large store the water and the
+    zone are simplified to the view's scale (display only: the distances come from ``geo.buffers``).
+    """
     frames = ui.load_many("townships", "rivers", "waterbodies")
     res = _result(version, max(distance, proposed), layers, as_of)
+    if towns:
+        res = res[res["township"].isin(towns).to_numpy()]
     tw = frames["townships"]
-    m = mapview.new_map(tw.total_bounds if len(tw) else None, height=560)
+    focus = tw[tw["name"].isin(towns)] if towns else tw
+    bounds = focus.total_bounds if len(focus) else None
+    m = mapview.new_map(bounds, height=560)
     townships.add_to(m, tw)
-    violations_layer.add_zone(m, _zone(version, distance), distance)
-    water.add_to(m, frames["rivers"], frames["waterbodies"])
+    zone, rivers, waterbodies = _zone(version, distance), frames["rivers"], frames["waterbodies"]
+    if bounds is not None and _large(version, layers, as_of):
+        zone = violations_layer.zone_for_view(zone, bounds)
+        rivers, waterbodies = overview_layer._for_view(rivers, bounds), overview_layer._for_view(waterbodies, bounds)
+    violations_layer.add_zone(m, zone, distance)
+    water.add_to(m, rivers, waterbodies)
     approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
     geography = townships.legend_items(approximate) + water.legend_items() + \
         [violations_layer.zone_legend_item(distance)]
-    # each site in its layer's shape and status colour; the ring says why it is listed
-    drawn = [violations_layer.add_to(m, B.within(res, distance), name=f"{distance:g} 米内在管点位", radius=7)]
-    extra = violations_layer.legend_items(layers, distance)
-    if proposed > distance:
-        drawn.append(violations_layer.add_to(m, B.compare_limits(res, distance, proposed), radius=7,
-                                             name=f"{proposed:g} 米新增", added=True))
-        extra.append(violations_layer.added_legend_item(proposed))
+    inside, more = B.within(res, distance), B.compare_limits(res, distance, proposed)
+    if proposed <= distance:
+        more = more.iloc[:0]
+    n = len(inside) + len(more)
+    aggregated = n > overview_layer.max_points()
+    name, more_name = f"{distance:g} 米内在管点位", f"{proposed:g} 米新增"
+    if aggregated:
+        # too many to draw one by one: per township and layer, the count in the symbol (the what-if hidden)
+        drawn = violations_layer.add_aggregated(m, {name: inside, more_name: more}, tw, show={more_name: False})
+        extra = [symbols.aggregate_item()]
+    else:
+        # each site in its layer's shape and status colour; the ring says why it is listed
+        drawn = [violations_layer.add_to(m, inside, name=name, radius=7)]
+        extra = violations_layer.legend_items(layers, distance)
+        if len(more):
+            drawn.append(violations_layer.add_to(m, more, radius=7, name=more_name, added=True))
+            extra.append(violations_layer.added_legend_item(proposed))
     rows = [r for d in drawn if d is not None for r in d.legend]
-    Legend("图例", symbols.compose(geography=geography, points=rows, extra=extra, cluster=True)).add_to(m)
+    Legend("图例", symbols.compose(geography=geography, points=rows, extra=extra, cluster=not aggregated,
+                                   colour_title="完成比例（颜色）" if aggregated else "状态（颜色）")).add_to(m)
     mapview.layer_control(m)
-    return mapview.to_html(m)
+    return mapview.to_html(m), (len(inside), len(more)), aggregated
+
+
+def _download(version: str, distance: float, proposed: float, layers: tuple[str, ...], as_of: dt.date,
+              who: str, kind: str):
+    """The official list in one format, made when the user clicks (never on a page run): every row."""
+    def make() -> bytes:
+        return _downloads(version, distance, proposed, layers, as_of, who)[kind]
+    return make
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -89,6 +133,20 @@ def _downloads(version: str, distance: float, proposed: float, layers: tuple[str
         "csv": B.to_csv_bytes(res, meta=meta),
         "geojson": B.to_geojson(res).encode("utf-8"),
     }
+
+
+def table_rows() -> int:
+    """How many rows a page table shows (``[tables] max_rows``, default 500); downloads hold every row."""
+    return int(config.get("tables", "max_rows", TABLE_ROWS))
+
+
+def _bounded(df: pd.DataFrame, what: str, rest: str = "完整清单请用下方按钮下载") -> pd.DataFrame:
+    """At most :func:`table_rows` rows of ``df`` (the nearest to water), the total stated above the table."""
+    limit = table_rows()
+    if len(df) <= limit:
+        return df
+    st.caption(f"共 {len(df):,} 处{what}，表中列出距水体最近的 {limit:,} 处；{rest}。")
+    return df.sort_values(["distance_m", "layer", "id"], kind="stable").head(limit)
 
 
 def _table(df: pd.DataFrame) -> pd.DataFrame:
@@ -147,24 +205,37 @@ cols[-1].metric(f"改为 {proposed:g} 米", f"{len(added)} 处", delta=f"{sign} 
 tab_map, tab_town, tab_whatif, tab_list = st.tabs(["地图", "按乡镇统计", "假设比较", "清单与下载"])
 
 with tab_map:
-    mapview.show(_map_html(version, distance, proposed, layers, as_of), height=580)
-    st.caption("沙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。圆圈标出限值内的在管点位，"
-               "形状表示类别、颜色表示状态；点击点位查看距离与最近水体。")
+    towns = st.multiselect("地图范围：乡镇（街道）", ui.township_names(), key="map_towns", placeholder="全区")
+    html, (n_in, n_more), aggregated = _map_html(version, distance, proposed, layers, as_of, tuple(towns))
+    if aggregated:
+        more_text = f"（另有改为 {proposed:g} 米时新增 {n_more:,} 处，图层控制中可打开）" if n_more else ""
+        st.info(f"地图范围内 {distance:g} 米内在管点位 {n_in:,} 处{more_text}，超过单张地图可清晰显示的 "
+                f"{overview_layer.max_points():,} 个：按乡镇（街道）和类别汇总显示，符号大小和数字为点位数。"
+                "在上方“地图范围：乡镇（街道）”中选择乡镇后显示各个点位。")
+    mapview.show(html, height=580)
+    if aggregated:
+        st.caption("沙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。每个符号为一个乡镇（街道）内某一类别的"
+                   "列入点位，数字为点位数；各点位的距离与最近水体见“清单与下载”。")
+    else:
+        st.caption("沙色范围仅为示意（缓冲多边形是近似）；是否列入以精确距离为准。圆圈标出限值内的在管点位，"
+                   "形状表示类别、颜色表示状态；点击点位查看距离与最近水体。")
 
 with tab_town:
     counts = B.counts_by_township(violations)
     if len(violations) == 0:
         st.success(f"{distance:g} 米内没有在管点位。")
     else:
+        # counted here, one row per township and layer: the browser gets the counts, not every violation
         long = pd.DataFrame({"township": violations["township"].fillna("（区外）").to_numpy(),
                              "图层": violations["layer"].map(LAYER_LABELS).to_numpy()})
+        long = long.groupby(["township", "图层"], sort=False).size().rename("点位数").reset_index()
         chart = alt.Chart(long).mark_bar().encode(
             y=alt.Y("township:N", sort="-x", title="乡镇（街道）"),
-            x=alt.X("count():Q", title="点位数"),
+            x=alt.X("sum(点位数):Q", title="点位数"),
             color=alt.Color("图层:N", scale=alt.Scale(domain=[LAYER_LABELS[k] for k in layers],
                                                       range=[HIGHLIGHT[k] for k in layers])),
             tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("图层:N"),
-                     alt.Tooltip("count():Q", title="点位数")],
+                     alt.Tooltip("sum(点位数):Q", title="点位数")],
         ).properties(height=max(160, 28 * counts.shape[0]))
         st.altair_chart(chart, width="stretch")
         show = counts.rename(columns={"township": "乡镇（街道）", "total": "合计", **LAYER_LABELS})
@@ -181,18 +252,21 @@ with tab_whatif:
         if len(added):
             per = added.groupby("layer").size()
             st.write("；".join(f"{LAYER_LABELS[k]} {int(per.get(k, 0))} 处" for k in layers))
-            st.dataframe(_table(added), hide_index=True, width="stretch", column_config=cw.link_column())
+            shown = _bounded(added, "", f"全部清单可在“清单与下载”中将缓冲距离设为 {hi:g} 米后下载（按距水体排序）")
+            st.dataframe(_table(shown), hide_index=True, width="stretch", column_config=cw.link_column())
 
 with tab_list:
-    st.dataframe(_table(violations), hide_index=True, width="stretch", column_config=cw.link_column())
-    files = _downloads(version, distance, proposed, layers, as_of, ui.generated_by()) if len(violations) else None
+    st.dataframe(_table(_bounded(violations, "在管点位")), hide_index=True, width="stretch",
+                 column_config=cw.link_column())
     stem = f"沿河{distance:g}米_{as_of:%Y%m%d}"
-    if files:
+    if len(violations):
+        # made on click (a province's xlsx takes seconds): the page run never waits for it
+        key = (version, distance, proposed, layers, as_of, ui.generated_by())
         d1, d2, d3 = st.columns(3)
-        d1.download_button("下载 Excel", files["xlsx"], f"{stem}.xlsx",
+        d1.download_button("下载 Excel", _download(*key, "xlsx"), f"{stem}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-        d2.download_button("下载 CSV", files["csv"], f"{stem}.csv", "text/csv", key="dl_csv")
-        d3.download_button("下载 GeoJSON", files["geojson"], f"{stem}.geojson", "application/geo+json",
+        d2.download_button("下载 CSV", _download(*key, "csv"), f"{stem}.csv", "text/csv", key="dl_csv")
+        d3.download_button("下载 GeoJSON", _download(*key, "geojson"), f"{stem}.geojson", "application/geo+json",
                            key="dl_geojson")
     st.caption(f"命令行：python -m geo buffer --distance {distance:g} --layers {','.join(layers)} "
                f"--as-of {as_of:%Y-%m-%d} --out {stem}.xlsx")
