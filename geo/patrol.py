@@ -646,18 +646,32 @@ def _tables_for(store, selections: Iterable[str], ids: Iterable[str]) -> dict[st
     return tables
 
 
+def within_townships(stops: gpd.GeoDataFrame, townships: Iterable[str], ids: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """``stops`` inside the named ``townships`` (all when none are named), hand-picked ``ids`` kept anywhere."""
+    towns = [str(t) for t in townships if str(t).strip()]
+    if not towns or not len(stops):
+        return stops
+    picked = {str(i).strip() for i in ids}
+    keep = stops["township"].isin(towns).to_numpy(bool) | stops["stop_id"].isin(picked).to_numpy(bool) | \
+        stops["id"].astype(str).isin(picked).to_numpy(bool)
+    return stops[keep].reset_index(drop=True)
+
+
 def plan_from_store(store, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
                     params: PatrolParams | None = None, depot: tuple[float, float] | None = None,
-                    use_roads: bool = True) -> PatrolPlan:
+                    use_roads: bool = True, townships: Iterable[str] = ()) -> PatrolPlan:
     """Select stops on ``store`` and plan them (see :func:`select_stops`, :func:`plan_patrol`).
 
     ``as_of`` defaults to the store's default as-of date (:func:`geo.rules.default_as_of`), as on the pages.
+    ``townships`` (names) keeps the selections' stops inside those townships (a team patrols its area; a
+    city's or province's selections are more than one day holds); hand-picked sites stay wherever they are.
     """
     if as_of is None:
         as_of = rules.default_as_of(store.meta())
     params = params or PatrolParams()
     tables = _tables_for(store, selections, ids)
     stops = select_stops(tables, selections, ids=ids, as_of=as_of, limit_m=params.limit_m)
+    stops = within_townships(stops, townships, ids)
     if len(stops) == 0:
         raise GeoError("所选类别在该日期没有需要巡查的点位。", "the selections hold no sites on that date")
     check_size(len(stops), params.max_stops)  # before reading readings or building any matrix

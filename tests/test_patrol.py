@@ -412,3 +412,36 @@ def test_cli_bad_input_writes_nothing(tmp_path, capsys):
     assert main(["route", "--store", str(store.path), "--select", "committed", "--teams", "0",
                  "--out", str(out)]) == 2
     assert not out.exists() and not (tmp_path / "x.pdf").exists()
+
+
+def test_patrol_area_keeps_the_townships_sites_and_the_hand_picked_anywhere(demo_store):
+    """A team's area: the selections' stops lie in the chosen township; a site picked by hand stays wherever it is."""
+    from geo import patrol
+    from geo.store import open_store
+
+    store = open_store(demo_store)
+    params = PatrolParams(time_limit_s=1, teams=2)
+    everywhere = plan_from_store(store, ["violations"], params=params)
+    towns = everywhere.stops["township"].value_counts()
+    assert len(towns) > 2  # the demo's riverside violations lie in several townships
+    town = towns.index[0]
+    other = everywhere.stops[everywhere.stops["township"] != town].iloc[0]
+    plan = plan_from_store(store, ["violations"], params=params, townships=[town], ids=[other["stop_id"]])
+    inside = plan.stops[plan.stops["stop_id"] != other["stop_id"]]
+    assert len(inside) == towns.iloc[0] and set(inside["township"]) == {town}
+    assert other["stop_id"] in set(plan.stops["stop_id"])
+    assert len(patrol.within_townships(everywhere.stops, [])) == len(everywhere.stops)
+
+
+def test_cli_township_limits_the_route(demo_store, tmp_path):
+    from geo.store import open_store
+
+    everywhere = plan_from_store(open_store(demo_store), ["violations"], params=PatrolParams(time_limit_s=1))
+    town = everywhere.stops["township"].value_counts().index[0]
+    out = tmp_path / "r.csv"
+    assert main(["route", "--store", str(demo_store), "--select", "violations", "--township", town,
+                 "--time-limit", "1", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    others = set(everywhere.stops.loc[everywhere.stops["township"] != town, "name"])
+    assert others and not any(name in text for name in others)
+    assert any(name in text for name in everywhere.stops.loc[everywhere.stops["township"] == town, "name"])

@@ -24,12 +24,16 @@ KINDS = [k for k in SELECTIONS if k != "picked"]
 LIMIT = overview.max_points()
 
 # --- what to visit ------------------------------------------------------------------------------
-c1, c2 = st.columns([1, 3])
+c1, c2, c3 = st.columns([1, 2, 2])
 with c1:
     as_of = ui.as_of_input("巡查日期（按此日状态选点）", key="patrol_as_of")
 with c2:
     chosen = st.multiselect("巡查对象", KINDS, default=["sampling", "committed"], format_func=SELECTIONS.get,
                             key="patrol_select", placeholder="选择巡查对象")
+with c3:
+    # a team patrols its area: a city's or province's selections hold more than one day can visit
+    area = st.multiselect("巡查范围（乡镇、街道）", frames["townships"]["name"].tolist(), key="patrol_area",
+                          placeholder="全部乡镇（手选点位不受此限）")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -150,7 +154,7 @@ if st.button("生成巡查路线", type="primary", key="patrol_plan"):
                 status.write("选取巡查点位、计算行车时间…")
                 depot = patrol.parse_depot(depot_text) if depot_text.strip() else None
                 plan = patrol.plan_from_store(ui.get_store(), chosen, ids=picked, as_of=pd.Timestamp(as_of),
-                                              params=params, depot=depot)
+                                              params=params, depot=depot, townships=area)
                 status.update(label=f"已生成：{int((~plan.stops['dropped']).sum())} 处点位，"
                                     f"用时 {plan.solver_seconds:.1f} 秒", state="complete", expanded=False)
                 st.session_state["patrol_plan_result"] = plan

@@ -18,6 +18,8 @@ def add_cli(sub) -> None:
     p.add_argument("--select", default="", help="comma list of " + ", ".join(list(patrol.SELECTIONS)[:-1]))
     p.add_argument("--ids", nargs="*", default=[], help="hand-picked sites: ID or layer:ID (comma or space separated)")
     p.add_argument("--as-of", default=None, help="date of the statuses (default: the store's as_of)")
+    p.add_argument("--township", action="append", default=[],
+                   help="keep the selections' sites inside this township (repeat for several; --ids anywhere)")
     p.add_argument("--teams", type=int, default=1)
     p.add_argument("--hours", type=float, default=8.0, help="working day per team, hours")
     p.add_argument("--start", default="08:30", help="departure time HH:MM")
@@ -75,7 +77,7 @@ def run(args) -> int:
     params.validate()
     depot = patrol.parse_depot(args.depot) if args.depot else None
     plan = patrol.plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
-                                  use_roads=not args.no_roads)
+                                  use_roads=not args.no_roads, townships=args.township)
     out = patrol.write(plan, args.out, args.datum, generated_by=operator(), labels=args.labels)
     for w in plan.warnings:
         print(f"注意：{w}")
