@@ -193,6 +193,10 @@ def test_the_events_index_exists_and_the_file_stays_a_geopackage(tmp_path):
     path = tmp_path / "demo.gpkg"
     path.write_bytes(DEMO.read_bytes())
     con = sqlite3.connect(path)
+    # the shipped demo is built with its indexes; a store made before this index existed lacks it
+    assert con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (GPKG_EVENTS_INDEX,)).fetchone() is not None
+    con.execute(f'DROP INDEX "{GPKG_EVENTS_INDEX}"')
+    con.commit()
     assert con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (GPKG_EVENTS_INDEX,)).fetchone() is None
     con.close()
     store = GpkgStore(path)
