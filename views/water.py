@@ -7,12 +7,14 @@ import datetime as dt
 import altair as alt
 import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 
 import ui
 from geo import config, discharge, fmt, water
 from geo.io.writers import write_csv
 from layers import mapview, sampling_points, symbols, townships
+from layers import overview as overview_layer
 from layers import water as water_layer
 from layers.base import Legend
 
@@ -92,6 +94,15 @@ def _profile(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+#: Vertices of water a map carries at full detail; above it (a city's or province's rivers) the water is drawn
+#: simplified to about a pixel at the fitted zoom (display only; distances never use it).
+WATER_DETAIL = 20_000
+
+
+def _detail(gdf) -> int:
+    return int(shapely.get_num_coordinates(gdf.geometry.values).sum()) if len(gdf) else 0
+
+
 @st.cache_data(show_spinner="正在生成地图…", max_entries=32)
 def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
     from layers import symbols
@@ -107,7 +118,10 @@ def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
         townships.add_to(m, frames["townships"])
         geography += townships.legend_items(bool(frames["townships"].get("approximate", pd.Series([False]))
                                                  .fillna(False).any()))
-    water_layer.add_to(m, frames["rivers"], frames["waterbodies"])
+    rivers, waterbodies = frames["rivers"], frames["waterbodies"]
+    if _detail(rivers) + _detail(waterbodies) > WATER_DETAIL:  # a province's water: drawn for the view's scale
+        rivers, waterbodies = overview_layer._for_view(rivers, bounds), overview_layer._for_view(waterbodies, bounds)
+    water_layer.add_to(m, rivers, waterbodies)
     geography += water_layer.legend_items()
     sp = sampling_points.add_to(m, pts, class_col="class", radius=9,
                                 highlight=(pts["id"] == selected).to_numpy(bool))
