@@ -719,7 +719,7 @@ class PostgisStore(Store):
         end = q.end_of(as_of)
         fill = {"points": q.PG_POINTS_ALL if ids is None else q.PG_POINTS_GIVEN,
                 "end_inner": "" if end is None else " AND sampled_at < %(end)s",
-                "end_outer": "" if end is None else " AND r.sampled_at < %(end)s"}
+                "end_outer": "" if end is None else " AND x.sampled_at < %(end)s"}
         params = {"ids": ids, "end": None if end is None else end.to_pydatetime()}
         return self._readings_query(q.PG_LATEST, fill, params,
                                     lambda: super(PostgisStore, self).latest_sampling(as_of, points))
