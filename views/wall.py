@@ -13,6 +13,7 @@ a past date); the header says so.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import html
 
@@ -420,11 +421,22 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _panel(version: str, as_of: dt.date) -> dict:
+    day = pd.Timestamp(as_of)
+    small = _tables()
+    # the water share's monthly aggregation runs in the database while this thread does the rest (the
+    # database works outside Python's lock: on the wall's first draw the two overlap)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        share_job = pool.submit(W.water_share_from_store, ui.get_store(), small["sampling_points"], day)
+        out = _panel_rest(small, as_of, day)
+        out["share"] = share_job.result()
+    return out
+
+
+def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp) -> dict:
     # the sites on the day as the database replays them, with every layer's history up to the day (the
     # trends, the campaign alerts and the riverside alert's week before replay that history, nothing more)
     snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
-    frames = {**_tables(), **snap}
-    day = pd.Timestamp(as_of)
+    frames = {**small, **snap}
     # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
     frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
     tiles = closure_tiles(snap, as_of)
@@ -438,8 +450,7 @@ def _panel(version: str, as_of: dt.date) -> dict:
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
     trends = W.closure_trends(snap, day)
-    share = W.water_share_from_store(ui.get_store(), frames["sampling_points"], day)  # monthly extremes only
-    return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends, "share": share,
+    return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends,
             "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures}
 
 
