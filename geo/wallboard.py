@@ -143,7 +143,13 @@ def water_share_from_store(store, points: pd.DataFrame, as_of, *, years: int = 3
     day = as_day(as_of)
     pts = points[points["kind"].fillna("section") != "outfall"] if "kind" in points.columns else points
     ext = store.monthly_extremes(share_start(day, years), day, points=pts["id"].astype(str).tolist())
-    return water_share({"sampling_points": points, "readings": extremes_as_readings(ext)}, day, years=years)
+    rows = extremes_as_readings(ext)  # the lows, then the highs
+    # only the extreme that can set the class is classed: the high of a ``max`` parameter, the low (with
+    # below detection) of a ``min`` one, both for a range (pH) — half the rows, the same classes
+    kind = rows["parameter"].map({c: spec.kind for c, spec in water.STANDARD.items()}).to_numpy(object)
+    high = np.arange(len(rows)) >= len(ext)
+    keep = np.where(kind == "max", high, np.where(kind == "min", ~high, True))
+    return water_share({"sampling_points": points, "readings": rows[keep]}, day, years=years)
 
 # --- township standing --------------------------------------------------------------------------
 
