@@ -113,12 +113,13 @@ def add_aggregate(m: folium.Map, agg: pd.DataFrame, layer: str, *, largest: int 
     return el
 
 
-def _for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoDataFrame:
-    """``gdf`` (the water) for a view of ``bounds``: what lies within one view-width around it, simplified.
+def for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0, *, cut: bool = False) -> gpd.GeoDataFrame:
+    """``gdf`` for a view of ``bounds``: what lies within one view-width around it, simplified (display only).
 
-    Display only. In the local metric CRS the view's span is measured, features beyond one span around
-    the view are left out (one can pan that far and still see the water), and detail finer than
-    span / ``detail`` (about a pixel at the fitted zoom) is simplified away.
+    In the local metric CRS the view's span is measured, features beyond one span around the view are left
+    out (one can pan that far and still see them), and detail finer than span / ``detail`` (about a pixel at
+    the fitted zoom) is simplified away. ``cut`` also cuts each geometry to that window: a single polygon
+    over the whole store (the riverside zone) would otherwise come whole at the view's detail.
     """
     if len(gdf) == 0:
         return gdf
@@ -126,11 +127,13 @@ def _for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoD
     view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
     minx, miny, maxx, maxy = view.bounds
     span = max(maxx - minx, maxy - miny)
-    geoms = gdf.geometry.to_crs(metric)
-    keep = shapely.intersects(geoms.values, shapely.box(minx - span, miny - span, maxx + span, maxy + span))
-    out = gdf[keep]
-    simple = geoms[keep].simplify(span / detail, preserve_topology=True).to_crs(4326)
-    return out.set_geometry(simple.values)
+    window = (minx - span, miny - span, maxx + span, maxy + span)
+    geoms = gdf.geometry.to_crs(metric).values
+    if cut:
+        geoms = shapely.clip_by_rect(geoms, *window)
+    simple = shapely.simplify(geoms, span / detail, preserve_topology=True)
+    keep = ~shapely.is_empty(simple) if cut else shapely.intersects(geoms, shapely.box(*window))
+    return gdf[keep].set_geometry(gpd.GeoSeries(simple[keep], crs=metric).to_crs(4326).values)
 
 
 def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
@@ -184,7 +187,7 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
     if "water" in layers:
         rivers, waterbodies = frames["rivers"], frames["waterbodies"]
         if large and len(focus):
-            rivers, waterbodies = _for_view(rivers, focus.total_bounds), _for_view(waterbodies, focus.total_bounds)
+            rivers, waterbodies = for_view(rivers, focus.total_bounds), for_view(waterbodies, focus.total_bounds)
         water.add_to(m, rivers, waterbodies)
         geography += water.legend_items()
     aggregates = {}

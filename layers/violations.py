@@ -122,25 +122,12 @@ def zone(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: floa
 
 def zone_for_view(zone_gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoDataFrame:
     """A :func:`zone` for a view of ``bounds`` (display only): cut to one view-width around the view and
-    simplified to about a pixel at the fitted zoom, as :func:`layers.overview._for_view` draws the water.
+    simplified to about a pixel at the fitted zoom (:func:`layers.overview.for_view`, as the water is drawn).
 
     The zone is one polygon over the whole store: without the cut a township's view would carry the
     province's zone at the township's detail.
     """
-    if len(zone_gdf) == 0:
-        return zone_gdf
-    import shapely
-
-    metric = metric_crs_for(bounds)
-    view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
-    minx, miny, maxx, maxy = view.bounds
-    span = max(maxx - minx, maxy - miny)
-    geoms = zone_gdf.geometry.to_crs(metric).values
-    cut = shapely.clip_by_rect(geoms, minx - span, miny - span, maxx + span, maxy + span)
-    simple = shapely.simplify(cut, span / detail, preserve_topology=True)
-    keep = ~shapely.is_empty(simple)
-    out = zone_gdf[keep]
-    return out.set_geometry(gpd.GeoSeries(simple[keep], crs=metric).to_crs(4326).values)
+    return overview_layer.for_view(zone_gdf, bounds, detail, cut=True)
 
 
 def zone_label(distance: float) -> str:

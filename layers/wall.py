@@ -167,8 +167,8 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     large = sum(len(sites[k]) for k in ("kilns", "farms", "enterprises") if k in sites) > limit
     rivers, waterbodies = frames["rivers"], frames["waterbodies"]
     if large and len(tw):
-        rivers = overview_layer._for_view(rivers, tw.total_bounds)
-        waterbodies = overview_layer._for_view(waterbodies, tw.total_bounds)
+        rivers = overview_layer.for_view(rivers, tw.total_bounds)
+        waterbodies = overview_layer.for_view(waterbodies, tw.total_bounds)
     # The map fills its frame, whatever the screen: the page sizes the frame.
     m = mapview.new_map(tw.total_bounds, height="100%", dark=True, zoom_control=False, attribution=False)
     # no zoom animation: an animated zoom still running would undo the refit to the frame's final size

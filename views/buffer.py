@@ -85,7 +85,7 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     zone, rivers, waterbodies = _zone(version, distance), frames["rivers"], frames["waterbodies"]
     if bounds is not None and _large(version, layers, as_of):
         zone = violations_layer.zone_for_view(zone, bounds)
-        rivers, waterbodies = overview_layer._for_view(rivers, bounds), overview_layer._for_view(waterbodies, bounds)
+        rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
     violations_layer.add_zone(m, zone, distance)
     water.add_to(m, rivers, waterbodies)
     approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())

@@ -120,7 +120,7 @@ def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
                                                  .fillna(False).any()))
     rivers, waterbodies = frames["rivers"], frames["waterbodies"]
     if _detail(rivers) + _detail(waterbodies) > WATER_DETAIL:  # a province's water: drawn for the view's scale
-        rivers, waterbodies = overview_layer._for_view(rivers, bounds), overview_layer._for_view(waterbodies, bounds)
+        rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
     water_layer.add_to(m, rivers, waterbodies)
     geography += water_layer.legend_items()
     sp = sampling_points.add_to(m, pts, class_col="class", radius=9,
