@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from ..contract import STORE_CRS, TABLES
-from .shared import STORED_GEOMETRY
+from .shared import STORED_GEOMETRY, column_kind
 
 VERSIONS = "qingshan_table_versions"
 
@@ -143,20 +143,8 @@ _CONTRACT_KIND = {"str": "text", "float": "real", "int": "integer", "bool": "boo
 
 
 def kind_of(table: str, name: str, s: pd.Series) -> str:
-    """Storage kind for a frame column: the contract's for contract columns, else from the dtype."""
-    spec = TABLES[table]
-    if name in spec.column_names:
-        return _CONTRACT_KIND[spec.column(name).kind]
-    dt = s.dtype
-    if pd.api.types.is_bool_dtype(dt):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dt):
-        return "integer"
-    if pd.api.types.is_float_dtype(dt):
-        return "real"
-    if pd.api.types.is_datetime64_any_dtype(dt):
-        return "datetime"
-    return "text"
+    """Storage kind for a frame column (:func:`geo.store.shared.column_kind` in this file's terms)."""
+    return _CONTRACT_KIND[column_kind(table, name, s)[0]]
 
 
 def fits(have: str, want: str) -> str | None:

@@ -59,8 +59,8 @@ from .base import Change, Store, Transaction
 from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
                          search_statement, within_bbox)
 from .search_sql import frame as search_frame
-from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
-                     sites_touched, status_fixes, validate_prepared)
+from .shared import (STORED_GEOMETRY, check_layer_name, column_kind, merge_partial, normalise, prepare_rows,
+                     promote_multi, sites_touched, status_fixes, validate_prepared)
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
 SCHEMA_VERSION = 3
@@ -233,20 +233,9 @@ def _driver_tx(eng, *, isolation: str | None = None, readonly: bool = False) -> 
 # --- values in and out -----------------------------------------------------------------
 
 def _kind_of(table: str, name: str, s: pd.Series) -> str:
-    """SQL type of a frame column: the contract's for contract columns, else from the dtype."""
-    spec = TABLES[table]
-    if name in spec.column_names:
-        return _SQL_TYPES[spec.column(name).kind]
-    dt = s.dtype
-    if pd.api.types.is_bool_dtype(dt):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dt):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dt):
-        return "double precision"
-    if pd.api.types.is_datetime64_any_dtype(dt):
-        return "timestamp"
-    return "text"
+    """SQL type of a frame column (:func:`geo.store.shared.column_kind`); integers outside the contract as bigint."""
+    kind, in_contract = column_kind(table, name, s)
+    return "bigint" if kind == "int" and not in_contract else _SQL_TYPES[kind]
 
 
 def _py_values(s: pd.Series, sqltype: str) -> list:

@@ -256,3 +256,24 @@ def validate_prepared(prepared: list[tuple[Change, pd.DataFrame]], columns: dict
         columns[ch.table] = result_cols
         filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
     return problems
+
+
+def column_kind(table: str, name: str, s: pd.Series) -> tuple[str, bool]:
+    """The contract kind of a frame column (``str``, ``int``, ``float``, ``bool``, ``datetime``, …) and whether
+    the contract names it: the contract's kind for contract columns, else the one its dtype holds.
+
+    Each backend maps the kind to its own column type (it may store extra integer columns wider).
+    """
+    spec = TABLES[table]
+    if name in spec.column_names:
+        return spec.column(name).kind, True
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool", False
+    if pd.api.types.is_integer_dtype(dt):
+        return "int", False
+    if pd.api.types.is_float_dtype(dt):
+        return "float", False
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "datetime", False
+    return "str", False
