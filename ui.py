@@ -73,31 +73,47 @@ def data_version(*tables: str) -> str:
 SNAPSHOT_TABLES = ("townships", *contract.SITE_LAYERS, "status_events")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _snapshot(spec: str, version: str, as_of: dt.date, history_of: tuple[str, ...]) -> dict:
-    return progress.snapshot(_store(spec), as_of, history_of=history_of)
+# The snapshot's parts are shared resources, not pickled copies: the sites of a day (100k rows with their
+# points at province scale) are read once per data version and serve every page (the overview, the wall,
+# progress, the riverside check), and unpickling them on each run would cost what reading them costs.
+# Callers get shallow copies (copy-on-write: nothing they do reaches the cached frames).
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _snapshot_sites(spec: str, version: str, as_of: dt.date) -> dict:
+    return progress.snapshot_sites(_store(spec), as_of)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _events_part(spec: str, version: str, layer: str, statuses: tuple[str, ...] | None, as_of: dt.date
+                 ) -> pd.DataFrame:
+    return _store(spec).events_of(layer, until=as_of, statuses=statuses)
+
+
+def _shallow(frames: dict) -> dict:
+    return {k: v.copy(deep=False) if isinstance(v, pd.DataFrame) else v for k, v in frames.items()}
 
 
 def status_snapshot(as_of, history_of: tuple[str, ...] = ()) -> dict:
     """:func:`geo.progress.snapshot` of ``as_of`` (the database replays the statuses), cached until a site
     layer, the events or the townships change. ``history_of``: site layers whose events up to the day the
-    caller needs (time series)."""
+    caller needs (time series). The sites of the day are shared by every caller, whatever its history."""
     spec = default_spec()
+    store = _store(spec)
     day = pd.Timestamp(as_of).date()
-    return _snapshot(spec, _store(spec).version(list(SNAPSHOT_TABLES)), day, tuple(history_of))
+    versions = store.versions(SNAPSHOT_TABLES)
+    out = _shallow(_snapshot_sites(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), day))
+    events = versions["status_events"]
+    out["status_events"] = progress.join_events(
+        [_events_part(spec, events, layer, statuses, day).copy(deep=False)
+         for layer, statuses in progress.event_parts(tuple(history_of))])
+    return out
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _active_sites(spec: str, version: str, layer: str, as_of: dt.date):
-    return _store(spec).sites_on(layer, as_of, ["name"], exclude_statuses=rules.RESOLVED[layer])
-
-
-def active_sites(layer: str, as_of):
-    """The ``layer`` sites active on ``as_of`` (``id, status, name``, point; resolved ones never read), as the
-    database replays them, cached until the layer or the events change (the riverside check's input)."""
-    spec = default_spec()
-    day = pd.Timestamp(as_of).date()
-    return _active_sites(spec, _store(spec).version([layer, "status_events"]), layer, day)
+def active_sites(layer: str, as_of) -> pd.DataFrame:
+    """The ``layer`` sites active on ``as_of`` (``id, status, name``, point), as the database replays them:
+    the day's shared sites (:func:`status_snapshot`) without the resolved ones (the riverside check's input)."""
+    sites = status_snapshot(as_of)[layer]
+    keep = ~sites["status"].isin(rules.RESOLVED[layer]).to_numpy(dtype=bool)
+    return sites.loc[keep, ["id", "status", "name", sites.geometry.name]].reset_index(drop=True)
 
 
 def report_date() -> dt.date:

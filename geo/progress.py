@@ -711,7 +711,19 @@ def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COL
     plus every event up to the day of the layers in ``history_of`` (for :func:`cumulative` /
     :func:`timeline` of their campaigns). Every function of this module accepts these frames for
     that one day (another day raises ``ValueError``) and gives what it gives on the whole tables.
+
+    The two halves are :func:`snapshot_sites` and :func:`snapshot_events` (an app caches them apart:
+    the sites of a day serve every page, whatever history each one wants).
     """
+    day = as_day(as_of)
+    out = snapshot_sites(store, day, columns=columns)
+    out["status_events"] = join_events([store.events_of(layer, until=day, statuses=statuses)
+                                        for layer, statuses in event_parts(history_of)])
+    return out
+
+
+def snapshot_sites(store, as_of, *, columns=SITE_COLUMNS) -> dict:
+    """:func:`snapshot` without ``status_events``: the townships and every site layer on ``as_of``."""
     day = as_day(as_of)
     towns = store.read("townships")
     out: dict = {"townships": towns, SNAPSHOT: day}
@@ -719,12 +731,22 @@ def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COL
         s = store.sites_on(layer, day, list(columns))
         s["township"] = township_of(s, towns) if len(towns) else pd.NA
         out[layer] = s
-    parts = [store.events_of(layer, until=day) for layer in dict.fromkeys(history_of)]
-    if "farms" not in history_of:
-        parts.append(store.events_of("farms", until=day, statuses=["treating"]))
-    parts = [p for p in parts if len(p)]
-    out["status_events"] = pd.concat(parts, ignore_index=True) if parts else contract.empty("status_events")
     return out
+
+
+def event_parts(history_of: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The ``(layer, statuses)`` reads (:meth:`geo.store.base.Store.events_of`, ``None``: every status)
+    whose rows make :func:`snapshot`'s ``status_events`` for ``history_of``."""
+    parts: list = [(layer, None) for layer in dict.fromkeys(history_of)]
+    if "farms" not in history_of:
+        parts.append(("farms", ("treating",)))  # the livestock targets: farms ever under treatment
+    return parts
+
+
+def join_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The :func:`event_parts` reads as one ``status_events`` frame."""
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else contract.empty("status_events")
 
 
 def load_frames(store) -> dict[str, pd.DataFrame]:

@@ -18,7 +18,6 @@ import casework_ui as cw
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
-from geo.rules import RESOLVED
 from geo import config
 from layers import mapview, symbols, townships, water
 from layers import overview as overview_layer
@@ -36,12 +35,10 @@ HIGHLIGHT = violations_layer.COLOURS
 TABLE_ROWS = 500
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def _active(version: str, layers: tuple[str, ...], as_of: dt.date) -> dict[str, gpd.GeoDataFrame]:
-    """The sites of ``layers`` active on ``as_of`` (id, name, status, point), as the database replays them:
-    resolved sites are never read."""
-    store = ui.get_store()
-    return {layer: store.sites_on(layer, as_of, ["name"], exclude_statuses=RESOLVED[layer]) for layer in layers}
+    """The sites of ``layers`` active on ``as_of`` (id, name, status, point), as the database replays them
+    (the day's sites every page shares, :func:`ui.active_sites`)."""
+    return {layer: ui.active_sites(layer, as_of) for layer in layers}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
