@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from geo import contract, progress, rules
+from geo import contract, memo, progress, rules
 from geo.store import Store, default_spec, open_store
 
 
@@ -102,6 +102,8 @@ def status_snapshot(as_of, history_of: tuple[str, ...] = ()) -> dict:
     versions = store.versions(SNAPSHOT_TABLES)
     out = _shallow(_snapshot_sites(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), day))
     events = versions["status_events"]
+    out[memo.KEY] = {}  # this call's own memo (geo.memo): results derived from these frames, once
+    out[progress.HISTORY] = tuple(dict.fromkeys(history_of))
     out["status_events"] = progress.join_events(
         [_events_part(spec, events, layer, statuses, day).copy(deep=False)
          for layer, statuses in progress.event_parts(tuple(history_of))])

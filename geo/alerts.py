@@ -228,35 +228,11 @@ def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days
 def _violations_before(frames: Mapping[str, pd.DataFrame], now: pd.DataFrame, day, earlier,
                        distance: float) -> tuple[set, int]:
     """Which of ``now``'s violations were violations on ``earlier`` too, and how many violations of
-    ``earlier`` were resolved by ``day``: only sites with an event after ``earlier`` can differ."""
-    from .history import status_on
-
-    ev = frames["status_events"]
-    recent = ev[(ev["effective_on"] > earlier) & (ev["effective_on"] <= day)]
-    changed = set(zip(recent["layer"], recent["feature_id"]))
-    now_keys = set(zip(now["layer"], now["id"]))
-    seen = {k for k in now_keys if k not in changed}  # no event in the window: a violation then too
-    resolved = 0
-    for layer in ("enterprises", "kilns", "farms"):
-        ids = {i for lay, i in changed if lay == layer}
-        if not ids or _frame(frames, layer) is None:
-            continue
-        then = status_on(ev[ev["feature_id"].isin(ids)], layer, earlier)  # status on the earlier day
-        act = rules.is_active(np.full(len(then), layer, dtype=object), then.to_numpy(dtype=object))
-        was_active = set(then.index[np.asarray(act, dtype=bool)])
-        seen |= {(layer, i) for i in was_active if (layer, i) in now_keys}
-        # active then and not a violation now: a violation then if within the distance (resolved since)
-        gone = [i for i in was_active if (layer, i) not in now_keys]
-        if gone:
-            sites = frames[layer]
-            sites = sites[sites["id"].isin(gone)].assign(status="operating")  # measured as if still active
-            fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if _frame(frames, t) is not None}
-            fr.update({lay: (sites if lay == layer else frames[lay].iloc[:0]) for lay in ("enterprises", "kilns", "farms")
-                       if _frame(frames, lay) is not None})
-            hit = buffers.check(fr, distance=distance, layers=(layer,), as_of=None)
-            seen_gone = set(zip(hit["layer"], hit["id"]))
-            resolved += len(seen_gone)
-    return seen, resolved
+    ``earlier`` were resolved by ``day`` (:func:`geo.buffers.violations_earlier`)."""
+    then = buffers.violations_earlier(frames, now, day, earlier, distance)
+    then_keys = set(zip(then["layer"], then["id"]))
+    seen = then_keys & set(zip(now["layer"], now["id"]))
+    return seen, len(then_keys - seen)
 
 
 def riverside_check(frames: Mapping[str, pd.DataFrame], day, distance: float = BUFFER_M,

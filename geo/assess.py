@@ -256,11 +256,17 @@ def _water(t: dict, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
 
 
 def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
-    from .buffers import check
-
+    from . import memo, progress
+    from .buffers import check, violations_earlier
     from .history import status_on
 
-    start = check(t, 200.0, as_of=pd.Timestamp(year=year, month=1, day=1))
+    jan1 = pd.Timestamp(year=year, month=1, day=1)
+    if memo.KEY in t and t.get(progress.SNAPSHOT) == day and jan1 <= day \
+            and set(SITE_LAYERS) <= set(t.get(progress.HISTORY, ())):
+        # a snapshot of the day with its history: January's violations from the day's (the wall has them)
+        start = violations_earlier(t, check(t, 200.0), day, jan1, 200.0)
+    else:
+        start = check(t, 200.0, as_of=jan1)
     # still active on the day? Only the violations of January 1st are asked about (their status on the
     # day, replayed for them alone), not every site measured again (8 s at province scale)
     active_now = set()
@@ -270,12 +276,15 @@ def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, 
         st = status_on(ev[ev["feature_id"].isin(ids)], layer, day)
         act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
         active_now |= {(layer, i) for i in st.index[act]}
+    # per township in one pass: January's violations and how many of them are fixed by the day
+    fixed = np.array([(lay, i) not in active_now for lay, i in zip(start["layer"], start["id"])], dtype=bool)
+    per = pd.DataFrame({"township": start["township"].to_numpy(object), "fixed": fixed}).groupby(
+        "township", sort=False)["fixed"].agg(["size", "sum"])
+    counts = dict(zip(per.index, zip(per["size"].astype(int), per["sum"].astype(int))))
     out = {}
     for name in t["townships"]["name"]:
-        s = start[start["township"] == name]
-        n = len(s)
-        fixed = sum((lay, i) not in active_now for lay, i in zip(s["layer"], s["id"]))
-        out[name] = (1.0, "年初无沿河违规点位") if n == 0 else (fixed / n, f"已整改 {fixed}/{n}")
+        n, done = counts.get(name, (0, 0))
+        out[name] = (1.0, "年初无沿河违规点位") if n == 0 else (done / n, f"已整改 {done}/{n}")
     return out
 
 
@@ -323,8 +332,9 @@ def item_scores(frames_or_store, year: int, as_of, scheme: Scheme | None = None)
     veto_blocks = set(scheme.blocks.loc[scheme.blocks["veto"], "id"])
     cache: dict = {}
     rows = []
+    items = [it for _, it in scheme.items.iterrows()]  # the scheme's rows once, not once per township
     for code, name in zip(t["townships"]["code"], t["townships"]["name"]):
-        for _, it in scheme.items.iterrows():
+        for it in items:
             veto = it["block"] in veto_blocks
             if it["source"] == "computed":
                 share, basis = _computed(it["rule"], t, year, day, cache).get(name, (0.0, "无数据"))

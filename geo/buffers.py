@@ -60,7 +60,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import rules
+from . import memo, rules
 from .contract import LAYER_LABELS, SITE_LAYERS, STORE_CRS, status_label
 from .crs import local_tm  # noqa: F401  (the frames below are local_tm(lon0, 0), written as a pipeline)
 
@@ -784,6 +784,14 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
     if not np.isfinite(distance) or distance <= 0:
         raise ValueError(f"distance must be a positive number of metres, not {distance!r}")
     layers = _parse_layers(layers)
+    uses = (*layers, "rivers", "waterbodies", "townships") + (() if as_of is None else ("status_events",))
+    # one day's snapshot asks the same check from its tile, its alert and its assessment: once (geo.memo)
+    return memo.remember(frames_or_store, ("check", float(distance), layers, None if as_of is None else
+                                           pd.Timestamp(as_of).normalize(), bool(all_sites)),
+                         lambda: _check(frames_or_store, float(distance), layers, as_of, all_sites), uses=uses)
+
+
+def _check(frames_or_store, distance: float, layers: tuple[str, ...], as_of, all_sites: bool) -> gpd.GeoDataFrame:
     frames = _frames(frames_or_store, (*layers, "rivers", "waterbodies", "townships", "status_events"))
     sites = _sites(frames, layers, as_of)
     if not all_sites:
@@ -802,6 +810,50 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
     res = res.sort_values(["distance_m", "layer", "id"], na_position="last", kind="stable").reset_index(drop=True)
     cols = COLUMNS + ["water_layer", "status", "status_label", "active", "violation", "lon", "lat", "geometry"]
     return res[cols]
+
+
+def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float = DEFAULT_DISTANCE_M
+                       ) -> pd.DataFrame:
+    """The violations on ``earlier`` (before ``day``), from ``now``, the violations on ``day``: equal to
+    :func:`check` of ``earlier`` (its ``layer, id, name, township, distance_m`` …), without measuring
+    every site again.
+
+    ``frames``: the sites on ``day`` and every event of their layers up to it (a
+    :func:`geo.progress.snapshot` with their history). A site's distance to water does not change with
+    the date, so only sites with an event after ``earlier`` can be a violation on one day and not the
+    other: a violation now with no such event was one then; of the sites with such an event, those
+    active on ``earlier`` and not violations now are measured (as if active).
+    """
+    from .history import status_on
+
+    earlier = pd.Timestamp(earlier).normalize()
+    ev = frames["status_events"]
+    recent = ev[((ev["effective_on"] > earlier) & (ev["effective_on"] <= pd.Timestamp(day))).to_numpy(bool)]
+    changed = set(zip(recent["layer"], recent["feature_id"]))
+    now_keys = list(zip(now["layer"], now["id"]))
+    now_set = set(now_keys)
+    then = {k for k in now_keys if k not in changed}  # no event since: a violation then too
+    extra = []
+    for layer in SITE_LAYERS:
+        ids = {i for lay, i in changed if lay == layer}
+        if not ids or frames.get(layer) is None:
+            continue
+        st = status_on(ev[ev["feature_id"].isin(ids).to_numpy(bool)], layer, earlier)  # status on the earlier day
+        act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
+        was_active = set(st.index[act])
+        then |= {(layer, i) for i in was_active if (layer, i) in now_set}
+        # active then and not a violation now: a violation then if within the distance (resolved since)
+        gone = [i for i in was_active if (layer, i) not in now_set]
+        if gone:
+            sites = frames[layer]
+            sites = sites[sites["id"].isin(gone).to_numpy(bool)].assign(status="operating")  # measured as active
+            fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if frames.get(t) is not None}
+            fr.update({lay: (sites if lay == layer else frames[lay].iloc[:0]) for lay in SITE_LAYERS
+                       if frames.get(lay) is not None})
+            extra.append(check(fr, distance=distance, layers=(layer,), as_of=None))
+    keep = np.array([k in then for k in now_keys], dtype=bool)
+    parts = [now[keep]] + [e for e in extra if len(e)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
 def within(result: pd.DataFrame, distance: float) -> pd.DataFrame:

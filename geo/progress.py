@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import contract, history, rules
+from . import contract, history, memo, rules
 from .errors import GeoError
 from .rules import as_day  # also re-exported: callers use progress.as_day
 from .spatial import township_of
@@ -472,9 +472,15 @@ def timeline(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of
     frames = prepare(frames)
     c = _campaign(campaign)
     day = as_day(as_of)
-    series = cumulative(frames, c, day, start)
-    n = len(targets(frames, c, day))
-    return series, project(series, n, day, window_days, campaign_deadline(frames, c, day))
+
+    def compute():
+        series = cumulative(frames, c, day, start)
+        n = len(targets(frames, c, day))
+        return series, project(series, n, day, window_days, campaign_deadline(frames, c, day))
+
+    # a snapshot's trends and alerts ask for the same timelines: computed once (geo.memo)
+    return memo.remember(frames, ("timeline", c.key, day, window_days, start), compute,
+                         uses=(c.layer, "status_events", "townships"))
 
 
 # --- ranking --------------------------------------------------------------------------------
@@ -692,6 +698,8 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
 
 #: Key of frames made by :func:`snapshot`: the day their site layers stand on.
 SNAPSHOT = "snapshot_of"
+#: Key of frames made by :func:`snapshot`: the site layers whose whole history up to the day they hold.
+HISTORY = "history_of"
 #: The site columns this module uses besides ``id``, ``status`` and the geometry.
 SITE_COLUMNS = ("name", "park", "industry", "kind", "species", "deadline", "department", "destination",
                 "committed_on")
@@ -717,6 +725,8 @@ def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COL
     """
     day = as_day(as_of)
     out = snapshot_sites(store, day, columns=columns)
+    out[memo.KEY] = {}  # what is derived from this day's frames, computed once (geo.memo)
+    out[HISTORY] = tuple(dict.fromkeys(history_of))
     out["status_events"] = join_events([store.events_of(layer, until=day, statuses=statuses)
                                         for layer, statuses in event_parts(history_of)])
     return out

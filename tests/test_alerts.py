@@ -218,6 +218,63 @@ def test_riverside_from_the_violations_on_the_day_equals_two_whole_checks(tmp_pa
     assert compared >= 2  # the days chosen do have new and resolved violations to compare
 
 
+def test_violations_earlier_equal_a_whole_check_of_that_day(tmp_path):
+    """geo.buffers.violations_earlier (from the day's violations, looking again only at sites with an event
+    since) lists exactly the sites, townships and distances a whole check of the earlier day lists."""
+    from geo import synth
+    from geo.store import open_store
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=3000, readings=3000)
+    store = open_store(str(path))
+    whole = progress.prepare(store.read_many(["townships", "rivers", "waterbodies", "enterprises", "kilns",
+                                              "farms", "status_events"]))
+    day = pd.Timestamp(whole["status_events"]["effective_on"].max())
+    snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
+    frames = {**{t: whole[t] for t in ("rivers", "waterbodies")}, **snap}
+    now = buffers.check(frames, 200.0)
+    differ = 0
+    for earlier in (day - pd.Timedelta(days=30), pd.Timestamp(year=day.year, month=1, day=1),
+                    day - pd.Timedelta(days=800)):
+        got = buffers.violations_earlier(frames, now, day, earlier, 200.0)
+        want = buffers.check(whole, 200.0, as_of=earlier)
+        key = ["layer", "id"]
+        g = got[key + ["township", "distance_m"]].sort_values(key).reset_index(drop=True)
+        w = want[key + ["township", "distance_m"]].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(g, w, check_dtype=False)
+        differ += set(zip(g["layer"], g["id"])) != set(zip(now["layer"], now["id"]))
+    assert differ >= 2  # the days compared do differ from the day itself
+
+
+def test_a_snapshot_memo_never_serves_a_filtered_copy(tmp_path):
+    """A snapshot computes a timeline or a check once (geo.memo); a copy of its frames with a site layer
+    replaced (a township filter) gets its own answer, never the whole snapshot's."""
+    from geo import memo, synth
+    from geo.store import open_store
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=2000, readings=2000)
+    store = open_store(str(path))
+    day = pd.Timestamp(store.read("status_events")["effective_on"].max())
+    snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
+    frames = {**store.read_many(["rivers", "waterbodies"]), **snap}
+    whole = buffers.check(frames, 200.0)
+    assert len(frames[memo.KEY]) == 1
+    again = buffers.check(frames, 200.0)
+    pd.testing.assert_frame_equal(pd.DataFrame(whole), pd.DataFrame(again))
+    again["distance_m"] = -1.0  # a caller changing its copy does not change the memo's
+    assert (buffers.check(frames, 200.0)["distance_m"] >= 0).all()
+    town = whole["township"].value_counts().index[0]
+    part = dict(frames, farms=frames["farms"][frames["farms"]["township"] == town],
+                enterprises=frames["enterprises"][frames["enterprises"]["township"] == town],
+                kilns=frames["kilns"][frames["kilns"]["township"] == town])
+    sub = buffers.check(part, 200.0)
+    assert 0 < len(sub) < len(whole) and set(sub["township"]) == {town}
+    s1, p1 = progress.timeline(snap, "livestock", day)
+    s2, p2 = progress.timeline(part, "livestock", day)
+    assert p2.targets < p1.targets
+
+
 # --- all together, on both stores ---------------------------------------------------------------
 
 def test_collect_on_the_demo_store(demo_store):

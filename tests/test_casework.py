@@ -323,3 +323,9 @@ def test_riverside_item_asks_only_januarys_violations_again(tmp_path):
         assert got[name] == want, name
         fixed_any |= fixed > 0
     assert fixed_any and len(start)  # the comparison had resolved violations to count
+    # the same item from the day's snapshot with every layer's history (the wall's way: January's
+    # violations derived from the day's, geo.buffers.violations_earlier): equal, township by township
+    store = open_store(str(path))
+    snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
+    frames = {**{k: t[k] for k in ("rivers", "waterbodies")}, **snap}
+    assert A._riverside(frames, year, day) == got
