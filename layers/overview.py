@@ -1,6 +1,8 @@
 """The overview map: townships, water and the four point layers, as they stood on a date."""
 from __future__ import annotations
 
+from typing import Hashable, Iterable, Mapping
+
 import folium
 import geopandas as gpd
 import numpy as np
@@ -40,28 +42,60 @@ def points_to_draw(sites: dict[str, pd.DataFrame], sampling: pd.DataFrame | None
     return int(sum(len(f[f["township"].isin(township)]) if township else len(f) for f in frames))
 
 
-def aggregate(sites: gpd.GeoDataFrame, layer: str) -> pd.DataFrame:
+def aggregate(sites: gpd.GeoDataFrame, layer: str, *, placed: Iterable[str] = ()) -> pd.DataFrame:
     """One row per township of a site layer: ``township``, ``count``, ``done``, ``share``, ``x``/``y`` (degrees).
 
     The symbol stands at the mean position of the township's sites, averaged in the local metric CRS
     (grouped in one pass, no loop per site). Sites outside every township are counted under
-    :data:`OUTSIDE`, so the counts add up to ``len(sites)``.
+    :data:`OUTSIDE`, so the counts add up to ``len(sites)``. ``placed``: townships whose symbol
+    :func:`place` will put (their mean position is not computed: ``x``/``y`` NaN).
     """
     cols = ["township", "count", "done", "share", "x", "y"]
     if len(sites) == 0:
         return pd.DataFrame(columns=cols)
-    g = gpd.GeoSeries(np.asarray(sites["geometry"]), crs=getattr(sites, "crs", None) or 4326)
-    metric = metric_crs_for(g.total_bounds)
-    pts = g.to_crs(metric).values
-    df = pd.DataFrame({"township": sites["township"].astype(object).where(sites["township"].notna(), OUTSIDE)
-                       .to_numpy(), "done": sites["status"].isin(DONE.get(layer, ())).to_numpy(),
-                       "mx": shapely.get_x(pts), "my": shapely.get_y(pts)})
+    town = sites["township"].astype(object).where(sites["township"].notna(), OUTSIDE).to_numpy()
+    need = ~pd.Series(town).isin(set(placed)).to_numpy()
+    mx, my = np.full(len(sites), np.nan), np.full(len(sites), np.nan)
+    if need.any():  # only the points whose township's symbol stands at their mean are projected
+        g = gpd.GeoSeries(np.asarray(sites["geometry"]), crs=getattr(sites, "crs", None) or 4326)
+        metric = metric_crs_for(g.total_bounds)  # the layer's CRS, whichever points are projected
+        pts = g[need].to_crs(metric).values
+        mx[need], my[need] = shapely.get_x(pts), shapely.get_y(pts)
+    df = pd.DataFrame({"township": town, "done": sites["status"].isin(DONE.get(layer, ())).to_numpy(),
+                       "mx": mx, "my": my})
     out = df.groupby("township", sort=True).agg(count=("done", "size"), done=("done", "sum"),
                                                 mx=("mx", "mean"), my=("my", "mean")).reset_index()
     out["share"] = out["done"] / out["count"]
-    back = gpd.GeoSeries(gpd.points_from_xy(out["mx"], out["my"]), crs=metric).to_crs(4326).values
-    out["x"], out["y"] = shapely.get_x(back), shapely.get_y(back)
+    out["x"], out["y"] = np.nan, np.nan
+    has = out["mx"].notna().to_numpy()
+    if has.any():
+        back = gpd.GeoSeries(gpd.points_from_xy(out["mx"][has], out["my"][has]), crs=metric).to_crs(4326).values
+        out.loc[has, "x"], out.loc[has, "y"] = shapely.get_x(back), shapely.get_y(back)
     return out[cols]
+
+
+def aggregate_placed(parts: Mapping[Hashable, tuple[pd.DataFrame, str]], townships: gpd.GeoDataFrame
+                     ) -> dict[Hashable, pd.DataFrame]:
+    """:func:`aggregate` of each ``key: (sites, layer)``, then :func:`place`d: a township's mean position is
+    computed only where :func:`place` does not put the symbol itself (the projection of every site, the
+    most of the work at province scale, is spared)."""
+    live = [k for k, (s, _) in parts.items() if len(s)]
+    placed = set(_anchors(townships).loc[lambda a: a["ax"].notna(), "township"]) \
+        if len(live) >= 2 and len(townships) else set()
+    out = {k: aggregate(s, layer, placed=placed) for k, (s, layer) in parts.items() if len(s)}
+    place(out, townships)
+    return out
+
+
+def _anchors(townships: gpd.GeoDataFrame, spread: float = 0.3) -> pd.DataFrame:
+    """Each township's point inside it and the distance its symbols stand from it (local metric CRS)."""
+    metric = metric_crs_for(townships.total_bounds)
+    polys = townships.geometry.to_crs(metric).values
+    anchor = shapely.point_on_surface(polys)
+    base = pd.DataFrame({"township": townships["name"].to_numpy(), "ax": shapely.get_x(anchor),
+                         "ay": shapely.get_y(anchor), "d": spread * np.sqrt(shapely.area(polys))})
+    base.attrs["crs"] = metric
+    return base.drop_duplicates("township")
 
 
 def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spread: float = 0.3) -> None:
@@ -74,12 +108,8 @@ def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spre
     live = [k for k, a in aggregates.items() if len(a)]
     if len(live) < 2 or len(townships) == 0:
         return
-    metric = metric_crs_for(townships.total_bounds)
-    polys = townships.geometry.to_crs(metric).values
-    anchor = shapely.point_on_surface(polys)
-    base = pd.DataFrame({"township": townships["name"].to_numpy(), "ax": shapely.get_x(anchor),
-                         "ay": shapely.get_y(anchor), "d": spread * np.sqrt(shapely.area(polys))})
-    base = base.drop_duplicates("township")
+    base = _anchors(townships, spread)
+    metric = base.attrs["crs"]
     for k, name in enumerate(live):
         a = aggregates[name]
         at = a[["township"]].merge(base, on="township", how="left")
@@ -190,7 +220,7 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
             rivers, waterbodies = for_view(rivers, focus.total_bounds), for_view(waterbodies, focus.total_bounds)
         water.add_to(m, rivers, waterbodies)
         geography += water.legend_items()
-    aggregates = {}
+    parts = {}
     for name, module in POINT_LAYERS.items():
         if name not in layers:
             continue
@@ -198,11 +228,11 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
         if township:
             shown = shown[shown["township"].isin(township)]
         if m.qs_aggregated:
-            aggregates[name] = aggregate(shown, name)
+            parts[name] = (shown, name)
         else:
             drawn.append(module.add_to(m, shown, events=events))
+    aggregates = aggregate_placed(parts, tw) if parts else {}
     if aggregates:  # one size scale for every layer: the largest count of any layer's township
-        place(aggregates, tw)
         largest = max((int(a["count"].max()) for a in aggregates.values() if len(a)), default=1)
         drawn += [add_aggregate(m, a, name, largest=largest) for name, a in aggregates.items()]
     if "sampling_points" in layers:

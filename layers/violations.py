@@ -75,13 +75,13 @@ def add_aggregated(m: folium.Map, groups: dict[str, pd.DataFrame], townships: gp
     to its rows (sites outside every township are counted under :data:`layers.overview.OUTSIDE`).
     ``show`` says which groups are visible when the map opens (default: all).
     """
-    aggs: dict[tuple[str, str], pd.DataFrame] = {}
+    parts: dict[tuple[str, str], tuple[pd.DataFrame, str]] = {}
     for group, rows in groups.items():
         for layer in ("farms", "enterprises", "kilns"):
             part = rows[rows["layer"] == layer]
             if len(part):
-                aggs[(group, layer)] = overview_layer.aggregate(part, layer)
-    overview_layer.place(aggs, townships)
+                parts[(group, layer)] = (part, layer)
+    aggs = overview_layer.aggregate_placed(parts, townships)
     largest = max((int(a["count"].max()) for a in aggs.values() if len(a)), default=1)
     show = show or {}
     return [overview_layer.add_aggregate(m, a, layer, largest=largest, show=show.get(group, True),

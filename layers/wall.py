@@ -132,8 +132,7 @@ def _wall_rows(items: list[dict]) -> list[dict]:
 
 def _aggregated(m: folium.Map, layers: dict[str, pd.DataFrame], tw: gpd.GeoDataFrame, name: str = "") -> list:
     """Each site layer drawn one symbol per township (``layers.overview``), hidden until its view shows."""
-    aggregates = {k: overview_layer.aggregate(v, k) for k, v in layers.items() if len(v)}
-    overview_layer.place(aggregates, tw)
+    aggregates = overview_layer.aggregate_placed({k: (v, k) for k, v in layers.items()}, tw)
     largest = max((int(a["count"].max()) for a in aggregates.values() if len(a)), default=1)
     return [overview_layer.add_aggregate(m, a, k, largest=largest, show=False,
                                          name=f"{name}·{LAYER_LABELS[k]}（按乡镇汇总）" if name else None)

@@ -100,6 +100,28 @@ def test_aggregate_counts_sites_outside_every_township():
     assert agg["x"].between(118.8, 119.0).all() and agg["y"].between(28.8, 29.0).all()
 
 
+def test_aggregates_placed_without_projecting_every_site_equal_aggregate_then_place(province):
+    """aggregate_placed (mean positions only where place() does not put the symbol) gives exactly what
+    aggregating every layer and then placing gives: counts, shares and every symbol's position."""
+    from layers.overview import OUTSIDE, aggregate, aggregate_placed, place
+
+    prepared, sites = province
+    tw = prepared["townships"]
+    parts = {k: (sites[k], k) for k in ("kilns", "farms", "enterprises")}
+    # some sites outside every township: their symbol keeps its mean position
+    far = sites["farms"].head(50).copy()
+    far["township"] = None
+    parts["farms"] = (pd.concat([sites["farms"], far]), "farms")
+    want = {k: aggregate(s, layer) for k, (s, layer) in parts.items()}
+    place(want, tw)
+    got = aggregate_placed(parts, tw)
+    assert list(got) == list(want)
+    for k in want:
+        pd.testing.assert_frame_equal(got[k].reset_index(drop=True), want[k].reset_index(drop=True),
+                                      check_exact=False, rtol=0, atol=1e-9)
+    assert OUTSIDE in set(got["farms"]["township"]) and got["farms"][["x", "y"]].notna().all().all()
+
+
 def test_share_bands():
     assert symbols.share_index([0, 0.49, 0.5, 0.79, 0.8, 0.99, 1.0, np.nan]).tolist() == [0, 0, 1, 1, 2, 2, 3, 0]
     symbols.check_legend(symbols.share_rows())  # one meaning per colour
