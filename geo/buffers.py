@@ -833,7 +833,7 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
     now_keys = list(zip(now["layer"], now["id"]))
     now_set = set(now_keys)
     then = {k for k in now_keys if k not in changed}  # no event since: a violation then too
-    extra = []
+    gone: dict[str, pd.DataFrame] = {}
     for layer in SITE_LAYERS:
         ids = {i for lay, i in changed if lay == layer}
         if not ids or frames.get(layer) is None:
@@ -843,16 +843,17 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
         was_active = set(st.index[act])
         then |= {(layer, i) for i in was_active if (layer, i) in now_set}
         # active then and not a violation now: a violation then if within the distance (resolved since)
-        gone = [i for i in was_active if (layer, i) not in now_set]
-        if gone:
+        ids = [i for i in was_active if (layer, i) not in now_set]
+        if ids:
             sites = frames[layer]
-            sites = sites[sites["id"].isin(gone).to_numpy(bool)].assign(status="operating")  # measured as active
-            fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if frames.get(t) is not None}
-            fr.update({lay: (sites if lay == layer else frames[lay].iloc[:0]) for lay in SITE_LAYERS
-                       if frames.get(lay) is not None})
-            extra.append(check(fr, distance=distance, layers=(layer,), as_of=None))
+            gone[layer] = sites[sites["id"].isin(ids).to_numpy(bool)].assign(status="operating")  # as active
     keep = np.array([k in then for k in now_keys], dtype=bool)
-    parts = [now[keep]] + [e for e in extra if len(e)]
+    parts = [now[keep]]
+    if gone:  # the sites no longer active, every layer measured at once
+        fr = {t: frames[t] for t in ("rivers", "waterbodies", "townships") if frames.get(t) is not None}
+        fr.update(gone)
+        parts.append(check(fr, distance=distance, layers=tuple(gone), as_of=None))
+    parts = [parts[0]] + [q for q in parts[1:] if len(q)]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
