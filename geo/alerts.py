@@ -119,7 +119,7 @@ def sections(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert | N
     pts, rd = _frame(frames, "sampling_points"), _frame(frames, "readings")
     if pts is None or rd is None:
         return None
-    a = water.latest_assessment({"sampling_points": pts, "readings": rd}, as_of=day)
+    a = water.latest_assessment(frames, as_of=day)  # the frames' own (a snapshot's memo serves it once)
     if "kind" in a.columns:
         a = a[a["kind"].fillna("section") != "outfall"]
     judged = a[a["meets"].notna()]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import discharge, fmt
+from . import discharge, fmt, memo
 from .errors import GeoError
 from .io.cells import parse_detection
 
@@ -361,8 +361,13 @@ def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFra
     set the class) and ``exceeding`` (parameters over the target or discharge limit with their
     超标倍数, e.g. ``NH3-N 0.4倍``).
     """
-    points = frames["sampling_points"]
-    readings = frames["readings"]
+    # a snapshot's wall asks for it from its tile, its alerts and its assessment: once (geo.memo)
+    return memo.remember(frames, ("latest_assessment", None if as_of is None else pd.Timestamp(as_of).normalize()),
+                         lambda: _latest_assessment(frames["sampling_points"], frames["readings"], as_of),
+                         uses=("sampling_points", "readings"))
+
+
+def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> pd.DataFrame:
     if as_of is not None:
         readings = readings[readings["sampled_at"] < _end_of(as_of)]
     # keep only each point's last sampling day before joining and classing (hourly stations: 1/24 of a day)
