@@ -540,9 +540,10 @@ class GpkgStore(Store):
             if lay is not None:
                 bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
                       if "below_detection" in lay.columns else "0")
-                rows = con.execute(q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params).fetchall()
+                (text,), = con.execute(q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params).fetchall()
         if lay is None:
             return super().monthly_extremes(start, end, points)
+        rows = json.loads(text or "[]")
         cols = list(zip(*rows)) if rows else [[]] * 6
         return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
 
