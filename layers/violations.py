@@ -120,14 +120,19 @@ def zone(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: floa
     return gpd.GeoDataFrame({"name": [zone_label(distance)]}, geometry=[union], crs=crs).to_crs(4326)
 
 
-def zone_for_view(zone_gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0) -> gpd.GeoDataFrame:
-    """A :func:`zone` for a view of ``bounds`` (display only): cut to one view-width around the view and
-    simplified to about a pixel at the fitted zoom (:func:`layers.overview.for_view`, as the water is drawn).
+def zone_for_view(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: float, bounds,
+                  detail: float = 4000.0) -> gpd.GeoDataFrame:
+    """A :func:`zone` for a view of ``bounds`` (display only), made from the water as the view draws it.
 
-    The zone is one polygon over the whole store: without the cut a township's view would carry the
-    province's zone at the township's detail.
+    The water is cut to one view-width around the view and simplified to about a pixel at the fitted
+    zoom (:func:`layers.overview.for_view`, as the water is drawn), then buffered, and the zone cut to
+    that window too: the province's banks are never buffered at full detail for a map that cannot show
+    it (a third of the buffer page's time at province scale), and a township's view never carries the
+    province's zone.
     """
-    return overview_layer.for_view(zone_gdf, bounds, detail, cut=True)
+    r = overview_layer.for_view(rivers, bounds, detail, cut=True)
+    w = overview_layer.for_view(waterbodies, bounds, detail, cut=True)
+    return overview_layer.for_view(zone(r, w, distance), bounds, detail, cut=True)
 
 
 def zone_label(distance: float) -> str:

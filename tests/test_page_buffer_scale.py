@@ -75,7 +75,7 @@ def test_zone_for_view_is_cut_to_the_view(demo_frames):
     zone = violations_layer.zone(demo_frames["rivers"], demo_frames["waterbodies"], 200)
     town = demo_frames["townships"].iloc[[0]]
     minx, miny, maxx, maxy = town.total_bounds
-    cut = violations_layer.zone_for_view(zone, town.total_bounds)
+    cut = violations_layer.zone_for_view(demo_frames["rivers"], demo_frames["waterbodies"], 200, town.total_bounds)
     full, part = zone.geometry.iloc[0], cut.geometry.iloc[0]
     # never beyond one view-width around the view (a little slack for the degree/metre round trip)
     w, h = maxx - minx, maxy - miny

@@ -79,10 +79,12 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     bounds = focus.total_bounds if len(focus) else None
     m = mapview.new_map(bounds, height=560)
     townships.add_to(m, tw)
-    zone, rivers, waterbodies = _zone(version, distance), frames["rivers"], frames["waterbodies"]
+    rivers, waterbodies = frames["rivers"], frames["waterbodies"]
     if bounds is not None and _large(version, layers, as_of):
-        zone = violations_layer.zone_for_view(zone, bounds)
+        zone = violations_layer.zone_for_view(rivers, waterbodies, distance, bounds)
         rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
+    else:
+        zone = _zone(version, distance)
     violations_layer.add_zone(m, zone, distance)
     water.add_to(m, rivers, waterbodies)
     approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
