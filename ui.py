@@ -25,10 +25,19 @@ def get_store() -> Store:
     return _store(default_spec())
 
 
-@st.cache_data(show_spinner=False, max_entries=48)
-def _read(spec: str, version: str, table: str) -> tuple[str, pd.DataFrame]:
-    """One table as of ``version``, and the version it was actually read at (a write may come in between)."""
+@st.cache_resource(show_spinner=False, max_entries=48)
+def _read_shared(spec: str, version: str, table: str) -> tuple[str, pd.DataFrame]:
     return _store(spec).read_versioned(table)
+
+
+def _read(spec: str, version: str, table: str) -> tuple[str, pd.DataFrame]:
+    """One table as of ``version``, and the version it was actually read at (a write may come in between).
+
+    Held once per process and handed out as shallow copy-on-write copies: every page reads the townships
+    and the water, and unpickling a private copy on each run (what ``st.cache_data`` does) cost a third
+    of a second per page on a province's rivers."""
+    got, frame = _read_shared(spec, version, table)
+    return got, frame.copy(deep=False)
 
 
 def load(table: str) -> pd.DataFrame:

@@ -474,7 +474,11 @@ def exceedance_bounds(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["point_id", "parameter", "low", "high", "below_detection"])
 
 
-def profile_river(frames: dict[str, pd.DataFrame], *, park: str = "沈家经济开发区", kinds=("section",)) -> str:
+#: The park whose reach :func:`upstream_downstream` profiles by default.
+PROFILE_PARK = "沈家经济开发区"
+
+
+def profile_river(frames: dict[str, pd.DataFrame], *, park: str = PROFILE_PARK, kinds=("section",)) -> str:
     """The river :func:`upstream_downstream` profiles by default: the river nearest the park's enterprises
     (without them, the river most sampling points of ``kinds`` name in ``water_id``)."""
     points = frames["sampling_points"]
@@ -637,7 +641,7 @@ def chainage(points, rivers, water_id: str, *, reverse: bool = False) -> np.ndar
 
 
 def upstream_downstream(frames: dict[str, pd.DataFrame], *, water_id: str | None = None,
-                        park: str = "沈家经济开发区", start=None, end=None, parameters=None,
+                        park: str = PROFILE_PARK, start=None, end=None, parameters=None,
                         kinds=("section",), reverse: bool = False) -> pd.DataFrame:
     """Sampling points along a river relative to a reach (default: the chemical park), with mean values.
 

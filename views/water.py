@@ -27,8 +27,19 @@ POSITION_LABELS = {"upstream": "园区上游", "alongside": "园区河段", "dow
 st.title("水质 · 断面按 GB 3838-2002 分类，排污口按 GB 8978-1996 判定")
 
 WATER_TABLES = ("sampling_points", "readings", "rivers", "waterbodies", "enterprises", "townships")
-# every table but readings: those are read by the database, only what the page shows (ui.readings_query)
-frames = ui.load_many(*[t for t in WATER_TABLES if t != "readings"])
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _park_enterprises(version: str):
+    """The enterprises of the profiled park (where the river profile's reach lies), asked of the database:
+    never the whole layer (a province's 30,000 enterprises for a few dozen)."""
+    return ui.get_store().read("enterprises", where={"park": [water.PROFILE_PARK]})
+
+
+# the small tables whole; readings are read by the database, only what the page shows (ui.readings_query),
+# and of the enterprises only the park's
+frames = ui.load_many("sampling_points", "rivers", "waterbodies", "townships")
+frames["enterprises"] = _park_enterprises(ui.data_version("enterprises"))
 points = frames["sampling_points"]
 if not len(points):
     st.info("尚无水质监测点位。请在“数据”页导入监测点位和化验数据。 No sampling points yet.")
@@ -69,10 +80,24 @@ def _window(version: str, start: pd.Timestamp, as_of: dt.date, point_id: str) ->
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _outside(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    """The period's readings at or beyond a section's target limits or an outfall's discharge limits: one
+    pass of the database over the period serves both tables (sections and outfalls are different points)."""
+    bounds = pd.concat([water.exceedance_bounds(points), discharge.exceedance_bounds(points)], ignore_index=True)
+    return ui.readings_query("readings_outside", bounds, start, as_of)
+
+
+def _near(bounds: pd.DataFrame, version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
+    """:func:`_outside` of the points ``bounds`` holds: what asking with ``bounds`` alone returns."""
+    rows = _outside(version, start, as_of)
+    return rows[rows["point_id"].isin(set(bounds["point_id"].astype(str))).to_numpy()].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _exceedances(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
     """Sections' readings worse than their target in the period: the database returns only the readings
     at or beyond each target's limits, :func:`geo.water.exceedances` judges them."""
-    near = ui.readings_query("readings_outside", water.exceedance_bounds(points), start, as_of)
+    near = _near(water.exceedance_bounds(points), version, start, as_of)
     return water.exceedances(_with_points(near, start, as_of))
 
 
@@ -235,7 +260,7 @@ def _outfall_window(version: str, start: pd.Timestamp, as_of: dt.date, point_id:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _outfall_exceedances(version: str, start: pd.Timestamp, as_of: dt.date) -> pd.DataFrame:
     """Outfalls' 超标 readings in the period (the database returns those at or beyond a limit; judged here)."""
-    near = ui.readings_query("readings_outside", discharge.exceedance_bounds(points), start, as_of)
+    near = _near(discharge.exceedance_bounds(points), version, start, as_of)
     ow = discharge.outfall_readings(near, points, as_of=as_of, start=start)
     return ow[ow["verdict"] == discharge.EXCEEDS]
 
