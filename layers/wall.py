@@ -226,7 +226,7 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
     if water_classes is not None and len(water_classes):
         cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
         pts = pts.merge(water_classes[cols], on="id", how="left")
-    wl2 = water.add_to(m, rivers, waterbodies, show=False, wall=True)
+    wl2 = wl  # the riverside view's water, drawn once for both views (half the wall map's bytes at scale)
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
                                 show=False)
     leg3 = Legend("水质类别", _wall_rows(symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True)),

@@ -97,6 +97,15 @@ def test_wall_fits_screen_without_scrolling(server, size):
         assert watch.external == [] and watch.errors == []
 
 
+#: The view shown, and how many of the map's shape layers (townships, water: ``QS.geo``) are on the map.
+GEO_LAYERS_SHOWN = """() => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k]).find(m => m && m.hasLayer);
+  const geo = Object.keys(window).filter(k => k.startsWith('qs_geo_')).map(k => window[k]);
+  return [document.querySelector('.leaflet-container').getAttribute('data-qs-view'),
+          geo.filter(l => map.hasLayer(l)).length];
+}"""
+
+
 def test_wall_rotates_and_refreshes_without_reload(server):
     with browser() as ctx:
         page, watch = _open(ctx, server + "/wall")
@@ -104,12 +113,18 @@ def test_wall_rotates_and_refreshes_without_reload(server):
         page.evaluate("() => { window.__qsMarker = 42; }")
         seen = set()
         stamps = set()
+        paths = {}  # shapes drawn (townships, water) in each view
         deadline = time.time() + 15
         while time.time() < deadline and (len(seen) < 3 or len(stamps) < 2):
-            seen.add(frame.evaluate("() => document.querySelector('.leaflet-container').getAttribute('data-qs-view')"))
+            view, n = frame.evaluate(GEO_LAYERS_SHOWN)
+            seen.add(view)
+            paths.setdefault(view, set()).add(n)
             stamps.add(page.get_attribute(".qs-head", "data-refreshed"))
             time.sleep(0.5)
         assert seen >= {"closure", "riverside", "water"}, seen
+        # the water, drawn once and shared by the riverside and water views, is on the map in both, not in the
+        # closure view
+        assert min(paths["riverside"]) > max(paths["closure"]) and min(paths["water"]) > max(paths["closure"]), paths
         first = page.inner_text(".qs-now-time")  # the current time, in the header beside the data date
         time.sleep(1.2)
         assert page.inner_text(".qs-now-time") != first, "the wall clock does not tick"

@@ -483,15 +483,18 @@
     banner.onAdd = function () { return el("div", "qs-view-title", ""); };
     banner.addTo(map);
     function show(i) {
+      // a layer may belong to several views (the water): only those not in view i are taken off
+      var keep = views[i].layers;
       views.forEach(function (v, j) {
         v.layers.forEach(function (l) {
-          if (j === i) { if (!map.hasLayer(l)) map.addLayer(l); } else if (map.hasLayer(l)) map.removeLayer(l);
+          if (keep.indexOf(l) < 0 && map.hasLayer(l)) map.removeLayer(l);
         });
         (v.legends || []).forEach(function (c) {
           var node = c.getContainer && c.getContainer();
           if (node) node.style.display = j === i ? "" : "none";
         });
       });
+      keep.forEach(function (l) { if (!map.hasLayer(l)) map.addLayer(l); });
       banner.getContainer().textContent = views[i].title;
       map.getContainer().setAttribute("data-qs-view", views[i].key);
     }
