@@ -153,9 +153,7 @@ def for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0, *, cut: bool
     """
     if len(gdf) == 0:
         return gdf
-    metric = metric_crs_for(bounds)
-    view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
-    minx, miny, maxx, maxy = view.bounds
+    metric, (minx, miny, maxx, maxy) = _view_metric(bounds)
     span = max(maxx - minx, maxy - miny)
     window = (minx - span, miny - span, maxx + span, maxy + span)
     geoms = gdf.geometry.to_crs(metric).values
@@ -164,6 +162,20 @@ def for_view(gdf: gpd.GeoDataFrame, bounds, detail: float = 4000.0, *, cut: bool
     simple = shapely.simplify(geoms, span / detail, preserve_topology=True)
     keep = ~shapely.is_empty(simple) if cut else shapely.intersects(geoms, shapely.box(*window))
     return gdf[keep].set_geometry(gpd.GeoSeries(simple[keep], crs=metric).to_crs(4326).values)
+
+
+def _view_metric(bounds) -> tuple:
+    """The local metric CRS of a view of ``bounds`` (degrees) and the view's bounds in it."""
+    metric = metric_crs_for(bounds)
+    view = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(metric).values[0]
+    return metric, view.bounds
+
+
+def pixel_m(bounds, detail: float = 4000.0) -> float:
+    """About a pixel, in metres, of a map fitted to ``bounds``: the detail :func:`for_view` keeps (a river's
+    water surface narrower than this would draw under a pixel: ``layers.water.add_to(min_band_m=…)``)."""
+    _, (minx, miny, maxx, maxy) = _view_metric(bounds)
+    return max(maxx - minx, maxy - miny) / detail
 
 
 def status_legend(layers=tuple(POINT_LAYERS)) -> list[dict]:
@@ -218,7 +230,7 @@ def overview_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFra
         rivers, waterbodies = frames["rivers"], frames["waterbodies"]
         if large and len(focus):
             rivers, waterbodies = for_view(rivers, focus.total_bounds), for_view(waterbodies, focus.total_bounds)
-        water.add_to(m, rivers, waterbodies)
+        water.add_to(m, rivers, waterbodies, min_band_m=pixel_m(focus.total_bounds) if large and len(focus) else 0.0)
         geography += water.legend_items()
     parts = {}
     for name, module in POINT_LAYERS.items():

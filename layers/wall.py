@@ -198,7 +198,8 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
                   "legends": [leg1.get_name()]})
 
     # 2. Riverside: water, and the active sites within the limit highlighted.
-    wl = water.add_to(m, rivers, waterbodies, show=False, wall=True)
+    wl = water.add_to(m, rivers, waterbodies, show=False, wall=True,
+                      min_band_m=overview_layer.pixel_m(tw.total_bounds) if large and len(tw) else 0.0)
     river_layers = [l.get_name() for l in wl]
     drawn, extra = [], []
     if violations is not None and len(violations) > limit and "township" in violations.columns:

@@ -34,14 +34,17 @@ def river_bands(rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def add_to(m: folium.Map, rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, *, show: bool = True,
-           name: str | None = None, wall: bool = False):
-    """Rivers (lines, and the water surface of wide ones) and waterbodies; ``wall``: lines for the wall screen."""
+           name: str | None = None, wall: bool = False, min_band_m: float = 0.0):
+    """Rivers (lines, and the water surface of wide ones) and waterbodies; ``wall``: lines for the wall screen.
+
+    ``min_band_m``: rivers narrower than this get no water surface, only their line (a view of a city or a
+    province, where a surface would draw under a pixel: :func:`layers.overview.pixel_m`)."""
     line = G["river_dark"] if wall else G["river"]
     weight = WEIGHT["wall" if wall else "map"]
     styles = [{"color": line, "weight": weight, "opacity": 0.95, "lineCap": "round", "lineJoin": "round"},
               {"color": line, "weight": 0.5, "fillColor": COLORS["band"], "fillOpacity": 0.85},
               {"color": line, "weight": 1, "fillColor": COLORS["waterbody"], "fillOpacity": 0.85}]
-    bands = river_bands(rivers)
+    bands = river_bands(rivers[rivers["width_m"].fillna(0).to_numpy(float) >= min_band_m] if min_band_m else rivers)
     layers = []
     if len(bands):
         b = bands.assign(width_text=[f"{w:g} 米" for w in bands["width_m"]])

@@ -122,6 +122,31 @@ def test_aggregates_placed_without_projecting_every_site_equal_aggregate_then_pl
     assert OUTSIDE in set(got["farms"]["township"]) and got["farms"][["x", "y"]].notna().all().all()
 
 
+def test_water_surfaces_under_a_pixel_are_left_out_lines_kept():
+    """On a province's view a river narrower than a pixel gets its line only: the surfaces drawn are exactly
+    those of the rivers at least a pixel wide, every river keeps its line."""
+    import folium
+
+    from geo import synth
+    from layers import water
+    from layers.overview import pixel_m
+
+    f = synth.build(sites=2000, readings=0)
+    rivers, wb, tw = f["rivers"], f["waterbodies"], f["townships"]
+    px = pixel_m(tw.total_bounds)
+    wide = int((rivers["width_m"] >= px).sum())
+    assert 0 < wide < int((rivers["width_m"] > 0).sum())  # the province has rivers on both sides of a pixel
+
+    def drawn(**kw):
+        layers = water.add_to(folium.Map(), rivers, wb, **kw)
+        return {l.layer_name: l for l in layers}
+
+    full, trimmed = drawn(), drawn(min_band_m=px)
+    assert full["河流"].data == trimmed["河流"].data
+    assert len(json.loads(trimmed["河道水面"].data)["features"]) == wide < \
+        len(json.loads(full["河道水面"].data)["features"])
+
+
 def test_share_bands():
     assert symbols.share_index([0, 0.49, 0.5, 0.79, 0.8, 0.99, 1.0, np.nan]).tolist() == [0, 0, 1, 1, 2, 2, 3, 0]
     symbols.check_legend(symbols.share_rows())  # one meaning per colour

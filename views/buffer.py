@@ -80,13 +80,15 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     m = mapview.new_map(bounds, height=560)
     townships.add_to(m, tw)
     rivers, waterbodies = frames["rivers"], frames["waterbodies"]
+    band = 0.0
     if bounds is not None and _large(version, layers, as_of):
         zone = violations_layer.zone_for_view(rivers, waterbodies, distance, bounds)
         rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
+        band = overview_layer.pixel_m(bounds)
     else:
         zone = _zone(version, distance)
     violations_layer.add_zone(m, zone, distance)
-    water.add_to(m, rivers, waterbodies)
+    water.add_to(m, rivers, waterbodies, min_band_m=band)
     approximate = bool(tw.get("approximate", pd.Series([False])).fillna(False).any())
     geography = townships.legend_items(approximate) + water.legend_items() + \
         [violations_layer.zone_legend_item(distance)]

@@ -144,9 +144,11 @@ def _map_html(version: str, as_of: dt.date, kinds: tuple, selected: str) -> str:
         geography += townships.legend_items(bool(frames["townships"].get("approximate", pd.Series([False]))
                                                  .fillna(False).any()))
     rivers, waterbodies = frames["rivers"], frames["waterbodies"]
+    band = 0.0
     if _detail(rivers) + _detail(waterbodies) > WATER_DETAIL:  # a province's water: drawn for the view's scale
         rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
-    water_layer.add_to(m, rivers, waterbodies)
+        band = overview_layer.pixel_m(bounds)
+    water_layer.add_to(m, rivers, waterbodies, min_band_m=band)
     geography += water_layer.legend_items()
     sp = sampling_points.add_to(m, pts, class_col="class", radius=9,
                                 highlight=(pts["id"] == selected).to_numpy(bool))
