@@ -132,48 +132,26 @@ def share_start(day, years: int = 3) -> pd.Timestamp:
 
 
 def water_share_from_store(store, points: pd.DataFrame, as_of, *, years: int = 3) -> pd.DataFrame:
-    """:func:`water_share` without reading every reading: from the store's monthly extremes.
+    """:func:`water_share` without reading every reading: the database classes each section's months.
 
     The worst class of a section in a month is the class of its extreme values that month (classes are
-    monotone in the value; below detection decides DO), so classing, per section, month and parameter
-    (:meth:`geo.store.Store.monthly_extremes`), the extreme that can set the class (the high of a
-    ``max`` parameter, the low with below detection of a ``min`` one, both for a range such as pH) and
-    taking the worst over the parameters gives each section's month exactly as :func:`water_share`
-    does on every reading (tested equal).
+    monotone in the value; below detection decides DO), so the store, given GB 3838's limits as data
+    (:func:`geo.water.class_limits`), returns one worst class per section and month
+    (:meth:`geo.store.Store.monthly_worst`) and only the comparison with the targets is left here: exactly
+    :func:`water_share` on every reading (tested on both backends). The page's other work goes on beside
+    it: nearly all of this runs in the database, outside Python's lock.
     """
     day = as_day(as_of)
-    pts = points[points["kind"].fillna("section") != "outfall"] if "kind" in points.columns else points
-    ext = store.monthly_extremes(share_start(day, years), day, points=pts["id"].astype(str).tolist())
-    return _share_of_extremes(ext, pts)
-
-
-def _share_of_extremes(ext: pd.DataFrame, pts: pd.DataFrame) -> pd.DataFrame:
     cols = ["month", "sections", "meeting", "share"]
-    info = pd.DataFrame(pts[["id", "waterbody", "target_class"]]).assign(id=lambda d: d["id"].astype(str))
-    info = info.drop_duplicates("id").set_index("id")
-    pid = ext["point_id"].astype(str)
-    wb = pid.map(info["waterbody"]).to_numpy(object)
-    par = ext["parameter"].to_numpy(object)
-    # readings of unknown points, parameters or waterbodies take no part (as readings_with_points drops them)
-    known = pid.isin(info.index).to_numpy() & np.isin(par, list(water.STANDARD)) & np.isin(wb, list(water.WATERBODIES))
-    ext, pid, wb, par = ext[known], pid[known], wb[known], par[known]
-    if not len(ext):
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})
-    kind = pd.Series(par).map({c: spec.kind for c, spec in water.STANDARD.items()}).to_numpy(object)
-    low, high = ext["low"].to_numpy(float), ext["high"].to_numpy(float)
-    bd = ext["n_below"].to_numpy() > 0
-    cls = water.classify(par, np.where(kind == "min", low, high), wb, np.where(kind == "min", bd, False))
-    rng = kind == "range"
-    if rng.any():  # both ends of a range parameter can miss it
-        cls[rng] = np.fmax(cls[rng], water.classify(par[rng], low[rng], wb[rng]))
-    cls = np.where(water.assessed(par, wb), cls, np.nan)
-    # each section's month: its worst class over the parameters, held to its target
-    month = pd.to_datetime(ext["month"]).dt.to_period("M").dt.to_timestamp()  # as water_share makes months
-    g = pd.DataFrame({"point_id": pid.to_numpy(object), "month": month.to_numpy(), "cls": cls}).groupby(
-        ["month", "point_id"], sort=True)["cls"].max().reset_index()
-    target = pd.to_numeric(g["point_id"].map(info["target_class"]), errors="coerce").to_numpy(float)
-    judged = ~np.isnan(g["cls"].to_numpy(float)) & ~np.isnan(target)
-    g = g[judged].assign(meets=(g["cls"].to_numpy(float) <= target)[judged])
+    pts = points[points["kind"].fillna("section") != "outfall"] if "kind" in points.columns else points
+    pts = pd.DataFrame(pts[["id", "waterbody", "target_class"]]).assign(id=lambda d: d["id"].astype(str))
+    pts = pts.drop_duplicates("id")
+    worst = store.monthly_worst(water.class_limits(), dict(zip(pts["id"], pts["waterbody"])),
+                                share_start(day, years), day)
+    target = pd.to_numeric(worst["point_id"].map(pts.set_index("id")["target_class"]), errors="coerce")
+    judged = worst["worst"].notna().to_numpy() & target.notna().to_numpy()
+    g = pd.DataFrame({"month": worst["month"].dt.to_period("M").dt.to_timestamp().to_numpy()[judged],
+                      "meets": (worst["worst"].to_numpy(float) <= target.to_numpy(float))[judged]})
     if not len(g):
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else float) for c in cols})
     out = g.groupby("month")["meets"].agg(sections="size", meeting="sum").reset_index()

@@ -113,6 +113,23 @@ def label(cls) -> str:
         return "无数据"
 
 
+def class_limits() -> pd.DataFrame:
+    """The limits that class a reading, one row per assessed parameter and kind of water: ``parameter,
+    waterbody, kind, l1``…``l5`` (pH: ``l1``–``l2`` the range; what :func:`classify` and :func:`assessed`
+    apply, as data a database can apply too: :meth:`geo.store.Store.monthly_worst`)."""
+    rows = []
+    for p in STANDARD.values():
+        for wb in WATERBODIES:
+            lim = p.limits(wb)
+            if lim is None or p.kind == "none" or not _assessed_table()[(p.code, wb)]:
+                continue
+            ls = list(lim) + [0.0] * (5 - len(lim)) if p.kind == "range" else list(lim)
+            if len(ls) != 5:
+                raise ValueError(f"{p.code}: five class limits expected")
+            rows.append([p.code, wb, p.kind, *map(float, ls)])
+    return pd.DataFrame(rows, columns=["parameter", "waterbody", "kind", "l1", "l2", "l3", "l4", "l5"])
+
+
 def limits_table() -> pd.DataFrame:
     """Table 1 in long form: ``parameter, waterbody, kind, class, limit`` (pH: ``low``/``high`` limit rows).
 

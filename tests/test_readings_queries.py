@@ -126,6 +126,36 @@ def test_water_share_from_monthly_extremes_equals_every_reading(store):
         pd.testing.assert_frame_equal(store.monthly_extremes(start, as_of), q.monthly_extremes(rd, start, as_of))
 
 
+def _worst_by_reading(rd, pts, start, end):
+    """Each point's worst class per month from every reading classed one by one (geo.water)."""
+    r = water.readings_with_points(rd, pts, as_of=end, start=start)
+    r = r[r["kind"] != "outfall"]
+    use = water.assessed(r["parameter"].to_numpy(object), r["waterbody"].to_numpy(object)) & r["class"].notna()
+    r = r[use].assign(month=lambda d: d["sampled_at"].dt.to_period("M").dt.to_timestamp())
+    w = r.groupby(["point_id", "month"], sort=True)["class"].max().reset_index()
+    return w.rename(columns={"class": "worst"})
+
+
+def test_monthly_worst_equals_classing_every_reading(store):
+    """The database's worst class per section and month (limits as data) equals classing every reading with
+    geo.water and taking each month's worst; the pandas reference agrees."""
+    rd, pts = store.read("readings"), store.read("sampling_points")
+    sec = pts[pts["kind"].fillna("section") != "outfall"]
+    wb = dict(zip(sec["id"].astype(str), sec["waterbody"]))
+    limits = water.class_limits()
+    seen = set()
+    for as_of in _dates(rd)[1:]:
+        start = wallboard.share_start(as_of)
+        got = store.monthly_worst(limits, wb, start, as_of)
+        pd.testing.assert_frame_equal(got, q.monthly_worst(rd, limits, wb, start, as_of))
+        want = _worst_by_reading(rd, sec, start, as_of)
+        pd.testing.assert_series_equal(got["worst"], want["worst"].astype(float), check_names=False)
+        assert got["point_id"].tolist() == want["point_id"].astype(str).tolist()
+        assert (got["month"].to_numpy() == want["month"].to_numpy("datetime64[ns]")).all()
+        seen |= set(got["worst"])
+    assert len(seen) > 2  # several classes to tell apart
+
+
 def test_below_detection_do_decides_the_month(synth_store):
     """A DO reading below detection makes the month worse than Ⅴ even when its value meets the target."""
     pts = synth_store.read("sampling_points")
@@ -176,6 +206,10 @@ def test_same_answers_on_postgis(pg_db, tmp_path, synth_store, demo_store):
         b = pd.concat([water.exceedance_bounds(pts), discharge.exceedance_bounds(pts)], ignore_index=True)
         pd.testing.assert_frame_equal(pg.readings_outside(b, None, mid), src.readings_outside(b, None, mid))
         pd.testing.assert_frame_equal(pg.monthly_extremes(None, mid), src.monthly_extremes(None, mid))
+        sec = pts[pts["kind"].fillna("section") != "outfall"]
+        wb = dict(zip(sec["id"].astype(str), sec["waterbody"]))
+        pd.testing.assert_frame_equal(pg.monthly_worst(water.class_limits(), wb, None, mid),
+                                      src.monthly_worst(water.class_limits(), wb, None, mid))
         pd.testing.assert_frame_equal(wallboard.water_share_from_store(pg, pts, mid),
                                       wallboard.water_share({"sampling_points": pts, "readings": rd}, mid))
         from geo.store.postgis import _driver_tx

@@ -221,6 +221,13 @@ class Store(ABC):
 
         return readings_sql.monthly_extremes(self.read("readings"), start, end, points)
 
+    def monthly_worst(self, limits: pd.DataFrame, points: dict, start=None, end=None) -> pd.DataFrame:
+        """``point_id, month, worst``: each point's worst class per month under ``limits`` (points: id →
+        kind of water; see :func:`geo.store.readings_sql.monthly_worst`)."""
+        from . import readings_sql
+
+        return readings_sql.monthly_worst(self.read("readings"), limits, points, start, end)
+
     # -- status queries (issue 13) --
 
     def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,

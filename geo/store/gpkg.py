@@ -547,6 +547,29 @@ class GpkgStore(Store):
         cols = list(zip(*rows)) if rows else [[]] * 6
         return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
 
+    def monthly_worst(self, limits, points, start=None, end=None) -> pd.DataFrame:
+        from . import readings_sql as q
+
+        pts = [[str(k), None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)]
+               for k, v in dict(points).items()]
+        time_sql, params = q.gpkg_time(start, end)
+        if not self.path.exists():
+            return q.monthly_worst(contract.empty("readings"), limits, points, start, end)
+        self._readings_index()
+        with self._snapshot() as con:
+            lay = self._readings_ready(con)
+            if lay is not None:
+                bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
+                      if "below_detection" in lay.columns else "0")
+                sql_text = q.GPKG_MONTHLY_WORST.format(bd=bd, time=time_sql, case=q.worst_case_sql())
+                (text,), = con.execute(sql_text, [json.dumps(pts), json.dumps(q.limits_rows(limits))] + params
+                                       ).fetchall()
+        if lay is None:
+            return super().monthly_worst(limits, points, start, end)
+        rows = json.loads(text or "[]")
+        cols = list(zip(*rows)) if rows else [[]] * 3
+        return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
+
     # -- status queries (issue 13) --
 
     def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,

@@ -165,6 +165,72 @@ def monthly_extremes(readings: pd.DataFrame, start=None, end=None, points: Itera
     return months_frame(*(out[c].tolist() for c in cols))
 
 
+#: Columns of a limits frame for :func:`monthly_worst`: a parameter on a kind of water, how its classes
+#: go (``max``: worse as the value rises past ``l1``…``l5``; ``min``: worse as it falls below them, below
+#: detection worse than the last; ``range``: inside ``l1``–``l2`` class 1, outside worse than the last).
+LIMITS_COLUMNS = ("parameter", "waterbody", "kind", "l1", "l2", "l3", "l4", "l5")
+#: The class of a value beyond the fifth limit (劣Ⅴ when the limits are GB 3838's Ⅰ–Ⅴ).
+BEYOND = 6
+
+
+def monthly_worst(readings: pd.DataFrame, limits: pd.DataFrame, points: dict, start=None, end=None
+                  ) -> pd.DataFrame:
+    """Per point and month, the worst class of its readings: ``point_id, month, worst`` (float).
+
+    ``points`` maps each point id to its kind of water; a reading counts where ``limits`` has a row for its
+    parameter on that water. The class of a value is one more than the number of limits it is past (as
+    :func:`numpy.searchsorted` counts: on a limit is not past it); a month's worst is the class of its
+    extreme values (classes are monotone in the value), so this is :func:`monthly_extremes` classed. Months
+    with no value of a limited parameter are left out.
+    """
+    ext = monthly_extremes(readings, start, end, list(points))
+    return worst_of_extremes(ext, limits, points)
+
+
+def worst_of_extremes(ext: pd.DataFrame, limits: pd.DataFrame, points: dict) -> pd.DataFrame:
+    """:func:`monthly_worst` from :func:`monthly_extremes`' rows."""
+    wb = ext["point_id"].map(points)
+    lim = pd.DataFrame(limits, columns=list(LIMITS_COLUMNS))
+    x = ext.assign(waterbody=wb).merge(lim, on=["parameter", "waterbody"], how="inner")
+    lo, hi = x["low"].to_numpy(float), x["high"].to_numpy(float)
+    ls = x[["l1", "l2", "l3", "l4", "l5"]].to_numpy(float)
+    kind = x["kind"].to_numpy(object)
+    with np.errstate(invalid="ignore"):
+        past_max = 1.0 + (hi[:, None] > ls).sum(axis=1)
+        past_min = np.where(x["n_below"].to_numpy() > 0, float(BEYOND), 1.0 + (ls > lo[:, None]).sum(axis=1))
+        out_range = np.where((lo < ls[:, 0]) | (hi > ls[:, 1]), float(BEYOND), 1.0)
+    cls = np.select([kind == "max", kind == "min", kind == "range"], [past_max, past_min, out_range], np.nan)
+    cls[np.isnan(lo) | np.isnan(hi)] = np.nan
+    out = pd.DataFrame({"point_id": x["point_id"].to_numpy(object), "month": x["month"].to_numpy(), "worst": cls})
+    out = out.dropna(subset=["worst"]).groupby(["point_id", "month"], sort=True)["worst"].max().reset_index()
+    return worst_frame(out["point_id"].tolist(), out["month"].tolist(), out["worst"].tolist())
+
+
+def worst_frame(points: list, months: list, worst: list) -> pd.DataFrame:
+    """The frame :func:`monthly_worst` returns, from a database's rows."""
+    return pd.DataFrame({"point_id": pd.Series([str(p) for p in points], dtype=object),
+                         "month": pd.to_datetime(pd.Series(months, dtype=object)).astype("datetime64[ns]"),
+                         "worst": pd.to_numeric(pd.Series(worst, dtype=object), errors="coerce").astype(float)})
+
+
+def limits_rows(limits: pd.DataFrame) -> list[list]:
+    """A limits frame as JSON-able rows (``None`` for a missing limit)."""
+    lim = pd.DataFrame(limits, columns=list(LIMITS_COLUMNS))
+    return [[str(r[0]), str(r[1]), str(r[2]), *[None if pd.isna(v) else float(v) for v in r[3:]]]
+            for r in lim.itertuples(index=False, name=None)]
+
+
+def worst_case_sql(as_int: str = "({})") -> str:
+    """The class of ``e`` (a :func:`monthly_extremes` row: ``lo, hi, nb``) under ``l`` (a limits row), in
+    SQL; ``as_int`` turns a comparison into 0/1 (SQLite: it is already; PostGIS: ``({})::int``)."""
+    def past(a, b):
+        return " + ".join(as_int.format(f"{a.format(i=i)} > {b.format(i=i)}") for i in range(1, 6))
+    return (f"CASE WHEN e.lo IS NULL OR e.hi IS NULL THEN NULL "
+            f"WHEN l.kind = 'max' THEN 1 + {past('e.hi', 'l.l{i}')} "
+            f"WHEN l.kind = 'min' THEN CASE WHEN e.nb > 0 THEN {BEYOND} ELSE 1 + {past('l.l{i}', 'e.lo')} END "
+            f"WHEN l.kind = 'range' THEN CASE WHEN e.lo < l.l1 OR e.hi > l.l2 THEN {BEYOND} ELSE 1 END END")
+
+
 def extremes_as_readings(ext: pd.DataFrame) -> pd.DataFrame:
     """Monthly extremes as two readings per group, dated the first of the month.
 
@@ -236,6 +302,21 @@ GPKG_MONTHLY = (
     'FROM "readings" r WHERE 1{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3)')
 
 
+#: Per point and month the worst class (:func:`monthly_worst`), as one JSON value of ``[point, month,
+#: worst]`` rows: the aggregation and the classing in SQLite, a few thousand rows back to Python. ?1 = JSON
+#: ``[[point, water], …]``, ?2 = JSON limits rows (:func:`limits_rows`), then the time bounds.
+GPKG_MONTHLY_WORST = (
+    'WITH pts(pid, wb) AS (SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\') FROM json_each(?)), '
+    'lims(parameter, waterbody, kind, l1, l2, l3, l4, l5) AS (SELECT ' +
+    ", ".join(f"json_extract(value, '$[{i}]')" for i in range(8)) + ' FROM json_each(?)), '
+    'e AS (SELECT "point_id" AS pid, substr("sampled_at", 1, 7) AS m, "parameter" AS par, MIN("value") AS lo, '
+    'MAX("value") AS hi, {bd} AS nb FROM "readings" r WHERE r."point_id" IN (SELECT pid FROM pts){time} '
+    'GROUP BY 1, 2, 3) '
+    'SELECT json_group_array(json_array(pid, m, w)) FROM ('
+    'SELECT e.pid AS pid, e.m AS m, MAX({case}) AS w FROM e JOIN pts ON pts.pid = e.pid '
+    'JOIN lims l ON l.parameter = e.par AND l.waterbody = pts.wb GROUP BY 1, 2 HAVING w IS NOT NULL ORDER BY 1, 2)')
+
+
 def gpkg_time(start=None, end=None, prefix: str = "r.") -> tuple[str, list]:
     """``AND sampled_at >= ? AND sampled_at < ?`` for the bounds given (SQLite text)."""
     sql, params = "", []
@@ -274,6 +355,19 @@ PG_OUTSIDE = (
 PG_MONTHLY = (
     "SELECT point_id, date_trunc('month', sampled_at), parameter, min(value), max(value), {bd} "
     "FROM readings r WHERE true{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+
+#: :data:`GPKG_MONTHLY_WORST` for PostGIS: points and limits as arrays (unnest), time bounds as in pg_time.
+PG_MONTHLY_WORST = (
+    "WITH pts AS (SELECT * FROM unnest(%(pids)s::text[], %(wbs)s::text[]) AS t(pid, wb)), "
+    "lims AS (SELECT * FROM unnest(%(lpar)s::text[], %(lwb)s::text[], %(lkind)s::text[], %(l1)s::float8[], "
+    "%(l2)s::float8[], %(l3)s::float8[], %(l4)s::float8[], %(l5)s::float8[]) "
+    "AS t(parameter, waterbody, kind, l1, l2, l3, l4, l5)), "
+    "e AS (SELECT point_id AS pid, date_trunc('month', sampled_at) AS m, parameter AS par, min(value) AS lo, "
+    "max(value) AS hi, {bd} AS nb FROM readings r WHERE r.point_id = ANY(%(pids)s::text[]){time} GROUP BY 1, 2, 3) "
+    "SELECT e.pid, e.m, max({case}) AS w FROM e JOIN pts ON pts.pid = e.pid "
+    "JOIN lims l ON l.parameter = e.par AND l.waterbody = pts.wb GROUP BY 1, 2 "
+    "HAVING max({case}) IS NOT NULL ORDER BY 1, 2")
 
 
 def pg_time(start=None, end=None) -> tuple[str, dict]:
