@@ -1,7 +1,7 @@
 """Reads of ``readings`` that fetch only what a page shows (issue 13): shared SQL text and the pandas reference.
 
 At province scale ``readings`` holds millions of rows; reading it whole into
-pandas costs seconds and hundreds of MB. The four reads here push the filter
+pandas costs seconds and hundreds of MB. The reads here push the filter
 (or the aggregation) into the database, on both backends:
 
 - :func:`latest_sampling`: every reading of each point's last sampling *day*
@@ -22,6 +22,10 @@ pandas costs seconds and hundreds of MB. The four reads here push the filter
   worse as it falls, below detection = worse than Ⅴ; ``range``, pH: outside
   6–9), so the worst class of a point in a month is the worst class of these two
   rows: :func:`geo.wallboard.water_share` on them equals the share on every reading.
+- :func:`monthly_worst`: those extremes classed in the database, given the
+  limits as data (:func:`geo.water.class_limits`): one worst class per point
+  and month, what the wall's share needs (a few thousand rows, the aggregation
+  and the classing outside Python).
 
 Each function here is the pandas definition on a whole ``readings`` frame: the
 :class:`geo.store.base.Store` fallback and the tests' reference. The SQL text
