@@ -132,8 +132,13 @@ def sites_as_of(frames: Mapping[str, pd.DataFrame], layer: str, as_of=None) -> p
     column (:data:`GROUP_COLUMN`) with :data:`UNKNOWN_GROUP` for blanks.
     """
     frames = prepare(frames) if "township" not in frames.get(layer, pd.DataFrame()).columns else frames
-    sites = frames[layer]
     day = None if as_of is None else as_day(as_of)
+    return memo.remember(frames, ("sites_as_of", layer, day), lambda: _sites_as_of(frames, layer, day),
+                         uses=(layer, "status_events", "townships"))
+
+
+def _sites_as_of(frames: Mapping[str, pd.DataFrame], layer: str, day) -> pd.DataFrame:
+    sites = frames[layer]
     if SNAPSHOT in frames:  # the sites already stand on their day (:func:`snapshot`): nothing to replay
         _same_day(frames, day)
         out = pd.DataFrame(sites).copy()
@@ -190,7 +195,10 @@ def targets(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=
     """The campaign's target sites as they stood on ``as_of``, with a boolean ``done`` column."""
     c = _campaign(campaign)
     day = None if as_of is None else as_day(as_of)
-    return _select(c, sites_as_of(frames, c.layer, day), _events(frames), day)
+    # the wall's tiles, trends, alerts and assessment each ask for the same targets of a snapshot: once
+    return memo.remember(frames, ("targets", c.key, day),
+                         lambda: _select(c, sites_as_of(frames, c.layer, day), _events(frames), day),
+                         uses=(c.layer, "status_events", "townships"))
 
 
 def _select(c: Campaign, sites: pd.DataFrame, events: pd.DataFrame, day) -> pd.DataFrame:
