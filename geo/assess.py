@@ -218,22 +218,28 @@ def _patrols(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, st
     held = ins.set_index("id")["held_on"]
     e, k = t["enterprises"], t["kilns"]
     park = e[e.get("park", pd.Series(None, index=e.index)) == CHEMICAL_PARK]
-    targets = pd.concat([park.assign(layer="enterprises")[["id", "layer", "geometry"]],
-                         k.assign(layer="kilns")[["id", "layer", "geometry"]]], ignore_index=True)
-    import geopandas as gpd
+    cols = ["id", "layer", "geometry"]
+    known = "township" in park.columns and "township" in k.columns  # a snapshot's sites carry it already
+    targets = pd.concat([park.assign(layer="enterprises")[cols + ["township"] * known],
+                         k.assign(layer="kilns")[cols + ["township"] * known]], ignore_index=True)
+    if not known:
+        import geopandas as gpd
 
-    targets = gpd.GeoDataFrame(targets, geometry="geometry", crs="EPSG:4326")
-    targets["township"] = _township_of(targets, t["townships"]).to_numpy()
-    key = dict(zip(zip(targets["layer"], targets["id"]), targets["township"]))
-    v = v.assign(township=[key.get((a, b)) for a, b in zip(v["layer"], v["feature_id"])],
+        targets = gpd.GeoDataFrame(targets, geometry="geometry", crs="EPSG:4326")
+        targets["township"] = _township_of(targets, t["townships"]).to_numpy()
+    key = dict(zip(zip(targets["layer"].to_numpy(object), targets["id"].to_numpy(object)),
+                   targets["township"].to_numpy(object)))
+    v = v.assign(township=[key.get((a, b)) for a, b in zip(v["layer"].to_numpy(object),
+                                                           v["feature_id"].to_numpy(object))],
                  month=pd.to_datetime(v["inspection_id"].map(held.to_dict())).dt.month)  # a Series map of nothing fails in pandas
+    covered = v.groupby("township")["month"].nunique().to_dict()  # months with a joint visit, per township
     out = {}
     have = set(targets["township"].dropna())
     for name in t["townships"]["name"]:
         if name not in have:
             out[name] = (1.0, "无园区企业或石灰窑（棚）")
             continue
-        n = v.loc[v["township"] == name, "month"].nunique()
+        n = int(covered.get(name, 0))
         out[name] = (min(n / months, 1.0), f"联合巡查覆盖 {n}/{months} 个月")
     return out
 
@@ -275,9 +281,10 @@ def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, 
         ids = set(start.loc[start["layer"] == layer, "id"])
         st = status_on(ev[ev["feature_id"].isin(ids)], layer, day)
         act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
-        active_now |= {(layer, i) for i in st.index[act]}
+        active_now |= {(layer, i) for i in st.index.to_numpy(object)[act]}
     # per township in one pass: January's violations and how many of them are fixed by the day
-    fixed = np.array([(lay, i) not in active_now for lay, i in zip(start["layer"], start["id"])], dtype=bool)
+    fixed = np.array([(lay, i) not in active_now for lay, i in zip(start["layer"].to_numpy(object),
+                                                                     start["id"].to_numpy(object))], dtype=bool)
     per = pd.DataFrame({"township": start["township"].to_numpy(object), "fixed": fixed}).groupby(
         "township", sort=False)["fixed"].agg(["size", "sum"])
     counts = dict(zip(per.index, zip(per["size"].astype(int), per["sum"].astype(int))))

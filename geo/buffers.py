@@ -829,8 +829,9 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
     earlier = pd.Timestamp(earlier).normalize()
     ev = frames["status_events"]
     recent = ev[((ev["effective_on"] > earlier) & (ev["effective_on"] <= pd.Timestamp(day))).to_numpy(bool)]
-    changed = set(zip(recent["layer"], recent["feature_id"]))
-    now_keys = list(zip(now["layer"], now["id"]))
+    # numpy object arrays zip at C speed; arrow-backed strings would be iterated one by one
+    changed = set(zip(recent["layer"].to_numpy(object), recent["feature_id"].to_numpy(object)))
+    now_keys = list(zip(now["layer"].to_numpy(object), now["id"].to_numpy(object)))
     now_set = set(now_keys)
     then = {k for k in now_keys if k not in changed}  # no event since: a violation then too
     gone: dict[str, pd.DataFrame] = {}
@@ -840,7 +841,7 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
             continue
         st = status_on(ev[ev["feature_id"].isin(ids).to_numpy(bool)], layer, earlier)  # status on the earlier day
         act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
-        was_active = set(st.index[act])
+        was_active = set(st.index.to_numpy(object)[act])
         then |= {(layer, i) for i in was_active if (layer, i) in now_set}
         # active then and not a violation now: a violation then if within the distance (resolved since)
         ids = [i for i in was_active if (layer, i) not in now_set]

@@ -329,3 +329,25 @@ def test_riverside_item_asks_only_januarys_violations_again(tmp_path):
     snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
     frames = {**{k: t[k] for k in ("rivers", "waterbodies")}, **snap}
     assert A._riverside(frames, year, day) == got
+
+
+def test_township_scores_from_the_walls_snapshot_equal_whole_tables(tmp_path):
+    """The wall scores townships from a snapshot of the day (sites replayed by the database, townships
+    already joined, results shared through the snapshot's memo): every item's score and basis equal those
+    from the whole tables, on the demo and on a province-like store."""
+    from geo import progress, synth
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=3000, readings=3000)
+    for spec, day in ((str(DEMO), pd.Timestamp("2007-06-30")), (str(path), None)):
+        store = open_store(spec)
+        whole = store.read_many([t for t in A.TABLES_NEEDED if t in store.tables()])
+        for t in ("complaints", "inspections", "inspection_visits", "assessment_entries"):
+            whole.setdefault(t, store.read(t) if t in store.tables() else pd.DataFrame())
+        day = day if day is not None else pd.Timestamp(whole["status_events"]["effective_on"].max())
+        snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
+        frames = {**{k: v for k, v in whole.items() if k not in snap}, **snap}
+        want = A.item_scores(progress.prepare(whole), day.year, day)
+        got = A.item_scores(frames, day.year, day)
+        pd.testing.assert_frame_equal(got, want)
+        assert (want["source"] == "computed").any() and want["score"].gt(0).any()
