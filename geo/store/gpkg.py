@@ -534,16 +534,9 @@ class GpkgStore(Store):
         params = ([] if ids is None else [json.dumps(ids)]) + params
         if not self.path.exists():
             return q.monthly_extremes(contract.empty("readings"), start, end, points)
-        self._readings_index()
-        with self._snapshot() as con:
-            lay = self._readings_ready(con)
-            if lay is not None:
-                bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
-                      if "below_detection" in lay.columns else "0")
-                (text,), = con.execute(q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params).fetchall()
-        if lay is None:
+        rows = self._aggregate_json(lambda bd: q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params)
+        if rows is None:
             return super().monthly_extremes(start, end, points)
-        rows = json.loads(text or "[]")
         cols = list(zip(*rows)) if rows else [[]] * 6
         return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
 
@@ -555,20 +548,26 @@ class GpkgStore(Store):
         time_sql, params = q.gpkg_time(start, end)
         if not self.path.exists():
             return q.monthly_worst(contract.empty("readings"), limits, points, start, end)
+        rows = self._aggregate_json(
+            lambda bd: q.GPKG_MONTHLY_WORST.format(bd=bd, time=time_sql, case=q.worst_case_sql()),
+            [json.dumps(pts), json.dumps(q.limits_rows(limits))] + params)
+        if rows is None:
+            return super().monthly_worst(limits, points, start, end)
+        cols = list(zip(*rows)) if rows else [[]] * 3
+        return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
+
+    def _aggregate_json(self, sql_for, params: list) -> list | None:
+        """The rows of an aggregate of ``readings`` that SQLite returns as one JSON value (``sql_for(bd)``:
+        its SQL given the count of readings below detection); ``None`` when the table cannot answer it."""
         self._readings_index()
         with self._snapshot() as con:
             lay = self._readings_ready(con)
-            if lay is not None:
-                bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
-                      if "below_detection" in lay.columns else "0")
-                sql_text = q.GPKG_MONTHLY_WORST.format(bd=bd, time=time_sql, case=q.worst_case_sql())
-                (text,), = con.execute(sql_text, [json.dumps(pts), json.dumps(q.limits_rows(limits))] + params
-                                       ).fetchall()
-        if lay is None:
-            return super().monthly_worst(limits, points, start, end)
-        rows = json.loads(text or "[]")
-        cols = list(zip(*rows)) if rows else [[]] * 3
-        return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
+            if lay is None:
+                return None
+            bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
+                  if "below_detection" in lay.columns else "0")
+            (text,), = con.execute(sql_for(bd), params).fetchall()
+        return json.loads(text or "[]")
 
     # -- status queries (issue 13) --
 
