@@ -184,7 +184,7 @@ def generated_by() -> str:
 
 # -- readings queries (issue 13) --
 #: The pushed-down reads of ``readings`` a page may ask for (methods of :class:`geo.store.Store`).
-READINGS_QUERIES = ("latest_sampling", "readings_between", "readings_outside", "monthly_extremes")
+READINGS_QUERIES = ("latest_sampling", "readings_between", "readings_outside")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -264,7 +264,7 @@ def _water(t: dict, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
 def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
     from . import memo, progress
     from .buffers import check, violations_earlier
-    from .history import status_on
+    from .history import active_on
 
     jan1 = pd.Timestamp(year=year, month=1, day=1)
     if memo.KEY in t and t.get(progress.SNAPSHOT) == day and jan1 <= day \
@@ -278,10 +278,8 @@ def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, 
     active_now = set()
     ev = t["status_events"]
     for layer in pd.unique(start["layer"]):
-        ids = set(start.loc[start["layer"] == layer, "id"])
-        st = status_on(ev[ev["feature_id"].isin(ids)], layer, day)
-        act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
-        active_now |= {(layer, i) for i in st.index.to_numpy(object)[act]}
+        ids = start.loc[start["layer"] == layer, "id"]
+        active_now |= {(layer, i) for i in active_on(ev, layer, ids, day)}
     # per township in one pass: January's violations and how many of them are fixed by the day
     fixed = np.array([(lay, i) not in active_now for lay, i in zip(start["layer"].to_numpy(object),
                                                                      start["id"].to_numpy(object))], dtype=bool)

@@ -824,7 +824,7 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
     other: a violation now with no such event was one then; of the sites with such an event, those
     active on ``earlier`` and not violations now are measured (as if active).
     """
-    from .history import status_on
+    from .history import active_on
 
     earlier = pd.Timestamp(earlier).normalize()
     ev = frames["status_events"]
@@ -839,9 +839,7 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
         ids = {i for lay, i in changed if lay == layer}
         if not ids or frames.get(layer) is None:
             continue
-        st = status_on(ev[ev["feature_id"].isin(ids).to_numpy(bool)], layer, earlier)  # status on the earlier day
-        act = np.asarray(rules.is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
-        was_active = set(st.index.to_numpy(object)[act])
+        was_active = active_on(ev, layer, ids, earlier)
         then |= {(layer, i) for i in was_active if (layer, i) in now_set}
         # active then and not a violation now: a violation then if within the distance (resolved since)
         ids = [i for i in was_active if (layer, i) not in now_set]

@@ -82,6 +82,17 @@ def sites_on(sites: pd.DataFrame, events: pd.DataFrame, layer: str, as_of=None) 
     return out
 
 
+def active_on(events: pd.DataFrame, layer: str, ids, as_of) -> set:
+    """Which of the ``layer`` sites ``ids`` were active on ``as_of`` (their latest event by then; resolved
+    statuses are not active), replaying only their events."""
+    from .rules import is_active
+
+    ids = set(ids)
+    st = status_on(events[events["feature_id"].isin(ids).to_numpy(bool)], layer, as_of)
+    act = np.asarray(is_active(np.full(len(st), layer, dtype=object), st.to_numpy(dtype=object)), bool)
+    return set(st.index.to_numpy(object)[act])
+
+
 def changed_on(events: pd.DataFrame, layer: str, status: str, day) -> pd.Index:
     """Ids of ``layer`` sites whose status became ``status`` by an event effective on ``day``."""
     day = pd.Timestamp(day)

@@ -728,8 +728,8 @@ def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COL
     :func:`timeline` of their campaigns). Every function of this module accepts these frames for
     that one day (another day raises ``ValueError``) and gives what it gives on the whole tables.
 
-    The two halves are :func:`snapshot_sites` and :func:`snapshot_events` (an app caches them apart:
-    the sites of a day serve every page, whatever history each one wants).
+    The two halves are :func:`snapshot_sites` and the :func:`event_parts` reads (an app caches them
+    apart: the sites of a day serve every page, whatever history each one wants).
     """
     day = as_day(as_of)
     out = snapshot_sites(store, day, columns=columns)

@@ -80,10 +80,10 @@ def aggregate_placed(parts: Mapping[Hashable, tuple[pd.DataFrame, str]], townshi
     computed only where :func:`place` does not put the symbol itself (the projection of every site, the
     most of the work at province scale, is spared)."""
     live = [k for k, (s, _) in parts.items() if len(s)]
-    placed = set(_anchors(townships).loc[lambda a: a["ax"].notna(), "township"]) \
-        if len(live) >= 2 and len(townships) else set()
+    anchors = _anchors(townships) if len(live) >= 2 and len(townships) else None
+    placed = set() if anchors is None else set(anchors.loc[anchors["ax"].notna(), "township"])
     out = {k: aggregate(s, layer, placed=placed) for k, (s, layer) in parts.items() if len(s)}
-    place(out, townships)
+    place(out, townships, anchors=anchors)
     return out
 
 
@@ -98,7 +98,8 @@ def _anchors(townships: gpd.GeoDataFrame, spread: float = 0.3) -> pd.DataFrame:
     return base.drop_duplicates("township")
 
 
-def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spread: float = 0.3) -> None:
+def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spread: float = 0.3, *,
+          anchors: pd.DataFrame | None = None) -> None:
     """Move each township's aggregates apart, around a point inside the township (in place).
 
     The layers' symbols of one township would otherwise stack on one another: with ``n`` layers, layer
@@ -108,7 +109,7 @@ def place(aggregates: dict[str, pd.DataFrame], townships: gpd.GeoDataFrame, spre
     live = [k for k, a in aggregates.items() if len(a)]
     if len(live) < 2 or len(townships) == 0:
         return
-    base = _anchors(townships, spread)
+    base = _anchors(townships, spread) if anchors is None else anchors  # (aggregate_placed has them)
     metric = base.attrs["crs"]
     for k, name in enumerate(live):
         a = aggregates[name]

@@ -117,13 +117,11 @@ def test_exceedances_from_bounds_equal_every_reading(store):
                                       o1[o1["verdict"] == discharge.EXCEEDS].reset_index(drop=True))
 
 
-def test_water_share_from_monthly_extremes_equals_every_reading(store):
+def test_water_share_from_monthly_worst_equals_every_reading(store):
     rd, pts = store.read("readings"), store.read("sampling_points")
     for as_of in _dates(rd)[1:]:
         whole = wallboard.water_share({"sampling_points": pts, "readings": rd}, as_of)
         pd.testing.assert_frame_equal(wallboard.water_share_from_store(store, pts, as_of), whole)
-        start = wallboard.share_start(as_of)
-        pd.testing.assert_frame_equal(store.monthly_extremes(start, as_of), q.monthly_extremes(rd, start, as_of))
 
 
 def _worst_by_reading(rd, pts, start, end):
@@ -157,18 +155,22 @@ def test_monthly_worst_equals_classing_every_reading(store):
 
 
 def test_below_detection_do_decides_the_month(synth_store):
-    """A DO reading below detection makes the month worse than Ⅴ even when its value meets the target."""
-    pts = synth_store.read("sampling_points")
-    ext = synth_store.monthly_extremes(None, None)
-    rows = q.extremes_as_readings(ext)
-    assert ext["n_below"].gt(0).any() and rows["below_detection"].any()
-    do = ext[(ext["parameter"] == "DO") & (ext["n_below"] > 0)]
+    """A DO reading below detection makes the month worse than Ⅴ even when its value meets the target:
+    the database's worst class carries the flag, not just the month's minimum."""
+    rd, pts = synth_store.read("readings"), synth_store.read("sampling_points")
+    sec = pts[pts["kind"].fillna("section") != "outfall"]
+    wb = dict(zip(sec["id"].astype(str), sec["waterbody"]))
+    do = rd[(rd["parameter"] == "DO") & rd["below_detection"].fillna(False).astype(bool) & rd["value"].notna()
+            & rd["point_id"].isin(list(wb))]
     assert len(do)
-    # without the flag the share would differ: the extremes carry it, not just min/max values
-    flat = rows.assign(below_detection=False)
-    day = synth_store.read("readings")["sampled_at"].max()
-    assert not wallboard.water_share({"sampling_points": pts, "readings": flat}, day, years=10).equals(
-        wallboard.water_share({"sampling_points": pts, "readings": rows}, day, years=10))
+    keys = set(zip(do["point_id"].astype(str), do["sampled_at"].dt.to_period("M").dt.to_timestamp()))
+    got = synth_store.monthly_worst(water.class_limits(), wb)
+    worst = dict(zip(zip(got["point_id"], got["month"]), got["worst"]))
+    assert all(worst[k] == q.BEYOND for k in keys)
+    # without the flag those months would class otherwise
+    flat = q.monthly_worst(rd.assign(below_detection=False), water.class_limits(), wb)
+    flat = dict(zip(zip(flat["point_id"], flat["month"]), flat["worst"]))
+    assert any(flat[k] != q.BEYOND for k in keys)
 
 
 def test_gpkg_index_created_and_file_stays_a_geopackage(synth_store):
@@ -205,7 +207,6 @@ def test_same_answers_on_postgis(pg_db, tmp_path, synth_store, demo_store):
                                       src.readings_between(ids[:2], mid - pd.Timedelta(days=300), mid))
         b = pd.concat([water.exceedance_bounds(pts), discharge.exceedance_bounds(pts)], ignore_index=True)
         pd.testing.assert_frame_equal(pg.readings_outside(b, None, mid), src.readings_outside(b, None, mid))
-        pd.testing.assert_frame_equal(pg.monthly_extremes(None, mid), src.monthly_extremes(None, mid))
         sec = pts[pts["kind"].fillna("section") != "outfall"]
         wb = dict(zip(sec["id"].astype(str), sec["waterbody"]))
         pd.testing.assert_frame_equal(pg.monthly_worst(water.class_limits(), wb, None, mid),

@@ -215,12 +215,6 @@ class Store(ABC):
 
         return readings_sql.readings_outside(self.read("readings"), bounds, start, end)
 
-    def monthly_extremes(self, start=None, end=None, points: Iterable[str] | None = None) -> pd.DataFrame:
-        """``point_id, month, parameter, low, high, n_below`` over the period (see :mod:`geo.store.readings_sql`)."""
-        from . import readings_sql
-
-        return readings_sql.monthly_extremes(self.read("readings"), start, end, points)
-
     def monthly_worst(self, limits: pd.DataFrame, points: dict, start=None, end=None) -> pd.DataFrame:
         """``point_id, month, worst``: each point's worst class per month under ``limits`` (points: id →
         kind of water; see :func:`geo.store.readings_sql.monthly_worst`)."""

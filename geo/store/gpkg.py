@@ -525,49 +525,25 @@ class GpkgStore(Store):
                                     lambda: super(GpkgStore, self).readings_outside(bounds, start, end),
                                     setup=load_bounds)
 
-    def monthly_extremes(self, start=None, end=None, points=None) -> pd.DataFrame:
-        from . import readings_sql as q
-
-        ids = q.ids_list(points)
-        time_sql, params = q.gpkg_time(start, end)
-        where = "" if ids is None else ' AND r."point_id" IN (SELECT value FROM json_each(?))'
-        params = ([] if ids is None else [json.dumps(ids)]) + params
-        if not self.path.exists():
-            return q.monthly_extremes(contract.empty("readings"), start, end, points)
-        rows = self._aggregate_json(lambda bd: q.GPKG_MONTHLY.format(points=where, time=time_sql, bd=bd), params)
-        if rows is None:
-            return super().monthly_extremes(start, end, points)
-        cols = list(zip(*rows)) if rows else [[]] * 6
-        return q.months_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], *map(list, cols[2:]))
-
     def monthly_worst(self, limits, points, start=None, end=None) -> pd.DataFrame:
         from . import readings_sql as q
 
-        pts = [[str(k), None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)]
-               for k, v in dict(points).items()]
         time_sql, params = q.gpkg_time(start, end)
         if not self.path.exists():
             return q.monthly_worst(contract.empty("readings"), limits, points, start, end)
-        rows = self._aggregate_json(
-            lambda bd: q.GPKG_MONTHLY_WORST.format(bd=bd, time=time_sql, case=q.worst_case_sql()),
-            [json.dumps(pts), json.dumps(q.limits_rows(limits))] + params)
-        if rows is None:
-            return super().monthly_worst(limits, points, start, end)
-        cols = list(zip(*rows)) if rows else [[]] * 3
-        return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
-
-    def _aggregate_json(self, sql_for, params: list) -> list | None:
-        """The rows of an aggregate of ``readings`` that SQLite returns as one JSON value (``sql_for(bd)``:
-        its SQL given the count of readings below detection); ``None`` when the table cannot answer it."""
         self._readings_index()
         with self._snapshot() as con:
             lay = self._readings_ready(con)
             if lay is None:
-                return None
+                return super().monthly_worst(limits, points, start, end)
             bd = ('SUM(CASE WHEN r."below_detection" AND r."value" IS NOT NULL THEN 1 ELSE 0 END)'
                   if "below_detection" in lay.columns else "0")
-            (text,), = con.execute(sql_for(bd), params).fetchall()
-        return json.loads(text or "[]")
+            sql_text = q.GPKG_MONTHLY_WORST.format(bd=bd, time=time_sql, case=q.worst_case_sql())
+            (text,), = con.execute(sql_text, [json.dumps(q.water_rows(points)), json.dumps(q.limits_rows(limits))]
+                                   + params).fetchall()
+        rows = json.loads(text or "[]")
+        cols = list(zip(*rows)) if rows else [[]] * 3
+        return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
 
     # -- status queries (issue 13) --
 

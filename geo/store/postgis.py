@@ -736,34 +736,13 @@ class PostgisStore(Store):
         return self._readings_query(q.PG_OUTSIDE, fill, {**params, **q.pg_bounds(bounds)},
                                     lambda: super(PostgisStore, self).readings_outside(bounds, start, end))
 
-    def monthly_extremes(self, start=None, end=None, points=None) -> pd.DataFrame:
-        from . import readings_sql as q
-
-        ids = q.ids_list(points)
-        time_sql, params = q.pg_time(start, end)
-        self._readings_index()
-        with _driver_tx(self.engine, readonly=True) as cur:
-            cols = self._columns(cur, "readings")
-            if not {"point_id", "sampled_at", "parameter", "value"} <= set(cols):
-                return super().monthly_extremes(start, end, points)
-            bd = ("count(*) FILTER (WHERE r.below_detection AND r.value IS NOT NULL)"
-                  if "below_detection" in cols else "0")
-            fill = {"points": "" if ids is None else " AND r.point_id = ANY(%(ids)s::text[])", "time": time_sql,
-                    "bd": bd}
-            cur.execute(sql.SQL(q.PG_MONTHLY).format(**{k: sql.SQL(v) for k, v in fill.items()}),
-                        {**params, "ids": ids})
-            rows = cur.fetchall()
-        cols = list(zip(*rows)) if rows else [[]] * 6
-        return q.months_frame(*map(list, cols))
-
-
     def monthly_worst(self, limits, points, start=None, end=None) -> pd.DataFrame:
         from . import readings_sql as q
 
         time_sql, params = q.pg_time(start, end)
         rows_l = q.limits_rows(limits)
         cols_l = list(zip(*rows_l)) if rows_l else [[]] * 8
-        pts = dict(points)
+        water = q.water_rows(points)
         self._readings_index()
         with _driver_tx(self.engine, readonly=True) as cur:
             cols = self._columns(cur, "readings")
@@ -773,9 +752,7 @@ class PostgisStore(Store):
                   if "below_detection" in cols else "0")
             fill = {"time": time_sql, "bd": bd, "case": q.worst_case_sql("({})::int")}
             cur.execute(sql.SQL(q.PG_MONTHLY_WORST).format(**{k: sql.SQL(v) for k, v in fill.items()}),
-                        {**params, "pids": [str(k) for k in pts],
-                         "wbs": [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                                 for v in pts.values()],
+                        {**params, "pids": [p for p, _ in water], "wbs": [w for _, w in water],
                          "lpar": list(cols_l[0]), "lwb": list(cols_l[1]), "lkind": list(cols_l[2]),
                          **{f"l{i}": list(cols_l[2 + i]) for i in range(1, 6)}})
             rows = cur.fetchall()

@@ -15,17 +15,14 @@ pandas costs seconds and hundreds of MB. The reads here push the filter
   given bounds (``value < low`` or ``value > high``, or below detection where
   that alone decides), a superset of the exceedances the domain then judges
   exactly, so a page lists exceedances without fetching every reading.
-- :func:`monthly_extremes`: per point, month and parameter the smallest and the
-  largest value (and whether any reading was below detection), as two
-  readings-shaped rows dated the first of the month. GB 3838 classes are
-  monotone in the value (``max`` kind: worse as it rises; ``min`` kind, DO:
+- :func:`monthly_worst`: per point and month the worst class of its readings,
+  given the limits as data (:func:`geo.water.class_limits`). GB 3838 classes
+  are monotone in the value (``max`` kind: worse as it rises; ``min`` kind, DO:
   worse as it falls, below detection = worse than Ⅴ; ``range``, pH: outside
-  6–9), so the worst class of a point in a month is the worst class of these two
-  rows: :func:`geo.wallboard.water_share` on them equals the share on every reading.
-- :func:`monthly_worst`: those extremes classed in the database, given the
-  limits as data (:func:`geo.water.class_limits`): one worst class per point
-  and month, what the wall's share needs (a few thousand rows, the aggregation
-  and the classing outside Python).
+  6–9), so a month's worst is the class of its extremes per parameter
+  (:func:`monthly_extremes`): the database aggregates and classes, a few
+  thousand rows come back, and :func:`geo.wallboard.water_share_from_store` on
+  them equals the share on every reading.
 
 Each function here is the pandas definition on a whole ``readings`` frame: the
 :class:`geo.store.base.Store` fallback and the tests' reference. The SQL text
@@ -217,6 +214,12 @@ def worst_frame(points: list, months: list, worst: list) -> pd.DataFrame:
                          "worst": pd.to_numeric(pd.Series(worst, dtype=object), errors="coerce").astype(float)})
 
 
+def water_rows(points: dict) -> list[list]:
+    """``points`` (id → kind of water) as JSON-able ``[id, water]`` rows (``None`` for a missing water)."""
+    return [[str(k), None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)]
+            for k, v in dict(points).items()]
+
+
 def limits_rows(limits: pd.DataFrame) -> list[list]:
     """A limits frame as JSON-able rows (``None`` for a missing limit)."""
     lim = pd.DataFrame(limits, columns=list(LIMITS_COLUMNS))
@@ -233,26 +236,6 @@ def worst_case_sql(as_int: str = "({})") -> str:
             f"WHEN l.kind = 'max' THEN 1 + {past('e.hi', 'l.l{i}')} "
             f"WHEN l.kind = 'min' THEN CASE WHEN e.nb > 0 THEN {BEYOND} ELSE 1 + {past('l.l{i}', 'e.lo')} END "
             f"WHEN l.kind = 'range' THEN CASE WHEN e.lo < l.l1 OR e.hi > l.l2 THEN {BEYOND} ELSE 1 END END")
-
-
-def extremes_as_readings(ext: pd.DataFrame) -> pd.DataFrame:
-    """Monthly extremes as two readings per group, dated the first of the month.
-
-    The low row carries ``below_detection`` = any reading of the group was below detection (what decides
-    a ``min``-kind class); the high row is a detection. Groups are sorted (point, month, parameter).
-    """
-    ext = ext.sort_values(["point_id", "month", "parameter"], kind="stable").reset_index(drop=True)
-    n = len(ext)
-    month = pd.to_datetime(ext["month"]).astype("datetime64[ms]")
-    lo = pd.DataFrame({"point_id": ext["point_id"].astype(str).to_numpy(), "sampled_at": month.to_numpy(),
-                       "parameter": ext["parameter"].astype(str).to_numpy(),
-                       "value": pd.to_numeric(ext["low"], errors="coerce").to_numpy(float),
-                       "below_detection": pd.array(pd.to_numeric(ext["n_below"]).fillna(0).to_numpy() > 0,
-                                                   dtype="boolean")})
-    hi = lo.assign(value=pd.to_numeric(ext["high"], errors="coerce").to_numpy(float),
-                   below_detection=pd.array(np.zeros(n, bool), dtype="boolean"))
-    out = pd.concat([lo, hi], ignore_index=True)
-    return out.astype({"point_id": object, "parameter": object}) if n else out
 
 
 def months_frame(points: list, months: list, parameters: list, low: list, high: list, n_below: list
@@ -294,17 +277,6 @@ GPKG_OUTSIDE = (
 GPKG_BOUNDS_TABLE = ('CREATE TEMP TABLE IF NOT EXISTS "qingshan_bounds" (pid TEXT, par TEXT, lo REAL, hi REAL, '
                      'bd INTEGER, PRIMARY KEY (pid, par)) WITHOUT ROWID')
 GPKG_BOUNDS_INSERT = 'INSERT OR REPLACE INTO temp."qingshan_bounds" VALUES (?, ?, ?, ?, ?)'
-
-#: Per point, month and parameter: MIN, MAX and readings below detection, as ONE row holding a JSON array
-#: of ``[point, month, parameter, low, high, n_below]``: SQLite does the whole aggregation in one step,
-#: outside Python's lock, and hands back one value, instead of 150k rows each taking the lock back from
-#: the page's other thread (the wall computes beside it: row by row the query took 4× as long).
-GPKG_MONTHLY = (
-    'SELECT json_group_array(json_array(p, m, par, lo, hi, nb)) FROM ('
-    'SELECT "point_id" AS p, substr("sampled_at", 1, 7) AS m, "parameter" AS par, MIN("value") AS lo, '
-    'MAX("value") AS hi, {bd} AS nb '
-    'FROM "readings" r WHERE 1{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3)')
-
 
 #: Per point and month the worst class (:func:`monthly_worst`), as one JSON value of ``[point, month,
 #: worst]`` rows: the aggregation and the classing in SQLite, a few thousand rows back to Python. ?1 = JSON
@@ -355,10 +327,6 @@ PG_OUTSIDE = (  # joined on (point, parameter) at once: the planner hashes the b
     "%(bd)s::boolean[]) AS b(pid, par, lo, hi, bd)) "
     "SELECT {cols} FROM readings r JOIN b ON b.pid = r.point_id AND b.par = r.parameter "
     "WHERE (r.value <= b.lo OR r.value >= b.hi{bd}){time} ORDER BY r._seq")
-PG_MONTHLY = (
-    "SELECT point_id, date_trunc('month', sampled_at), parameter, min(value), max(value), {bd} "
-    "FROM readings r WHERE true{points}{time} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
-
 
 #: :data:`GPKG_MONTHLY_WORST` for PostGIS: points and limits as arrays (unnest), time bounds as in pg_time.
 PG_MONTHLY_WORST = (
