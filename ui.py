@@ -92,30 +92,49 @@ def _snapshot_sites(spec: str, version: str, as_of: dt.date) -> dict:
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
-def _events_part(spec: str, version: str, layer: str, statuses: tuple[str, ...] | None, as_of: dt.date
-                 ) -> pd.DataFrame:
-    return _store(spec).events_of(layer, until=as_of, statuses=statuses)
+def _events_part(spec: str, version: str, layer: str, statuses: tuple[str, ...] | None, as_of: dt.date,
+                 changed_after: pd.Timestamp | None = None) -> pd.DataFrame:
+    return _store(spec).events_of(layer, until=as_of, statuses=statuses, changed_after=changed_after)
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _steps_part(spec: str, version: str, campaign: str, as_of: dt.date, _frames: dict) -> progress.Steps:
+    # the targets are a function of the snapshot's version and day, so those (not the frames) are the key
+    return progress.campaign_steps(_store(spec), _frames, campaign, as_of)
 
 
 def _shallow(frames: dict) -> dict:
     return {k: v.copy(deep=False) if isinstance(v, pd.DataFrame) else v for k, v in frames.items()}
 
 
-def status_snapshot(as_of, history_of: tuple[str, ...] = ()) -> dict:
+def status_snapshot(as_of, history_of: tuple[str, ...] = (), changed_since=None, steps_of: tuple[str, ...] = (),
+                    submit=None) -> dict:
     """:func:`geo.progress.snapshot` of ``as_of`` (the database replays the statuses), cached until a site
     layer, the events or the townships change. ``history_of``: site layers whose events up to the day the
-    caller needs (time series). The sites of the day are shared by every caller, whatever its history."""
+    caller needs; ``changed_since``: a date whose changes the caller looks back at; ``steps_of``: campaigns
+    whose time series the database counts (no history read; with ``submit``, an executor's, counted while
+    the caller goes on, and not cached here). The sites of the day are shared by every caller, whatever
+    its history."""
     spec = default_spec()
     store = _store(spec)
     day = pd.Timestamp(as_of).date()
     versions = store.versions(SNAPSHOT_TABLES)
-    out = _shallow(_snapshot_sites(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), day))
+    version = "|".join(versions[t] for t in SNAPSHOT_TABLES)
+    out = _shallow(_snapshot_sites(spec, version, day))
     events = versions["status_events"]
     out[memo.KEY] = {}  # this call's own memo (geo.memo): results derived from these frames, once
     out[progress.HISTORY] = tuple(dict.fromkeys(history_of))
+    since = None if changed_since is None else progress.as_day(changed_since)
+    if since is not None:
+        out[progress.CHANGED_SINCE] = since
+    reads = progress.event_parts(tuple(history_of), since)
     out["status_events"] = progress.join_events(
-        [_events_part(spec, events, layer, statuses, day).copy(deep=False)
-         for layer, statuses in progress.event_parts(tuple(history_of))])
+        [_events_part(spec, events, layer, statuses, day, after).copy(deep=False) for layer, statuses, after in reads],
+        reads)
+    if steps_of:
+        out[progress.STEPS] = {key: _steps_part(spec, version, key, day, out) if submit is None else
+                               progress.campaign_steps(store, out, key, day, submit)
+                               for key in dict.fromkeys(steps_of)}
     return out
 
 

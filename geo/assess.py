@@ -264,22 +264,29 @@ def _water(t: dict, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
 def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
     from . import memo, progress
     from .buffers import check, violations_earlier
-    from .history import active_on
+    from .history import active_on, replays
 
     jan1 = pd.Timestamp(year=year, month=1, day=1)
-    if memo.KEY in t and t.get(progress.SNAPSHOT) == day and jan1 <= day \
-            and set(SITE_LAYERS) <= set(t.get(progress.HISTORY, ())):
-        # a snapshot of the day with its history: January's violations from the day's (the wall has them)
+    of_day = t.get(progress.SNAPSHOT) == day  # a snapshot of the day: its sites hold their status on it
+    if memo.KEY in t and of_day and jan1 <= day and all(replays(t, layer, jan1) for layer in SITE_LAYERS):
+        # a snapshot of the day with the changes since January: January's violations from the day's (the
+        # wall has them)
         start = violations_earlier(t, check(t, 200.0), day, jan1, 200.0)
     else:
         start = check(t, 200.0, as_of=jan1)
     # still active on the day? Only the violations of January 1st are asked about (their status on the
-    # day, replayed for them alone), not every site measured again (8 s at province scale)
+    # day, replayed for them alone, or as a snapshot of the day holds it), not every site measured again
+    # (8 s at province scale)
     active_now = set()
     ev = t["status_events"]
     for layer in pd.unique(start["layer"]):
         ids = start.loc[start["layer"] == layer, "id"]
-        active_now |= {(layer, i) for i in active_on(ev, layer, ids, day)}
+        if of_day:
+            s = t[layer]
+            act = s["id"][rules.is_active(layer, s["status"].to_numpy()) & s["id"].isin(ids).to_numpy(bool)]
+            active_now |= {(layer, i) for i in act.to_numpy(object)}
+        else:
+            active_now |= {(layer, i) for i in active_on(ev, layer, ids, day)}
     # per township in one pass: January's violations and how many of them are fixed by the day
     fixed = np.array([(lay, i) not in active_now for lay, i in zip(start["layer"].to_numpy(object),
                                                                      start["id"].to_numpy(object))], dtype=bool)
@@ -294,9 +301,12 @@ def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, 
 
 
 def _department_pairs(t: dict, day: pd.Timestamp) -> dict[str, tuple[float, str]]:
+    from . import progress
     from .history import sites_on
 
-    e = sites_on(t["enterprises"], t["status_events"], "enterprises", day)
+    # a snapshot of the day holds the enterprises as they stood on it (whatever history it holds)
+    e = t["enterprises"] if t.get(progress.SNAPSHOT) == day else \
+        sites_on(t["enterprises"], t["status_events"], "enterprises", day)
     if "department" not in e.columns:
         return {}
     e = e[e["department"].notna()]

@@ -720,12 +720,14 @@ def sites_table(frames_or_store, layers=("farms", "enterprises", "kilns"), as_of
 
 def _sites(frames: dict, layers: tuple[str, ...], as_of) -> gpd.GeoDataFrame:
     """:func:`sites_table` without the township (the check looks it up only for the sites it lists)."""
-    from .history import sites_on
+    from .history import replays, sites_on
 
     parts = []
     for layer in layers:
         df = frames[layer]
         if as_of is not None:
+            if not replays(frames, layer):  # a snapshot without the layer's history cannot replay another day
+                raise ValueError(f"these frames do not hold the {layer} history to replay {as_of}")
             df = sites_on(df, frames["status_events"], layer, as_of)
         parts.append(gpd.GeoDataFrame({
             "layer": layer, "id": df["id"].astype(str).to_numpy(), "name": df["name"].fillna("").astype(str).to_numpy(),
@@ -818,15 +820,19 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
     :func:`check` of ``earlier`` (its ``layer, id, name, township, distance_m`` …), without measuring
     every site again.
 
-    ``frames``: the sites on ``day`` and every event of their layers up to it (a
-    :func:`geo.progress.snapshot` with their history). A site's distance to water does not change with
+    ``frames``: the sites on ``day`` and every event up to it of each site changed after ``earlier`` (a
+    :func:`geo.progress.snapshot` with their layers' history, or with the changes since ``earlier`` or
+    before; other frames raise ``ValueError``). A site's distance to water does not change with
     the date, so only sites with an event after ``earlier`` can be a violation on one day and not the
     other: a violation now with no such event was one then; of the sites with such an event, those
     active on ``earlier`` and not violations now are measured (as if active).
     """
-    from .history import active_on
+    from .history import active_on, replays
 
     earlier = pd.Timestamp(earlier).normalize()
+    short = [layer for layer in SITE_LAYERS if frames.get(layer) is not None and not replays(frames, layer, earlier)]
+    if short:
+        raise ValueError(f"these frames do not hold the changes since {earlier:%Y-%m-%d} of {', '.join(short)}")
     ev = frames["status_events"]
     recent = ev[((ev["effective_on"] > earlier) & (ev["effective_on"] <= pd.Timestamp(day))).to_numpy(bool)]
     # numpy object arrays zip at C speed; arrow-backed strings would be iterated one by one

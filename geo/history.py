@@ -6,8 +6,53 @@ with no event by then has no status yet (it was not yet on the ledger).
 """
 from __future__ import annotations
 
+from typing import Iterable, Mapping
+
 import numpy as np
 import pandas as pd
+
+# What a one-day snapshot's frames hold (geo.progress.snapshot): keys beside the tables.
+#: The day the snapshot's site layers stand on.
+SNAPSHOT = "snapshot_of"
+#: The site layers whose every event up to the day the snapshot holds.
+HISTORY = "history_of"
+#: A date: the snapshot holds every event up to the day of each site with an event after that date
+#: (and before or on the day), whatever its layer: what replaying the changes since then needs.
+CHANGED_SINCE = "changed_since"
+#: ``{campaign: Steps}``: each campaign's done count changes per day, from the database (the time series
+#: without the whole history; :func:`done_steps`).
+STEPS = "done_steps"
+
+
+def replays(frames: Mapping, layer: str, since=None) -> bool:
+    """Whether ``frames``' events replay ``layer`` as far back as ``since``: every event of each site changed
+    after ``since`` (``None``: every site's whole history) is there.
+
+    Whole tables always do. A snapshot does for the layers whose history it holds, and, from the date it
+    holds the changes since (:data:`CHANGED_SINCE`), for any later ``since``.
+    """
+    if SNAPSHOT not in frames or layer in tuple(frames.get(HISTORY, ())):
+        return True
+    held = frames.get(CHANGED_SINCE)
+    return since is not None and held is not None and pd.Timestamp(held) <= pd.Timestamp(since)
+
+
+def done_steps(events: pd.DataFrame, done: Iterable[str]) -> pd.DataFrame:
+    """Per day, the change in how many sites stand in a ``done`` status: ``date, step`` (int64), one row
+    for each day with an event (a zero when the day's events cancel out), in date order.
+
+    Each site's events in the contract's order (:func:`_ordered`): +1 when a site enters a done status,
+    −1 when it leaves one. The running sum is the number done at the end of each day. Events without a
+    date or a site are left out. The databases answer the same in SQL (``Store.done_steps``).
+    """
+    ev = events[(events["effective_on"].notna() & events["feature_id"].notna()).to_numpy(bool)]
+    if len(ev) == 0:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "step": pd.Series(dtype="int64")})
+    ev = _ordered(ev)
+    is_done = ev["status"].isin(list(done)).astype("int64")
+    prev = is_done.groupby(ev["feature_id"], sort=False).shift(1, fill_value=0)
+    step = (is_done - prev).groupby(pd.to_datetime(ev["effective_on"]).dt.normalize()).sum()
+    return pd.DataFrame({"date": step.index.to_numpy().astype("datetime64[ns]"), "step": step.to_numpy().astype("int64")})
 
 
 def _ordered(events: pd.DataFrame) -> pd.DataFrame:

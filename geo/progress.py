@@ -23,6 +23,7 @@ The wall screen reads :func:`kpis`.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -384,27 +385,71 @@ def cumulative(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_
     """Daily count of the campaign's targets that are done, up to ``as_of``: columns ``date, done``.
 
     Targets are those of ``as_of``. Vectorised: each target's events become
-    +1 / −1 steps whenever it enters or leaves a done status; the daily sum of
-    steps, accumulated, is the done count. ``start`` defaults to the first
-    event of any target.
+    +1 / −1 steps whenever it enters or leaves a done status (:func:`geo.history.done_steps`, or the
+    database's, held by a snapshot: :func:`campaign_steps`); the daily sum of steps, accumulated, is the
+    done count. ``start`` defaults to the first event of any target.
     """
     c = _campaign(campaign)
     day = as_day(as_of)
-    t = targets(frames, c, day)
-    ev = _events(frames)
-    ev = ev[(ev["layer"] == c.layer) & ev["feature_id"].isin(t["id"]) & (ev["effective_on"] <= day)]
-    ev = history._ordered(ev)
-    first = pd.Timestamp(ev["effective_on"].min()).normalize() if len(ev) else day
+    steps = _done_steps(frames, c, day)
+    first = pd.Timestamp(steps["date"].min()).normalize() if len(steps) else day
     begin = as_day(start) if start is not None else first
     dates = pd.date_range(min(begin, day), day, freq="D")
-    if len(ev) == 0:
+    if len(steps) == 0:
         return pd.DataFrame({"date": dates, "done": np.zeros(len(dates), dtype="int64")})
-    is_done = ev["status"].isin(c.done).astype("int64")
-    prev = is_done.groupby(ev["feature_id"], sort=False).shift(1, fill_value=0)
-    step = (is_done - prev).groupby(ev["effective_on"].dt.normalize()).sum()
+    step = pd.Series(steps["step"].to_numpy(dtype="int64"), index=pd.DatetimeIndex(steps["date"]).as_unit("ns"))
     done = step.cumsum().reindex(pd.DatetimeIndex(dates).union(step.index)).ffill().fillna(0)
     done = done.reindex(dates).astype("int64")
     return pd.DataFrame({"date": dates, "done": done.to_numpy()})
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A campaign's :func:`geo.history.done_steps` from the database, and the targets they count (ids).
+
+    ``counted`` is the table or a :class:`concurrent.futures.Future` of it (the database counts while
+    the caller goes on); :attr:`table` waits for it."""
+
+    ids: np.ndarray
+    counted: object
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.counted.result() if isinstance(self.counted, Future) else self.counted
+
+
+def campaign_steps(store, frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of,
+                   submit: Callable | None = None) -> Steps:
+    """The done steps of ``campaign``'s targets on ``as_of`` (as ``frames`` give them), from ``store``'s
+    events in SQL (:meth:`geo.store.base.Store.done_steps`): the time series without reading the history.
+
+    ``submit`` (e.g. an executor's): the query is handed to it, and the result waited for when first used.
+    """
+    c = _campaign(campaign)
+    day = as_day(as_of)
+    ids = targets(frames, c, day)["id"].to_numpy(dtype=object)
+
+    def count() -> pd.DataFrame:
+        return store.done_steps(c.layer, day, sorted(c.done), ids.tolist())
+
+    return Steps(ids, count() if submit is None else submit(count))
+
+
+def _done_steps(frames: Mapping[str, pd.DataFrame], c: Campaign, day: pd.Timestamp) -> pd.DataFrame:
+    """``c``'s done steps up to ``day``: those a snapshot holds for exactly these targets, else replayed."""
+    t = targets(frames, c, day)
+    held = frames.get(STEPS)
+    got = held.get(c.key) if isinstance(held, Mapping) and SNAPSHOT in frames else None
+    if isinstance(got, Steps):
+        _same_day(frames, day)
+        # only for the very targets they were counted for (a township-filtered copy has others)
+        if len(got.ids) == len(t) and (got.ids == t["id"].to_numpy(dtype=object)).all():
+            return got.table
+    if not history.replays(frames, c.layer):
+        raise ValueError(f"these frames hold neither the {c.layer} history nor the {c.key} steps of {day:%Y-%m-%d}")
+    ev = _events(frames)
+    ev = ev[(ev["layer"] == c.layer) & ev["feature_id"].isin(t["id"]) & (ev["effective_on"] <= day)]
+    return history.done_steps(ev, c.done)
 
 
 @dataclass(frozen=True)
@@ -704,10 +749,8 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
 
 # --- store ------------------------------------------------------------------------------------
 
-#: Key of frames made by :func:`snapshot`: the day their site layers stand on.
-SNAPSHOT = "snapshot_of"
-#: Key of frames made by :func:`snapshot`: the site layers whose whole history up to the day they hold.
-HISTORY = "history_of"
+# Keys of frames made by :func:`snapshot` (:mod:`geo.history` says what each means).
+SNAPSHOT, HISTORY, CHANGED_SINCE, STEPS = history.SNAPSHOT, history.HISTORY, history.CHANGED_SINCE, history.STEPS
 #: The site columns this module uses besides ``id``, ``status`` and the geometry.
 SITE_COLUMNS = ("name", "park", "industry", "kind", "species", "deadline", "department", "destination",
                 "committed_on")
@@ -718,25 +761,37 @@ def _same_day(frames: Mapping[str, pd.DataFrame], day) -> None:
         raise ValueError(f"these frames stand on {frames[SNAPSHOT]:%Y-%m-%d}; asked for {day}")
 
 
-def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), columns=SITE_COLUMNS) -> dict:
+def snapshot(store, as_of, *, history_of: tuple[str, ...] = (), changed_since=None, steps_of: tuple[str, ...] = (),
+             columns=SITE_COLUMNS, submit: Callable | None = None) -> dict:
     """The frames of this module as they stood on ``as_of``, read from ``store`` with SQL doing the replay.
 
     Each site layer holds its sites on ``as_of`` (:meth:`geo.store.base.Store.sites_on`: only the
     ``columns`` used here, with ``township`` from the point) and ``status_events`` only what the
     figures of that day need: the ``treating`` events of farms up to the day (the livestock targets),
     plus every event up to the day of the layers in ``history_of`` (for :func:`cumulative` /
-    :func:`timeline` of their campaigns). Every function of this module accepts these frames for
-    that one day (another day raises ``ValueError``) and gives what it gives on the whole tables.
+    :func:`timeline` of their campaigns), plus, from ``changed_since`` (a date), every event up to the
+    day of each site with an event after that date (what looking back to it needs:
+    :func:`geo.buffers.violations_earlier`). ``steps_of``: campaigns whose done steps the database
+    counts (:func:`campaign_steps`; with ``submit``, while the caller goes on), so that their time series
+    need no history. Every function of
+    this module accepts these frames for that one day (another day raises ``ValueError``; a time
+    series neither held nor replayable too) and gives what it gives on the whole tables.
 
-    The two halves are :func:`snapshot_sites` and the :func:`event_parts` reads (an app caches them
+    The parts are :func:`snapshot_sites`, the :func:`event_parts` reads and the steps (an app caches them
     apart: the sites of a day serve every page, whatever history each one wants).
     """
     day = as_day(as_of)
     out = snapshot_sites(store, day, columns=columns)
     out[memo.KEY] = {}  # what is derived from this day's frames, computed once (geo.memo)
     out[HISTORY] = tuple(dict.fromkeys(history_of))
-    out["status_events"] = join_events([store.events_of(layer, until=day, statuses=statuses)
-                                        for layer, statuses in event_parts(history_of)])
+    since = None if changed_since is None else as_day(changed_since)
+    if since is not None:
+        out[CHANGED_SINCE] = since
+    reads = event_parts(tuple(history_of), since)
+    out["status_events"] = join_events([store.events_of(layer, until=day, statuses=statuses, changed_after=after)
+                                        for layer, statuses, after in reads], reads)
+    if steps_of:
+        out[STEPS] = {key: campaign_steps(store, out, key, day, submit) for key in dict.fromkeys(steps_of)}
     return out
 
 
@@ -752,17 +807,32 @@ def snapshot_sites(store, as_of, *, columns=SITE_COLUMNS) -> dict:
     return out
 
 
-def event_parts(history_of: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...] | None]]:
-    """The ``(layer, statuses)`` reads (:meth:`geo.store.base.Store.events_of`, ``None``: every status)
-    whose rows make :func:`snapshot`'s ``status_events`` for ``history_of``."""
-    parts: list = [(layer, None) for layer in dict.fromkeys(history_of)]
+def event_parts(history_of: tuple[str, ...] = (), changed_since=None
+                ) -> list[tuple[str, tuple[str, ...] | None, pd.Timestamp | None]]:
+    """The ``(layer, statuses, changed_after)`` reads (:meth:`geo.store.base.Store.events_of`; ``None``:
+    every status, every site) whose rows make :func:`snapshot`'s ``status_events``."""
+    since = None if changed_since is None else as_day(changed_since)
+    parts: list = [(layer, None, None) for layer in dict.fromkeys(history_of)]
+    if since is not None:
+        parts += [(layer, None, since) for layer in contract.SITE_LAYERS if layer not in history_of]
     if "farms" not in history_of:
-        parts.append(("farms", ("treating",)))  # the livestock targets: farms ever under treatment
+        parts.append(("farms", ("treating",), None))  # the livestock targets: farms ever under treatment
     return parts
 
 
-def join_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The :func:`event_parts` reads as one ``status_events`` frame."""
+def join_events(parts: list[pd.DataFrame], reads: list | None = None) -> pd.DataFrame:
+    """The :func:`event_parts` reads (``reads``, in the same order) as one ``status_events`` frame.
+
+    A site whose whole history a changed-since read holds is left out of the same layer's status read
+    (its events there are already in), so that no event is held twice."""
+    if reads is not None:
+        whole = {}
+        for (layer, statuses, after), p in zip(reads, parts):
+            if after is not None:
+                whole.setdefault(layer, []).append(p["feature_id"])
+        parts = [p[~p["feature_id"].isin(pd.concat(whole[layer])).to_numpy(bool)]
+                 if statuses is not None and after is None and layer in whole else p
+                 for (layer, statuses, after), p in zip(reads, parts)]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else contract.empty("status_events")
 

@@ -7,6 +7,7 @@
   table and a scheme for the year, :mod:`geo.assess`), else each township's campaign completion, listing
   only townships that have targets.
 - :func:`casework_figures`: complaints and joint patrols this year, when the casework tables exist.
+- :func:`snapshot_args`: what the wall's one-day snapshot (:func:`geo.progress.snapshot`) must hold.
 
 No Streamlit here; every function takes the contract tables and a day, so a briefing can be replayed.
 """
@@ -25,6 +26,21 @@ from .rules import as_day
 #: A projection further out than this many days after the day is not drawn to its end (the axis would
 #: squeeze the history); the chart says "beyond" instead.
 MAX_AHEAD_DAYS = 730
+
+
+# --- the day's snapshot -------------------------------------------------------------------------
+
+def snapshot_args(as_of, new_days: int) -> dict:
+    """The :func:`geo.progress.snapshot` arguments every figure of the wall on ``as_of`` needs, and no more.
+
+    The trends and the campaign alerts come from each campaign's done steps, counted by the database; the
+    riverside alert looks back ``new_days`` and the assessment's riverside item to January 1st
+    (:func:`geo.buffers.violations_earlier`), which needs the history only of the sites changed since the
+    earlier of the two. No site layer's whole history is read (162 000 events at province scale).
+    """
+    day = as_day(as_of)
+    look_back = min(pd.Timestamp(year=day.year, month=1, day=1), day - pd.Timedelta(days=int(new_days)))
+    return {"changed_since": look_back, "steps_of": tuple(progress.CAMPAIGNS)}
 
 
 # --- closure ----------------------------------------------------------------------------------

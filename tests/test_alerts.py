@@ -8,7 +8,7 @@ import types
 import pandas as pd
 import pytest
 
-from geo import alerts as A, buffers, progress, water
+from geo import alerts as A, buffers, progress, wallboard, water
 
 DAY = pd.Timestamp("2007-06-30")
 
@@ -208,12 +208,14 @@ def test_riverside_from_the_violations_on_the_day_equals_two_whole_checks(tmp_pa
         day = pd.Timestamp(day) + pd.Timedelta(days=2)
         for new_days in (7, 30):
             expected = A.riverside(whole, day, new_days=new_days)
-            snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
-            frames = {**{t: whole[t] for t in ("rivers", "waterbodies")}, **snap}
-            now = buffers.check(frames, distance=A.BUFFER_M, as_of=None)
-            got = A.riverside(frames, day, new_days=new_days, now=now)
-            assert (got.count, got.items, got.note, got.severity) == \
-                   (expected.count, expected.items, expected.note, expected.severity), (day, new_days)
+            # with every layer's history, and as the wall holds it (only the sites changed since)
+            for args in ({"history_of": ("enterprises", "kilns", "farms")}, wallboard.snapshot_args(day, new_days)):
+                snap = progress.snapshot(store, day, **args)
+                frames = {**{t: whole[t] for t in ("rivers", "waterbodies")}, **snap}
+                now = buffers.check(frames, distance=A.BUFFER_M, as_of=None)
+                got = A.riverside(frames, day, new_days=new_days, now=now)
+                assert (got.count, got.items, got.note, got.severity) == \
+                       (expected.count, expected.items, expected.note, expected.severity), (day, new_days, args)
             compared += bool(expected.count) + ("整改" in expected.note)
     assert compared >= 2  # the days chosen do have new and resolved violations to compare
 
@@ -243,6 +245,18 @@ def test_violations_earlier_equal_a_whole_check_of_that_day(tmp_path):
         w = want[key + ["township", "distance_m"]].sort_values(key).reset_index(drop=True)
         pd.testing.assert_frame_equal(g, w, check_dtype=False)
         differ += set(zip(g["layer"], g["id"])) != set(zip(now["layer"], now["id"]))
+        # the same from a snapshot holding only the sites changed since that day
+        part = {**{t: whole[t] for t in ("rivers", "waterbodies")},
+                **progress.snapshot(store, day, changed_since=earlier)}
+        assert len(part["status_events"]) < len(snap["status_events"])
+        again = buffers.violations_earlier(part, now, day, earlier, 200.0)
+        a = again[key + ["township", "distance_m"]].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, w, check_dtype=False)
+        # an earlier day than it holds the changes since: refused, never a wrong list
+        with pytest.raises(ValueError):
+            buffers.violations_earlier(part, now, day, earlier - pd.Timedelta(days=1), 200.0)
+        with pytest.raises(ValueError):
+            buffers.check(part, 200.0, as_of=earlier)  # nor a whole check of another day
     assert differ >= 2  # the days compared do differ from the day itself
 
 

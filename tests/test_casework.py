@@ -326,16 +326,19 @@ def test_riverside_item_asks_only_januarys_violations_again(tmp_path):
     # the same item from the day's snapshot with every layer's history (the wall's way: January's
     # violations derived from the day's, geo.buffers.violations_earlier): equal, township by township
     store = open_store(str(path))
-    snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
-    frames = {**{k: t[k] for k in ("rivers", "waterbodies")}, **snap}
-    assert A._riverside(frames, year, day) == got
+    from geo import wallboard
+
+    for args in ({"history_of": ("enterprises", "kilns", "farms")}, wallboard.snapshot_args(day, 7)):
+        snap = progress.snapshot(store, day, **args)
+        frames = {**{k: t[k] for k in ("rivers", "waterbodies")}, **snap}
+        assert A._riverside(frames, year, day) == got, args
 
 
 def test_township_scores_from_the_walls_snapshot_equal_whole_tables(tmp_path):
     """The wall scores townships from a snapshot of the day (sites replayed by the database, townships
     already joined, results shared through the snapshot's memo): every item's score and basis equal those
     from the whole tables, on the demo and on a province-like store."""
-    from geo import progress, synth
+    from geo import progress, synth, wallboard
 
     path = tmp_path / "s.gpkg"
     synth.write(str(path), sites=3000, readings=3000)
@@ -345,9 +348,15 @@ def test_township_scores_from_the_walls_snapshot_equal_whole_tables(tmp_path):
         for t in ("complaints", "inspections", "inspection_visits", "assessment_entries"):
             whole.setdefault(t, store.read(t) if t in store.tables() else pd.DataFrame())
         day = day if day is not None else pd.Timestamp(whole["status_events"]["effective_on"].max())
-        snap = progress.snapshot(store, day, history_of=("enterprises", "kilns", "farms"))
-        frames = {**{k: v for k, v in whole.items() if k not in snap}, **snap}
         want = A.item_scores(progress.prepare(whole), day.year, day)
-        got = A.item_scores(frames, day.year, day)
-        pd.testing.assert_frame_equal(got, want)
+        # with every layer's history, and as the wall holds the day (wallboard.snapshot_args: no history
+        # but the sites changed since January, the campaigns' done steps from the database)
+        for args in ({"history_of": ("enterprises", "kilns", "farms")}, wallboard.snapshot_args(day, 7)):
+            snap = progress.snapshot(store, day, **args)
+            frames = {**{k: v for k, v in whole.items() if k not in snap}, **snap}
+            got = A.item_scores(frames, day.year, day)
+            pd.testing.assert_frame_equal(got, want)
+            if "department" in whole["enterprises"].columns:  # the departments' scores too
+                pd.testing.assert_frame_equal(A.department_scores(frames, day.year, day),
+                                              A.department_scores(progress.prepare(whole), day.year, day))
         assert (want["source"] == "computed").any() and want["score"].gt(0).any()

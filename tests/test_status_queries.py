@@ -135,6 +135,75 @@ def test_events_of_equals_the_filter(case):
         assert got["feature_id"].tolist() == want["feature_id"].tolist()
 
 
+def test_events_of_changed_after_holds_whole_histories_of_the_changed_sites(case):
+    store, full, dates = case
+    ev = full["status_events"]
+    for layer in contract.SITE_LAYERS:
+        for after, until in ((dates[1], dates[3]), (dates[2], None)):
+            sel = ev[(ev["layer"] == layer).to_numpy(bool)]
+            if until is not None:
+                sel = sel[(sel["effective_on"] <= pd.Timestamp(until)).to_numpy(bool)]
+            changed = sel.loc[(sel["effective_on"] > pd.Timestamp(after)).to_numpy(bool), "feature_id"]
+            want = sel[sel["feature_id"].isin(changed).to_numpy(bool)][["layer", "feature_id", "status",
+                                                                         "effective_on", "recorded_at"]]
+            got = store.events_of(layer, until=until, changed_after=after)
+            _same(got, want)
+            # whole histories: events before the date come with the sites changed after it
+            assert 0 < (got["effective_on"] <= pd.Timestamp(after)).sum() and len(got) < len(sel), (layer, after)
+
+
+def _steps_tables(tables: dict) -> dict:
+    """``tables`` plus events the done steps must order exactly as the contract does: a farm leaving a done
+    status; two events of one day where the later-recorded one (first in the table) decides; and two where
+    the one without a recording time counts as recorded last."""
+    t = dict(tables)
+    ev = t["status_events"]
+    farms = ev[ev["layer"] == "farms"].groupby("feature_id")["effective_on"].max()
+    f1, f2, f3 = farms[farms < pd.Timestamp("2005-01-01")].index[:3]
+    rows = [  # (farm, status, effective_on, recorded_at)
+        (f1, "accepted", "2005-03-01", "2005-03-01 09:00"), (f1, "treating", "2006-02-01", "2006-02-01 09:00"),
+        (f2, "accepted", "2005-05-05", "2005-05-06 10:00"), (f2, "treating", "2005-05-05", "2005-05-05 09:00"),
+        (f3, "treating", "2005-07-07", None), (f3, "accepted", "2005-07-07", "2005-07-08 10:00"),
+    ]
+    extra = pd.DataFrame({"layer": "farms", "feature_id": [r[0] for r in rows], "status": [r[1] for r in rows],
+                          "effective_on": pd.to_datetime([r[2] for r in rows]),
+                          "recorded_at": pd.to_datetime([r[3] for r in rows]), "recorded_by": "测试", "note": "次序"})
+    t["status_events"] = pd.concat([ev, extra], ignore_index=True)
+    return t
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "pg"])
+def test_done_steps_in_the_database_equal_the_replay(backend, tmp_path, request, synth_tables):
+    """Store.done_steps (a window over the events in SQL) equals geo.history.done_steps of the events, for
+    whole layers and for some sites, on the dates asked; with steps that leave a done status and ties."""
+    tables = _steps_tables({k: v for k, v in synth_tables.items() if k in contract.TABLES})
+    if backend == "gpkg":
+        store = GpkgStore(tmp_path / "s.gpkg", create=True)
+    else:
+        store = open_store(request.getfixturevalue("pg_db"), create=True)
+    store.replace_all(tables)
+    ev = store.read("status_events")
+    negative = 0
+    for layer in contract.SITE_LAYERS:
+        done = sorted(rules.DONE[layer])
+        for day in SYNTH_DATES:
+            sel = ev[((ev["layer"] == layer) & (ev["effective_on"] <= pd.Timestamp(day))).to_numpy(bool)]
+            want = history.done_steps(sel, done)
+            _same(store.done_steps(layer, day, done), want)
+            some = sel["feature_id"].dropna().unique()[::3]
+            _same(store.done_steps(layer, day, done, some),
+                  history.done_steps(sel[sel["feature_id"].isin(some).to_numpy(bool)], done))
+            negative += int((want["step"] < 0).sum())
+    assert negative > 0  # a site left a done status: the steps go down as well as up
+    # the ties of one day: the later-recorded event decides (f2 done that day), a missing time counts as
+    # recorded last (f3 not done that day)
+    farms = tables["status_events"]
+    f2, f3 = farms["feature_id"].iloc[-4], farms["feature_id"].iloc[-2]
+    for fid, day, want in ((f2, "2005-05-05", 1), (f3, "2005-07-07", 0)):
+        # one site's steps up to a day add up to whether it is done at the end of that day
+        assert int(store.done_steps("farms", day, rules.DONE["farms"], [fid])["step"].sum()) == want, (fid, day)
+
+
 def test_progress_figures_from_the_database_equal_the_whole_tables(case):
     store, full, dates = case
     full = P.prepare(full)
@@ -152,6 +221,41 @@ def test_progress_figures_from_the_database_equal_the_whole_tables(case):
         _same(P.overdue(snap, day), P.overdue(full, day), check_dtype=False)
         assert P.kpis(snap, day) == P.kpis(full, day)
         _same(P.township_ranking(snap, day), P.township_ranking(full, day))
+    # the wall's snapshot: the done steps counted by the database (one in a worker thread), the history only
+    # of the sites changed since a date; the same figures, and far fewer events held
+    import concurrent.futures
+
+    from geo import wallboard
+
+    for day in dates:
+        args = wallboard.snapshot_args(day, 7)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            snap = P.snapshot(store, day, **args, submit=pool.submit)
+            for c in P.CAMPAIGNS:
+                s1, p1 = P.timeline(snap, c, day)
+                s2, p2 = P.timeline(full, c, day)
+                _same(s1, s2)
+                assert p1 == p2
+        assert P.kpis(snap, day) == P.kpis(full, day)
+        _same(P.overdue(snap, day), P.overdue(full, day), check_dtype=False)
+        ev = full["status_events"]
+        since = args["changed_since"]
+        changed = set(zip(*[ev.loc[(ev["effective_on"] > since) & (ev["effective_on"] <= pd.Timestamp(day)), k]
+                            for k in ("layer", "feature_id")]))
+        held = snap["status_events"]
+        mine = held[[k in changed for k in zip(held["layer"], held["feature_id"])]]
+        want = ev[np.array([k in changed for k in zip(ev["layer"], ev["feature_id"])], dtype=bool)
+                  & (ev["effective_on"] <= pd.Timestamp(day)).to_numpy(bool)]
+        assert len(mine) == len(want)  # every event of each changed site, none twice
+        assert not held.duplicated().any() or ev.duplicated().any()
+        assert len(held) < (ev["effective_on"] <= pd.Timestamp(day)).sum() or day == dates[0]
+    # a copy with other targets (a township filter) never takes the steps of the whole day: without the
+    # history to replay, its time series is refused rather than wrong
+    farms = snap["farms"]
+    part = dict(snap, farms=farms[farms["township"] == farms["township"].value_counts().index[-1]])
+    assert 0 < len(part["farms"]) < len(farms)
+    with pytest.raises(ValueError):
+        P.timeline(part, "livestock", day)
     # the plain snapshot (no history) serves every figure of its day but the time series
     day = dates[-2]
     snap = P.snapshot(store, day)

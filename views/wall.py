@@ -423,19 +423,19 @@ def _tables() -> dict[str, pd.DataFrame]:
 def _panel(version: str, as_of: dt.date) -> dict:
     day = pd.Timestamp(as_of)
     small = _tables()
-    # the water share's monthly aggregation runs in the database while this thread does the rest (the
-    # database works outside Python's lock: on the wall's first draw the two overlap)
+    # the campaigns' done steps and the water share's monthly aggregation run in the database, in that
+    # order, while this thread does the rest (the database works outside Python's lock: on the wall's
+    # first draw they overlap)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        share_job = pool.submit(W.water_share_from_store, ui.get_store(), small["sampling_points"], day)
-        out = _panel_rest(small, as_of, day)
-        out["share"] = share_job.result()
-    return out
+        return _panel_rest(small, as_of, day, pool)
 
 
-def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp) -> dict:
-    # the sites on the day as the database replays them, with every layer's history up to the day (the
-    # trends, the campaign alerts and the riverside alert's week before replay that history, nothing more)
-    snap = ui.status_snapshot(as_of, ("enterprises", "kilns", "farms"))
+def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp, pool) -> dict:
+    # the sites on the day as the database replays them, the campaigns' done steps counted by the database
+    # (in the pool, while this thread goes on) and the history only of the sites changed since the
+    # earliest day the wall looks back to (W.snapshot_args)
+    snap = ui.status_snapshot(as_of, **W.snapshot_args(day, NEW_DAYS), submit=pool.submit)
+    share_job = pool.submit(W.water_share_from_store, ui.get_store(), small["sampling_points"], day)
     frames = {**small, **snap}
     # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
     frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
@@ -451,7 +451,8 @@ def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp) -> dict:
                                         violations=violations, water_classes=classes))
     trends = W.closure_trends(snap, day)
     return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends,
-            "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures}
+            "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures,
+            "share": share_job.result()}
 
 
 def replay_date(report: dt.date) -> tuple[dt.date, str, str]:

@@ -251,11 +251,13 @@ class Store(ABC):
         return out[[c for c in keep if c in out.columns] + ["geometry"]].reset_index(drop=True)
 
     def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
-                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                  feature_ids: Iterable[str] | None = None, changed_after=None) -> pd.DataFrame:
         """The ``layer`` events (``layer, feature_id, status, effective_on, recorded_at``) in table order.
 
         Only those effective on or before ``until``, of ``statuses`` and of
-        ``feature_ids`` when given (what replaying a campaign's history needs).
+        ``feature_ids`` when given (what replaying a campaign's history needs); with
+        ``changed_after`` (a date), only the sites with an event effective after it (and on or
+        before ``until``): all their events, what replaying the changes since then needs.
         """
         from .status_sql import EVENT_COLUMNS
 
@@ -266,4 +268,15 @@ class Store(ABC):
             ev = ev[ev["status"].isin(list(statuses)).to_numpy(dtype=bool, na_value=False)]
         if feature_ids is not None:
             ev = ev[ev["feature_id"].isin(list(feature_ids)).to_numpy(dtype=bool, na_value=False)]
+        if changed_after is not None:
+            late = (ev["effective_on"] > pd.Timestamp(changed_after).normalize()).to_numpy(dtype=bool, na_value=False)
+            ev = ev[ev["feature_id"].isin(ev["feature_id"][late].dropna()).to_numpy(dtype=bool, na_value=False)]
         return ev[[c for c in EVENT_COLUMNS if c in ev.columns]].reset_index(drop=True)
+
+    def done_steps(self, layer: str, until, done: Iterable[str], feature_ids: Iterable[str] | None = None
+                   ) -> pd.DataFrame:
+        """:func:`geo.history.done_steps` of the ``layer`` events up to ``until`` (of ``feature_ids`` when
+        given): per day, the change in how many sites stand in a ``done`` status (``date, step``)."""
+        from ..history import done_steps
+
+        return done_steps(self.events_of(layer, until=until, feature_ids=feature_ids), done)

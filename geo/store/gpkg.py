@@ -578,7 +578,7 @@ class GpkgStore(Store):
         return e[["id", "status"] + wanted_columns([c for c in e.columns if c != "geometry"], columns) + ["geometry"]]
 
     def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
-                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                  feature_ids: Iterable[str] | None = None, changed_after=None) -> pd.DataFrame:
         """:meth:`Store.events_of` in SQL (over the events index by site and date)."""
         from . import status_sql as S
 
@@ -590,8 +590,8 @@ class GpkgStore(Store):
         statuses = None if statuses is None else list(statuses)
         feature_ids = None if feature_ids is None else list(feature_ids)
         with self._snapshot() as con:
-            rows = con.execute(S.gpkg_events_sql(day is not None, statuses, feature_ids),
-                               S.gpkg_events_params(layer, day, statuses, feature_ids)).fetchall()
+            rows = con.execute(S.gpkg_events_sql(day is not None, statuses, feature_ids, changed_after),
+                               S.gpkg_events_params(layer, day, statuses, feature_ids, changed_after)).fetchall()
         grid = np.empty((len(rows), 5), dtype=object)
         if rows:
             grid[:] = rows
@@ -599,6 +599,20 @@ class GpkgStore(Store):
         df = pd.DataFrame({n: from_sql(grid[:, j], k, False) for j, (n, k) in enumerate(zip(S.EVENT_COLUMNS, kinds))},
                           columns=S.EVENT_COLUMNS)
         return S.finish("status_events", df)
+
+    def done_steps(self, layer: str, until, done: Iterable[str], feature_ids: Iterable[str] | None = None
+                   ) -> pd.DataFrame:
+        """:meth:`Store.done_steps` in SQL (a window over the events index: no event leaves the database)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        if not self.path.exists() or "status_events" not in self.tables():
+            return S.steps_frame([])
+        S.ensure_gpkg_index(self)
+        params = [layer, S.day_text(until), S._json(done)] + ([] if feature_ids is None else [S._json(feature_ids)])
+        with self._snapshot() as con:
+            rows = con.execute(S.gpkg_steps_sql(feature_ids is not None), params).fetchall()
+        return S.steps_frame(rows)
 
 
 def _default_mode() -> int:

@@ -810,7 +810,7 @@ class PostgisStore(Store):
         return S.finish(layer, _frame_from_rows(layer, names, types, rows))
 
     def events_of(self, layer: str, *, until=None, statuses: Iterable[str] | None = None,
-                  feature_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                  feature_ids: Iterable[str] | None = None, changed_after=None) -> pd.DataFrame:
         """:meth:`Store.events_of` in SQL (over the events index)."""
         from . import status_sql as S
 
@@ -825,6 +825,11 @@ class PostgisStore(Store):
         if feature_ids is not None:
             conds.append(sql.SQL("feature_id = ANY(%s)"))
             params.append([str(v) for v in feature_ids])
+        if changed_after is not None:  # the sites with an event after the date (by the day): all their events
+            conds.append(sql.SQL("feature_id IN (SELECT feature_id FROM status_events WHERE layer = %s "
+                                 "AND effective_on > %s::date" + (" AND effective_on <= %s::date)" if until is not None
+                                                                  else ")")))
+            params += [layer, S.day_text(changed_after)] + ([S.day_text(until)] if until is not None else [])
         with _driver_tx(self.engine, readonly=True) as cur:
             have = self._columns(cur, "status_events")
             if not have:
@@ -835,6 +840,21 @@ class PostgisStore(Store):
             rows = cur.fetchall()
         df = _frame_from_rows("status_events", S.EVENT_COLUMNS, [have[c] for c in S.EVENT_COLUMNS], rows)
         return S.finish("status_events", df)
+
+    def done_steps(self, layer: str, until, done: Iterable[str], feature_ids: Iterable[str] | None = None
+                   ) -> pd.DataFrame:
+        """:meth:`Store.done_steps` in SQL (a window over the events index: no event leaves the database)."""
+        from . import status_sql as S
+
+        S.check_layer(layer)
+        params = {"layer": layer, "day": S.day_text(until), "done": [str(v) for v in done],
+                  "ids": None if feature_ids is None else [str(v) for v in feature_ids]}
+        with _driver_tx(self.engine, readonly=True) as cur:
+            if not self._columns(cur, "status_events"):
+                return S.steps_frame([])
+            cur.execute(S.pg_steps_sql(feature_ids is not None), params)
+            rows = cur.fetchall()
+        return S.steps_frame(rows)
 
 def _copy(cur, target, columns: list[str], values: list[list]) -> None:
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(

@@ -166,7 +166,7 @@ def gpkg_sites_on(con, lay, has_events: bool, as_of=None, columns=None, *, exclu
     return rows, cols
 
 
-def gpkg_events_sql(has_day: bool, statuses, feature_ids) -> str:
+def gpkg_events_sql(has_day: bool, statuses, feature_ids, changed_after=None) -> str:
     q = 'SELECT "layer", "feature_id", "status", "effective_on", "recorded_at" FROM "status_events" WHERE "layer" = ?'
     if has_day:
         q += ' AND substr("effective_on", 1, 10) <= ?'
@@ -174,10 +174,13 @@ def gpkg_events_sql(has_day: bool, statuses, feature_ids) -> str:
         q += ' AND "status" IN (SELECT value FROM json_each(?))'
     if feature_ids is not None:
         q += ' AND "feature_id" IN (SELECT value FROM json_each(?))'
+    if changed_after is not None:  # the sites with an event after the date (by the day): all their events
+        q += (' AND "feature_id" IN (SELECT "feature_id" FROM "status_events" WHERE "layer" = ? '
+              'AND substr("effective_on", 1, 10) > ?' + (' AND substr("effective_on", 1, 10) <= ?)' if has_day else ')'))
     return q + ' ORDER BY "fid"'
 
 
-def gpkg_events_params(layer, day, statuses, feature_ids) -> list:
+def gpkg_events_params(layer, day, statuses, feature_ids, changed_after=None) -> list:
     params: list = [layer]
     if day is not None:
         params.append(day)
@@ -185,7 +188,28 @@ def gpkg_events_params(layer, day, statuses, feature_ids) -> list:
         params.append(_json(statuses))
     if feature_ids is not None:
         params.append(_json(feature_ids))
+    if changed_after is not None:
+        params += [layer, day_text(changed_after)] + ([day] if day is not None else [])
     return params
+
+
+def gpkg_steps_sql(feature_ids: bool) -> str:
+    """:func:`geo.history.done_steps` in SQL: each event's done flag less the previous one of its site (in the
+    contract's order, :func:`gpkg_latest_sql` reversed), summed by day. Parameters: ``?1`` layer, ``?2``
+    day, ``?3`` done statuses (JSON), ``?4`` site ids (JSON) when ``feature_ids``."""
+    done = 'CASE WHEN "status" IN (SELECT value FROM json_each(?3)) THEN 1 ELSE 0 END'
+    only = ' AND "feature_id" IN (SELECT value FROM json_each(?4))' if feature_ids else ""
+    return (f'SELECT "d", sum("s") FROM (SELECT substr("effective_on", 1, 10) AS "d", ({done}) - coalesce(lag({done}) '
+            'OVER (PARTITION BY "feature_id" ORDER BY substr("effective_on", 1, 10), julianday("recorded_at") IS NULL, '
+            'julianday("recorded_at"), "fid"), 0) AS "s" FROM "status_events" WHERE "layer" = ?1 '
+            'AND "feature_id" IS NOT NULL AND "effective_on" IS NOT NULL AND substr("effective_on", 1, 10) <= ?2'
+            f'{only}) GROUP BY "d" ORDER BY "d"')
+
+
+def steps_frame(rows) -> pd.DataFrame:
+    """``date, step`` from the ``(day, step)`` rows of a steps query (both backends)."""
+    return pd.DataFrame({"date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)).astype("datetime64[ns]"),
+                         "step": np.array([int(r[1]) for r in rows], dtype="int64")})
 
 
 def ensure_gpkg_index(store) -> None:
@@ -248,6 +272,16 @@ def pg_fast(cur, layer: str, day: str | None) -> bool:
                 (layer,))
     latest, undated = cur.fetchone()
     return latest is None or (not undated and latest.isoformat()[:10] <= day)
+
+
+def pg_steps_sql(feature_ids: bool) -> str:
+    """:func:`gpkg_steps_sql` for PostGIS (parameters: done statuses, layer, day, then the site ids)."""
+    done = "CASE WHEN status = ANY(%(done)s) THEN 1 ELSE 0 END"
+    only = " AND feature_id = ANY(%(ids)s)" if feature_ids else ""
+    return (f"SELECT d, sum(s)::bigint FROM (SELECT effective_on AS d, ({done}) - coalesce(lag({done}) OVER ("
+            "PARTITION BY feature_id ORDER BY effective_on, recorded_at ASC NULLS LAST, _seq), 0) AS s "
+            "FROM status_events WHERE layer = %(layer)s AND feature_id IS NOT NULL AND effective_on IS NOT NULL "
+            f"AND effective_on <= %(day)s::date{only}) AS x GROUP BY d ORDER BY d")
 
 
 PG_LATEST = ("SELECT DISTINCT ON (feature_id) feature_id, status FROM status_events "
