@@ -93,10 +93,12 @@ def _member(table: Mapping[str, frozenset], layer, status):
     """Elementwise ``status in table[layer]``; ``layer`` is one name or aligned with ``status``."""
     if np.ndim(status) == 0:
         return status in table.get(layer, frozenset())
-    st = pd.Series(np.asarray(status, dtype=object))
+    # object Series, not pandas' inferred Arrow strings: converting 100 000 statuses to Arrow and back
+    # cost more than the membership test itself
+    st = pd.Series(np.asarray(status, dtype=object), dtype=object)
     if np.ndim(layer) == 0:
         return st.isin(table.get(layer, frozenset())).to_numpy(bool)
-    lay = pd.Series(np.asarray(layer, dtype=object))
+    lay = pd.Series(np.asarray(layer, dtype=object), dtype=object)
     out = np.zeros(len(st), bool)
     for name in lay.unique():
         sel = (lay == name).to_numpy()

@@ -54,14 +54,15 @@ def aggregate(sites: gpd.GeoDataFrame, layer: str, *, placed: Iterable[str] = ()
     if len(sites) == 0:
         return pd.DataFrame(columns=cols)
     town = sites["township"].astype(object).where(sites["township"].notna(), OUTSIDE).to_numpy()
-    need = ~pd.Series(town).isin(set(placed)).to_numpy()
+    need = ~pd.Series(town, dtype=object).isin(set(placed)).to_numpy()  # (object: no Arrow round trip)
     mx, my = np.full(len(sites), np.nan), np.full(len(sites), np.nan)
     if need.any():  # only the points whose township's symbol stands at their mean are projected
         g = gpd.GeoSeries(np.asarray(sites["geometry"]), crs=getattr(sites, "crs", None) or 4326)
         metric = metric_crs_for(g.total_bounds)  # the layer's CRS, whichever points are projected
         pts = g[need].to_crs(metric).values
         mx[need], my[need] = shapely.get_x(pts), shapely.get_y(pts)
-    df = pd.DataFrame({"township": town, "done": sites["status"].isin(DONE.get(layer, ())).to_numpy(),
+    df = pd.DataFrame({"township": pd.Series(town, dtype=object),
+                       "done": sites["status"].isin(DONE.get(layer, ())).to_numpy(),
                        "mx": mx, "my": my})
     out = df.groupby("township", sort=True).agg(count=("done", "size"), done=("done", "sum"),
                                                 mx=("mx", "mean"), my=("my", "mean")).reset_index()
