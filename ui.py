@@ -138,6 +138,21 @@ def status_snapshot(as_of, history_of: tuple[str, ...] = (), changed_since=None,
     return out
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _steps_of_part(spec: str, version: str, campaign: str, as_of: dt.date, key: tuple, _frames: dict
+                   ) -> progress.Steps:
+    return progress.campaign_steps(_store(spec), _frames, campaign, as_of)
+
+
+def campaign_steps(frames: dict, campaign: str, as_of, key: tuple) -> progress.Steps:
+    """:func:`geo.progress.campaign_steps` of a part of a day's snapshot (``frames``: e.g. some townships'
+    sites), cached by the snapshot's version, the day and ``key``, which must name the part (the townships)."""
+    spec = default_spec()
+    versions = _store(spec).versions(SNAPSHOT_TABLES)
+    return _steps_of_part(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), campaign,
+                          pd.Timestamp(as_of).date(), tuple(key), frames)
+
+
 def active_sites(layer: str, as_of) -> pd.DataFrame:
     """The ``layer`` sites active on ``as_of`` (``id, status, name``, point), as the database replays them:
     the day's shared sites (:func:`status_snapshot`) without the resolved ones (the riverside check's input)."""

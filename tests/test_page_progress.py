@@ -135,3 +135,45 @@ def test_page_downloads_have_chinese_headers(app, media):
     # a download for people: Chinese headers and labels, never the codes (the CLI keeps those)
     assert list(counts.columns) == ["图层", "类别", "乡镇", "状态", "数量"]
     assert {"企业", "石灰窑（棚）", "养殖场"} >= set(counts["图层"]) and "operating" not in set(counts["状态"])
+
+
+def _chart_series(at) -> pd.DataFrame:
+    """The cumulative line of the page's timeline chart (its first dataset), as the browser gets it."""
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")[0].proto
+    return pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
+
+
+def test_timeline_of_some_townships_counts_only_their_targets(tmp_path, monkeypatch):
+    """The timeline reads no history: the day's done steps are counted by the database, and with townships
+    chosen, those townships' own steps. Each series equals the replay of the whole tables (restricted to the
+    townships), and the townships' series differs from the whole area's."""
+    from geo import progress as P, synth
+    from geo.store import open_store
+
+    path = tmp_path / "s.gpkg"
+    synth.write(str(path), sites=3000, readings=2000)
+    monkeypatch.setenv("QINGSHAN_STORE", str(path))
+    monkeypatch.syspath_prepend(str(ROOT))
+    store = open_store(str(path))
+    whole = P.prepare(store.read_many(["townships", "enterprises", "kilns", "farms", "status_events"]))
+    day = pd.Timestamp(P.default_as_of(store))
+    comp = P.completion(whole, "livestock", day)
+    towns = comp[comp["done"] > 0].sort_values("done")["township"].head(2).tolist()
+    assert towns and comp["done"].sum() > comp.set_index("township").loc[towns, "done"].sum()
+
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    at.selectbox(key="campaign").set_value("livestock").run()
+    assert not at.exception, [e.value for e in at.exception]
+    all_area = _chart_series(at)
+    at.multiselect(key="towns").set_value(towns).run()
+    assert not at.exception, [e.value for e in at.exception]
+    some = _chart_series(at)
+    for got, frames in ((all_area, whole), (some, {**whole, **{layer: whole[layer][whole[layer]["township"].isin(towns)]
+                                                             for layer in ("enterprises", "kilns", "farms")}})):
+        want, _ = P.timeline(frames, "livestock", day)
+        want = want[want["date"] >= day - pd.Timedelta(days=730)]
+        assert got["done"].astype(int).tolist() == want["done"].tolist()
+    assert some["done"].iloc[-1] < all_area["done"].iloc[-1]

@@ -33,9 +33,9 @@ def _frames(version: str) -> dict[str, pd.DataFrame]:
 
 
 def _snap(as_of: dt.date, campaign: str) -> dict:
-    """The sites on ``as_of`` as the database replays them, with the events of ``campaign``'s layer
-    up to that day (its cumulative series); every figure of the page for that day comes from it."""
-    return ui.status_snapshot(as_of, (P.CAMPAIGNS[campaign].layer,))
+    """The sites on ``as_of`` as the database replays them, with ``campaign``'s done steps counted by the
+    database (its cumulative series; no history read); every figure of the page for that day comes from it."""
+    return ui.status_snapshot(as_of, steps_of=(campaign,))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -68,6 +68,16 @@ def _filtered(frames: dict[str, pd.DataFrame], towns: list[str]) -> dict[str, pd
     out = dict(frames)
     for layer in ("enterprises", "kilns", "farms"):
         out[layer] = frames[layer][frames[layer]["township"].isin(towns)]
+    return out
+
+
+def _timeline_frames(frames: dict, campaign: str, as_of: dt.date, towns: list[str]) -> dict:
+    """The frames the timeline of ``campaign`` in ``towns`` is read from: with those townships' own done
+    steps, counted by the database (the day's steps count every township's targets)."""
+    if not towns:
+        return frames
+    out = _filtered(frames, towns)
+    out[P.STEPS] = {campaign: ui.campaign_steps(out, campaign, as_of, tuple(towns))}
     return out
 
 
@@ -121,7 +131,7 @@ with left:
 with right:
     st.subheader("累计完成与期限")
     window = st.slider("预测采用近 N 天进度", 30, 180, 90, step=15, key="window")
-    series, proj = P.timeline(_filtered(frames, towns), campaign, as_of, window_days=window)
+    series, proj = P.timeline(_timeline_frames(frames, campaign, as_of, towns), campaign, as_of, window_days=window)
     series = series[series["date"] >= pd.Timestamp(as_of) - pd.Timedelta(days=730)]
     base = alt.Chart(series).mark_line(interpolate="step-after", color="#1f6fb2").encode(
         x=alt.X("date:T", title="日期", axis=alt.Axis(labelExpr=fmt.VEGA_MONTH)),
