@@ -130,9 +130,17 @@ def zone_for_view(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, dista
     it (a third of the buffer page's time at province scale), and a township's view never carries the
     province's zone.
     """
+    return view_water(rivers, waterbodies, distance, bounds, detail)[2]
+
+
+def view_water(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: float, bounds,
+               detail: float = 4000.0) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The rivers, the water bodies and the :func:`zone_for_view` of a view of ``bounds``, each cut to the
+    view's window and simplified to its scale (display only): a map draws the water it made the zone from,
+    and the water is projected and simplified once."""
     r = overview_layer.for_view(rivers, bounds, detail, cut=True)
     w = overview_layer.for_view(waterbodies, bounds, detail, cut=True)
-    return overview_layer.for_view(zone(r, w, distance), bounds, detail, cut=True)
+    return r, w, overview_layer.for_view(zone(r, w, distance), bounds, detail, cut=True)
 
 
 def zone_label(distance: float) -> str:

@@ -85,6 +85,13 @@ def test_zone_for_view_is_cut_to_the_view(demo_frames):
     # inside the view it is the same zone, to within the simplification
     view = shapely.box(minx, miny, maxx, maxy)
     assert abs(part.intersection(view).area - full.intersection(view).area) < 0.02 * full.intersection(view).area
+    # the page draws the water the zone was made from: cut to the same window, and the same zone
+    r, wb, z = violations_layer.view_water(demo_frames["rivers"], demo_frames["waterbodies"], 200, town.total_bounds)
+    window = shapely.box(minx - span, miny - span, maxx + span, maxy + span)
+    assert len(r) and all(window.contains(g) for g in r.geometry) and all(window.contains(g) for g in wb.geometry)
+    assert len(r) < len(demo_frames["rivers"]) or any(
+        not shapely.equals(a, b) for a, b in zip(r.geometry, demo_frames["rivers"].geometry))
+    assert shapely.equals(z.geometry.iloc[0], part)
 
 
 def test_page_aggregates_above_the_budget_and_says_so(app_store, tmp_path, monkeypatch):

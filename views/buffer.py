@@ -82,8 +82,8 @@ def _map_html(version: str, distance: float, proposed: float, layers: tuple[str,
     rivers, waterbodies = frames["rivers"], frames["waterbodies"]
     band = 0.0
     if bounds is not None and _large(version, layers, as_of):
-        zone = violations_layer.zone_for_view(rivers, waterbodies, distance, bounds)
-        rivers, waterbodies = overview_layer.for_view(rivers, bounds), overview_layer.for_view(waterbodies, bounds)
+        # the water drawn is the water the zone is made from: cut to the view's window, simplified once
+        rivers, waterbodies, zone = violations_layer.view_water(rivers, waterbodies, distance, bounds)
         band = overview_layer.pixel_m(bounds)
     else:
         zone = _zone(version, distance)
