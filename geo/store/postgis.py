@@ -689,13 +689,17 @@ class PostgisStore(Store):
                     cur.execute("CREATE INDEX IF NOT EXISTS readings_point_time_idx ON readings (point_id, sampled_at)")
         self._readings_indexed = True
 
-    def _readings_query(self, template: str, fill: dict, params: dict, fallback):
-        """Rows of ``template`` (``{cols}`` = the stored columns) as a ``readings`` frame; ``fallback()`` without it."""
+    def _readings_query(self, template: str, fill: dict, params: dict, fallback, work_mem: str | None = None):
+        """Rows of ``template`` (``{cols}`` = the stored columns) as a ``readings`` frame; ``fallback()`` without it.
+
+        ``work_mem``: the memory this query's sorts and hashes may take (``SET LOCAL``, this transaction only)."""
         self._readings_index()
         with _driver_tx(self.engine, readonly=True) as cur:
             cols = self._columns(cur, "readings")
             if not {"point_id", "sampled_at", "parameter", "value"} <= set(cols):
                 return fallback()
+            if work_mem is not None:
+                cur.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
             names = list(cols)
             ids = sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(n)) for n in names)
             cur.execute(sql.SQL(template).format(cols=ids, **{k: sql.SQL(v) for k, v in fill.items()}), params)
@@ -733,8 +737,11 @@ class PostgisStore(Store):
             has_bd = "below_detection" in self._columns(cur, "readings")
         fill = {"time": time_sql,
                 "bd": " OR (b.bd AND r.below_detection AND r.value IS NOT NULL)" if has_bd else ""}
+        # three years of a province's readings are sorted by (point, parameter) for the join: 4 MB (the
+        # default) spills them to disk, 64 MB keeps them in memory (0.38 → 0.26 s)
         return self._readings_query(q.PG_OUTSIDE, fill, {**params, **q.pg_bounds(bounds)},
-                                    lambda: super(PostgisStore, self).readings_outside(bounds, start, end))
+                                    lambda: super(PostgisStore, self).readings_outside(bounds, start, end),
+                                    work_mem="64MB")
 
     def monthly_worst(self, limits, points, start=None, end=None) -> pd.DataFrame:
         from . import readings_sql as q
