@@ -97,9 +97,11 @@ def _events_part(spec: str, version: str, layer: str, statuses: tuple[str, ...] 
     return _store(spec).events_of(layer, until=as_of, statuses=statuses, changed_after=changed_after)
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
-def _steps_part(spec: str, version: str, campaign: str, as_of: dt.date, _frames: dict) -> progress.Steps:
-    # the targets are a function of the snapshot's version and day, so those (not the frames) are the key
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _steps_part(spec: str, version: str, campaign: str, as_of: dt.date, part: tuple, _frames: dict
+                ) -> progress.Steps:
+    # the targets are a function of the snapshot's version, the day and the part of the snapshot (``part``:
+    # the townships kept; empty: all), so those, not the frames, are the key
     return progress.campaign_steps(_store(spec), _frames, campaign, as_of)
 
 
@@ -132,25 +134,19 @@ def status_snapshot(as_of, history_of: tuple[str, ...] = (), changed_since=None,
         [_events_part(spec, events, layer, statuses, day, after).copy(deep=False) for layer, statuses, after in reads],
         reads)
     if steps_of:
-        out[progress.STEPS] = {key: _steps_part(spec, version, key, day, out) if submit is None else
+        out[progress.STEPS] = {key: _steps_part(spec, version, key, day, (), out) if submit is None else
                                progress.campaign_steps(store, out, key, day, submit)
                                for key in dict.fromkeys(steps_of)}
     return out
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _steps_of_part(spec: str, version: str, campaign: str, as_of: dt.date, key: tuple, _frames: dict
-                   ) -> progress.Steps:
-    return progress.campaign_steps(_store(spec), _frames, campaign, as_of)
-
-
-def campaign_steps(frames: dict, campaign: str, as_of, key: tuple) -> progress.Steps:
+def campaign_steps(frames: dict, campaign: str, as_of, part: tuple) -> progress.Steps:
     """:func:`geo.progress.campaign_steps` of a part of a day's snapshot (``frames``: e.g. some townships'
-    sites), cached by the snapshot's version, the day and ``key``, which must name the part (the townships)."""
+    sites), cached by the snapshot's version, the day and ``part``, which must name the part (the townships)."""
     spec = default_spec()
     versions = _store(spec).versions(SNAPSHOT_TABLES)
-    return _steps_of_part(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), campaign,
-                          pd.Timestamp(as_of).date(), tuple(key), frames)
+    return _steps_part(spec, "|".join(versions[t] for t in SNAPSHOT_TABLES), campaign, pd.Timestamp(as_of).date(),
+                       ("part", *part), frames)
 
 
 def active_sites(layer: str, as_of) -> pd.DataFrame:

@@ -865,6 +865,7 @@ class PostgisStore(Store):
             rows = cur.fetchall()
         return S.steps_frame(rows)
 
+
 def _serial(cur) -> None:
     """No parallel workers for this transaction's query: the wall runs its aggregates beside the page, and
     PostgreSQL's workers took the other processor from it (the page's riverside check 0.37 → 0.6 s) for no

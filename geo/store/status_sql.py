@@ -275,7 +275,8 @@ def pg_fast(cur, layer: str, day: str | None) -> bool:
 
 
 def pg_steps_sql(feature_ids: bool) -> str:
-    """:func:`gpkg_steps_sql` for PostGIS (parameters: done statuses, layer, day, then the site ids)."""
+    """:func:`gpkg_steps_sql` for PostGIS (named parameters ``done``, ``layer``, ``day`` and, when
+    ``feature_ids``, ``ids``)."""
     done = "CASE WHEN status = ANY(%(done)s) THEN 1 ELSE 0 END"
     only = " AND feature_id = ANY(%(ids)s)" if feature_ids else ""
     return (f"SELECT d, sum(s)::bigint FROM (SELECT effective_on AS d, ({done}) - coalesce(lag({done}) OVER ("
