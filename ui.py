@@ -109,11 +109,10 @@ def _shallow(frames: dict) -> dict:
     return {k: v.copy(deep=False) if isinstance(v, pd.DataFrame) else v for k, v in frames.items()}
 
 
-def status_snapshot(as_of, history_of: tuple[str, ...] = (), changed_since=None, steps_of: tuple[str, ...] = (),
-                    submit=None) -> dict:
+def status_snapshot(as_of, changed_since=None, steps_of: tuple[str, ...] = (), submit=None) -> dict:
     """:func:`geo.progress.snapshot` of ``as_of`` (the database replays the statuses), cached until a site
-    layer, the events or the townships change. ``history_of``: site layers whose events up to the day the
-    caller needs; ``changed_since``: a date whose changes the caller looks back at; ``steps_of``: campaigns
+    layer, the events or the townships change. No layer's whole history is read: ``changed_since``, a date
+    whose changes the caller looks back at (the history of the sites changed since); ``steps_of``: campaigns
     whose time series the database counts (no history read; with ``submit``, an executor's, counted while
     the caller goes on, and not cached here). The sites of the day are shared by every caller, whatever
     its history."""
@@ -125,11 +124,11 @@ def status_snapshot(as_of, history_of: tuple[str, ...] = (), changed_since=None,
     out = _shallow(_snapshot_sites(spec, version, day))
     events = versions["status_events"]
     out[memo.KEY] = {}  # this call's own memo (geo.memo): results derived from these frames, once
-    out[progress.HISTORY] = tuple(dict.fromkeys(history_of))
+    out[progress.HISTORY] = ()
     since = None if changed_since is None else progress.as_day(changed_since)
     if since is not None:
         out[progress.CHANGED_SINCE] = since
-    reads = progress.event_parts(tuple(history_of), since)
+    reads = progress.event_parts((), since)
     out["status_events"] = progress.join_events(
         [_events_part(spec, events, layer, statuses, day, after).copy(deep=False) for layer, statuses, after in reads],
         reads)

@@ -120,24 +120,17 @@ def zone(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: floa
     return gpd.GeoDataFrame({"name": [zone_label(distance)]}, geometry=[union], crs=crs).to_crs(4326)
 
 
-def zone_for_view(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: float, bounds,
-                  detail: float = 4000.0) -> gpd.GeoDataFrame:
-    """A :func:`zone` for a view of ``bounds`` (display only), made from the water as the view draws it.
-
-    The water is cut to one view-width around the view and simplified to about a pixel at the fitted
-    zoom (:func:`layers.overview.for_view`, as the water is drawn), then buffered, and the zone cut to
-    that window too: the province's banks are never buffered at full detail for a map that cannot show
-    it (a third of the buffer page's time at province scale), and a township's view never carries the
-    province's zone.
-    """
-    return view_water(rivers, waterbodies, distance, bounds, detail)[2]
-
-
 def view_water(rivers: gpd.GeoDataFrame, waterbodies: gpd.GeoDataFrame, distance: float, bounds,
                detail: float = 4000.0) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The rivers, the water bodies and the :func:`zone_for_view` of a view of ``bounds``, each cut to the
-    view's window and simplified to its scale (display only): a map draws the water it made the zone from,
-    and the water is projected and simplified once."""
+    """The rivers, the water bodies and a :func:`zone` for a view of ``bounds`` (display only), the zone made
+    from the water as the view draws it.
+
+    The water is cut to one view-width around the view and simplified to about a pixel at the fitted
+    zoom (:func:`layers.overview.for_view`), then buffered, and the zone cut to that window too: the
+    province's banks are never buffered at full detail for a map that cannot show it (a third of the
+    buffer page's time at province scale), and a township's view never carries the province's zone. The
+    map draws the water the zone was made from, projected and simplified once.
+    """
     r = overview_layer.for_view(rivers, bounds, detail, cut=True)
     w = overview_layer.for_view(waterbodies, bounds, detail, cut=True)
     return r, w, overview_layer.for_view(zone(r, w, distance), bounds, detail, cut=True)
