@@ -19,7 +19,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo import water  # noqa: E402
-from geo.labfile import parse_lab_file  # noqa: E402
+from geo.intake.lab import parse_lab_file  # noqa: E402
 
 
 def timed(label: str, fn, *args, **kw):

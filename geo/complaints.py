@@ -28,7 +28,8 @@ from . import config, contract
 from .contract import CHANNEL_LABELS, CATEGORY_LABELS, DIRECT_CHANNELS, SITE_LAYERS, STORE_CRS, TABLES
 from .crs import DATUMS, to_wgs84
 from .errors import GeoError
-from .intake import RowProblem, _blank, _text
+from .intake.ledger import _blank, _text
+from .intake.report import Finding, bounded_findings, report_frame
 from .io.cells import parse_coord, parse_date
 from .io.limits import Limits, bounded
 from .io.readers import match_headers, read_table
@@ -124,7 +125,7 @@ class ComplaintIntake:
     """What :func:`prepare` found: the rows to write and every problem (per row, bilingual)."""
 
     rows: gpd.GeoDataFrame
-    problems: list[RowProblem]
+    problems: list[Finding]
     datum: str = "wgs84"
     source: str = ""
     new_ids: list[str] = field(default_factory=list)
@@ -134,13 +135,11 @@ class ComplaintIntake:
 
     def __post_init__(self):
         # the first [limits] max_report_lines findings of each kind, then one line with the kind's total
-        from .intake import _kind, _more
-
         self.totals = {sev: sum(p.severity == sev for p in self.problems) for sev in ("error", "warning")}
-        self.problems = bounded(self.problems, _kind, Limits.current().max_report_lines, _more)
+        self.problems = bounded_findings(self.problems)
 
     @property
-    def errors(self) -> list[RowProblem]:
+    def errors(self) -> list[Finding]:
         return [p for p in self.problems if p.severity == "error"]
 
     @property
@@ -148,11 +147,7 @@ class ComplaintIntake:
         return not self.errors
 
     def report(self) -> pd.DataFrame:
-        cols = {"row": "行号", "id": "编号", "column": "列", "severity": "级别", "why_zh": "问题", "why": "problem"}
-        df = pd.DataFrame([p.as_dict() for p in self.problems], columns=list(cols))
-        if len(df):
-            df["severity"] = df["severity"].map({"error": "错误 error", "warning": "提示 warning"})
-        return df.rename(columns=cols)
+        return report_frame(self.problems)
 
     def summary(self) -> str:
         n_err = max(self.totals.get("error", 0), len(self.errors))
@@ -200,13 +195,13 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
     today = pd.Timestamp(now.date())
     mapping = dict(mapping) if mapping is not None else auto_mapping(frame.columns)
     src = {f: h for h, f in mapping.items()}
-    problems: list[RowProblem] = []
+    problems: list[Finding] = []
     for f in ("received_on", "channel", "category", "summary"):
         if f not in src:
-            problems.append(RowProblem(None, "", FIELD_LABELS[f], f"缺少必需列“{FIELD_LABELS[f]}”",
+            problems.append(Finding(None, "", FIELD_LABELS[f], f"缺少必需列“{FIELD_LABELS[f]}”",
                                        f"required column {f!r} missing"))
     if "site" not in src and not {"lon", "lat"} <= set(src):
-        problems.append(RowProblem(None, "", "经度/纬度", "缺少位置：须有“经度”“纬度”两列或“关联点位”列",
+        problems.append(Finding(None, "", "经度/纬度", "缺少位置：须有“经度”“纬度”两列或“关联点位”列",
                                    "no location: give lon and lat columns or a site column"))
     if problems:
         return ComplaintIntake(contract.empty("complaints"), problems, datum, source)
@@ -225,10 +220,10 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
     for k, (_, r) in enumerate(frame.iterrows()):
         row_no = int(row_numbers[k]) if len(row_numbers) > k else k + 2
         rid = "" if _blank(cell(r, "id")) else _text(cell(r, "id"))
-        errs: list[RowProblem] = []
+        errs: list[Finding] = []
 
         def bad(f, zh, en, sev="error"):
-            (errs if sev == "error" else problems).append(RowProblem(row_no, rid, FIELD_LABELS[f], zh, en, sev))
+            (errs if sev == "error" else problems).append(Finding(row_no, rid, FIELD_LABELS[f], zh, en, sev))
 
         rec = parse_date(cell(r, "received_on")) if not _blank(cell(r, "received_on")) else None
         if rec is None:
@@ -306,7 +301,7 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
         if rid in stored:
             bad("id", "该编号已存在，将被更新", "this id exists and will be updated", "warning")
         # every error of this row carries the final id
-        problems.extend(RowProblem(p.row, rid, p.column, p.why_zh, p.why, p.severity) for p in errs)
+        problems.extend(Finding(p.row, rid, p.column, p.why_zh, p.why, p.severity) for p in errs)
         if errs:
             continue
         out_rows.append(dict(
@@ -316,7 +311,7 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
             complainant=None if _blank(cell(r, "complainant")) else str(cell(r, "complainant")).strip(),
             recorded_by=user, recorded_at=pd.Timestamp(now), geometry=geom))
     if not len(frame):
-        problems.append(RowProblem(None, "", "", "登记簿中没有数据行", "the register has no rows"))
+        problems.append(Finding(None, "", "", "登记簿中没有数据行", "the register has no rows"))
     cols = TABLES["complaints"].column_names
     rows = gpd.GeoDataFrame(pd.DataFrame(out_rows, columns=cols + ["geometry"]), geometry="geometry", crs=STORE_CRS)
     rows = contract.coerce("complaints", rows)

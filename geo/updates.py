@@ -39,7 +39,7 @@ class StatusUpdate:
 
 
 def _status_code(layer: str, status: str) -> str:
-    from .intake import parse_status
+    from .intake.ledger import parse_status
 
     code = parse_status(status, layer) if status else None
     if code is None:

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from geo import auth, datecheck, intake
 from geo.__main__ import main as geo_main
 from geo.errors import GeoError
-from geo.labfile import import_lab_file
+from geo.intake.lab import import_lab_file
 from geo.store import DEMO_STORE, Change, open_store
 from geo.updates import update_status
 from tests.storedata import sample_tables

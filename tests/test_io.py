@@ -211,7 +211,8 @@ def test_detection_limits(value, expected):
 
 
 def test_detection_limits_are_one_grammar_for_lab_files_and_the_water_cli():
-    from geo import labfile, water
+    from geo import water
+    from geo.intake import lab as labfile
 
     assert labfile.parse_value is cells.parse_detection
     df = pd.DataFrame({"parameter": ["Cd", "Cd", "Cd"], "value": ["<0.001", "0.001L", "0.004"],
@@ -356,7 +357,7 @@ def test_intake_report_is_bounded(tmp_path, monkeypatch, demo_store):
 
 
 def test_lab_report_is_bounded(tmp_path, monkeypatch):
-    from geo.labfile import parse_lab_file
+    from geo.intake.lab import parse_lab_file
 
     _config(tmp_path, monkeypatch, max_report_lines=5)
     rows = [["点位", "采样时间", "指标", "数值", "单位"]] + [["W99", "2007-06-01", "氨氮", "0.5", "mg/L"]] * 300

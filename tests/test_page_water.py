@@ -89,7 +89,7 @@ def test_page_follows_point_and_date(store):
 
 
 def test_page_after_lab_import_shows_new_reading(store, tmp_path):
-    from geo.labfile import import_lab_file
+    from geo.intake.lab import import_lab_file
 
     lab = tmp_path / "lab.csv"
     lab.write_text("点位,采样时间,指标,数值,单位\nW02,2007-06-29 09:00,氨氮,2500,μg/L\nW02,2007-06-29 09:00,pH,7.1,无量纲\n",

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from geo import water
-from geo.labfile import parse_lab_file, parameter_code, parse_value
+from geo.intake.lab import parse_lab_file, parameter_code, parse_value
 from geo.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,7 +275,7 @@ def test_lab_file_good_is_written(store, tmp_path):
     f = tmp_path / "lab.csv"
     f.write_text(GOOD, encoding="utf-8")
     before = len(store.read("readings"))
-    from geo.labfile import import_lab_file
+    from geo.intake.lab import import_lab_file
 
     rd, problems, written = import_lab_file(store, f)
     assert problems == [] and written
@@ -305,7 +305,7 @@ def test_lab_file_one_bad_row_writes_nothing(store, tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text(bad, encoding="gb18030")  # old office software saves GBK
     version, n = store.version(), len(store.read("readings"))
-    from geo.labfile import import_lab_file
+    from geo.intake.lab import import_lab_file
 
     rd, problems, written = import_lab_file(store, f)
     assert not written and store.version() == version and len(store.read("readings")) == n

@@ -31,6 +31,7 @@ import streamlit as st
 import search_ui
 import ui
 from geo import auth, intake
+from geo.io import cells
 from geo.contract import LAYER_LABELS, SITE_LAYERS, STATUS, TABLES, status_label
 from geo.crs import DATUM_LABELS, DATUMS
 from geo.datecheck import latest_allowed
@@ -77,7 +78,7 @@ def _read_upload(data: bytes, suffix: str, name: str, sheet: str, layer: str) ->
 
 def _sample(series: pd.Series) -> str:
     for v in series:
-        if not intake._blank(v):
+        if not cells.blank(v):
             return str(v)[:40]
     return ""
 
@@ -346,7 +347,7 @@ def status_tab(account: auth.Account | None) -> None:
 
 def water_tab(account: auth.Account | None) -> None:
     """Lab results (点位, 采样时间, 指标, 数值, 单位): checked row by row, written all or nothing."""
-    from geo import labfile
+    from geo.intake import lab as labfile
 
     if not auth.can(account, "import"):
         st.info("导入监测数据需要以规划员或管理员身份登录。")

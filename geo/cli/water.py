@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import labfile, rules, water
+from .. import rules, water
+from ..intake import lab as labfile
 from ..errors import GeoError
 from ..io.readers import read_table as io_read_table
 from ..io.writers import write_csv, write_xlsx

@@ -28,13 +28,14 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from .datecheck import future_message, future_year, is_future
-from .errors import GeoError
-from .io import readers
-from .io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
-from .io.cells import parse_detection as parse_value
-from .io.limits import Limits, bounded
-from .water import STANDARD
+from ..datecheck import future_message, future_year, is_future
+from ..errors import GeoError
+from ..io import readers
+from ..io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
+from ..io.cells import parse_detection as parse_value
+from ..io.limits import Limits, bounded
+from ..water import STANDARD
+from .report import Finding, bounded_findings, report_frame
 
 # The size, row and column limits of a lab file are ``[limits]`` in qingshan.toml (geo.io.limits).
 
@@ -101,30 +102,9 @@ UNITS: dict[str, dict[str, tuple[str, int]]] = {
 }
 
 
-@dataclass(frozen=True)
-class LabProblem:
-    """One finding about a row of a lab file (``row`` as numbered in the file; ``None``: the whole file)."""
-
-    row: int | None
-    column: str
-    why_zh: str
-    why: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = f"第{self.row}行" if self.row is not None else "文件"
-        return f"{where}\t{self.column}\t{self.why_zh} / {self.why}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def problems_frame(problems: list[LabProblem]) -> pd.DataFrame:
-    """The per-row report as a table with Chinese headers (行号, 列, 问题, problem)."""
-    return pd.DataFrame({"行号": pd.array([p.row for p in problems], dtype="Int64"),
-                         "列": [p.column for p in problems],
-                         "问题": [p.why_zh for p in problems],
-                         "problem": [p.why for p in problems]})
+def problems_frame(problems: list[Finding]) -> pd.DataFrame:
+    """The per-row report as a table with Chinese headers (the one report of every import)."""
+    return report_frame(problems)
 
 
 def unit_for(code: str, unit_text) -> tuple[str, int] | None:
@@ -152,14 +132,14 @@ def _latest(store):
     """The last sampling day allowed: today, or the ``as_of`` of a replay store (and today)."""
     import datetime as dt
 
-    from .datecheck import latest_allowed
+    from ..datecheck import latest_allowed
 
     today = dt.date.today()
     return latest_allowed(store, today), today
 
 
 def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
-                   limits: Limits | None = None) -> tuple[pd.DataFrame, list[LabProblem]]:
+                   limits: Limits | None = None) -> tuple[pd.DataFrame, list[Finding]]:
     """Parse and check a lab file against the store's sampling points and readings.
 
     Parameters
@@ -175,26 +155,26 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
     ``(readings, problems)``: the rows that passed, as ``readings`` rows (index = row number in
     the file), and every problem found. Write only when ``problems`` holds no error.
     """
-    problems: list[LabProblem] = []
+    problems: list[Finding] = []
     limits = limits or Limits.current()
     try:
         # Header: the row among the first rows with the most recognised headers (skips title rows).
         table = readers.read_table(path_or_buffer, name=name, aliases=HEADERS, formats=("csv", "xlsx"),
                                    limits=limits)
     except GeoError as exc:
-        return _empty(), [LabProblem(None, "", exc.zh, exc.en)]
+        return _empty(), [Finding(None, "", "", exc.zh, exc.en)]
     cols = {f: c for c, f in table.matched.items()}  # field → header as written
     missing = [f for f in REQUIRED if f not in cols]
     if missing:
         names = "、".join(HEADER_LABELS[f] for f in missing)
-        return _empty(), [LabProblem(None, ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
+        return _empty(), [Finding(None, "", ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
                                      f"missing column(s): {', '.join(missing)}")]
     header_text = dict(cols)
     raw = pd.DataFrame({f: table.frame[c].to_numpy(dtype=object) for f, c in cols.items()}, dtype=object)
     raw.index = pd.Index(table.row_numbers, name="row")
 
     def bad(row, field, zh, en):
-        problems.append(LabProblem(int(row), header_text.get(field, field), zh, en))
+        problems.append(Finding(int(row), "", header_text.get(field, field), zh, en))
 
     frames = _frames(store)
     _code = functools.lru_cache(maxsize=None)(lambda t: parameter_code(t))
@@ -290,20 +270,10 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
     problems += _duplicates(readings, frames["readings"], header_text)
     problems.sort(key=lambda p: (p.row or 0))
     # A bounded report: the first N findings of each kind, then the kind's total.
-    return readings, bounded(problems, _kind, limits.max_report_lines, _more)
+    return readings, bounded_findings(problems, limits.max_report_lines)
 
 
-def _kind(p: LabProblem) -> tuple:
-    return p.severity, p.column, re.sub(r"“[^”]*”|\d+(\.\d+)?", "…", p.why_zh)
-
-
-def _more(kind: tuple, omitted: int, total: int) -> LabProblem:
-    severity, column, what = kind
-    return LabProblem(None, column, f"另有 {omitted:,} 处同类问题未列出（“{what}”共 {total:,} 处）",
-                      f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity)
-
-
-def _duplicates(new: pd.DataFrame, old: pd.DataFrame, header_text: dict) -> list[LabProblem]:
+def _duplicates(new: pd.DataFrame, old: pd.DataFrame, header_text: dict) -> list[Finding]:
     """The same point, time and parameter twice in the file, or already in the store."""
     out = []
     key = ["point_id", "sampled_at", "parameter"]
@@ -313,14 +283,14 @@ def _duplicates(new: pd.DataFrame, old: pd.DataFrame, header_text: dict) -> list
     dup = k.duplicated(key, keep="first")
     for _, r in k[dup].iterrows():
         first = int(k[(k[key] == r[key]).all(axis=1)]["row"].iloc[0])
-        out.append(LabProblem(int(r["row"]), header_text.get("parameter", "parameter"),
+        out.append(Finding(int(r["row"]), "", header_text.get("parameter", "parameter"),
                               f"与第{first}行重复（同一点位、时间、指标）",
                               f"duplicate of row {first} (same point, time and parameter)"))
     if len(old):
         o = old[key].assign(sampled_at=pd.to_datetime(old["sampled_at"]).astype("datetime64[ms]"))
         hit = k.merge(o.drop_duplicates(), on=key, how="inner")
         for _, r in hit.iterrows():
-            out.append(LabProblem(int(r["row"]), header_text.get("parameter", "parameter"),
+            out.append(Finding(int(r["row"]), "", header_text.get("parameter", "parameter"),
                                   "该点位该时间的此指标已在库中（重复导入？）",
                                   "this point, time and parameter is already stored (imported twice?)"))
     return out
@@ -335,12 +305,12 @@ def _empty() -> pd.DataFrame:
 
 
 def import_lab_file(store, path_or_buffer, *, name: str | None = None, dry_run: bool = False
-                    ) -> tuple[pd.DataFrame, list[LabProblem], bool]:
+                    ) -> tuple[pd.DataFrame, list[Finding], bool]:
     """Parse, check and (unless ``dry_run`` or any error) append the readings in one commit.
 
     Returns ``(readings, problems, written)``.
     """
-    from .store import Change
+    from ..store import Change
 
     readings, problems = parse_lab_file(path_or_buffer, store, name=name)
     errors = [p for p in problems if p.severity == "error"]

@@ -11,7 +11,7 @@ The pipeline is pure until the last step:
 2. :func:`auto_mapping` recognises Chinese (and English) headers;
 3. :func:`prepare` parses and validates every cell and builds the rows to
    upsert plus the ``status_events`` they imply, with a per-row report
-   (:class:`RowProblem`, in Chinese and English);
+   (:class:`Finding`, in Chinese and English);
 4. :func:`commit` writes rows and events in ONE ``Store.commit``, and refuses
    when any error was found, so a file with one bad row writes nothing.
 
@@ -62,14 +62,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import contract
-from .contract import SITE_LAYERS, STATUS, STORE_CRS, TABLES
-from .crs import DATUM_LABELS, DATUMS, to_wgs84, transform_geometry
-from .errors import GeoError
-from .io import cells, readers
-from .io.cells import normalise_id, parse_class, parse_coord, parse_date, parse_number  # noqa: F401 (re-exported)
-from .io.limits import Limits, bounded
-from .io.readers import decode_text  # noqa: F401 (re-exported)
+from .. import contract
+from ..contract import SITE_LAYERS, STATUS, STORE_CRS, TABLES
+from ..crs import DATUM_LABELS, DATUMS, to_wgs84, transform_geometry
+from ..errors import GeoError
+from ..io import cells, readers
+from ..io.cells import normalise_id, parse_class, parse_coord, parse_date, parse_number  # noqa: F401 (re-exported)
+from ..io.limits import Limits, bounded
+from ..io.readers import decode_text  # noqa: F401 (re-exported)
+from .report import Finding, bounded_findings, report_frame
 
 # The size, row and column limits of a ledger are ``[limits]`` in qingshan.toml (geo.io.limits).
 
@@ -211,12 +212,8 @@ def _target_class(value) -> int | None:
 Ledger = readers.Table
 
 
-class IntakeError(ValueError):
+class IntakeError(GeoError):
     """A ledger that cannot be read at all (bilingual; the CLI prints it without a traceback)."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
 
 
 def read_ledger(path, *, sheet: str | int | None = None, layer: str | None = None,
@@ -245,26 +242,6 @@ def read_ledger(path, *, sheet: str | int | None = None, layer: str | None = Non
 
 # --- validation --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RowProblem:
-    """One finding about a ledger row (``row`` as numbered in the file; ``None`` for the whole file)."""
-
-    row: int | None
-    id: str
-    column: str
-    why_zh: str
-    why: str
-    severity: str = "error"  # or "warning"
-
-    def __str__(self) -> str:
-        return (f"{'' if self.row is None else self.row}\t{self.id}\t{self.column}\t{self.severity}\t"
-                f"{self.why_zh} / {self.why}")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-REPORT_COLUMNS = {"row": "行号", "id": "编号", "column": "列", "severity": "级别", "why_zh": "问题", "why": "problem"}
 
 #: How a ledger row relates to the store (shown in the report in Chinese and English).
 KIND_LABELS = {"new": "新增 new", "updated": "更新 updated", "unchanged": "不变 unchanged"}
@@ -307,7 +284,7 @@ class Intake:
     #: The rows to write: new and updated rows only (unchanged rows are never written).
     rows: gpd.GeoDataFrame
     events: pd.DataFrame
-    problems: list[RowProblem]
+    problems: list[Finding]
     new_ids: list[str] = field(default_factory=list)
     #: Stored sites the ledger changes (written only with ``update_existing``).
     updated_ids: list[str] = field(default_factory=list)
@@ -328,14 +305,14 @@ class Intake:
         # A bounded report: the first N findings of each kind, then one line with the kind's total
         # ([limits] max_report_lines), so a file of a million bad rows gives a report one can read.
         self.totals = {sev: sum(p.severity == sev for p in self.problems) for sev in ("error", "warning")}
-        self.problems = bounded(self.problems, _kind, Limits.current().max_report_lines, _more)
+        self.problems = bounded_findings(self.problems)
 
     @property
-    def errors(self) -> list[RowProblem]:
+    def errors(self) -> list[Finding]:
         return [p for p in self.problems if p.severity == "error"]
 
     @property
-    def warnings(self) -> list[RowProblem]:
+    def warnings(self) -> list[Finding]:
         return [p for p in self.problems if p.severity != "error"]
 
     @property
@@ -344,13 +321,7 @@ class Intake:
 
     def report(self) -> pd.DataFrame:
         """The per-row report as a table (Chinese headers), errors first."""
-        df = pd.DataFrame([p.as_dict() for p in self.problems], columns=list(REPORT_COLUMNS))
-        if len(df):
-            df["row"] = df["row"].astype("Int64")
-            df = df.sort_values(["severity", "row"], key=lambda s: s.map({"error": 0, "warning": 1})
-                                if s.name == "severity" else s, na_position="first", kind="stable")
-            df["severity"] = df["severity"].map({"error": "错误 error", "warning": "提示 warning"})
-        return df.rename(columns=REPORT_COLUMNS).reset_index(drop=True)
+        return report_frame(self.problems)
 
     def changes_report(self, limit: int | None = None) -> pd.DataFrame:
         """Every row's class as a table (Chinese headers): updated rows first, then new, then unchanged.
@@ -412,17 +383,6 @@ def _digest(h, df: pd.DataFrame) -> None:
         h.update(b"|".join(b"-" if w is None else w for w in wkb))
 
 
-def _kind(p: RowProblem) -> tuple:
-    """The kind of a finding: severity, column and the message without the quoted cell or numbers."""
-    return p.severity, p.column, re.sub(r"“[^”]*”|\d+", "…", p.why_zh)
-
-
-def _more(kind: tuple, omitted: int, total: int) -> RowProblem:
-    severity, column, what = kind
-    return RowProblem(None, "", column, f"另有 {omitted:,} 处同类问题未列出（“{what}”共 {total:,} 处）",
-                      f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity)
-
-
 def _district(townships: gpd.GeoDataFrame | None):
     if townships is None or len(townships) == 0:
         return None
@@ -431,7 +391,7 @@ def _district(townships: gpd.GeoDataFrame | None):
 
 def _township_at(lon: np.ndarray, lat: np.ndarray, townships: gpd.GeoDataFrame) -> np.ndarray:
     """Township name at each (lon, lat) (None outside all; first township wins on a border)."""
-    from .spatial import township_of
+    from ..spatial import township_of
 
     pts = gpd.GeoDataFrame(geometry=shapely.points(lon, lat), crs=STORE_CRS)
     return township_of(pts, townships).to_numpy(dtype=object)
@@ -447,7 +407,7 @@ def _same_township(named: str, actual) -> bool:
 class _Rows:
     """Per-row context while checking: row numbers, ids, headers, and the findings so far."""
 
-    def __init__(self, layer: str, ledger: Ledger, src: dict[str, str], problems: list[RowProblem]):
+    def __init__(self, layer: str, ledger: Ledger, src: dict[str, str], problems: list[Finding]):
         self.layer, self.ledger, self.src, self.problems = layer, ledger, src, problems
         self.n = len(ledger.frame)
         self.rownum = ledger.row_numbers
@@ -467,7 +427,7 @@ class _Rows:
         return target in self.src
 
     def one(self, i: int, target: str, zh: str, en: str, severity: str = "error") -> None:
-        self.problems.append(RowProblem(int(self.rownum[i]), self.rid[i], self.header(target), zh, en, severity))
+        self.problems.append(Finding(int(self.rownum[i]), self.rid[i], self.header(target), zh, en, severity))
 
     def add(self, mask, target: str, zh: str, en: str, severity: str = "error") -> None:
         for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
@@ -518,10 +478,10 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     key = spec.key
     mapping = dict(auto_mapping(ledger.frame.columns, layer) if mapping is None else mapping)
     mapping = {c: t for c, t in mapping.items() if t and c in ledger.frame.columns}
-    problems: list[RowProblem] = []
+    problems: list[Finding] = []
 
     def file_problem(col, zh, en, sev="error"):
-        problems.append(RowProblem(None, "", col, zh, en, sev))
+        problems.append(Finding(None, "", col, zh, en, sev))
 
     def failed(suggested=None) -> Intake:
         return Intake(layer, datum, mapping, contract.empty(layer), contract.empty("status_events"), problems,
@@ -700,7 +660,7 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
 
 def _refuse_future_dates(r: _Rows, values: dict[str, pd.Series], limit: dt.date, today: dt.date) -> None:
     """A finding for each closure or commitment date after ``limit`` (deadlines may lie ahead)."""
-    from .datecheck import EVENT_DATE_COLUMNS, future_message, is_future
+    from ..datecheck import EVENT_DATE_COLUMNS, future_message, is_future
 
     for t in EVENT_DATE_COLUMNS:
         if t not in values:
@@ -838,7 +798,7 @@ def _check_points(r: _Rows, geoms: np.ndarray, raw_xy, datum: str, townships, di
     if explained:
         best = max(explained, key=explained.get)
         if explained[best] * 2 >= mismatched:
-            r.problems.append(RowProblem(
+            r.problems.append(Finding(
                 None, "", r.header("township"),
                 f"{explained[best]} 个点位按 {best.upper()} 转换后与台账乡镇一致，坐标很可能抄自手机地图，"
                 f"建议选择坐标系 {best}",
@@ -891,7 +851,7 @@ def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, toda
     layer = r.layer
     if layer not in SITE_LAYERS or "status" not in rows.columns:
         return contract.empty("status_events")
-    from .history import status_on
+    from ..history import status_on
 
     old_status = old["status"].to_numpy(dtype=object) if old is not None else np.full(r.n, None, dtype=object)
     notes = r.cell("note").to_numpy(dtype=object)
@@ -1038,7 +998,7 @@ def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind
 
     Measured in a local transverse Mercator (metres), never in degrees.
     """
-    from .crs import metric_crs_for
+    from ..crs import metric_crs_for
 
     n = len(new)
     mask = np.zeros(n, dtype=bool)
@@ -1105,7 +1065,7 @@ def _shown(layer: str, column: str, v) -> str:
 
 def prepare_for_store(store, ledger: Ledger, layer: str, **kwargs) -> Intake:
     """:func:`prepare` with the townships, layer and events read from ``store`` (and its ``as_of``)."""
-    from .datecheck import latest_allowed
+    from ..datecheck import latest_allowed
 
     kwargs.setdefault("latest", latest_allowed(store, kwargs.get("today")))
     return prepare(ledger, layer, townships=store.read("townships"), existing=store.read(layer),
@@ -1121,7 +1081,7 @@ def commit(store, intake: Intake) -> None:
     prepared from its reads, as :func:`import_file` and :func:`commit_if_unchanged` do (rows
     prepared earlier may carry values changed since).
     """
-    from .store import Change
+    from ..store import Change
 
     if not intake.ok:
         raise IntakeError(f"有 {len(intake.errors)} 个错误，未写入任何数据。",
@@ -1140,7 +1100,7 @@ def commit(store, intake: Intake) -> None:
 
 def _partial_upserts() -> bool:
     """Whether this store version's ``Change`` can write some columns of a stored row only."""
-    from .store import Change
+    from ..store import Change
 
     return "columns" in {f.name for f in dataclasses.fields(Change)}
 
@@ -1235,7 +1195,7 @@ def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sh
         intake = prepare_for_store(source, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
                                    now=now, today=today, update_existing=update_existing)
         for note in ledger.notes:
-            intake.problems.insert(0, RowProblem(None, "", "", note.split(" / ")[0], note.split(" / ")[-1],
+            intake.problems.insert(0, Finding(None, "", "", note.split(" / ")[0], note.split(" / ")[-1],
                                                  "warning"))
         if intake.ok and not dry_run:
             commit(source, intake)
