@@ -169,9 +169,34 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
         names = "、".join(HEADER_LABELS[f] for f in missing)
         return _empty(), [Finding(None, "", ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
                                      f"missing column(s): {', '.join(missing)}")]
-    header_text = dict(cols)
     raw = pd.DataFrame({f: table.frame[c].to_numpy(dtype=object) for f, c in cols.items()}, dtype=object)
     raw.index = pd.Index(table.row_numbers, name="row")
+    return check_readings(raw, store, header_text=dict(cols), limits=limits)
+
+
+def check_readings(raw: pd.DataFrame, store, *, header_text: dict | None = None, limits: Limits | None = None,
+                   problems: list[Finding] | None = None) -> tuple[pd.DataFrame, list[Finding]]:
+    """Check readings given as raw cells, one reading a row, against the store (the one check of every
+    readings import: lab files, the national platform's exports).
+
+    Parameters
+    ----------
+    raw : cells as read (object dtype), columns ``point_id``, ``sampled_at``, ``parameter``, ``value``,
+        ``unit`` and optionally ``detection_limit``; the index is the row number in the file (``row``).
+    store : a :class:`geo.store.Store` (or a dict with ``sampling_points`` and ``readings`` frames).
+    header_text : ``{field: header as written}`` for the report (default: the field names).
+    problems : findings already made about the file; the returned list continues it.
+
+    Returns
+    -------
+    ``(readings, problems)`` as :func:`parse_lab_file`.
+    """
+    limits = limits or Limits.current()
+    problems = list(problems or [])
+    header_text = dict(header_text or {})
+    for f in REQUIRED:
+        if f not in raw.columns:
+            raw = raw.assign(**{f: None})
 
     def bad(row, field, zh, en):
         problems.append(Finding(int(row), "", header_text.get(field, field), zh, en))
