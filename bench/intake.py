@@ -40,7 +40,7 @@ def main(rows: int = 2000) -> None:
         t0 = time.perf_counter()
         ledger = intake.read_ledger(f, layer="enterprises")
         t1 = time.perf_counter()
-        res = intake.prepare_for_store(store, ledger, "enterprises", user="bench")
+        res = intake.prepare_for_store(store, ledger, "enterprises", datum="wgs84", user="bench")
         t2 = time.perf_counter()
         intake.commit(store, res)
         t3 = time.perf_counter()

@@ -116,13 +116,41 @@ def bd09_to_gcj02(lon, lat, *, tol_deg: float = 1e-10, max_iter: int = 30) -> tu
     return np.where(outside, blon, glon), np.where(outside, blat, glat)
 
 
+#: Spellings of each datum a person or a file may use (compared after NFKC, lower case, without - _ : spaces).
+DATUM_WORDS = {
+    "wgs84": ("wgs84", "epsg4326", "4326", "gps", "wgs1984", "世界大地坐标系", "gps坐标"),
+    "cgcs2000": ("cgcs2000", "epsg4490", "4490", "2000", "国家2000", "2000国家大地坐标系", "中国2000", "cgcs"),
+    "gcj02": ("gcj02", "gcj", "火星坐标", "火星坐标系", "高德", "高德地图", "腾讯", "腾讯地图", "amap", "gaode"),
+    "bd09": ("bd09", "bd09ll", "百度", "百度地图", "baidu"),
+}
+_DATUM_OF = {w: d for d, words in DATUM_WORDS.items() for w in words}
+
+
+def parse_datum(name) -> str:
+    """The datum code (one of :data:`DATUMS`) a person or a file names (``GCJ-02``, ``高德``, ``EPSG:4490``).
+
+    The one datum parser of Qingshan: every import and page takes a datum through it.
+
+    Raises
+    ------
+    geo.errors.GeoError : the name is none of the datums (bilingual, listing the choices).
+    """
+    import unicodedata
+
+    from .errors import GeoError
+
+    key = unicodedata.normalize("NFKC", str(name or "")).strip().lower()
+    for ch in "-_: （）()":
+        key = key.replace(ch, "")
+    if key in _DATUM_OF:
+        return _DATUM_OF[key]
+    raise GeoError(f"未知坐标系“{name}”（可选：{'、'.join(DATUM_LABELS[d] for d in DATUMS)}）。",
+                   f"unknown datum {name!r} (one of {', '.join(DATUMS)})")
+
+
 def _datum(name: str) -> str:
-    d = name.lower().replace("-", "").replace("_", "").replace(":", "")
-    if d in ("wgs84", "cgcs2000", "epsg4326", "epsg4490"):
-        return "wgs84"
-    if d in ("gcj02", "bd09"):
-        return d
-    raise ValueError(f"unknown datum {name!r}; expected one of {', '.join(DATUMS)}")
+    d = parse_datum(name)
+    return "wgs84" if d == "cgcs2000" else d  # CGCS2000 is within a metre of WGS84: stored as it is
 
 
 def to_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:

@@ -116,7 +116,7 @@ def hostile_store(tmp_path_factory):
     store = open_store(path)
 
     def imp(layer, f):
-        res = intake.import_file(store, layer, f, user=HOSTILE[0], now=NOW, today=NOW.date(), update_existing=True)
+        res = intake.import_file(store, layer, f, datum="wgs84", user=HOSTILE[0], now=NOW, today=NOW.date(), update_existing=True)
         assert res.ok, res.errors[:5]
 
     imp("enterprises", _csv(d / "e.csv", ["编号", "企业名称", "经度", "纬度", "行业", "状态", "备注"],

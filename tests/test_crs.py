@@ -4,6 +4,7 @@ import pyproj
 import pytest
 
 from geo import crs
+from geo.errors import GeoError
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -61,7 +62,7 @@ def test_known_published_value():
 def test_shapes_must_match():
     with pytest.raises(ValueError):
         crs.wgs84_to_gcj02([1.0, 2.0], [3.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(GeoError):  # a datum a person names wrongly is bad input, said in both languages
         crs.to_wgs84(1, 2, "mars")
 
 

@@ -69,7 +69,7 @@ def test_ledger_closure_in_the_future_is_refused(store, tmp_path, far):
     _live(store)
     v0, n0 = store.version(), len(store.read("enterprises"))
     f = _csv(tmp_path / "l.csv", [_closure("F1", "2007-06-01"), _closure("F2", far)])
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=TODAY)
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY)
     assert not res.ok and store.version() == v0 and len(store.read("enterprises")) == n0
     [err] = res.errors
     assert (err.row, err.id, err.column) == (3, "F2", "关停日期")
@@ -86,7 +86,7 @@ def test_ledger_xlsx_date_cells_far_ahead_are_refused(store, tmp_path):
     ws.append(_closure("X2", dt.datetime(2099, 12, 31)))
     wb.save(tmp_path / "l.xlsx")
     v0 = store.version()
-    res = intake.import_file(store, "enterprises", tmp_path / "l.xlsx", user="u", now=NOW, today=TODAY)
+    res = intake.import_file(store, "enterprises", tmp_path / "l.xlsx", datum="wgs84", user="u", now=NOW, today=TODAY)
     assert [(p.id, p.column) for p in res.errors] == [("X1", "关停日期"), ("X2", "关停日期")]
     assert store.version() == v0
 
@@ -94,7 +94,7 @@ def test_ledger_xlsx_date_cells_far_ahead_are_refused(store, tmp_path):
 def test_ledger_dates_after_the_replay_date_are_refused(store, tmp_path):
     v0 = store.version()
     f = _csv(tmp_path / "l.csv", [_closure("R1", "2007-07-05")])  # before TODAY, after as_of
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=TODAY)
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY)
     assert not res.ok and store.version() == v0
     assert "2007-06-30" in res.errors[0].why_zh and "数据截止日期" in res.errors[0].why_zh
     assert "as_of" in res.errors[0].why and "future" in res.errors[0].why
@@ -103,25 +103,25 @@ def test_ledger_dates_after_the_replay_date_are_refused(store, tmp_path):
 def test_commitment_dates_are_events_too(store, tmp_path):
     header = ["编号", "企业名称", "经度", "纬度", "行业", "状态", "承诺签订日期"]
     f = _csv(tmp_path / "l.csv", [["C1", "厂C1", 118.95, 28.95, "化工", "签订承诺", "2099-12-31"]], header)
-    res = intake.import_file(_live(store), "enterprises", f, user="u", now=NOW, today=TODAY)
+    res = intake.import_file(_live(store), "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY)
     assert [p.column for p in res.errors] == ["承诺签订日期"]
 
 
 @pytest.mark.parametrize("far", FAR)
 def test_deadlines_may_lie_ahead(store, tmp_path, far):
     f = _csv(tmp_path / "l.csv", [["D1", "厂D1", 118.95, 28.95, "化工", "在产", None, far]])
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=TODAY)
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY)
     assert res.ok, res.errors
     assert store.read("enterprises").set_index("id").loc["D1", "deadline"].year == int(far[:4])
 
 
 def test_undated_status_changes_take_the_stores_date(store, tmp_path):
     f = _csv(tmp_path / "l.csv", [["U1", "厂U1", 118.95, 28.95, "化工", "在产", None, None]])
-    assert intake.import_file(store, "enterprises", f, user="u", now=NOW, today=TODAY).ok
+    assert intake.import_file(store, "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY).ok
     ev = store.read("status_events").set_index("feature_id")
     assert ev.loc["U1", "effective_on"] == pd.Timestamp("2007-06-30")  # the replay store's as_of, not TODAY
     f = _csv(tmp_path / "m.csv", [["U2", "厂U2", 118.95, 28.95, "化工", "在产", None, None]])
-    assert intake.import_file(_live(store), "enterprises", f, user="u", now=NOW, today=TODAY).ok
+    assert intake.import_file(_live(store), "enterprises", f, datum="wgs84", user="u", now=NOW, today=TODAY).ok
     assert store.read("status_events").set_index("feature_id").loc["U2", "effective_on"] == pd.Timestamp(TODAY)
 
 

@@ -60,6 +60,7 @@ def write_xlsx(path: Path, rows: list[list], header=HEADER, title: str | None = 
 
 def run(store, path, layer="enterprises", **kw):
     kw.setdefault("user", "测试员")
+    kw.setdefault("datum", "wgs84")
     return intake.import_file(store, layer, path, now=NOW, today=TODAY, **kw)
 
 
@@ -252,7 +253,7 @@ def test_defect_missing_coordinates(tmp_path, store):
 
 def test_defect_non_numeric_coordinates(tmp_path, store):
     errs = _one_error(store, tmp_path, good_row("N2", lat="二十九"))
-    assert [(p.column, p.why) for p in errs] == [("纬度", "latitude is not a number")]
+    assert [(p.column, p.why) for p in errs] == [("纬度", "latitude '二十九': not a coordinate")]
 
 
 def test_defect_swapped_coordinates(tmp_path, store):
@@ -327,9 +328,10 @@ def test_defect_invalid_geometry(tmp_path, store):
 
 
 def test_file_without_id_column(tmp_path, store):
-    f = write_csv(tmp_path / "l.csv", [["甲", 118.95, 28.98]], header=["企业名称", "经度", "纬度"])
-    res = run(store, f)
-    assert not res.ok and res.errors[0].row is None and "id" in res.errors[0].why
+    # sites without an id column get ids from their names (tests/test_intake_bureau.py); townships cannot
+    f = write_csv(tmp_path / "l.csv", [["甲", "甲镇", "镇"]], header=["名称", "乡镇名称", "类型"])
+    res = run(store, f, layer="townships")
+    assert not res.ok and res.errors[0].row is None and "code" in res.errors[0].why
 
 
 # --- township hints and datums ------------------------------------------------------------
@@ -392,7 +394,7 @@ def test_one_bad_row_writes_nothing(tmp_path, store, store_path):
     assert store.version() == v0 and store_path.read_bytes() == bytes0
     for t, df in before.items():
         pd.testing.assert_frame_equal(store.read(t), df)
-    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "planner1"]) == 1
     assert store.version() == v0
 
@@ -431,7 +433,7 @@ def test_backdated_status_does_not_override_a_later_event(tmp_path, store):
     fid = e[e["status"] == "closed"].index[0]
     last = ev[ev["feature_id"] == fid]["effective_on"].max()
     f = write_csv(tmp_path / "l.csv", [[fid, e.loc[fid, "name"], None, None, None, None, "签订承诺", None, None, None]])
-    res = intake.import_file(store, "enterprises", f, user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date(),
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="u", now=NOW, today=(last - pd.Timedelta(days=3)).date(),
                              update_existing=True)
     assert res.ok and any("stays" in p.why for p in res.warnings)
     assert store.read("enterprises").set_index("id").loc[fid, "status"] == "closed"
@@ -463,20 +465,20 @@ def test_kilns_import_kinds_and_unknown_kind(tmp_path, store):
 def test_cli_requires_user_and_refuses_inspectors(tmp_path, store_path, monkeypatch, capsys):
     f = write_csv(tmp_path / "l.csv", [good_row("C1")])
     with pytest.raises(SystemExit):
-        geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f)])
+        geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f), "--crs", "wgs84"])
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[auth.users.xiao]\npassword_hash = "$2b$04$abcdefghijklmnopqrstuuN6D8Y1S5dD4uAYtBqyIqVHhHLxYGkwe"\n'
                        'role = "inspector"\n', encoding="utf-8")
     monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
     v0 = open_store(store_path).version()
-    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "xiao"]) == 2
     assert "may not import" in capsys.readouterr().err
     assert open_store(store_path).version() == v0
-    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "planner1", "--dry-run"]) == 0
     assert open_store(store_path).version() == v0
-    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", str(store_path), "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "planner1"]) == 0
     assert "C1" in set(open_store(store_path).read("enterprises")["id"])
 
@@ -510,7 +512,7 @@ def test_cli_rename_without_update_existing_is_refused_and_listed(tmp_path, stor
     v0 = store.version()
     f = _rename_ledger(tmp_path, store)
     capsys.readouterr()
-    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "planner1"]) == 1
     out, err = capsys.readouterr()
     lines = out.splitlines()
@@ -529,7 +531,7 @@ def test_cli_rename_with_update_existing_is_written_and_unchanged_rows_untouched
     e0 = store.read("enterprises").set_index("id")
     n_events = len(store.read("status_events"))
     f = _rename_ledger(tmp_path, store)
-    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f),
+    assert geo_main(["import", "--store", store_url, "--layer", "enterprises", "--file", str(f), "--crs", "wgs84",
                      "--user", "planner1", "--update-existing"]) == 0
     assert "1 new, 1 updated, 1 unchanged" in capsys.readouterr().err
     e1 = store.read("enterprises").set_index("id")
@@ -559,6 +561,10 @@ class _Recording:
     def commit(self, changes):
         self.commits.append(changes)
         self.store.commit(changes)
+
+    def atomic(self, work):
+        # every store has atomic units; this recorder runs the work on itself, without a lock of its own
+        return work(self)
 
 
 def test_only_new_and_updated_rows_are_written(tmp_path, store):
@@ -617,7 +623,7 @@ def test_report_of_classes_is_bounded(tmp_path, store, monkeypatch):
 def test_commit_if_unchanged_refuses_a_preview_the_store_has_moved_under(tmp_path, store):
     f = _rename_ledger(tmp_path, store)
     ledger = intake.read_ledger(f, layer="enterprises")
-    opts = dict(user="王规划", update_existing=True, now=NOW, today=TODAY)
+    opts = dict(user="王规划", datum="wgs84", update_existing=True, now=NOW, today=TODAY)
     preview = intake.prepare_for_store(store, ledger, "enterprises", **opts)
     assert preview.ok
     # meanwhile an inspector renames the same site another way (another write)
@@ -641,7 +647,7 @@ def test_commit_if_unchanged_refuses_a_preview_the_store_has_moved_under(tmp_pat
 def test_a_write_unrelated_to_the_ledger_does_not_block_the_commit(tmp_path, store):
     f = _rename_ledger(tmp_path, store)
     ledger = intake.read_ledger(f, layer="enterprises")
-    opts = dict(user="王规划", update_existing=True, now=NOW, today=TODAY)
+    opts = dict(user="王规划", datum="wgs84", update_existing=True, now=NOW, today=TODAY)
     preview = intake.prepare_for_store(store, ledger, "enterprises", **opts)
     from geo.updates import update_status
 

@@ -347,7 +347,7 @@ def test_intake_report_is_bounded(tmp_path, monkeypatch, demo_store):
     rows = [["编号", "企业名称", "经度", "纬度", "状态"]] + [["", "甲", "abc", "28.9", "在产"]] * 5000
     f = tmp_path / "ids.csv"
     f.write_bytes(_csv_text(rows).encode("utf-8"))
-    res = intake.import_file(open_store(demo_store), "enterprises", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(open_store(demo_store), "enterprises", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert not res.ok
     assert len(res.problems) < 40  # a few kinds, each ten lines and a total
     totals = [p for p in res.problems if p.row is None and "未列出" in p.why_zh]
@@ -604,7 +604,7 @@ def test_names_are_stored_as_written(tmp_path, demo_store):
 
     store = open_store(demo_store)
     f = _ledger(tmp_path, [["N001", "  衢州（更名）化工厂＃１  ", 118.95, 28.98, "樟潭街道", "化工", "在产"]])
-    res = intake.import_file(store, "enterprises", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert res.ok, res.errors
     assert store.read("enterprises").set_index("id").loc["N001", "name"] == "衢州（更名）化工厂＃１"
 
@@ -618,19 +618,19 @@ def test_full_width_id_colliding_with_a_stored_site_is_reported(tmp_path, demo_s
     v0 = store.version()
     f = tmp_path / "k.csv"
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["ＫＬ００２", "改名窑", "已关停"]]).encode("utf-8"))
-    res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(store, "kilns", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert not res.ok and store.version() == v0
     [err] = res.errors
     assert err.row == 2 and err.id == "ＫＬ００２" and "KL002" in err.why_zh and "KL002" in err.why
     assert store.read("kilns").set_index("id").loc["KL002", "name"] == before
     # lower case is the same id by the rule too
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["kl002", "改名窑", "已关停"]]).encode("utf-8"))
-    assert not intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date()).ok
+    assert not intake.import_file(store, "kilns", f, datum="wgs84", user="t", now=NOW, today=NOW.date()).ok
     # written exactly as stored, it is an update: listed, and done only when chosen
     f.write_bytes(_csv_text([["编号", "名称", "状态"], ["KL002", "改名窑", "已关停"]]).encode("utf-8"))
-    res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(store, "kilns", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert not res.ok and res.updated_ids == ["KL002"] and store.version() == v0
-    res = intake.import_file(store, "kilns", f, user="t", now=NOW, today=NOW.date(), update_existing=True)
+    res = intake.import_file(store, "kilns", f, datum="wgs84", user="t", now=NOW, today=NOW.date(), update_existing=True)
     assert res.ok and res.updated_ids == ["KL002"]
     assert store.read("kilns").set_index("id").loc["KL002", "name"] == "改名窑"
 
@@ -642,11 +642,11 @@ def test_ids_equal_after_the_rule_within_one_file_are_reported(tmp_path, demo_st
     store = open_store(demo_store)
     f = _ledger(tmp_path, [["ＮＥＷ１", "甲厂", 118.95, 28.98, "樟潭街道", "化工", "在产"],
                            ["NEW1", "乙厂", 118.95, 28.98, "樟潭街道", "化工", "在产"]])
-    res = intake.import_file(store, "enterprises", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert not res.ok and sorted(p.row for p in res.errors if p.column == "编号") == [2, 3]
     # alone, a full-width new id is stored by the rule, and the report says so
     f = _ledger(tmp_path, [["ＮＥＷ１", "甲厂", 118.95, 28.98, "樟潭街道", "化工", "在产"]])
-    res = intake.import_file(store, "enterprises", f, user="t", now=NOW, today=NOW.date())
+    res = intake.import_file(store, "enterprises", f, datum="wgs84", user="t", now=NOW, today=NOW.date())
     assert res.ok and res.new_ids == ["NEW1"]
     assert any(p.severity == "warning" and "NEW1" in p.why_zh for p in res.problems)
     assert "NEW1" in set(store.read("enterprises")["id"])

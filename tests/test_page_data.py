@@ -102,6 +102,13 @@ def test_planner_imports_with_report_and_commit(env):
     at.get("file_uploader")[0].set_value(("台账.csv", _csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception
+    # no datum chosen yet: nothing can be written, and the page says why
+    assert at.selectbox(key="imp_datum").value is None
+    assert next(b for b in at.button if b.label == "确认导入").disabled
+    report = next(d.value for d in at.dataframe if "问题" in d.value.columns)
+    assert report["问题"].str.contains("未指定坐标系").any()
+    at.selectbox(key="imp_datum").set_value("wgs84").run()
+    assert not at.exception, at.exception
     commit = next(b for b in at.button if b.label == "确认导入")
     assert not commit.disabled
     v0 = env.version()
@@ -122,6 +129,7 @@ def test_bad_row_disables_commit_and_reports(env):
     at = login(page(), "wang", "planner-pw")
     rows = [["Q1", "好厂", 118.95, 28.98, "樟潭街道", "化工", "在产"],
             ["Q2", "坏厂", "abc", 28.98, "樟潭街道", "化工", "在产"]]
+    at.selectbox(key="imp_datum").set_value("wgs84")
     at.get("file_uploader")[0].set_value(("l.csv", _csv(rows), "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -129,6 +137,15 @@ def test_bad_row_disables_commit_and_reports(env):
     report = next(d.value for d in at.dataframe if "行号" in d.value.columns)
     assert report[["行号", "编号", "列"]].astype(str).values.tolist() == [["3", "Q2", "经度"]]
     assert "Q1" not in set(env.read("enterprises")["id"])
+    # good rows only: Q1 is written, Q2 listed as skipped
+    at.checkbox(key="imp_skip").check().run()
+    assert not at.exception, at.exception
+    report = next(d.value for d in at.dataframe if "行号" in d.value.columns)
+    assert (report[report["级别"] == "已跳过 skipped"]["编号"] == "Q2").all()
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, at.exception
+    ids = set(env.read("enterprises")["id"])
+    assert "Q1" in ids and "Q2" not in ids
 
 
 def test_oversized_upload_is_refused(env, monkeypatch, tmp_path):
@@ -164,7 +181,7 @@ def test_xlsx_export_round_trip_and_no_formulas(env, tmp_path):
     assert header[:4] == ["编号", "企业名称", "行业", "状态"] and "经度" in header
     assert ws.cell(2, 2).data_type == "s" and ws.cell(2, 2).value.startswith("=HYPERLINK")
     led = intake.read_ledger(f, layer="enterprises")
-    res = intake.prepare_for_store(env, led, "enterprises", user="t", update_existing=True)
+    res = intake.prepare_for_store(env, led, "enterprises", datum="wgs84", user="t", update_existing=True)
     assert res.ok, res.errors[:3]
     # the exported sheet re-imported changes nothing but the edited name (coordinates rounded to 1e-7°)
     assert res.updated_ids == [e["id"].iloc[0]] and res.unchanged_ids == e["id"].tolist()[1:]
@@ -238,6 +255,7 @@ def _classes(at: AppTest) -> pd.DataFrame:
 
 def _upload_rename(env) -> AppTest:
     at = login(page(), "wang", "planner-pw")
+    at.selectbox(key="imp_datum").set_value("wgs84")
     at.get("file_uploader")[0].set_value(("台账.csv", _rename_csv(env), "text/csv"))
     at.run()
     assert not at.exception, at.exception

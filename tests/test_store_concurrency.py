@@ -166,7 +166,7 @@ for r in range(1, rounds + 1):
     path = os.path.join(d, f"ledger{r}.csv")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("编号,企业名称\n" + "".join(f"{i},{i}第{r}次更名\n" for i in ids))
-    res = import_file(store, "enterprises", path, user="导入员", now=dt.datetime(2030, 1, 1, 8, 0),
+    res = import_file(store, "enterprises", path, datum="wgs84", user="导入员", now=dt.datetime(2030, 1, 1, 8, 0),
                       update_existing=True)
     assert res.ok, [str(p) for p in res.errors]
     print(r, flush=True)

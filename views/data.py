@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import importlib
 import io
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -41,7 +42,7 @@ from geo.io.limits import Limits
 from layers import mapview, overview, townships
 from login_ui import login_box
 
-UPLOAD_TYPES = ["xlsx", "xlsm", "csv", "txt", "geojson", "json", "zip", "gpkg"]
+UPLOAD_TYPES = ["xlsx", "xlsm", "xls", "csv", "txt", "geojson", "json", "zip", "gpkg", "kml", "kmz", "gpx"]
 IGNORE = "（忽略）"
 
 
@@ -127,11 +128,15 @@ def import_tab(account: auth.Account | None) -> None:
         return
     c1, c2, c3 = st.columns([1, 1, 1])
     layer = c1.selectbox("导入到图层", intake.IMPORT_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="imp_layer")
-    datum = c2.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="imp_datum")
+    # No default datum: a ledger copied from a phone map (GCJ-02) lies ~580 m from where WGS84 puts it.
+    datum = c2.selectbox("坐标系（必选）", DATUMS, index=None, format_func=DATUM_LABELS.get, key="imp_datum",
+                         placeholder="请选择台账坐标的坐标系")
     sheet = c3.text_input("工作表 / 图层（名称或序号，留空取第一个）", key="imp_sheet", max_chars=100)
-    st.caption("提示：从手机地图（高德、腾讯）抄录的坐标是 GCJ-02，在本区与 WGS84 相差约 580 米，"
-               "超过河岸缓冲距离的两倍；百度地图坐标为 BD-09。官方测绘数据为 CGCS2000。")
-    uploaded = st.file_uploader(f"台账文件（xlsx、csv、geojson、zip 压缩的 shapefile、gpkg；不超过 {_max_mb()} MB）",
+    st.caption("提示：从手机地图（高德、腾讯）、奥维、两步路抄录或导出的坐标多为 GCJ-02，在本区与 WGS84 相差约 580 米，"
+               "超过河岸缓冲距离的两倍；百度地图坐标为 BD-09。官方测绘数据为 CGCS2000；高斯-克吕格米制坐标（X/Y）"
+               "按数值自动识别投影带。GeoJSON、shapefile、GeoPackage 自带坐标系。")
+    uploaded = st.file_uploader(f"台账文件（xlsx、xls、csv、geojson、zip 压缩的 shapefile、gpkg、kml/kmz、gpx；"
+                                f"不超过 {_max_mb()} MB）",
                                 type=UPLOAD_TYPES, max_upload_size=_max_mb(), key="imp_file")
     if uploaded is None:
         return
@@ -154,14 +159,28 @@ def import_tab(account: auth.Account | None) -> None:
         st.caption(_md(note))
     st.markdown("**列对应关系**（可修改）")
     mapping = _mapping_editor(ledger, layer)
-    update_existing = st.checkbox(
+    st.download_button("下载列对应（命令行 --map-file 可用）", json.dumps(mapping, ensure_ascii=False, indent=1),
+                       file_name="列对应.json", mime="application/json", key="imp_map_dl")
+    o1, o2, o3 = st.columns([1, 1, 1])
+    update_existing = o1.checkbox(
         "更新已有点位", value=False, key="imp_update",
         help="不勾选时，只要有一行会修改库中已有的点位（报告中“更新”的行），整个台账都不写入；"
              "勾选后按报告中列出的原值 → 新值修改这些点位。")
-    options = {"mapping": mapping, "datum": datum, "user": account.name, "update_existing": update_existing}
+    skip_bad_rows = o2.checkbox(
+        "只导入无误的行", value=False, key="imp_skip",
+        help="不勾选时，有一行出错整个台账都不写入；勾选后跳过出错的行（均列在报告中，级别“已跳过”），其余照常导入。")
+    confirm_datum = o3.checkbox(
+        "确认坐标系无误", value=False, key="imp_confirm_datum",
+        help="数据提示坐标可能是另一坐标系（例如库中已有点位相距约 580 米）时，导入会被拒绝；"
+             "核实所选坐标系无误后勾选此项。")
+    gk_zone = st.text_input("高斯-克吕格投影带（坐标为米制且无法从数值判断带号时填写，如 3:40、6:20 或 cm:120）",
+                            key="imp_gk_zone", max_chars=12).strip() or None
+    options = {"mapping": mapping, "datum": datum, "user": account.name, "update_existing": update_existing,
+               "skip_bad_rows": skip_bad_rows, "confirm_datum": confirm_datum, "gk_zone": gk_zone}
     # What the preview depends on besides the store: the file's bytes and every choice on the page.
     inputs = hashlib.sha256(data + repr((suffix, sheet.strip(), layer, sorted(mapping.items()), datum,
-                                          update_existing, account.name)).encode("utf-8")).hexdigest()
+                                          update_existing, skip_bad_rows, confirm_datum, gk_zone,
+                                          account.name)).encode("utf-8")).hexdigest()
     shown = st.session_state.get("imp_shown")  # (inputs, fingerprint) of the preview on screen
     store = ui.get_store()
     notice = None
@@ -189,8 +208,8 @@ def import_tab(account: auth.Account | None) -> None:
     if notice:
         st.warning(f"{_md(notice[0])}  \n{_md(notice[1])}")
     if result.suggested_datum and result.suggested_datum != datum:
-        st.warning(f"多个点位按 {result.suggested_datum.upper()} 转换后与台账所填乡镇一致，坐标可能抄自手机地图："
-                   f"建议将坐标系改为 {_md(DATUM_LABELS[result.suggested_datum])}。")
+        st.warning(f"数据提示坐标可能是 {_md(DATUM_LABELS[result.suggested_datum])}（详见校验报告）："
+                   f"请核对“坐标系”的选择。")
     (st.success if result.ok else st.error)(_md(result.summary()))
     if result.problems:
         st.markdown("**校验报告**")

@@ -64,12 +64,13 @@ import shapely
 
 from .. import contract
 from ..contract import SITE_LAYERS, STATUS, STORE_CRS, TABLES
-from ..crs import DATUM_LABELS, DATUMS, to_wgs84, transform_geometry
+from ..crs import DATUM_LABELS, parse_datum, to_wgs84, transform_geometry
 from ..errors import GeoError
-from ..io import cells, readers
+from ..io import cells, coords, readers
 from ..io.cells import normalise_id, parse_class, parse_coord, parse_date, parse_number  # noqa: F401 (re-exported)
 from ..io.limits import Limits, bounded
 from ..io.readers import decode_text  # noqa: F401 (re-exported)
+from . import datum as datums
 from .report import Finding, bounded_findings, report_frame
 
 # The size, row and column limits of a ledger are ``[limits]`` in qingshan.toml (geo.io.limits).
@@ -85,8 +86,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("编码", "代码", "行政区划代码", "区划代码", "乡镇代码", "code", "编号"),
     "name": ("名称", "企业名称", "单位名称", "养殖场名称", "场名", "窑名称", "窑名", "点位名称", "断面名称",
              "河流名称", "水体名称", "乡镇名称", "name"),
-    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "东经", "经度(e)"),
-    "lat": ("纬度", "lat", "latitude", "y", "北纬", "纬度(n)"),
+    # X/Y may be Gauss–Krüger metres in either order (surveyors' X is the northing): geo.io.coords sorts it out
+    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "东经", "经度(e)", "x坐标", "坐标x", "东坐标", "横坐标",
+            "地理位置经度", "中心经度"),
+    "lat": ("纬度", "lat", "latitude", "y", "北纬", "纬度(n)", "y坐标", "坐标y", "北坐标", "纵坐标",
+            "地理位置纬度", "中心纬度"),
     "township": ("所属乡镇", "乡镇", "乡镇(街道)", "所属乡镇(街道)", "所在乡镇", "所在乡镇(街道)", "乡镇街道",
                  "街道", "township"),
     "industry": ("行业", "所属行业", "行业类别", "industry"),
@@ -147,9 +151,75 @@ def auto_mapping(columns, layer: str) -> dict[str, str]:
     """Recognise the ledger's headers: ``{header: target field}`` for the ones understood.
 
     Exact spellings win; then a header with a bracketed unit (``存栏量（头）``)
-    is matched without it. Each target takes the first header that matches.
+    is matched without it. Each target takes the first header that matches. Coordinates split into
+    度/分/秒 columns (``经度(度)``, ``经度(分)``, ``经度(秒)``) map the degrees column to ``lon``/``lat``
+    (the pipeline reads all three; :func:`geo.io.coords.split_dms_columns`), never the degrees alone.
     """
-    return readers.match_headers(columns, aliases_of(layer))
+    columns = list(columns)
+    split = coords.split_dms_columns(columns)
+    parts = {c for t in ("lon", "lat") if t in split for c in split[t] if c}
+    found = readers.match_headers([c for c in columns if c not in parts], aliases_of(layer))
+    if "lon" in split and "lat" in split:
+        found = {c: t for c, t in found.items() if t not in ("lon", "lat")}
+        found.update({split["lon"][0]: "lon", split["lat"][0]: "lat"})
+    return found
+
+
+def parse_mapping(spec, layer: str) -> dict[str, str]:
+    """A column mapping written by a person: ``编码=id,乡(镇)=township`` or a ``{header: target}`` dict.
+
+    The same ``{header as written in the file: target field}`` the /data page's mapping table makes (and
+    offers as a file), so a mapping chosen on the page can be used from a shell (``--map``, ``--map-file``).
+    A target may be the field's code (``id``), its Chinese label (``编号``) or any header spelling the
+    ledger intake knows for it (``企业编号``); ``-`` or ``忽略`` ignores the column.
+
+    Raises
+    ------
+    geo.errors.GeoError : a pair without ``=`` or a target that is no field of ``layer``.
+    """
+    if isinstance(spec, dict):
+        pairs = list(spec.items())
+    else:
+        pairs = []
+        for part in re.split(r"[,，;；\n]+", str(spec or "")):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise GeoError(f"列对应“{part.strip()}”应写成“文件列=字段”", f"mapping {part.strip()!r} must be header=field")
+            head, target = part.rsplit("=", 1)
+            pairs.append((head.strip(), target.strip()))
+    targets = fields_of(layer)
+    by_word = {cells.norm_key(t): t for t in targets}
+    by_word.update({cells.norm_key(field_label(layer, t)): t for t in targets})
+    for t, words in aliases_of(layer).items():
+        for w in words:
+            by_word.setdefault(cells.norm_key(w), t)
+    out: dict[str, str] = {}
+    for head, target in pairs:
+        key = cells.norm_key(target)
+        if key in ("-", "忽略", "ignore", ""):
+            continue
+        if key not in by_word:
+            raise GeoError(f"列对应“{head}={target}”：“{target}”不是{TABLES[layer].label}的字段（可用：{'、'.join(targets)}）",
+                           f"mapping {head}={target}: {target!r} is not a field of {layer} ({', '.join(targets)})")
+        out[str(head)] = by_word[key]
+    return out
+
+
+def read_mapping_file(path) -> dict[str, str] | str:
+    """A saved mapping for :func:`parse_mapping`: JSON ``{"文件列": "字段"}`` (the /data page's download),
+    else the file's text (lines ``文件列=字段``)."""
+    import json
+
+    text, _ = decode_text(Path(path).read_bytes()[:1 << 20])
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise GeoError("列对应文件应为 JSON 对象 {\"文件列\": \"字段\"}", "a mapping file must be a JSON object "
+                       "{\"header\": \"field\"}")
+    return data
 
 
 # --- cell parsers ------------------------------------------------------------------------
@@ -300,12 +370,20 @@ class Intake:
     update_existing: bool = False
     #: Columns written to updated rows (``None``: whole rows; new rows are always written whole).
     columns: list[str] | None = None
+    #: File rows left out by the user's choice "good rows only" (``skip_bad_rows``).
+    skipped_rows: list[int] = field(default_factory=list)
 
     def __post_init__(self):
         # A bounded report: the first N findings of each kind, then one line with the kind's total
         # ([limits] max_report_lines), so a file of a million bad rows gives a report one can read.
+        self.unbounded = list(self.problems)
         self.totals = {sev: sum(p.severity == sev for p in self.problems) for sev in ("error", "warning")}
         self.problems = bounded_findings(self.problems)
+
+    @property
+    def error_rows(self) -> list[int]:
+        """Every file row with an error (the report may list only the first of each kind)."""
+        return sorted({p.row for p in self.unbounded if p.severity == "error" and p.row is not None})
 
     @property
     def errors(self) -> list[Finding]:
@@ -313,7 +391,12 @@ class Intake:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [p for p in self.problems if p.severity != "error"]
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def skipped(self) -> list[Finding]:
+        """Findings of the rows left out by "good rows only"."""
+        return [p for p in self.problems if p.severity == "skipped"]
 
     @property
     def ok(self) -> bool:
@@ -365,9 +448,12 @@ class Intake:
         n_err = max(self.totals.get("error", 0), len(self.errors))
         n_warn = max(self.totals.get("warning", 0), len(self.warnings))
         n_new, n_upd, n_same = len(self.new_ids), len(self.updated_ids), len(self.unchanged_ids)
-        return (f"新增 {n_new} 条，更新 {n_upd} 条，不变 {n_same} 条，状态变更记录 {changes} 条；"
+        n_skip = len(self.skipped_rows)
+        skip_zh = f"跳过有错误的行 {n_skip} 行；" if n_skip else ""
+        skip_en = f"{n_skip} row(s) with errors skipped; " if n_skip else ""
+        return (f"新增 {n_new} 条，更新 {n_upd} 条，不变 {n_same} 条，状态变更记录 {changes} 条；{skip_zh}"
                 f"错误 {n_err} 条，提示 {n_warn} 条 / "
-                f"{n_new} new, {n_upd} updated, {n_same} unchanged, {changes} status event(s); "
+                f"{n_new} new, {n_upd} updated, {n_same} unchanged, {changes} status event(s); {skip_en}"
                 f"{n_err} error(s), {n_warn} warning(s)")
 
 
@@ -397,11 +483,15 @@ def _township_at(lon: np.ndarray, lat: np.ndarray, townships: gpd.GeoDataFrame) 
     return township_of(pts, townships).to_numpy(dtype=object)
 
 
+def _town_core(name: str) -> str:
+    """A township's name without its kind (``樟潭街道`` → ``樟潭``): ledgers write either."""
+    return re.sub(r"(街道办事处|街道|镇|乡|办事处)$", "", unicodedata.normalize("NFKC", str(name)).strip())
+
+
 def _same_township(named: str, actual) -> bool:
     if actual is None or actual is pd.NA:
         return False
-    core = lambda s: re.sub(r"(街道|镇|乡|办事处)$", "", unicodedata.normalize("NFKC", s).strip())
-    return core(named) == core(str(actual)) and core(named) != ""
+    return _town_core(named) == _town_core(str(actual)) and _town_core(named) != ""
 
 
 class _Rows:
@@ -412,10 +502,11 @@ class _Rows:
         self.n = len(ledger.frame)
         self.rownum = ledger.row_numbers
         self.rid = [""] * self.n
+        self.labels: dict[str, str] = {}  # made columns (ids from 序号) → the header the user knows
 
     def header(self, target: str) -> str:
         if target in self.src:
-            return self.src[target]
+            return self.labels.get(self.src[target], self.src[target])
         return field_label(self.layer, target) if target in fields_of(self.layer) else target
 
     def cell(self, target: str) -> pd.Series:
@@ -435,9 +526,10 @@ class _Rows:
 
 
 def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, existing: pd.DataFrame | None,
-            events: pd.DataFrame | None = None, mapping: dict[str, str] | None = None, datum: str = "wgs84",
+            events: pd.DataFrame | None = None, mapping: dict[str, str] | None = None, datum: str | None = None,
             user: str = "", now: dt.datetime | None = None, today: dt.date | None = None,
-            update_existing: bool = False, latest: dt.date | None = None) -> Intake:
+            update_existing: bool = False, latest: dt.date | None = None, confirm_datum: bool = False,
+            gk_zone: str | None = None, skip_bad_rows: bool = False) -> Intake:
     """Parse and check every row of ``ledger`` for ``layer``; build the upsert and its status events.
 
     Parameters
@@ -449,7 +541,16 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
         stored values, and so do empty status or coordinate cells).
     events : ``status_events`` as stored (to keep ``status`` equal to the latest event).
     mapping : ``{header: target field}``; default :func:`auto_mapping`.
-    datum : datum of the ledger's coordinates (:data:`geo.crs.DATUMS`).
+    datum : datum of the ledger's coordinates (any spelling :func:`geo.crs.parse_datum` knows). Required
+        for coordinates typed into a table and for KML/GPX (:mod:`geo.intake.datum`): without it the
+        import is refused, with what the data suggest. GIS files declare their CRS; Gauss–Krüger metres
+        are CGCS2000.
+    confirm_datum : the user confirms ``datum`` although the data point to another (stored sites the
+        ledger repeats sitting ~580 m off, townships matching only under another datum).
+    gk_zone : the Gauss–Krüger zone of projected coordinates when the magnitudes cannot tell it
+        (``"3:40"``, ``"6:20"``, ``"cm:120"``; see :func:`geo.io.coords.detect_projected`).
+    skip_bad_rows : import the good rows only: rows with an error are left out and listed (severity
+        ``skipped``); findings about the whole file still refuse it. Default: all or nothing.
     user : who imports (``recorded_by``).
     now, today : clock for ``recorded_at`` and the default ``effective_on`` (tests pass fixed values).
     update_existing : the user's choice to change stored sites. Without it, a ledger in which any row
@@ -468,10 +569,15 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     if layer not in IMPORT_LAYERS:
         raise IntakeError(f"不能导入到图层“{layer}”（可导入：{'、'.join(IMPORT_LAYERS)}）。",
                           f"cannot import into {layer!r} (one of {', '.join(IMPORT_LAYERS)})")
-    datum = datum.lower().replace("-", "").replace("_", "")
-    if datum not in DATUMS:
-        raise IntakeError(f"未知坐标系“{datum}”（可选：{'、'.join(DATUMS)}）。",
-                          f"unknown datum {datum!r} (one of {', '.join(DATUMS)})")
+    if skip_bad_rows:
+        return _good_rows_only(ledger, layer, dict(townships=townships, existing=existing, events=events,
+                                                   mapping=mapping, datum=datum, user=user, now=now, today=today,
+                                                   update_existing=update_existing, latest=latest,
+                                                   confirm_datum=confirm_datum, gk_zone=gk_zone))
+    chosen = parse_datum(datum) if datum is not None and str(datum).strip() else None
+    declared = datums.declared_by_file(ledger.source, ledger.geometry is not None)
+    # the checks below need some datum; without a stated one the import is refused at the end
+    datum = chosen or declared or "wgs84"
     now = now or dt.datetime.now().replace(microsecond=0)
     today = today or now.date()
     spec = TABLES[layer]
@@ -487,18 +593,27 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
         return Intake(layer, datum, mapping, contract.empty(layer), contract.empty("status_events"), problems,
                       suggested_datum=suggested, source=ledger.source)
 
+    for row, zh, en in getattr(ledger, "skipped", ()):
+        problems.append(Finding(int(row), "", "", f"已跳过：{zh}", f"left out: {en}", "warning"))
+    for col, n_filled in getattr(ledger, "merged_down", {}).items():
+        file_problem(col, f"合并单元格已向下填充 {n_filled} 格（按所在合并区域的值）",
+                     f"{n_filled} merged cell(s) filled down from their merged range", "warning")
+
     for t in [t for t in mapping.values() if t not in fields_of(layer)]:
         file_problem(t, f"“{t}”不是{spec.label}图层的字段", f"{t!r} is not a field of {layer}")
     counts = pd.Series(list(mapping.values()), dtype=object).value_counts()
     for t in counts[counts > 1].index:
         file_problem(t, f"多列对应同一字段“{t}”", f"several columns map to {t!r}")
+    split = coords.split_dms_columns(list(ledger.frame.columns))
+    dms_parts = {c for t in ("lon", "lat") if t in split for c in split[t] if c}
     for col in ledger.frame.columns:
-        if col not in mapping:
+        if col not in mapping and col not in dms_parts:
             file_problem(col, "未识别的列，已忽略", "column not recognised; ignored", "warning")
     src = {t: c for c, t in mapping.items()}  # target → header
     r = _Rows(layer, ledger, src, problems)
     n = r.n
-    if key not in src:
+    derive_ids = key not in src and layer in SITE_LAYERS and "name" in src
+    if key not in src and not derive_ids:
         file_problem(field_label(layer, key), f"缺少“{field_label(layer, key)}”列，无法按编号新增或更新",
                      f"no id column ({key}); rows cannot be matched")
     if spec.geometry and spec.geometry != "Point" and ledger.geometry is None:
@@ -511,17 +626,27 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
 
     stored = existing if existing is not None and len(existing) else contract.empty(layer)
     stored_ids = set(stored[key].dropna().astype(str)) if key in stored.columns else set()
+    if derive_ids:
+        _derive_ids(r, key, stored, townships)
     ids = _ids(r, key, stored_ids)
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
     latest = min(latest or today, today)
     _refuse_future_dates(r, values, latest, today)
-    geoms, raw_xy = _geometries(r, is_new, datum)
     district = _district(townships)
-    suggested = None
-    if district is not None and raw_xy is not None:
-        suggested = _check_points(r, geoms, raw_xy, datum, townships, district)
+    geoms, raw_xy, projected = _geometries(r, is_new, datum, district=district, gk_zone=gk_zone)
+    if projected is not None:
+        if chosen is not None and not datums.same_datum(chosen, "cgcs2000"):
+            file_problem(r.header("lon"), f"坐标为{projected.label}，属 CGCS2000，不能按 {DATUM_LABELS[chosen]} 解读",
+                         f"the coordinates are {projected.epsg} Gauss-Krüger metres (CGCS2000), not {chosen}")
+            return failed()
+        file_problem(r.header("lon"), f"坐标为{projected.label}，已用 pyproj 转换为经纬度",
+                     f"projected coordinates (EPSG:{projected.epsg}) converted to lon/lat with pyproj", "warning")
+        chosen = datum = "cgcs2000"
+    found: list[datums.Evidence] = []
+    if district is not None and raw_xy is not None and projected is None:
+        found.append(_check_points(r, geoms, raw_xy, datum, townships, district))
     elif district is not None and spec.geometry and layer != "townships":
         ok = np.array([g is not None for g in geoms])
         r.add(ok & ~shapely.intersects(geoms, district), "geometry", "几何不在本区范围内",
@@ -535,10 +660,24 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
             if other is not None and other != ids[i]:
                 r.one(i, name_col, f"库中已有同名点位（编号 {other}），请确认是否同一点位",
                       f"the store already holds this name under id {other}", "warning")
+    # Which datum: stated, declared by the file, or projected metres; and what the data say of it.
+    if raw_xy is not None and projected is None:
+        found.append(_stored_evidence(raw_xy, ids, is_new, stored, key, datum))
+    found.append(datums.header_evidence(ledger.frame.columns, ledger.notes))
+    against = [e for e in found if e is not None and not datums.same_datum(e.datum, datum)]
+    suggested = against[0].datum if against else None
+    stated = chosen or declared
+    typed = raw_xy is not None and bool(np.isfinite(raw_xy[0]).any())
+    if spec.geometry == "Point" and typed and stated is None:
+        file_problem(r.header("lon"), *datums.not_stated(ledger.source, against[0] if against else None))
+    elif spec.geometry and not confirm_datum and any(e.strong for e in against):
+        file_problem(r.header("lon"), *datums.contradicted(datum, next(e for e in against if e.strong)))
     if any(p.severity == "error" for p in problems):
         return failed(suggested)
     # a status change without a date of its own takes effect on the store's date (a replay store's as_of)
-    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum, user, now, latest)
+    datum_note = projected.label if projected is not None else \
+        {"wgs84": "WGS84", "cgcs2000": "CGCS2000"}.get(datum, f"{datum.upper()}→WGS84")
+    rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum_note, user, now, latest)
     changes, changed = _classify(r, ids, is_new, rows, stored, new_events)
     updated = np.array([c.kind == "updated" for c in changes], dtype=bool)
     by_kind = {k: [c.id for c in changes if c.kind == k] for k in KIND_LABELS}
@@ -558,6 +697,100 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     return Intake(layer, datum, mapping, rows, new_events, problems, by_kind["new"], by_kind["updated"],
                   suggested, ledger.source, unchanged_ids=by_kind["unchanged"], changes=changes,
                   update_existing=update_existing, columns=columns)
+
+
+def _stored_evidence(raw_xy, ids, is_new, stored, key: str, datum: str) -> datums.Evidence | None:
+    """What the stored sites the ledger repeats say of its datum (:func:`geo.intake.datum.stored_evidence`)."""
+    if not len(stored) or "geometry" not in stored.columns:
+        return None
+    x, y = raw_xy
+    again = ~is_new & np.array([i is not None for i in ids]) & np.isfinite(x) & np.isfinite(y)
+    if not again.any():
+        return None
+    g = stored.set_index(stored[key].astype(str))["geometry"]
+    g = g[~g.index.duplicated()].reindex(pd.Index(ids[again], dtype=object))
+    pts = np.asarray(g.values, dtype=object)
+    point = np.array([p is not None for p in pts]) & np.isin(shapely.get_type_id(pts), [0])
+    if not point.any():
+        return None
+    return datums.stored_evidence(x[again][point], y[again][point],
+                                  (shapely.get_x(pts[point]), shapely.get_y(pts[point])), datum)
+
+
+#: Id prefixes of ids made for ledgers without an id column (序号 only), by layer.
+DERIVED_PREFIX = {"enterprises": "QY", "kilns": "YL", "farms": "YZ"}
+
+
+def _derive_ids(r: "_Rows", key: str, stored, townships) -> None:
+    """Ids for a ledger whose only key is 序号: a stored site of the same name in the same township keeps
+    its id; any other row gets an id made from its layer, township and name, so the same ledger imported
+    again (or next month's, renumbered) gives the same ids. Every made id is reported."""
+    name = r.cell("name").map(lambda v: "" if _blank(v) else _text(v))
+    town = r.cell("township").map(lambda v: "" if _blank(v) else _text(v)) if r.has("township") else \
+        pd.Series([""] * r.n, index=name.index)
+    known: dict[tuple[str, str], str] = {}
+    if len(stored) and "name" in stored.columns:
+        from ..spatial import township_of
+
+        names = stored["name"].astype(str).str.strip().to_numpy()
+        if townships is not None and len(townships) and "geometry" in stored.columns:
+            tw = township_of(stored, townships).fillna("").astype(str).to_numpy()
+        else:
+            tw = np.full(len(stored), "", dtype=object)
+        sid = stored[key].astype(str).to_numpy()
+        unique_name = pd.Series(names).map(pd.Series(names).value_counts()).to_numpy() == 1
+        for i, nm in enumerate(names):
+            known.setdefault((nm, tw[i]), sid[i])
+            known.setdefault((nm, _town_core(tw[i])), sid[i])
+            if unique_name[i]:
+                known.setdefault((nm, ""), sid[i])  # a name the store holds once: matched without a township
+    prefix = DERIVED_PREFIX.get(r.layer, r.layer[:2].upper())
+    made = []
+    for nm, tw in zip(name.tolist(), town.tolist()):
+        if not nm:
+            made.append(None)
+            continue
+        hit = known.get((nm, tw)) or known.get((nm, _town_core(tw))) or (known.get((nm, "")) if not tw else None)
+        made.append(hit or f"{prefix}-{hashlib.sha1(f'{r.layer}|{tw}|{nm}'.encode()).hexdigest()[:8].upper()}")
+    col = "__derived_id__"
+    r.ledger = dataclasses.replace(r.ledger, frame=r.ledger.frame.assign(**{col: made}))
+    r.src[key] = col
+    r.labels[col] = "序号"
+    for i, v in enumerate(made):
+        if v is not None:
+            r.one(i, key, f"台账无编号列：按名称“{name.iloc[i]}”{'与乡镇“' + town.iloc[i] + '”' if town.iloc[i] else ''}"
+                          f"确定编号 {v}（再次导入同一台账得到同一编号）",
+                  f"no id column: id {v} from the name{' and township' if town.iloc[i] else ''} (the same ledger "
+                  f"imported again gets the same id)", "warning")
+
+
+def _good_rows_only(ledger: Ledger, layer: str, kwargs: dict) -> Intake:
+    """:func:`prepare` of the rows without an error: the rows with one are left out and listed.
+
+    Findings about the whole file (a missing column, no datum, stored sites changed without
+    ``update_existing``) still refuse it: only rows can be skipped, not a wrong file.
+    """
+    first = prepare(ledger, layer, **kwargs)
+    bad = set(first.error_rows)
+    if first.ok or not bad or any(p.row is None for p in first.errors):
+        return first
+    keep = ~np.isin(np.asarray(ledger.row_numbers), sorted(bad))
+    geometry = ledger.geometry
+    if geometry is not None:
+        geometry = geometry[keep].reset_index(drop=True)
+    subset = dataclasses.replace(ledger, frame=ledger.frame[keep].reset_index(drop=True),
+                                 row_numbers=np.asarray(ledger.row_numbers)[keep], geometry=geometry)
+    second = prepare(subset, layer, **kwargs)
+    skipped = [dataclasses.replace(p, severity="skipped") for p in first.unbounded if p.row in bad
+               and p.severity == "error"]
+    note = Finding(None, "", "", f"按“只导入无误的行”跳过 {len(bad):,} 行（均列于报告，级别“已跳过”），其余 "
+                                 f"{int(keep.sum()):,} 行照常检查",
+                   f"'good rows only': {len(bad):,} row(s) with errors left out (listed as skipped); the other "
+                   f"{int(keep.sum()):,} row(s) checked as usual", "warning")
+    second.problems = bounded_findings([note, *skipped, *second.unbounded])
+    second.totals["skipped"] = len(skipped)
+    second.skipped_rows = sorted(bad)
+    return second
 
 
 def _ids(r: "_Rows", key: str, stored_ids: set[str]) -> np.ndarray:
@@ -671,11 +904,14 @@ def _refuse_future_dates(r: _Rows, values: dict[str, pd.Series], limit: dt.date,
                 r.one(i, t, *future_message(label, t, v, limit, today))
 
 
-def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
-    """Geometries converted to WGS84 (None where unusable) and, for points, the raw (x, y) as typed.
+def _geometries(r: _Rows, is_new: np.ndarray, datum: str, *, district=None, gk_zone: str | None = None):
+    """Geometries converted to WGS84 (None where unusable), the raw (x, y) of points as typed, and the
+    Gauss–Krüger zone when the coordinates are projected metres (:class:`geo.io.coords.Projected`).
 
     Existing rows with no coordinates in the file keep their stored geometry
-    (a status-only ledger is a valid update); new rows need coordinates.
+    (a status-only ledger is a valid update); new rows need coordinates. Coordinates come from the
+    file's geometry, from longitude and latitude columns (decimal or any DMS spelling), from 度/分/秒
+    in separate columns, or from Gauss–Krüger X/Y metres (zone found from the magnitudes).
     """
     spec = TABLES[r.layer]
     n = r.n
@@ -706,25 +942,48 @@ def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
         ok = np.array([x is not None for x in geoms])
         if ok.any():
             geoms[ok] = transform_geometry(geoms[ok], lambda x, y: to_wgs84(x, y, datum))
-        return geoms, None
+        return geoms, None, None
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     ok = np.array([gg is not None for gg in geoms])
     if ok.any():
         x[ok], y[ok] = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
     need = ~from_file
-    if r.has("lon") and r.has("lat"):
+    split = coords.split_dms_columns(list(r.ledger.frame.columns))
+    if "lon" in split and "lat" in split:
+        for t, what in (("lon", ("经度", "longitude")), ("lat", ("纬度", "latitude"))):
+            parts = [r.ledger.frame[c].to_numpy(dtype=object) if c else np.full(n, None, dtype=object)
+                     for c in split[t]]
+            val, bad = coords.combine_dms(*parts)
+            blank = _blank_mask(parts[0])
+            head = "、".join(c for c in split[t] if c)
+            r.add(need & blank & is_new, t, f"缺少{what[0]}（{head}）", f"missing {what[1]} ({head})")
+            for i in np.flatnonzero(need & ~blank & bad):
+                cells_shown = "/".join("" if _blank(p[i]) else _text(p[i]) for p in parts)
+                r.one(i, t, f"{what[0]}“{cells_shown}”（{head}）不是有效的度/分/秒",
+                      f"{what[1]} {cells_shown!r} is not valid degrees/minutes/seconds")
+            (x if t == "lon" else y)[need] = np.where(bad | blank, np.nan, val)[need]
+        r.src.setdefault("lon", split["lon"][0])
+        r.src.setdefault("lat", split["lat"][0])
+    elif r.has("lon") and r.has("lat"):
         for t, what in (("lon", ("经度", "longitude")), ("lat", ("纬度", "latitude"))):
             raw = r.cell(t)
             blank = raw.map(_blank).to_numpy(dtype=bool)
             val = raw.map(lambda v: None if _blank(v) else parse_coord(v)).astype(float).to_numpy()
             r.add(need & blank & is_new, t, f"缺少{what[0]}", f"missing {what[1]}")
-            r.add(need & ~blank & np.isnan(val), t, f"{what[0]}不是数字", f"{what[1]} is not a number")
+            for i in np.flatnonzero(need & ~blank & np.isnan(val)):
+                why = (cells.coord_problem(raw.iloc[i]) or "不是坐标 / not a coordinate").split(" / ")
+                r.one(i, t, f"{what[0]}“{_text(raw.iloc[i])}”：{why[0]}",
+                      f"{what[1]} {_text(raw.iloc[i])!r}: {why[-1]}")
             (x if t == "lon" else y)[need] = val[need]
         half = need & (np.isnan(x) != np.isnan(y))
         r.add(half & ~is_new, "lon", "经度、纬度只填了一个", "only one of longitude and latitude given")
     else:
         r.add(need & is_new, "lon", "缺少坐标（经度、纬度）", "missing coordinates (longitude, latitude)")
+    projected = _projected(r, x, y, need, district, gk_zone)
+    if projected is not None:
+        metres = need & np.isfinite(x) & np.isfinite(y)
+        x[metres], y[metres] = coords.projected_to_lonlat(x[metres], y[metres], projected)
     finite = np.isfinite(x) & np.isfinite(y)
     # lat > 90 with lon ≤ 90 is the usual swap: left to _check_points, which says so.
     in_range = finite & (np.abs(y) <= 90) & (np.abs(x) <= 180)
@@ -735,11 +994,38 @@ def _geometries(r: _Rows, is_new: np.ndarray, datum: str):
     if usable.any():
         wx, wy = to_wgs84(np.clip(x[usable], -180, 180), np.clip(y[usable], -90, 90), datum)
         geoms[usable] = shapely.points(wx, wy)
-    return geoms, (x, y)
+    return geoms, (x, y), projected
 
 
-def _check_points(r: _Rows, geoms: np.ndarray, raw_xy, datum: str, townships, district) -> str | None:
-    """District and township checks of point rows; returns a suggested datum or ``None``.
+def _projected(r: _Rows, x: np.ndarray, y: np.ndarray, typed: np.ndarray, district, gk_zone):
+    """The Gauss–Krüger zone of coordinates typed as metres, or ``None`` for degrees.
+
+    Rows in metres and rows in degrees in one file are an error of each minority row: a ledger is
+    in one system. Where the magnitudes leave the zone open, the district's extent decides, and a
+    zone it cannot decide is asked for (:func:`geo.io.coords.detect_projected` raises).
+    """
+    finite = typed & np.isfinite(x) & np.isfinite(y)
+    metres = finite & ((np.abs(x) > 1000) | (np.abs(y) > 1000))
+    if not metres.any():
+        return None
+    degrees = finite & ~metres
+    if degrees.any():
+        minority = degrees if degrees.sum() <= metres.sum() else metres
+        r.add(minority, "lon", "坐标单位与本文件其他行不同（经纬度与高斯-克吕格米制坐标混用）",
+              "coordinates in another unit than the file's other rows (degrees mixed with Gauss-Krüger metres)")
+        if minority is metres:
+            return None
+    area = tuple(district.bounds) if district is not None else None
+    try:
+        return coords.detect_projected(x[metres], y[metres], area_lonlat=area, zone=gk_zone)
+    except GeoError as exc:
+        r.problems.append(Finding(None, "", r.header("lon"), exc.zh, exc.en))
+        return None
+
+
+def _check_points(r: _Rows, geoms: np.ndarray, raw_xy, datum: str, townships,
+                  district) -> datums.Evidence | None:
+    """District and township checks of point rows; returns what the townships say of the datum.
 
     A point outside the district that falls inside it with longitude and
     latitude exchanged (or whose "longitude" is 0–90 and "latitude" above 60)
@@ -795,20 +1081,14 @@ def _check_points(r: _Rows, geoms: np.ndarray, raw_xy, datum: str, townships, di
         here = actual[k] if isinstance(actual[k], str) else "无"
         r.one(idx[k], "township", f"台账所填乡镇“{nm}”与点位所在乡镇“{here}”不一致{hint_zh}",
               f"the ledger's township {nm!r} differs from the point's township {here!r}{hint_en}", "warning")
-    if explained:
-        best = max(explained, key=explained.get)
-        if explained[best] * 2 >= mismatched:
-            r.problems.append(Finding(
-                None, "", r.header("township"),
-                f"{explained[best]} 个点位按 {best.upper()} 转换后与台账乡镇一致，坐标很可能抄自手机地图，"
-                f"建议选择坐标系 {best}",
-                f"{explained[best]} point(s) match the ledger's township when read as {best.upper()}: the "
-                f"coordinates were probably copied from a phone map; choose datum {best}", "warning"))
-            return best
-    return None
+    found = datums.township_evidence(explained, mismatched)
+    if found is not None:
+        r.problems.append(Finding(None, "", r.header("township"), f"{found.zh}，建议选择坐标系 {found.datum}",
+                                  f"{found.en}; choose datum {found.datum}", "warning"))
+    return found
 
 
-def _build(r: _Rows, ids, is_new, values, geoms, stored, events, datum, user, now, today):
+def _build(r: _Rows, ids, is_new, values, geoms, stored, events, datum_note, user, now, today):
     """The rows to upsert (stored rows merged with the file's columns) and the status events they imply."""
     layer = r.layer
     spec = TABLES[layer]
@@ -838,11 +1118,11 @@ def _build(r: _Rows, ids, is_new, values, geoms, stored, events, datum, user, no
     else:
         rows = merged
     rows = contract.coerce(layer, rows)
-    ev = _events_for(r, rows, ids, is_new, old, events, datum, user, now, today)
+    ev = _events_for(r, rows, ids, is_new, old, events, datum_note, user, now, today)
     return rows, ev
 
 
-def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, today) -> pd.DataFrame:
+def _events_for(r: _Rows, rows, ids, is_new, old, events, datum_note, user, now, today) -> pd.DataFrame:
     """One event per new site and per status change; ``status`` then set to the latest event.
 
     ``effective_on`` is the ledger's closure date for closures (commitment date
@@ -855,7 +1135,6 @@ def _events_for(r: _Rows, rows, ids, is_new, old, events, datum, user, now, toda
 
     old_status = old["status"].to_numpy(dtype=object) if old is not None else np.full(r.n, None, dtype=object)
     notes = r.cell("note").to_numpy(dtype=object)
-    datum_note = {"wgs84": "WGS84", "cgcs2000": "CGCS2000"}.get(datum, f"{datum.upper()}→WGS84")
     # Plain arrays: this loop runs once per row and pandas scalar access would dominate it.
     status = rows["status"].to_numpy(dtype=object)
     dates = {c: rows[c].to_numpy() if c in rows.columns else None for c in ("closed_on", "committed_on")}
@@ -1088,7 +1367,7 @@ def commit(store, intake: Intake) -> None:
                           f"{len(intake.errors)} error(s); nothing was written")
     if len(intake.rows) == 0:
         return
-    if intake.columns is not None and _partial_upserts():
+    if intake.columns is not None:
         upsert = Change(intake.layer, intake.rows, "upsert", columns=list(intake.columns))
     else:
         upsert = Change(intake.layer, intake.rows, "upsert")
@@ -1098,59 +1377,10 @@ def commit(store, intake: Intake) -> None:
     store.commit(changes)
 
 
-def _partial_upserts() -> bool:
-    """Whether this store version's ``Change`` can write some columns of a stored row only."""
-    from ..store import Change
-
-    return "columns" in {f.name for f in dataclasses.fields(Change)}
-
-
-#: Tries of an import on a store without atomic units whose version moves under it.
-UNIT_TRIES = 3
-
-
-class _Moved(Exception):
-    """The store changed between an import's reads and its write (retried by :func:`_in_one_unit`)."""
-
-
-class _VersionGuard:
-    """A store seen by one import: reads pass through; the write happens only if nobody wrote since."""
-
-    def __init__(self, store):
-        self.store, self.url = store, getattr(store, "url", "")
-        self.seen = store.version()  # before the first read: a write after this is noticed
-
-    def read(self, table: str, *args, **kwargs):
-        return self.store.read(table, *args, **kwargs)
-
-    def meta(self) -> dict:
-        return self.store.meta()
-
-    def commit(self, changes) -> None:
-        if self.store.version() != self.seen:
-            raise _Moved()
-        self.store.commit(changes)
-
-
 def _in_one_unit(store, work):
-    """Run ``work(source)``, which reads from ``source`` and writes with ``source.commit``, as one unit.
-
-    A store with atomic units (``Store.atomic``) runs it inside one: no other writer comes between
-    its reads and its write. A store without them is wrapped so the write happens only when the
-    store's version is still the one read before ``work`` began; otherwise ``work`` runs again, up to
-    :data:`UNIT_TRIES` times, then the import is refused. (There, an instant remains between that
-    check and the store taking its own lock.)
-    """
-    atomic = getattr(store, "atomic", None)
-    if callable(atomic):
-        return atomic(work)
-    for _ in range(UNIT_TRIES):
-        try:
-            return work(_VersionGuard(store))
-        except _Moved:
-            continue
-    raise IntakeError("导入期间库中数据一直在被修改，未写入任何数据，请稍后重试。",
-                      "the store kept changing during the import; nothing was written: try again")
+    """Run ``work(unit)``, which reads from ``unit`` and writes with ``unit.commit``, in one ``Store.atomic``
+    unit: no other writer comes between its reads and its write."""
+    return store.atomic(work)
 
 
 def commit_if_unchanged(store, ledger: Ledger, layer: str, expected: str, **kwargs) -> tuple[Intake, bool]:
@@ -1177,15 +1407,17 @@ def commit_if_unchanged(store, ledger: Ledger, layer: str, expected: str, **kwar
     return _in_one_unit(store, work)
 
 
-def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sheet=None, user: str,
+def import_file(store, layer: str, path: str | Path, *, datum: str | None = None, sheet=None, user: str,
                 dry_run: bool = False, mapping: dict[str, str] | None = None, name: str | None = None,
                 now: dt.datetime | None = None, today: dt.date | None = None,
-                update_existing: bool = False) -> Intake:
+                update_existing: bool = False, confirm_datum: bool = False, gk_zone: str | None = None,
+                skip_bad_rows: bool = False) -> Intake:
     """Read, check and (unless ``dry_run`` or any error) commit a ledger file.
 
     The rows are prepared from what is stored and written in one unit (:func:`_in_one_unit`), so a
     status update or another import in between is never undone. ``update_existing``: see
-    :func:`prepare` (without it, a ledger that changes a stored site writes nothing).
+    :func:`prepare` (without it, a ledger that changes a stored site writes nothing); so do ``datum``,
+    ``confirm_datum``, ``gk_zone`` and ``skip_bad_rows``.
     """
     if not user or not str(user).strip():
         raise IntakeError("必须指明导入人（--user）。", "the importing user is required (--user)")
@@ -1193,7 +1425,8 @@ def import_file(store, layer: str, path: str | Path, *, datum: str = "wgs84", sh
 
     def check_and_write(source) -> Intake:
         intake = prepare_for_store(source, ledger, layer, mapping=mapping, datum=datum, user=str(user).strip(),
-                                   now=now, today=today, update_existing=update_existing)
+                                   now=now, today=today, update_existing=update_existing,
+                                   confirm_datum=confirm_datum, gk_zone=gk_zone, skip_bad_rows=skip_bad_rows)
         for note in ledger.notes:
             intake.problems.insert(0, Finding(None, "", "", note.split(" / ")[0], note.split(" / ")[-1],
                                                  "warning"))

@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..io.limits import Limits, bounded
 
-SEVERITIES = ("error", "warning")
-SEVERITY_LABELS = {"error": "错误 error", "warning": "提示 warning"}
+SEVERITIES = ("error", "warning", "skipped")
+SEVERITY_LABELS = {"error": "错误 error", "warning": "提示 warning", "skipped": "已跳过 skipped"}
 
 #: Report columns (finding field -> Chinese header); ``why`` is the English text.
 REPORT_COLUMNS = {"row": "行号", "id": "编号", "column": "列", "severity": "级别", "why_zh": "问题", "why": "problem"}
@@ -32,7 +32,8 @@ class Finding:
     id : the row's id as read (empty when it has none or the finding is about the file).
     column : the header as written in the file (or the field's Chinese name).
     why_zh, why : what is wrong, in Chinese and in English.
-    severity : ``"error"`` (the row cannot be imported) or ``"warning"`` (imported, but look).
+    severity : ``"error"`` (the row cannot be imported), ``"warning"`` (imported, but look) or
+        ``"skipped"`` (an error of a row the user chose to leave out: "good rows only").
     """
 
     row: int | None
@@ -43,9 +44,9 @@ class Finding:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = f"第{self.row}行" if self.row is not None else "文件"
-        key = f"\t{self.id}" if self.id else ""
-        return f"{where}{key}\t{self.column}\t{self.why_zh} / {self.why}"
+        # one tab-separated line: row, id, column, severity, message (the CLI's report)
+        return (f"{'' if self.row is None else self.row}\t{self.id}\t{self.column}\t{self.severity}\t"
+                f"{self.why_zh} / {self.why}")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -38,7 +39,7 @@ import pandas as pd
 
 __all__ = [
     "blank", "text", "norm_key", "normalise_id", "parse_date", "parse_datetime", "parse_number", "parse_coord",
-    "parse_detection", "parse_class", "ND_WORDS", "WORSE_THAN_V",
+    "coord_problem", "parse_detection", "parse_class", "ND_WORDS", "WORSE_THAN_V",
 ]
 
 #: Class number of 劣Ⅴ类 (worse than class Ⅴ), as in :mod:`geo.water`.
@@ -171,28 +172,127 @@ def parse_number(value) -> float | None:
     return v if np.isfinite(v) else None
 
 
-_DMS_RE = re.compile(r"^([EWNS东西南北]?)\s*(\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分])?\s*"
-                     r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|′′|秒))?\s*([EWNS东西南北]?)$", re.I)
+# --- coordinates -----------------------------------------------------------------------------
+# A coordinate cell is first brought to one spelling (hemisphere letters E/W/N/S, ° ' " as the unit marks,
+# - : . or a space as separators), then matched against the compiled forms below. Symbols are mapped before NFKC
+# where NFKC would spoil them (º becomes "o", ˚ a combining ring); NFKC itself turns ″ into ′′.
+
+_PRE_NFKC = str.maketrans({"º": "°", "˚": "°", "゜": "°", "‐": "-", "‑": "-", "–": "-", "—": "-", "−": "-"})
+_COORD_TOKENS = {
+    "东经": "E", "西经": "W", "北纬": "N", "南纬": "S", "东": "E", "西": "W", "北": "N", "南": "S",
+    "度": "°", "分": "'", "秒": '"',
+    # seconds: doubled primes and double quotes of every shape (listed before the single marks they contain)
+    "′′": '"', "''": '"', "’’": '"', "‘‘": '"', "″": '"', "”": '"', "“": '"', "〃": '"',
+    "′": "'", "’": "'", "‘": "'", "´": "'", "`": "'",
+}
+_COORD_TOKEN_RE = re.compile("|".join(re.escape(k) for k in sorted(_COORD_TOKENS, key=len, reverse=True)))
+_HEMI_RE = re.compile(r"^([NSEW])?\s*:?\s*(.*?)\s*([NSEW])?$", re.S)
+_NUM = r"\d+(?:\.\d+)?"
+_DECIMAL_DEG_RE = re.compile(rf"^({_NUM})\s*°?$")
+# 118°52'30" and its shortenings: 118°, 118°52, 118°52', 118°52'30 (a last mark left out is common typing).
+_SYMBOL_RE = re.compile(rf"^({_NUM})\s*°\s*(?:({_NUM})\s*(?:'\s*(?:({_NUM})\s*\"?)?)?)?$")
+# 118-56-08.5, 118:56:08.5, 118 56 08.5 (one separator throughout), and 118:56.5 (GPS degrees:minutes).
+_SEPARATED_RE = re.compile(r"^(\d{1,3})\s*([-: ])\s*(\d{1,2})\s*\2\s*(\d{1,2}(?:\.\d+)?)$")
+_DEG_MIN_RE = re.compile(r"^(\d{1,3})\s*:\s*(\d{1,2}(?:\.\d+)?)$")
+# 119.00.48.5: two or more dots mean D.M.S (the last dot, if any, is the seconds' decimal point).
+_DOTTED_RE = re.compile(r"^(\d{1,3})\.(\d{1,2})\.(\d{1,2})(?:\.(\d+))?$")
+
+_NOT_COORD = "无法识别的经纬度写法 / not a coordinate"
+_OVER_60 = "分或秒不小于60 / minutes or seconds ≥ 60"
+_OVER_180 = "度数超过180 / degrees over 180"
+_OVER_90 = "纬度超过90 / latitude over 90"
+_FRACTION = "写了分（秒）时度（分）须为整数 / degrees (minutes) must be whole when minutes (seconds) follow"
+_HEMI_CLASH = "东西南北标注矛盾 / conflicting hemisphere letters"
+_BLANK = "空白 / blank"
+
+
+def _dms_parts(body: str) -> tuple[str, str | None, str | None] | None:
+    """The (degrees, minutes, seconds) texts of a coordinate without its hemisphere, or ``None``."""
+    m = _DECIMAL_DEG_RE.match(body)
+    if m:
+        return m[1], None, None
+    m = _SYMBOL_RE.match(body)
+    if m:
+        return m[1], m[2], m[3]
+    m = _SEPARATED_RE.match(body)
+    if m:
+        return m[1], m[3], m[4]
+    m = _DEG_MIN_RE.match(body)
+    if m:
+        return m[1], m[2], None
+    m = _DOTTED_RE.match(body)
+    if m:
+        return m[1], m[2], m[3] + (f".{m[4]}" if m[4] else "")
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _coord_text(s: str) -> tuple[float | None, str | None]:
+    """``(value, None)`` or ``(None, reason)`` for a non-blank text cell; cached, since a column repeats
+    few spellings and this runs once per cell."""
+    v = parse_number(s)
+    if v is not None:
+        return v, None
+    t = unicodedata.normalize("NFKC", s.translate(_PRE_NFKC)).upper()
+    t = _COORD_TOKEN_RE.sub(lambda m: _COORD_TOKENS[m[0]], t)
+    t = re.sub(r"\s+", " ", t).strip()
+    h = _HEMI_RE.match(t)
+    if h[1] and h[3] and h[1] != h[3]:
+        return None, _HEMI_CLASH
+    parts = _dms_parts(h[2])
+    if parts is None:
+        return None, _NOT_COORD
+    d, m, sec = parts
+    if (m is not None and "." in d) or (sec is not None and "." in m):
+        return None, _FRACTION
+    minutes, seconds = float(m or 0), float(sec or 0)
+    if minutes >= 60 or seconds >= 60:
+        return None, _OVER_60
+    deg = float(d) + minutes / 60 + seconds / 3600
+    hemi = h[1] or h[3]
+    if deg > 180:
+        return None, _OVER_180
+    if hemi in ("N", "S") and deg > 90:
+        return None, _OVER_90
+    return (-deg if hemi in ("W", "S") else deg), None
+
+
+def _coord(value) -> tuple[float | None, str | None]:
+    if isinstance(value, bool):
+        return None, _NOT_COORD
+    if blank(value):
+        return None, _BLANK
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        return (v, None) if np.isfinite(v) else (None, _NOT_COORD)
+    return _coord_text(str(value))
 
 
 def parse_coord(value) -> float | None:
-    """A coordinate in decimal degrees (``118.875``) or degrees-minutes-seconds (``118°52′30″``,
-    ``118度52分30秒``, ``N28°58'48"``; west and south negative)."""
-    v = parse_number(value)
-    if v is not None:
-        return v
-    if blank(value) or isinstance(value, bool):
-        return None
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    m = _DMS_RE.match(s)
-    if not m:
-        return None
-    minutes, seconds = float(m[3] or 0), float(m[4] or 0)
-    if minutes >= 60 or seconds >= 60:
-        return None
-    deg = float(m[2]) + minutes / 60 + seconds / 3600
-    hemi = (m[1] or m[5] or "").upper()
-    return -deg if hemi in ("W", "S", "西", "南") else deg
+    """A coordinate in decimal degrees, or ``None`` when the cell does not hold one.
+
+    Plain numbers are returned as they are, whatever their size (projected metres are told apart later, by
+    :func:`geo.io.coords.detect_projected`). Text may be written in any of the spellings bureaus type:
+
+    - decimal: ``118.875``, ``１１８．８７５``, ``118.875°``, ``E118.875``, ``118.875E``;
+    - degrees-minutes-seconds with marks: ``118°52′30″``, ``118°52'30"``, ``118°52’30”``, ``118°52‘30“``,
+      ``118°52'30''``, ``118度52分30秒``, ``118° 52′ 30″``; the last mark may be left out (``118°52'30``),
+      minutes may be decimal when no seconds follow (``118°52.5′``);
+    - separated: ``118-56-08.5``, ``118:56:08.5``, ``118 56 08.5``, ``118:56.5``; dotted ``119.00.48.5``
+      (two or more dots are D.M.S, one dot is a decimal number);
+    - a hemisphere before or after: ``东经118度52分30秒``, ``北纬28度58分``, ``N28°58'48"``, ``118°52'30"E``;
+      west and south are negative.
+
+    Minutes or seconds of 60 or more, degrees over 180 (over 90 for N/S), fractional degrees followed by
+    minutes, and conflicting hemisphere letters give ``None``; :func:`coord_problem` says which.
+    """
+    return _coord(value)[0]
+
+
+def coord_problem(value) -> str | None:
+    """Why a cell is not a coordinate, in Chinese and English (``"分或秒不小于60 / minutes or seconds ≥ 60"``),
+    for the import report; ``None`` when :func:`parse_coord` reads it."""
+    return _coord(value)[1]
 
 
 # --- detection limits ------------------------------------------------------------------------
