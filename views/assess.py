@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import casework_ui as cw
+import login_ui
 import ui
 from geo import assess as A
 from geo.errors import GeoError
@@ -45,11 +46,11 @@ st.dataframe(depts.assign(veto=depts["veto"].map({True: "否决", False: "—"})
 stamp = f"{int(year)}_{day:%Y%m%d}"
 c1, c2 = st.columns(2)
 c1.download_button("下载考核通报（xlsx）", data=lambda: A.to_xlsx(ui.get_store(), int(year), day, scheme,
-                                                                  generated_by=ui.generated_by()),
+                                                                  generated_by=login_ui.generated_by()),
                    file_name=f"乡镇考核通报_{stamp}.xlsx", key="cw_a_xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 c2.download_button("下载考核通报（PDF）", data=lambda: A.circular_pdf(ui.get_store(), int(year), day, scheme,
-                                                                      generated_by=ui.generated_by()),
+                                                                      generated_by=login_ui.generated_by()),
                    file_name=f"乡镇考核通报_{stamp}.pdf", mime="application/pdf", key="cw_a_pdf")
 
 st.subheader("考核办录入")

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import casework_ui as cw
+import login_ui
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
@@ -262,7 +263,7 @@ with tab_list:
     stem = f"沿河{distance:g}米_{as_of:%Y%m%d}"
     if len(violations):
         # made on click (a province's xlsx takes seconds): the page run never waits for it
-        key = (version, distance, proposed, layers, as_of, ui.generated_by())
+        key = (version, distance, proposed, layers, as_of, login_ui.generated_by())
         d1, d2, d3 = st.columns(3)
         d1.download_button("下载 Excel", _download(*key, "xlsx"), f"{stem}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")

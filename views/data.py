@@ -30,6 +30,7 @@ import shapely
 import streamlit as st
 
 import search_ui
+import login_ui
 import ui
 from geo import auth, intake
 from geo.io import cells
@@ -429,7 +430,7 @@ def downloads_tab() -> None:
     st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
     version = ui.data_version()
     cols = st.columns(3)
-    who = ui.generated_by()
+    who = login_ui.generated_by()
     for k, table in enumerate(t for t in TABLES if t != "meta" and t in store.tables()):
         cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t, who),
                                     file_name=f"{LAYER_LABELS[table]}_{stamp}.xlsx", key=f"dl_{table}",

@@ -8,6 +8,7 @@ import streamlit as st
 
 import casework_ui as cw
 import search_ui
+import login_ui
 import ui
 from geo import patrol
 from geo.errors import GeoError
@@ -215,7 +216,7 @@ st.subheader("下载")
 datum = st.radio("坐标系", ["wgs84", "gcj02"], horizontal=True, key="patrol_datum",
                  format_func={"wgs84": "WGS84（奥维、两步路等 GPS 软件）", "gcj02": "GCJ-02（高德等国内地图）"}.get)
 stem = f"巡查路线_{plan.day:%Y%m%d}"
-meta = patrol.plan_meta(plan, datum, generated_by=ui.generated_by())  # every file states what it is
+meta = patrol.plan_meta(plan, datum, generated_by=login_ui.generated_by())  # every file states what it is
 d1, d2, d3, d4 = st.columns(4)
 d1.download_button("GPX 航点与路线", patrol.to_gpx(plan, datum, meta=meta).encode("utf-8"), f"{stem}.gpx",
                    "application/gpx+xml", key="dl_gpx")

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import casework_ui as cw
+import login_ui
 import ui
 from geo import fmt
 from geo import progress as P
@@ -173,7 +174,7 @@ stamp = f"{as_of:%Y%m%d}"
 # every file states what it is: the rule, the date, the data version, who generated it
 scope = {"专项": c.label, "乡镇范围": "、".join(towns) if towns else "全部乡镇"}
 list_meta = P.progress_meta(f"{c.label}：未完成点位与乡镇完成率", as_of, parameters=scope, data_version=version,
-                            generated_by=ui.generated_by())
+                            generated_by=login_ui.generated_by())
 d1.download_button("下载 Excel（未完成点位、乡镇完成率）",
                    P.to_xlsx({"未完成点位": table, "乡镇完成率": comp_out}, meta=list_meta),
                    file_name=f"关停进度_{c.label}_{stamp}.xlsx",
@@ -185,7 +186,7 @@ d3.download_button("下载 CSV（图层×类别×乡镇×状态）",
                    write_csv(P.labelled(counts), dialect="for_people",
                              meta=P.progress_meta("点位数统计：图层×类别×乡镇×状态", as_of,
                                                   parameters={"乡镇范围": scope["乡镇范围"]}, data_version=version,
-                                                  generated_by=ui.generated_by())),
+                                                  generated_by=login_ui.generated_by())),
                    file_name=f"进度统计_{stamp}.csv", mime="text/csv", key="dl_counts")
 
 with st.expander("部门结对：未完成企业", expanded=campaign == "chemical"):
@@ -244,7 +245,7 @@ if st.button("生成月度简报（PDF + Excel）", key="make_briefing"):
 if st.session_state.get("briefing_for") == (version, ui.data_version("readings"), as_of):
     try:
         pdf, xlsx = _briefing(ui.data_version(*TABLES), ui.data_version("readings"), as_of, district,
-                              ui.generated_by())
+                              login_ui.generated_by())
     except GeoError as exc:
         st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
     else:

@@ -7,6 +7,7 @@ import streamlit as st
 
 import casework_ui as cw
 import search_ui
+import login_ui
 import ui
 from geo import attachments as ATT
 from geo.contract import LAYER_LABELS, SITE_LAYERS
@@ -80,7 +81,7 @@ except GeoError as exc:
 st.title(f"一企一档 · {cw.md(f.name)}")
 st.caption(f"{LAYER_LABELS[layer]} {cw.md(f.id)}")
 st.download_button("下载档案（PDF）", data=lambda: to_pdf(f, as_of=ui.report_date(), data_version=ui.get_store().version(),
-                                                     generated_by=ui.generated_by()),
+                                                     generated_by=login_ui.generated_by()),
                    file_name=f"一企一档_{LAYER_LABELS[layer]}_{f.id}.pdf",
                    mime="application/pdf", key="cw_s_pdf")
 st.subheader("基本情况")

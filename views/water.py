@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+import login_ui
 import ui
 from geo import config, discharge, fmt, water
 from geo.io.writers import write_csv
@@ -165,7 +166,7 @@ version = ui.data_version(*WATER_TABLES)  # a status update keeps this page's ca
 def file_meta(title: str, **parameters):
     """What a downloaded file is: the standards and method, the date, the data version, who (geo.water)."""
     return water.assessment_meta(title, as_of, parameters=parameters, data_version=version,
-                                 generated_by=ui.generated_by())
+                                 generated_by=login_ui.generated_by())
 
 latest = _latest(version, as_of)
 shown = latest[latest["kind"].isin(kinds)] if "kind" in latest.columns else latest
