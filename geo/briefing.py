@@ -31,6 +31,7 @@ import pandas as pd
 from . import fmt
 from . import progress as P
 from .errors import GeoError
+from .water import METHOD_BRIEF  # the water method, stated once (geo.water)
 
 #: CJK families tried in order (matplotlib family names).
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -269,7 +270,7 @@ def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 #: The rules the briefing's figures follow, stated on its cover and in its xlsx.
 RULE = ("完成：化工企业关停、搬迁或转产，石灰窑（棚）关停、改建或搬迁，养殖场通过验收或关停、搬迁；逾期：整改期限已过仍未完成；"
-        "预计完成日期按近期日均进度推算；乡镇完成率 = 已完成 ÷ 目标数。水质：断面按 GB 3838-2002 单因子评价；"
+        "预计完成日期按近期日均进度推算；乡镇完成率 = 已完成 ÷ 目标数。水质：" + METHOD_BRIEF + "；"
         "排污口按 GB 8978-1996（或排污许可限值）判定达标、超标")
 
 

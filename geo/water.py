@@ -1,14 +1,20 @@
 """Surface water quality by GB 3838-2002 (地表水环境质量标准): classes, targets, trends, river profiles.
 
 The standard's Table 1 is data here (:data:`STANDARD`); everything else is
-computed from it:
+computed from it, assessed by the national method, 《地表水环境质量评价办法（试行）》
+(环办〔2011〕22号, :data:`METHOD`):
 
 - :func:`classify` gives the class of each reading, 1–5 for Ⅰ–Ⅴ and 6 for
   worse than Ⅴ (劣Ⅴ类); NaN where the standard gives no class (water
-  temperature, TN in rivers). A value belongs to the best class whose limit
+  temperature, TN in rivers, the automatic stations' parameters outside
+  GB 3838: :data:`UNCLASSED`). A value belongs to the best class whose limit
   it meets, so a value on a limit shared by two classes takes the better one.
 - :func:`site_class` is the single-factor assessment (单因子评价法): the worst
-  class among the assessed parameters; rivers leave out TN and fecal coliform.
+  class among the assessed parameters, the 21 basic items of Table 1 other
+  than water temperature, TN and fecal coliform, for rivers and lakes alike
+  (lakes and reservoirs with TP at the lake limits). A lake's TN is assessed
+  separately (总氮单独评价) and reported beside the class (``tn_class``);
+  fecal coliform is reported separately and classes nothing (:data:`NOT_IN_CLASS`).
 - :func:`latest_assessment` is what the map and the wall screen show: the
   latest sampling of every point, its class, its target and whether it meets it.
 - :func:`exceedance_factor`, :func:`exceedances` compare readings with the
@@ -40,9 +46,22 @@ WORSE_THAN_V = 6
 CLASSES = (1, 2, 3, 4, 5, 6)
 CLASS_LABELS = {1: "Ⅰ类", 2: "Ⅱ类", 3: "Ⅲ类", 4: "Ⅳ类", 5: "Ⅴ类", 6: "劣Ⅴ类"}
 WATERBODIES = ("river", "lake")
-#: Parameters left out of the assessment of rivers (the standard's TN applies to lakes and reservoirs;
-#: fecal coliform is reported but not used to class a river section).
-RIVER_EXCLUDED = frozenset({"TN", "FC"})
+#: Parameters of Table 1 that class no section, river or lake (环办〔2011〕22号): total nitrogen (no river
+#: limit; a lake's or reservoir's TN is assessed separately and reported beside its class, :data:`SEPARATE`)
+#: and fecal coliform (reported separately). Water temperature has no class at all.
+NOT_IN_CLASS = frozenset({"TN", "FC"})
+#: The former name, from when lakes still counted TN and fecal coliform.
+RIVER_EXCLUDED = NOT_IN_CLASS
+#: The parameter a lake or reservoir is assessed on separately, reported beside its class (``tn_class``).
+SEPARATE = "TN"
+#: Parameters the national automatic stations report that have no class (GB 3838 has no limit for them, or,
+#: water temperature, no class limit): known, stored and charted, never classed, assessed or exceeding.
+UNCLASSED = ("WT", "EC", "TURB", "CHLA", "ALGAE")
+#: The standard and the method every statement of a class names.
+METHOD = "GB 3838-2002《地表水环境质量标准》及《地表水环境质量评价办法（试行）》（环办〔2011〕22号）"
+#: The method in one clause, for statements that cover more than water (the briefing's rule).
+METHOD_BRIEF = (f"断面按 {METHOD}单因子评价（河流不评价总氮、粪大肠菌群；湖泊、水库总磷按湖库限值，"
+                "总氮单独评价、不参与定类）")
 
 
 @dataclass(frozen=True)
@@ -51,8 +70,9 @@ class Parameter:
 
     ``kind``: ``max`` (limits are upper bounds), ``min`` (lower bounds: dissolved
     oxygen), ``range`` (pH: inside ``limits`` = (low, high) for every class),
-    ``none`` (no class: water temperature). ``river``/``lake``: the five limits
-    of classes Ⅰ–Ⅴ for that kind of water, ``None`` when the standard has none.
+    ``none`` (no class: water temperature and the parameters outside GB 3838).
+    ``river``/``lake``: the five limits of classes Ⅰ–Ⅴ for that kind of water,
+    ``None`` when the standard has none.
     """
 
     code: str
@@ -73,7 +93,9 @@ def _p(code, name, name_en, limits, *, kind="max", unit="mg/L", lake=None, river
     return Parameter(code, name, name_en, unit, kind, river_limits, lake_limits)
 
 
-#: GB 3838-2002 Table 1 (basic items), limits of classes Ⅰ–Ⅴ.
+#: The known parameters: GB 3838-2002 Table 1 (basic items) with the limits of classes Ⅰ–Ⅴ, then the
+#: parameters the national automatic stations report beyond it, without a class (:data:`UNCLASSED`).
+#: The codes are those of ``readings.parameter`` (:data:`geo.contract.PARAMETERS`).
 STANDARD: dict[str, Parameter] = {p.code: p for p in (
     _p("pH", "pH", "pH", (6.0, 9.0), kind="range", unit="无量纲"),
     _p("DO", "溶解氧", "dissolved oxygen", (7.5, 6, 5, 3, 2), kind="min"),
@@ -99,6 +121,11 @@ STANDARD: dict[str, Parameter] = {p.code: p for p in (
     _p("S2", "硫化物", "sulfide", (0.05, 0.1, 0.2, 0.5, 1.0)),
     _p("FC", "粪大肠菌群", "fecal coliform", (200, 2000, 10000, 20000, 40000), unit="个/L"),
     _p("WT", "水温", "water temperature", None, kind="none", unit="℃"),
+    # beyond GB 3838 (the automatic stations' items): no class
+    _p("EC", "电导率", "electrical conductivity", None, kind="none", unit="µS/cm"),
+    _p("TURB", "浊度", "turbidity", None, kind="none", unit="NTU"),
+    _p("CHLA", "叶绿素α", "chlorophyll a", None, kind="none", unit="mg/L"),
+    _p("ALGAE", "藻密度", "algal density", None, kind="none", unit="个/L"),  # cells per litre
 )}
 
 #: Order of parameters in tables and charts (the standard's order).
@@ -170,7 +197,7 @@ def _arrays(parameter, value, waterbody, below_detection=None):
     unknown = sorted({str(p) for p in pd.unique(par.ravel()) if p not in STANDARD})
     if unknown:
         raise ValueError(f"unknown parameter code(s) {', '.join(map(repr, unknown))}; "
-                         f"GB 3838-2002 codes: {', '.join(STANDARD)}")
+                         f"known codes: {', '.join(STANDARD)}")
     bad_wb = sorted({str(w) for w in pd.unique(wb.ravel()) if w not in WATERBODIES})
     if bad_wb:
         raise ValueError(f"unknown waterbody {', '.join(map(repr, bad_wb))}; use 'river' or 'lake'")
@@ -188,7 +215,9 @@ def classify(parameter, value, waterbody="river", below_detection=None) -> np.nd
 
     Returns
     -------
-    float array of the broadcast shape; NaN for missing values, water temperature and TN in rivers.
+    float array of the broadcast shape; NaN for missing values, TN in rivers and the parameters without
+    a class (:data:`UNCLASSED`). TN in lakes and fecal coliform get their class here although no section's
+    class counts them (:func:`assessed`): it is reported beside it.
 
     Raises
     ------
@@ -217,7 +246,8 @@ def classify(parameter, value, waterbody="river", below_detection=None) -> np.nd
 
 
 def assessed(parameter, waterbody) -> np.ndarray:
-    """Whether a parameter takes part in the assessment of a site on that kind of water."""
+    """Whether a parameter takes part in the class of a site on that kind of water (环办〔2011〕22号: the
+    basic items of Table 1 other than water temperature, TN and fecal coliform, rivers and lakes alike)."""
     par, wb = np.broadcast_arrays(np.asarray(parameter, dtype=object), np.asarray(waterbody, dtype=object))
     table = _assessed_table()
     if par.size == 1:  # one question (per point and parameter loops): a dictionary look-up
@@ -230,12 +260,13 @@ def assessed(parameter, waterbody) -> np.ndarray:
 
 @functools.cache
 def _assessed_table() -> dict:
-    return {(p, w): (spec.kind != "none" and spec.limits(w) is not None and not (w == "river" and p in RIVER_EXCLUDED))
+    return {(p, w): (spec.kind != "none" and spec.limits(w) is not None and p not in NOT_IN_CLASS)
             for p, spec in STANDARD.items() for w in WATERBODIES}
 
 
 def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.DataFrame:
-    """Single-factor assessment: the worst class among a group's assessed parameters.
+    """Single-factor assessment: the worst class among a group's assessed parameters (:func:`assessed`),
+    with a lake's total nitrogen assessed separately beside it.
 
     Parameters
     ----------
@@ -247,8 +278,9 @@ def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.Data
     Returns
     -------
     One row per group: the ``by`` columns, ``class`` (float, NaN when nothing was assessed),
-    ``worst`` (codes of the parameters that set the class, in the standard's order) and
-    ``n_assessed``.
+    ``n_assessed``, ``tn_class`` (the class of the group's total nitrogen, its worst reading, assessed
+    separately: lakes and reservoirs only, NaN for rivers and where no TN was measured) and ``worst``
+    (codes of the parameters that set the class, in the standard's order).
     """
     by = [by] if isinstance(by, str) else list(by)
     bd = readings["below_detection"] if "below_detection" in readings.columns else None
@@ -258,10 +290,13 @@ def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.Data
     use = assessed(par, wb) & ~np.isnan(cls)
     work = readings[by].copy()
     work["_cls"] = np.where(use, cls, np.nan)
+    # TN beside the class: classify gives rivers' TN no class, so only lakes and reservoirs get one
+    work["_tn"] = np.where(par == SEPARATE, cls, np.nan)
     work["_par"] = pd.Series(par, index=work.index, dtype=object)
     g = work.groupby(by, sort=True, dropna=False)
     out = g["_cls"].max().rename("class").to_frame()
     out["n_assessed"] = g["_cls"].count()
+    out["tn_class"] = g["_tn"].max()
     if not worst:  # only the class (e.g. the wall's monthly share): no parameter names
         return out.reset_index()
     worst = work[work["_cls"].notna()].drop_duplicates(by + ["_par", "_cls"])
@@ -270,6 +305,11 @@ def site_class(readings: pd.DataFrame, by="site", worst: bool = True) -> pd.Data
     worst = worst.assign(_o=worst["_par"].map(ORDER)).sort_values(by + ["_o"])
     out["worst"] = worst.groupby(by)["_par"].agg(",".join).reindex(out.index)
     return out.reset_index()
+
+
+def separate_label(tn_class) -> str:
+    """What a page shows beside a lake's class: ``总氮（单独评价）Ⅳ类``; ``""`` without a TN class (rivers)."""
+    return f"{STANDARD[SEPARATE].name}（单独评价）{label(tn_class)}" if pd.notna(tn_class) else ""
 
 
 def meets_target(cls, target_class) -> pd.Series:
@@ -302,7 +342,8 @@ def exceedance_factor(parameter, value, waterbody, target_class) -> np.ndarray:
     """超标倍数 against the target class limit: (C − S) / S; for dissolved oxygen (S − C) / S.
 
     Positive means the reading misses the target by that multiple (0.5 = 50 % over the limit);
-    zero or negative means it meets it. NaN where there is no limit (pH, WT, TN in rivers).
+    zero or negative means it meets it. NaN where there is no limit (pH, TN in rivers, the unclassed
+    parameters).
     """
     par = np.asarray(parameter, dtype=object)
     val = np.asarray(value, dtype=float)
@@ -371,7 +412,9 @@ def latest_assessment(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFra
     Returns
     -------
     One row per sampling point (points without readings included, class NaN): ``id, name, kind,
-    waterbody, water_id, target_class, sampled_on, class`` (float 1–6; NaN for outfalls),
+    waterbody, water_id, target_class, sampled_on, class`` (float 1–6; NaN for outfalls; TN and fecal
+    coliform never count, :data:`NOT_IN_CLASS`), ``tn_class`` (a lake's or reservoir's total nitrogen,
+    assessed separately and shown beside the class, :func:`separate_label`; NaN for rivers and outfalls),
     ``class_label`` (``—`` for outfalls), ``meets`` (nullable boolean: a section meets its target
     class, an outfall its discharge limits), ``verdict`` (达标 / 超标 / 无数据), ``standard`` (what the
     point is held to: ``GB 3838-2002 目标Ⅲ类`` or ``GB 8978-1996 一级``), ``worst`` (parameters that
@@ -393,7 +436,7 @@ def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> p
     r = readings_with_points(readings[day.to_numpy() == readings["point_id"].map(last).to_numpy()], points)
     last = last[last.index.isin(r["point_id"].unique())]
     s = site_class(r, by="point_id") if len(r) else pd.DataFrame(
-        columns=["point_id", "class", "n_assessed", "worst"])
+        columns=["point_id", "class", "n_assessed", "tn_class", "worst"])
     ex = exceedances(r)
     ex_text = ex.groupby("point_id").apply(
         lambda g: "、".join(f"{p} {fmt.multiple(f)}倍" if f == f else p for p, f in zip(g["parameter"], g["factor"])),
@@ -402,6 +445,7 @@ def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> p
     out = pd.DataFrame(points[cols]).reset_index(drop=True)
     out["sampled_on"] = out["id"].map(last)
     out["class"] = out["id"].map(s.set_index("point_id")["class"]).astype(float) if len(s) else np.nan
+    out["tn_class"] = out["id"].map(s.set_index("point_id")["tn_class"]).astype(float) if len(s) else np.nan
     out["class_label"] = out["class"].map(label)
     out["meets"] = meets_target(out["class"], out["target_class"]).to_numpy()
     out["worst"] = out["id"].map(s.set_index("point_id")["worst"]) if len(s) else None
@@ -414,6 +458,7 @@ def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> p
         o = (out["kind"] == "outfall").to_numpy(bool)
         ids = out.loc[o, "id"].astype(str)
         out.loc[o, "class"] = np.nan
+        out.loc[o, "tn_class"] = np.nan
         out.loc[o, "class_label"] = "—"
         out.loc[o, "worst"] = None
         out.loc[o, "sampled_on"] = ids.map(of["sampled_on"]).to_numpy()
@@ -436,8 +481,9 @@ def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> p
 def exceedances(r: pd.DataFrame) -> pd.DataFrame:
     """Readings (from :func:`readings_with_points`) whose class is worse than their point's target.
 
-    Only assessed parameters count. Adds ``limit`` (the target class limit), ``factor``
-    (超标倍数, NaN for pH and below-detection values, whose true value is unknown).
+    Only assessed parameters count (a lake's TN, assessed separately, exceeds nothing). Adds ``limit``
+    (the target class limit), ``factor`` (超标倍数, NaN for pH and below-detection values, whose true value
+    is unknown).
     """
     if not len(r):
         return r.assign(limit=pd.Series(dtype=float), factor=pd.Series(dtype=float))
@@ -519,8 +565,9 @@ def profile_river(frames: dict[str, pd.DataFrame], *, park: str = PROFILE_PARK, 
 
 #: Direction in which a rising value means better water (all others: rising is worse).
 HIGHER_IS_BETTER = frozenset({"DO"})
-#: Parameters whose rise or fall says nothing simple about quality.
-NO_DIRECTION = frozenset({"pH", "WT"})
+#: Parameters whose rise or fall says nothing simple about quality (conductivity rises with minerals as with
+#: wastewater; turbidity, chlorophyll and algae rising are worse).
+NO_DIRECTION = frozenset({"pH", "WT", "EC"})
 #: Series longer than this are reduced to daily, then monthly medians before the O(n²) tests.
 MAX_TREND_POINTS = 1500
 
@@ -763,7 +810,8 @@ def classify_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def assess_table(df: pd.DataFrame) -> pd.DataFrame:
-    """``site, class`` for a table of ``site, parameter, value, waterbody`` rows (see :func:`site_class`)."""
+    """``site, class, tn_class`` for a table of ``site, parameter, value, waterbody`` rows (see :func:`site_class`:
+    ``tn_class`` is a lake's total nitrogen assessed separately, empty for rivers)."""
     if "site" not in df.columns:
         raise GeoError("缺少列：site", "missing column: site")
     vals, _ = values_from_cells(df)
@@ -773,13 +821,15 @@ def assess_table(df: pd.DataFrame) -> pd.DataFrame:
         bad = ", ".join(wbs[wbs > 1].index[:10])
         raise GeoError(f"同一站点的水体类型不一致：{bad}", f"sites with both river and lake rows: {bad}")
     s = site_class(vals, by="site")
-    return pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64")})
+    return pd.DataFrame({"site": s["site"], "class": pd.array(s["class"], dtype="Int64"),
+                         "tn_class": pd.array(s["tn_class"], dtype="Int64")})
 
 
 #: How points are judged, for the files' metadata.
-RULE = ("监测断面按 GB 3838-2002《地表水环境质量标准》表1单因子评价：取参评项目中最差的类别，河流不评价总氮、粪大肠菌群，"
-        "水温不分类，pH 超出 6–9 为劣Ⅴ类，低于检出限按检出限定类；类别不劣于目标类别为达标；超标倍数 =（实测值 − 目标类别限值）/ 限值。"
-        "排污口不按地表水分类：" + discharge.RULE)
+RULE = (f"监测断面按 {METHOD}单因子评价：参评项目为 GB 3838-2002 表1基本项目中除水温、总氮、粪大肠菌群以外的21项，"
+        "取其中最差的类别；河流不评价总氮、粪大肠菌群；湖泊、水库总磷按湖库限值评价，总氮单独评价（列于类别旁，不参与定类），"
+        "粪大肠菌群单独报告、不参与定类；水温、电导率、浊度、叶绿素α、藻密度不分类；pH 超出 6–9 为劣Ⅴ类，低于检出限按检出限定类；"
+        "类别不劣于目标类别为达标；超标倍数 =（实测值 − 目标类别限值）/ 限值。排污口不按地表水分类：" + discharge.RULE)
 
 
 def assessment_meta(title: str, as_of=None, *, parameters=None, data_version: str | None = None,
@@ -796,4 +846,5 @@ def latest_table(frames: dict, as_of=None) -> pd.DataFrame:
     """:func:`latest_assessment` as a table to hand out: classes as integers, ``sampled_on`` as a date."""
     a = latest_assessment(frames, as_of=as_of)
     return a.assign(**{"class": pd.array(a["class"], dtype="Int64"),
+                       "tn_class": pd.array(a["tn_class"], dtype="Int64"),
                        "sampled_on": pd.to_datetime(a["sampled_on"]).dt.date})

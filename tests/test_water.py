@@ -131,8 +131,10 @@ def test_site_class_exclusions_and_worst_parameter():
     s = water.site_class(rows, by="site").set_index("site")
     # river: TN and fecal coliform are left out, so NH3-N (III) decides
     assert s.loc["r", "class"] == 3 and s.loc["r", "worst"] == "NH3-N" and s.loc["r", "n_assessed"] == 2
-    # lake: TN (IV) and fecal coliform (worse than V) count
-    assert s.loc["l", "class"] == 6 and s.loc["l", "worst"] == "FC"
+    # lake (环办〔2011〕22号): TN (IV) is assessed separately and fecal coliform (worse than V) is reported
+    # separately; neither classes the lake, so COD 15 (I) decides
+    assert s.loc["l", "class"] == 1 and s.loc["l", "worst"] == "COD" and s.loc["l", "n_assessed"] == 1
+    assert s.loc["l", "tn_class"] == 4 and np.isnan(s.loc["r", "tn_class"])
     # pH outside 6–9 makes the site worse than V
     assert s.loc["p", "class"] == 6 and s.loc["p", "worst"] == "pH"
     # only water temperature: no class
@@ -378,8 +380,9 @@ def test_cli_classify_and_assess(tmp_path):
                     "B,TN,1.2,lake\nB,COD,10,lake\n", encoding="utf-8")
     p = _run("assess", "--in", str(src2), "--out", str(out))
     assert p.returncode == 0, p.stderr
-    got = pd.read_csv(out)
-    assert got.to_dict("list") == {"site": ["A", "B"], "class": [4, 4]}
+    got = pd.read_csv(out, keep_default_na=False)
+    # B, a lake: COD 10 (I) classes it; TN 1.2 (IV) is assessed separately beside it (环办〔2011〕22号)
+    assert got.astype(str).to_dict("list") == {"site": ["A", "B"], "class": ["4", "1"], "tn_class": ["", "4"]}
 
     bad = tmp_path / "bad.csv"
     bad.write_text("parameter,value,waterbody\nCOD,15,river\nXX,1,river\nCOD,2,sea\n", encoding="utf-8")
