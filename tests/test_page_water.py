@@ -170,3 +170,19 @@ def test_a_provinces_water_is_drawn_for_the_view(tmp_path, monkeypatch):
     monkeypatch.setenv("QINGSHAN_STORE", str(path))
     at = _run(AppTest.from_file(PAGE, default_timeout=120))
     assert len(at.get("iframe")[0].proto.srcdoc) < 1.2e6
+
+
+def test_lakes_show_their_total_nitrogen_beside_the_class(store):
+    """环办〔2011〕22号: a reservoir's TN is assessed apart from its class; rivers do not assess TN."""
+    at = _run(AppTest.from_file(PAGE, default_timeout=120))
+    table = _frame(at, "总氮（单独评价）").set_index("点位")
+    pts = store.read("sampling_points").set_index("id")
+    expected = water.latest_assessment(store.read_many(["sampling_points", "readings"]), as_of="2007-06-30")
+    for pid, row in expected.query("kind == 'section'").set_index("id").iterrows():
+        shown = table.loc[pid, "总氮（单独评价）"]
+        if pts.loc[pid, "waterbody"] == "lake":
+            assert shown == water.label(row["tn_class"])
+        else:
+            assert shown == "河流不评价"
+    assert any(pts.loc[p, "waterbody"] == "lake" for p in table.index)  # the demo has a reservoir
+    assert any("环办〔2011〕22号" in c.value for c in at.caption)

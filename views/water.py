@@ -212,6 +212,10 @@ with right:
         "水质类别": shown_sec["class_label"], "目标": shown_sec["target_class"].map(water.label),
         "达标": shown_sec["meets"].map(_yes_no),
         "定类项目": shown_sec["worst"].fillna(""), "超标项目（超标倍数）": shown_sec["exceeding"].fillna(""),
+        # lakes and reservoirs: TN is assessed apart from the class (环办〔2011〕22号)
+        "总氮（单独评价）": [water.label(t) if wb == "lake" else "河流不评价" for t, wb in
+                        zip(shown_sec.get("tn_class", pd.Series(np.nan, index=shown_sec.index)),
+                            shown_sec["waterbody"])],
     })
 
     def _colour(v):
@@ -239,7 +243,7 @@ with right:
     st.download_button("下载最新评价（CSV）", write_csv(both, dialect="for_people", meta=file_meta("监测点位最新评价")),
                        file_name=f"水质评价_{as_of:%Y%m%d}.csv", mime="text/csv")
 
-st.caption("断面：单因子评价，取参评项目中最差的类别；河流不评价总氮、粪大肠菌群；水温不分类；pH 超出 6–9 为劣Ⅴ类；"
+st.caption(water.METHOD_BRIEF + "；取参评项目中最差的类别；水温、电导率、浊度、叶绿素α、藻密度不分类；pH 超出 6–9 为劣Ⅴ类；"
            "低于检出限的结果按检出限定类（实际类别不差于此）。达标：类别不劣于目标类别。")
 st.caption("排污口：" + discharge.RULE + "。")
 
@@ -285,12 +289,14 @@ present = sorted(series["parameter"].unique(), key=lambda p: water.ORDER.get(p, 
 if is_outfall:
     default_pars = [p for p in present if p in discharge.STANDARD] or present
 else:
-    default_pars = [p for p in present if water.assessed(p, wb)] or present
+    default_pars = [p for p in present if water.assessed(p, wb) or (wb == "lake" and p == water.SEPARATE)] or present
 row = latest[latest["id"] == selected].iloc[0]
 if is_outfall:
     status = f"{row['standard']} · 最新 {row['verdict']}" + (f"（{row['exceeding']}）" if row["exceeding"] else "")
 else:
     status = f"最新 {row['class_label']} · 目标 {water.label(target)}"
+    tn = water.separate_label(row["tn_class"]) if "tn_class" in row.index else ""
+    status += f" · {tn}" if tn else ""
 st.markdown(f"**{ui.md_escape(pt['name'])}**（{KIND_LABELS.get(pt['kind'], '')}，{WB_LABELS.get(wb, '')}）"
             f" · {ui.md_escape(status)}")
 pars = st.multiselect("指标", present, default=default_pars[:6], key="pars",
