@@ -113,6 +113,37 @@ def add(store, files, *, layer: str, feature_id: str, user: str, note: str = "")
     return df["id"].tolist()
 
 
+#: The type of an inspection's GPS track (GPX), stored beside its photos: never shown inline, never executed.
+TRACK_MIME = "application/gpx+xml"
+
+
+def prepare_track(name: str, data: bytes, *, inspection_id: str, user: str, note: str = "",
+                  now: dt.datetime | None = None) -> pd.DataFrame:
+    """The ``attachments`` row of an inspection's GPS track: the GPX file as received, named ``….gpx``.
+
+    The file must be a GPX document (checked by :func:`geo.io.readers.read_gpx_track` before this);
+    its stored name ends in ``.gpx`` whatever the upload was called.
+    """
+    user = (user or "").strip()
+    if not user:
+        raise GeoError("必须指明上传人。", "the uploading user is required")
+    data = bytes(data)
+    if len(data) > max_bytes():
+        raise LimitError(f"轨迹文件过大（{len(data) / 1e6:.1f} MB，上限 {max_bytes() / 1e6:.0f} MB）。",
+                         f"track file too large ({len(data)} bytes; limit {max_bytes()})")
+    if b"<gpx" not in data[:4096]:
+        raise GeoError("轨迹文件不是 GPX。", "the track file is not a GPX document")
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", str(name or "")))[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    stem = re.sub(r"\.[^.]*$", "", base)[:100] or "巡查轨迹"
+    digest = hashlib.sha256(data).hexdigest()
+    now = now or dt.datetime.now().replace(microsecond=0)
+    return pd.DataFrame([dict(id=f"ins-{inspection_id}-trk-{digest[:12]}", layer="inspections",
+                              feature_id=str(inspection_id), name=f"{stem}.gpx", mime=TRACK_MIME, size=len(data),
+                              sha256=digest, content=data, uploaded_at=pd.Timestamp(now), uploaded_by=user,
+                              note=(note or "").strip()[:500] or None)])
+
+
 def of(attachments: pd.DataFrame, layer: str, feature_id: str) -> pd.DataFrame:
     """Attachments of one record, oldest first."""
     a = attachments[(attachments["layer"] == layer) & (attachments["feature_id"] == str(feature_id))]
