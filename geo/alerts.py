@@ -40,8 +40,6 @@ from .rules import as_day
 
 #: How far back a riverside violation counts as newly found (days).
 NEW_DAYS = 30
-#: Riverside limit (m) the wall and the alerts check.
-BUFFER_M = 200.0
 #: Severity order, worst first.
 SEVERITIES = ("bad", "warn", "ok")
 
@@ -192,7 +190,7 @@ def complaints(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp) -> Alert |
 
 
 def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days: int = NEW_DAYS,
-              distance: float = BUFFER_M, active: Callable | None = None,
+              distance: float | None = None, active: Callable | None = None,
               now: pd.DataFrame | None = None) -> Alert | None:
     """Riverside violations on ``day`` that were not violations ``new_days`` earlier, nearest the water first.
 
@@ -207,6 +205,7 @@ def riverside(frames: Mapping[str, pd.DataFrame], day: pd.Timestamp, *, new_days
     window are looked at again: a site's distance to water does not change with the date, so a site
     with no event in the window is a violation on both days or on neither.
     """
+    distance = rules.riverside_limit_m() if distance is None else distance
     if _frame(frames, "rivers") is None and _frame(frames, "waterbodies") is None:
         return None
     earlier = day - pd.Timedelta(days=new_days)
@@ -244,7 +243,7 @@ def _keys(df: pd.DataFrame) -> set[tuple]:
     return set(_key_list(df))
 
 
-def riverside_check(frames: Mapping[str, pd.DataFrame], day, distance: float = BUFFER_M,
+def riverside_check(frames: Mapping[str, pd.DataFrame], day, distance: float | None = None,
                     active: Callable | None = None) -> pd.DataFrame:
     """:func:`geo.buffers.check` of every site layer on ``day``; with ``active(layer, day)`` (the sites
     active on that day, already replayed, e.g. by the database) only those are checked, nothing replayed."""
@@ -267,7 +266,7 @@ OPTIONAL_TABLES = ("complaints",)
 
 
 def collect(frames: Mapping[str, pd.DataFrame], as_of, *, sources: Mapping[str, Callable] | None = None,
-            new_days: int = NEW_DAYS, distance: float = BUFFER_M, window_days: int = 90,
+            new_days: int = NEW_DAYS, distance: float | None = None, window_days: int = 90,
             snapshot: Mapping | None = None, active: Callable | None = None,
             riverside_now: pd.DataFrame | None = None) -> list[Alert]:
     """Every available source's alert on ``as_of``, in source order (unavailable sources left out).
@@ -279,6 +278,7 @@ def collect(frames: Mapping[str, pd.DataFrame], as_of, *, sources: Mapping[str, 
     (:func:`riverside`)."""
     day = as_day(as_of)
     frames = progress.prepare(frames)
+    distance = rules.riverside_limit_m() if distance is None else distance
     options = {"riverside": {"new_days": new_days, "distance": distance, "active": active, "now": riverside_now},
                "campaigns": {"window_days": window_days, "snapshot": snapshot}}
     out = []

@@ -16,7 +16,7 @@ reason in words):
 - ``joint_patrols``: months of the year so far in which a joint patrol visited the township's park plants or
   kilns (townships without such sites: full points);
 - ``water_targets``: the township's river and reservoir sections meeting their target at their latest sampling;
-- ``riverside_resolved``: riverside violations (≤ 200 m) standing on 1 January that are resolved by the date;
+- ``riverside_resolved``: riverside violations (≤ the configured limit, 200 m by default) standing on 1 January that are resolved by the date;
 - ``department_pairs``: a department's paired enterprises done or not yet past their deadline.
 
 A rule with nothing to judge (no complaints, no sections, no violations) gives full points, said so in
@@ -267,13 +267,14 @@ def _riverside(t: dict, year: int, day: pd.Timestamp) -> dict[str, tuple[float, 
     from .history import active_on, replays
 
     jan1 = pd.Timestamp(year=year, month=1, day=1)
+    limit = rules.riverside_limit_m()  # the configured limit, as the wall and the buffer page use
     of_day = t.get(progress.SNAPSHOT) == day  # a snapshot of the day: its sites hold their status on it
     if memo.KEY in t and of_day and jan1 <= day and all(replays(t, layer, jan1) for layer in SITE_LAYERS):
         # a snapshot of the day with the changes since January: January's violations from the day's (the
         # wall has them)
-        start = violations_earlier(t, check(t, 200.0), day, jan1, 200.0)
+        start = violations_earlier(t, check(t, limit), day, jan1, limit)
     else:
-        start = check(t, 200.0, as_of=jan1)
+        start = check(t, limit, as_of=jan1)
     # still active on the day? Only the violations of January 1st are asked about (their status on the
     # day, replayed for them alone, or as a snapshot of the day holds it), not every site measured again
     # (8 s at province scale)

@@ -68,6 +68,7 @@ STRIP_DEG = 0.25  #: width of the longitude strips that share one transverse Mer
 REFINE_FROM_M = 5000.0  #: pairs farther apart than this are re-measured on the ellipsoid (AEQD at the site)
 FIRST_RADIUS_M = 2000.0  #: first search radius when looking for the nearest water however far
 DISTANCE_DECIMALS = 3  #: reported distances in metres, rounded to the millimetre
+#: The built-in riverside limit; the one in force is :func:`geo.rules.riverside_limit_m` (configurable).
 DEFAULT_DISTANCE_M = 200.0
 MIN_DISTANCE_M, MAX_DISTANCE_M = 50.0, 1000.0  # the page's control; the CLI accepts any D > 0
 
@@ -771,7 +772,7 @@ def _status_labels(status, layer) -> np.ndarray:
     return out
 
 
-def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms", "enterprises", "kilns"),
+def check(frames_or_store, distance: float | None = None, layers=("farms", "enterprises", "kilns"),
           as_of=None, all_sites: bool = False) -> gpd.GeoDataFrame:
     """Riverside violations: active sites of ``layers`` within ``distance`` metres of water on ``as_of``.
 
@@ -781,7 +782,8 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
         A :class:`geo.store.Store` or a dict of contract tables (``rivers``,
         ``waterbodies``, ``townships``, ``status_events`` and the site layers).
     distance
-        The limit D in metres; a site at exactly D is a violation.
+        The limit D in metres; a site at exactly D is a violation. ``None``: the configured limit
+        (:func:`geo.rules.riverside_limit_m`).
     layers
         Site layers to check (names or a comma-separated string).
     as_of
@@ -797,6 +799,7 @@ def check(frames_or_store, distance: float = DEFAULT_DISTANCE_M, layers=("farms"
         then ``water_layer, status, status_label, active, violation, lon, lat``
         and ``geometry`` (EPSG:4326), sorted by distance.
     """
+    distance = rules.riverside_limit_m() if distance is None else distance
     if not np.isfinite(distance) or distance <= 0:
         raise ValueError(f"distance must be a positive number of metres, not {distance!r}")
     layers = _parse_layers(layers)
@@ -828,7 +831,7 @@ def _check(frames_or_store, distance: float, layers: tuple[str, ...], as_of, all
     return res[cols]
 
 
-def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float = DEFAULT_DISTANCE_M
+def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float | None = None
                        ) -> pd.DataFrame:
     """The violations on ``earlier`` (before ``day``), from ``now``, the violations on ``day``: equal to
     :func:`check` of ``earlier`` (its ``layer, id, name, township, distance_m`` …), without measuring
@@ -841,6 +844,7 @@ def violations_earlier(frames, now: pd.DataFrame, day, earlier, distance: float 
     other: a violation now with no such event was one then; of the sites with such an event, those
     active on ``earlier`` and not violations now are measured (as if active).
     """
+    distance = rules.riverside_limit_m() if distance is None else distance
     from .history import active_on, replays
 
     earlier = pd.Timestamp(earlier).normalize()
@@ -882,7 +886,7 @@ def within(result: pd.DataFrame, distance: float) -> pd.DataFrame:
     return result[keep.to_numpy()]
 
 
-def what_if(frames_or_store, current: float = 200.0, proposed: float = 300.0,
+def what_if(frames_or_store, current: float | None = None, proposed: float = 300.0,
             layers=("farms", "enterprises", "kilns"), as_of=None) -> gpd.GeoDataFrame:
     """Sites that are violations under one of two limits but not the other (one computation).
 
@@ -890,6 +894,7 @@ def what_if(frames_or_store, current: float = 200.0, proposed: float = 300.0,
     does not list, with a ``change`` column: ``added`` when ``proposed`` is the
     larger limit (the stricter rule adds them), ``removed`` when it is smaller.
     """
+    current = rules.riverside_limit_m() if current is None else current
     lo, hi = sorted((float(current), float(proposed)))
     res = check(frames_or_store, hi, layers, as_of)
     return compare_limits(res, current, proposed)
@@ -914,7 +919,7 @@ def counts_by_township(result: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("total", ascending=False).reset_index()
 
 
-def active_violation_count(frames_or_store, distance: float = DEFAULT_DISTANCE_M, as_of=None,
+def active_violation_count(frames_or_store, distance: float | None = None, as_of=None,
                            layers=("farms", "enterprises", "kilns")) -> int:
     """How many active sites break the riverside rule at ``distance`` on ``as_of`` (for the wall screen)."""
     return int(len(check(frames_or_store, distance, layers, as_of)))

@@ -13,7 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
     "map": {"tiles": "", "tiles_attribution": "", "tile_folder": "", "attribution": True},
-    "wall": {"rotate_seconds": 20, "refresh_seconds": 60, "buffer_m": 200},
+    "wall": {"rotate_seconds": 20, "refresh_seconds": 60},
+    # the riverside rule's limit D: the one value every page, file, command and the assessment use
+    "riverside": {"limit_m": 200},
 }
 
 

@@ -90,7 +90,7 @@ class PatrolParams:
     service_min: dict = field(default_factory=lambda: dict(DEFAULT_SERVICE_MIN))
     priority: dict = field(default_factory=lambda: dict(DEFAULT_PRIORITY))
     required: frozenset = DEFAULT_REQUIRED
-    limit_m: float = 200.0
+    limit_m: float = field(default_factory=lambda: rules.riverside_limit_m())
     time_limit_s: float = 5.0
     seed: int = 0
     balance: float = 0.2
@@ -163,7 +163,7 @@ def _violations(tables: dict, as_of, limit_m: float) -> list[gpd.GeoDataFrame]:
 
 
 def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[str] = (), as_of=None,
-                 limit_m: float = 200.0) -> gpd.GeoDataFrame:
+                 limit_m: float | None = None) -> gpd.GeoDataFrame:
     """Candidate stops of the named ``selections`` plus hand-picked ``ids``, one row per site.
 
     Parameters
@@ -191,6 +191,7 @@ def select_stops(tables: dict, selections: Iterable[str] = (), *, ids: Iterable[
         ``outfall_over``, ``outfall_multiple``, ``outfall_exceeding``) and the point.
         A site chosen by several selections is one stop.
     """
+    limit_m = rules.riverside_limit_m() if limit_m is None else limit_m
     selections = [s.strip() for s in selections if s and s.strip()]
     unknown = [s for s in selections if s not in SELECTIONS or s == "picked"]
     if unknown:

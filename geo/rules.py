@@ -65,7 +65,26 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from . import config
 from .errors import GeoError
+
+
+def riverside_limit_m() -> float:
+    """The riverside rule's limit D in metres (``[riverside] limit_m`` of qingshan.toml, 200 by default).
+
+    Every page, file, command and the township assessment take the limit from here; a function given
+    ``distance=None`` means this limit. (An older config's ``[wall] buffer_m`` is read when
+    ``[riverside] limit_m`` is absent.)
+    """
+    value = config.load().get("riverside", {}).get("limit_m")
+    if value is None:
+        value = config.load().get("wall", {}).get("buffer_m")
+    if value is None:
+        value = config.DEFAULTS["riverside"]["limit_m"]
+    limit = float(value)
+    if not limit > 0:
+        raise GeoError(f"沿河限距配置无效（[riverside] limit_m = {value}）。", f"invalid [riverside] limit_m {value!r}")
+    return limit
 
 #: Statuses that take a site out of the riverside rule (a resolved site is never a violation).
 RESOLVED: dict[str, frozenset] = {

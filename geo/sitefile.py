@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import contract, rules
 from .contract import CATEGORY_LABELS, CHANNEL_LABELS, FINDING_LABELS, INSPECTION_KIND_LABELS, SITE_LAYERS, TABLES
 from .errors import GeoError
 
@@ -36,7 +36,7 @@ class SiteFile:
     name: str
     facts: pd.DataFrame  # 项目 / 内容
     history: pd.DataFrame
-    water: dict  # distance_m, water_name, within_200
+    water: dict  # distance_m, water_name, limit_m, within_limit
     outfalls: pd.DataFrame  # latest readings with their judgment
     visits: pd.DataFrame
     complaints: pd.DataFrame
@@ -101,14 +101,15 @@ def site_file(frames_or_store, layer: str, feature_id: str) -> SiteFile:
     history = pd.DataFrame({"生效日期": ev["effective_on"].dt.strftime("%Y-%m-%d"),
                             "状态": [contract.status_label(s, layer) for s in ev["status"]],
                             "录入人": ev["recorded_by"].fillna(""), "备注": ev["note"].fillna("")})
-    water = {"distance_m": None, "water_name": None, "within_200": None}
+    limit = rules.riverside_limit_m()
+    water = {"distance_m": None, "water_name": None, "limit_m": limit, "within_limit": None}
     if len(t["rivers"]) or len(t["waterbodies"]):
         d = distance_to_water(gpd.GeoDataFrame(hit[["id"]], geometry=hit.geometry.values, crs=hit.crs),
                               t["rivers"], t["waterbodies"])
         dist = float(d["distance_m"].iat[0]) if "distance_m" in d.columns else None
         name = d["water_name"].iat[0] if "water_name" in d.columns else None
         water = {"distance_m": dist, "water_name": None if pd.isna(name) else name,
-                 "within_200": None if dist is None or np.isnan(dist) else bool(dist <= 200)}
+                 "limit_m": limit, "within_limit": None if dist is None or np.isnan(dist) else bool(dist <= limit)}
     outfalls = _outfalls(t, fid) if layer == "enterprises" else pd.DataFrame()
     visits = _visits(t, layer, fid)
     comp = t["complaints"]
@@ -190,7 +191,7 @@ def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generate
     if f.water["distance_m"] is None:
         doc.para("无河流、水库数据。")
     else:
-        inside = "在沿河200米范围内" if f.water["within_200"] else "不在沿河200米范围内"
+        inside = ("在" if f.water["within_limit"] else "不在") + f"沿河{f.water['limit_m']:g}米范围内"
         doc.para(f"距最近水体（{f.water['water_name'] or '—'}）{f.water['distance_m']:.0f} 米，{inside}。")
     if f.layer == "enterprises":
         doc.heading(f"排口监测（按 {DISCHARGE_STANDARD} 判定）").table(f.outfalls)

@@ -8,7 +8,7 @@ import types
 import pandas as pd
 import pytest
 
-from geo import alerts as A, buffers, progress, wallboard, water
+from geo import alerts as A, buffers, progress, rules, wallboard, water
 
 DAY = pd.Timestamp("2007-06-30")
 
@@ -166,15 +166,15 @@ def test_complaints_left_out_without_the_table_and_clear_when_empty(demo):
 
 def test_riverside_new_violations_on_the_demo_none_and_the_total_in_the_note(demo):
     a = A.riverside(demo, DAY)
-    now = buffers.check(demo, distance=A.BUFFER_M, as_of=DAY)
-    before = buffers.check(demo, distance=A.BUFFER_M, as_of=DAY - pd.Timedelta(days=A.NEW_DAYS))
+    now = buffers.check(demo, distance=rules.riverside_limit_m(), as_of=DAY)
+    before = buffers.check(demo, distance=rules.riverside_limit_m(), as_of=DAY - pd.Timedelta(days=A.NEW_DAYS))
     new = set(zip(now["layer"], now["id"])) - set(zip(before["layer"], before["id"]))
     assert a.count == len(new)
     assert f"在册{len(now)}处" in a.note
 
 
 def test_a_site_registered_last_week_by_the_river_is_new(demo):
-    now = buffers.check(demo, distance=A.BUFFER_M, as_of=DAY)
+    now = buffers.check(demo, distance=rules.riverside_limit_m(), as_of=DAY)
     spot = now[now["layer"] == "farms"].iloc[0]
     farms = demo["farms"]
     new_farm = farms[farms["id"] == spot["id"]].copy()
@@ -212,7 +212,7 @@ def test_riverside_from_the_violations_on_the_day_equals_two_whole_checks(tmp_pa
             for args in ({"history_of": ("enterprises", "kilns", "farms")}, wallboard.snapshot_args(day, new_days)):
                 snap = progress.snapshot(store, day, **args)
                 frames = {**{t: whole[t] for t in ("rivers", "waterbodies")}, **snap}
-                now = buffers.check(frames, distance=A.BUFFER_M, as_of=None)
+                now = buffers.check(frames, distance=rules.riverside_limit_m(), as_of=None)
                 got = A.riverside(frames, day, new_days=new_days, now=now)
                 assert (got.count, got.items, got.note, got.severity) == \
                        (expected.count, expected.items, expected.note, expected.severity), (day, new_days, args)

@@ -19,7 +19,7 @@ import login_ui
 import ui
 from geo import buffers as B
 from geo.contract import LAYER_LABELS, SITE_LAYERS
-from geo import config
+from geo import config, rules
 from layers import mapview, symbols, townships, water
 from layers import overview as overview_layer
 from layers import violations as violations_layer
@@ -165,7 +165,7 @@ def _table(df: pd.DataFrame) -> pd.DataFrame:
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
     distance = float(st.slider("缓冲距离（米）", int(B.MIN_DISTANCE_M), int(B.MAX_DISTANCE_M),
-                               int(B.DEFAULT_DISTANCE_M), step=10, key="distance"))
+                               int(rules.riverside_limit_m()), step=10, key="distance"))
 with c2:
     chosen = st.multiselect("检查图层", list(LAYER_ORDER), default=list(LAYER_ORDER),
                             format_func=lambda k: LAYER_LABELS[k], key="layers", placeholder="选择图层")

@@ -90,7 +90,7 @@ st.subheader("沿河距离")
 if f.water["distance_m"] is None:
     st.write("无河流、水库数据。")
 else:
-    inside = "在沿河200米范围内" if f.water["within_200"] else "不在沿河200米范围内"
+    inside = ("在" if f.water["within_limit"] else "不在") + f"沿河{f.water['limit_m']:g}米范围内"
     st.write(f"距最近水体（{cw.md(f.water['water_name'] or '—')}）{f.water['distance_m']:.0f} 米，{inside}。")
 st.subheader("状态记录")
 st.dataframe(f.history, hide_index=True, width="stretch")

@@ -22,13 +22,13 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import alerts as A, buffers, config, progress, water, wallboard as W
+from geo import alerts as A, buffers, config, progress, rules, water, wallboard as W
 from layers import mapview
 from layers.wall import wall_map
 
 ROTATE = int(config.get("wall", "rotate_seconds", 20))
 REFRESH = int(config.get("wall", "refresh_seconds", 60))
-BUFFER_M = float(config.get("wall", "buffer_m", 200))
+BUFFER_M = rules.riverside_limit_m()  # the one riverside limit ([riverside] limit_m)
 NEW_DAYS = int(config.get("wall", "new_violation_days", A.NEW_DAYS))
 
 # Layout in units of --u (1 px at 1920×1080, 2 px at 4K): fixed heights, so nothing can push the page into

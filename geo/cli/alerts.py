@@ -25,7 +25,8 @@ def add_cli(sub) -> None:
     p.add_argument("--out", help="output file (default stdout)")
     p.add_argument("--new-days", type=int, default=alerts.NEW_DAYS,
                    help=f"a riverside violation is new when it was none this many days earlier (default {alerts.NEW_DAYS})")
-    p.add_argument("--distance", type=float, default=alerts.BUFFER_M, help="riverside limit in metres (default 200)")
+    p.add_argument("--distance", type=float, default=None,
+                   help="riverside limit in metres (default: [riverside] limit_m, 200)")
     p.set_defaults(func=run)
 
 

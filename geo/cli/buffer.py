@@ -19,8 +19,8 @@ def add_cli(subparsers) -> None:
     p = subparsers.add_parser("buffer", help="riverside buffer check: active sites within D metres of water",
                               description="沿河缓冲检查：列出距河流（自岸线）或水库湖泊 D 米以内的在管点位。")
     add_store_arg(p)
-    p.add_argument("--distance", type=metres, default=buffers.DEFAULT_DISTANCE_M,
-                   help="limit D in metres (default 200)")
+    p.add_argument("--distance", type=metres, default=None,
+                   help="limit D in metres (default: [riverside] limit_m of qingshan.toml, 200)")
     p.add_argument("--layers", default="farms,enterprises,kilns", help="comma-separated: farms,enterprises,kilns")
     p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: the store's as_of)")
     p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
@@ -51,6 +51,8 @@ def _layers(text: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.distance is None:
+        args.distance = rules.riverside_limit_m()
     if not np.isfinite(args.distance) or args.distance <= 0:
         raise GeoError(f"距离必须为正数（米），而不是 {args.distance}",
                        f"--distance must be a positive number of metres, not {args.distance}")

@@ -28,7 +28,8 @@ def add_cli(sub) -> None:
     p.add_argument("--service", default="", help="minutes per kind, e.g. sampling=40,kilns-closed=10")
     p.add_argument("--required", default=None,
                    help="kinds always visited (default sampling,picked); the rest are dropped when the day is full")
-    p.add_argument("--limit", type=float, default=200.0, help="riverside limit for 'violations', metres")
+    p.add_argument("--limit", type=float, default=None,
+                   help="riverside limit for 'violations', metres (default: [riverside] limit_m, 200)")
     p.add_argument("--depot", default=None, help="lon,lat of the bureau (default: meta 'depot', else centroid)")
     p.add_argument("--no-roads", action="store_true", help="ignore a roads layer; straight-line estimate")
     p.add_argument("--time-limit", type=float, default=5.0, help="solver time, seconds")
@@ -73,7 +74,7 @@ def run(args) -> int:
         raise GeoError(f"未知类别：{', '.join(bad)}", f"unknown kind(s) in --required: {', '.join(bad)}")
     params = patrol.PatrolParams(teams=args.teams, hours=args.hours, start=args.start, speed_kmh=args.speed,
                                  circuity=args.circuity, service_min=service, required=required,
-                                 limit_m=args.limit, time_limit_s=args.time_limit)
+                                 **({} if args.limit is None else {"limit_m": args.limit}), time_limit_s=args.time_limit)
     params.validate()
     depot = patrol.parse_depot(args.depot) if args.depot else None
     plan = patrol.plan_from_store(store, selections, ids=ids, as_of=as_of, params=params, depot=depot,
