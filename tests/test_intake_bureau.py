@@ -314,3 +314,112 @@ def test_cli_skip_bad_rows(tmp_path, store_path, capsys):
     out = capsys.readouterr().out
     assert "3\tC1" in out and "skipped" in out
     assert sorted(open_store(store_path).read("enterprises", where={"id": ["C0", "C1"]})["id"]) == ["C0"]
+
+
+# --- ledgers as townships make them: title, merged headers, 合计, merged cells, .xls, KML/KMZ/GPX -----
+
+def _township_ledger(path, store, kilns):
+    """上方镇's kiln ledger as typed: a title, a two-level merged header, merged 整治状态, a 合计 row, a footer."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["上方镇石灰窑整治台账"])
+    ws.merge_cells("A1:G1")
+    ws.append(["填报单位：上方镇人民政府", None, None, None, "填报日期：2007年6月30日"])
+    ws.append(["序号", "名称", "所在村", "地理坐标", None, "类型", "整治状态"])
+    ws.merge_cells("D3:E3")
+    ws.append([None, None, None, "经度", "纬度", None, None])
+    for c in ("A", "B", "C", "F", "G"):
+        ws.merge_cells(f"{c}3:{c}4")
+    first = ws.max_row + 1
+    for i, (x, y) in enumerate(kilns):
+        ws.append([i + 1, f"台账窑{i}", "石塔村", round(x, 6), round(y, 6), "窑", "已关停" if i == 0 else None])
+    ws.merge_cells(f"G{first}:G{first + len(kilns) - 1}")  # one status for the whole village group
+    ws.append([None, None, None, None, None, None, None])
+    ws.append(["合计", None, None, None, None, None, f"{len(kilns)}座"])
+    ws.append(["填表人：张三", None, None, "审核人：李四"])
+    wb.save(path)
+    return path, first
+
+
+def _kiln_points(store, n=3):
+    tw = store.read("townships")
+    poly = tw[tw["name"] == "上方镇"].geometry.iloc[0]
+    c = poly.representative_point()
+    return [(c.x + 0.001 * i, c.y) for i in range(n)]
+
+
+def test_a_township_ledger_with_title_merged_header_total_and_merged_status(tmp_path, store):
+    pts = _kiln_points(store)
+    f, first = _township_ledger(tmp_path / "上方镇.xlsx", store, pts)
+    res = run(store, f, layer="kilns", datum="cgcs2000")
+    assert res.ok, res.report()
+    assert len(res.new_ids) == 3
+    kilns = store.read("kilns").set_index("name").loc[[f"台账窑{i}" for i in range(3)]]
+    assert set(kilns["status"]) == {"closed"}  # the merged 整治状态 cell covers every row of the group
+    assert np.allclose(shapely.get_x(kilns.geometry.values), [round(p[0], 6) for p in pts], atol=1e-9)
+    left = {p.row: p.why_zh for p in res.warnings if p.why_zh.startswith("已跳过")}
+    assert first + 4 in left and "合计" in left[first + 4]  # the 合计 row, named by its row number
+    assert any("合并单元格" in p.why_zh for p in res.warnings)
+    shown = " ".join(str(p) for p in res.problems)
+    assert "nan" not in shown and "None" not in shown  # blank cells are never quoted as codes
+
+
+def test_an_old_xls_ledger(tmp_path, store):
+    import xlwt  # test-only: writes the BIFF8 files bureaus still send
+    pts = true_points(store, 2)
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("台账")
+    for j, h in enumerate(HEADER):
+        ws.write(0, j, h)
+    for i, (x, y, tw) in enumerate(pts):
+        for j, v in enumerate([f"X{i}", f"旧表厂{i}", x, y, tw, "化工", "在产"]):
+            ws.write(i + 1, j, v)
+    f = tmp_path / "old.xls"
+    wb.save(str(f))
+    res = run(store, f, datum="wgs84")
+    assert res.ok, res.report()
+    got = store.read("enterprises").set_index("id").loc[["X0", "X1"]]
+    assert metres(shapely.get_x(got.geometry.values), shapely.get_y(got.geometry.values),
+                  [p[0] for p in pts], [p[1] for p in pts]).max() < 0.01
+
+
+def _kml(points) -> str:
+    marks = "".join(f"<Placemark><name>奥维厂{i}</name><ExtendedData><Data name=\"行业\"><value>化工</value></Data>"
+                    f"<Data name=\"状态\"><value>在产</value></Data></ExtendedData>"
+                    f"<Point><coordinates>{x:.7f},{y:.7f},0</coordinates></Point></Placemark>"
+                    for i, (x, y) in enumerate(points))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Folder><name>巡查点</name>{marks}</Folder></Document></kml>")
+
+
+def test_kml_and_kmz_placemarks_from_ovi_are_gcj02_and_need_the_choice(tmp_path, store):
+    import zipfile
+
+    pts = true_points(store, 3)
+    gx, gy = wgs84_to_gcj02(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+    f = tmp_path / "奥维.kml"
+    f.write_text(_kml(list(zip(gx, gy))), encoding="utf-8")
+    refused = run(store, f)
+    assert not refused.ok and any("KML/GPX" in p.why_zh for p in refused.errors)
+    kmz = tmp_path / "奥维.kmz"
+    with zipfile.ZipFile(kmz, "w") as z:
+        z.writestr("doc.kml", _kml(list(zip(gx, gy))))
+    res = run(store, kmz, datum="gcj02")
+    assert res.ok, res.report()
+    got = store.read("enterprises").set_index("name").loc[[f"奥维厂{i}" for i in range(3)]]
+    d = metres(shapely.get_x(got.geometry.values), shapely.get_y(got.geometry.values),
+               [p[0] for p in pts], [p[1] for p in pts])
+    assert d.max() < 0.05 and set(got["industry"]) == {"化工"}
+
+
+def test_gpx_waypoints_as_a_ledger(tmp_path, store):
+    pts = true_points(store, 2)
+    wpts = "".join(f'<wpt lat="{y:.7f}" lon="{x:.7f}"><name>两步路点{i}</name></wpt>' for i, (x, y, _) in enumerate(pts))
+    f = tmp_path / "两步路.gpx"
+    f.write_text(f'<?xml version="1.0"?><gpx version="1.1" creator="两步路" '
+                 f'xmlns="http://www.topografix.com/GPX/1/1">{wpts}</gpx>', encoding="utf-8")
+    mapping = {"名称": "name"}
+    res = run(store, f, layer="farms", datum="wgs84", dry_run=True, mapping=mapping)
+    # farms need a species and a status: the report says so per row, with the row numbers of the file
+    assert [p.row for p in res.errors if p.column in ("状态", "畜种", "status", "species")]
+    assert all(p.row in (1, 2) for p in res.errors if p.row is not None)
