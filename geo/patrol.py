@@ -784,6 +784,7 @@ def to_kml(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
             p = folder.newpoint(name=_stop_title(row), coords=[(float(lon), float(lat))])
             p.description = _describe(row)
             p.style.iconstyle.color = colour
+            p.style.iconstyle.icon = None  # the reader's own pin: simplekml's default is an internet URL
         line = folder.newlinestring(name=f"{team_label(int(k))}路线",
                                     coords=[(float(dx[0]), float(dy[0])),
                                             *[(float(a), float(b)) for a, b in zip(x[sel], y[sel])],

@@ -445,3 +445,12 @@ def test_cli_township_limits_the_route(demo_store, tmp_path):
     others = set(everywhere.stops.loc[everywhere.stops["township"] != town, "name"])
     assert others and not any(name in text for name in others)
     assert any(name in text for name in everywhere.stops.loc[everywhere.stops["township"] == town, "name"])
+
+
+def test_kml_and_gpx_name_no_internet_address(two_team_plan):
+    """The dashboard works with no internet: a route file must not send a phone to an external host."""
+    import re
+
+    for doc in (patrol.to_kml(two_team_plan), patrol.to_gpx(two_team_plan)):
+        hrefs = re.findall(r"<href>([^<]*)</href>", doc)
+        assert not [h for h in hrefs if h.startswith(("http:", "https:", "//"))], hrefs
