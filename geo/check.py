@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .contract import (ACCEPTED_EPSG, CASEWORK_TABLES, DISCHARGE_PARAMETERS, PARAMETERS, SITE_LAYERS, STATUS, TABLES,
-                       parse_permit)
+from .contract import (ACCEPTED_EPSG, ADDED_TABLES, CASEWORK_TABLES, DISCHARGE_PARAMETERS, PARAMETERS, SITE_LAYERS,
+                       STATUS, TABLES, parse_permit)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class Problem:
 
 
 _GEOM_IDS = {"Point": {0}, "LineString": {1, 5}, "Polygon": {3, 6}}
+#: Tables whose rows may wait for their place: a complaint a register gives only by its address is stored
+#: without a point (未定位) until someone places it on the complaints page; a warning, not a refusal.
+UNPLACED_OK = ("complaints",)
 _GEOM_ZH = {"Point": "点", "LineString": "线", "Polygon": "面"}
 
 
@@ -195,7 +198,11 @@ def _check_geometry(table: str, df: pd.DataFrame, ids: pd.Series, in_scope: pd.S
         out_of_range = (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
     scope = in_scope.to_numpy()
     for i in np.flatnonzero(scope & missing):
-        out.append(Problem(table, ids.iloc[i], "geometry", "missing or empty geometry", "缺少几何或几何为空"))
+        if table in UNPLACED_OK:
+            out.append(Problem(table, ids.iloc[i], "geometry", "not placed yet (no point)", "未定位（尚无位置）",
+                               "warning"))
+        else:
+            out.append(Problem(table, ids.iloc[i], "geometry", "missing or empty geometry", "缺少几何或几何为空"))
     for i in np.flatnonzero(scope & ~missing & ~type_ok):
         out.append(Problem(table, ids.iloc[i], "geometry", f"geometry is {shapely.get_type_id(g[i])!r}, "
                            f"expected {spec.geometry}", f"几何类型应为{_GEOM_ZH[spec.geometry]}"))
@@ -216,7 +223,7 @@ def check_frames(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         if name == "meta":
             continue
         if name not in tables:
-            if name not in CASEWORK_TABLES:  # a store from before casework simply has no cases
+            if name not in ADDED_TABLES:  # a store from before casework (or published classes) has none
                 out.append(Problem(name, "", "", "table missing", "缺少数据表"))
             continue
         out += check_table(name, tables[name])

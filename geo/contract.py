@@ -86,6 +86,7 @@ LAYER_LABELS = {
     "farms": "养殖场",
     "sampling_points": "水质监测点",
     "readings": "监测数据",
+    "section_classes": "断面月度类别",
     "status_events": "状态记录",
     "meta": "元数据",
     "complaints": "信访投诉",
@@ -112,6 +113,8 @@ FINDING_LABELS = {"ok": "正常", "violation": "违规", "closed_confirmed": "�
 ATTACHMENT_LAYERS = SITE_LAYERS + ("complaints", "inspections", "inspection_visits")
 #: Casework tables: a store written before they existed simply has none of their rows.
 CASEWORK_TABLES = ("complaints", "inspections", "inspection_visits", "attachments", "assessment_entries")
+#: Tables a store written before them simply lacks (no rows of them yet): the casework, the published classes.
+ADDED_TABLES = CASEWORK_TABLES + ("section_classes",)
 #: Separator of ``inspections.departments``.
 DEPARTMENT_SEP = "、"
 
@@ -194,7 +197,23 @@ TABLES: dict[str, Table] = {
              C("parameter", "str", nullable=False, label="指标"), C("value", "float", nullable=False, label="数值"),
              C("unit", "str", label="单位"),
              # True when the lab reported "<value" or ND: value then holds the detection limit.
-             C("below_detection", "bool", required=False, label="低于检出限")),
+             C("below_detection", "bool", required=False, label="低于检出限"),
+             # Who imported the reading (the account, or the command line's), and the source's own mark on
+             # it as published (the platform's "0.077*" or a station state such as 维护), kept as text.
+             C("recorded_by", "str", required=False, label="录入人"),
+             C("flag", "str", required=False, label="数据标识")),
+            key=None,
+        ),
+        Table(
+            # Classes as the national water platform publishes them per section and month (not computed
+            # here); one row per point and month (a unique index in both stores).
+            "section_classes", "断面月度类别",
+            (C("point_id", "str", nullable=False, label="断面"), C("month", "date", nullable=False, label="月份"),
+             C("water_class", "int", nullable=False, label="水质类别"),  # 1–6, 6 = 劣Ⅴ
+             C("target_class", "int", label="目标类别"),
+             C("exceeding", "str", label="超标项目"),  # as published, e.g. "总磷(0.2)"
+             C("source", "str", label="来源文件"), C("recorded_by", "str", label="录入人"),
+             C("recorded_at", "datetime", label="录入时间")),
             key=None,
         ),
         Table(
@@ -270,10 +289,13 @@ TABLES: dict[str, Table] = {
 }
 del C
 
-#: GB 3838-2002 parameter codes accepted in ``readings.parameter`` (plus water temperature, unclassed).
+#: GB 3838-2002 parameter codes accepted in ``readings.parameter`` (plus water temperature, unclassed), then
+#: the automatic stations' parameters beyond GB 3838, also unclassed: conductivity (µS/cm), turbidity (NTU),
+#: chlorophyll a (mg/L), algal density (个/L) (:data:`geo.water.UNCLASSED`).
 PARAMETERS = (
     "pH", "DO", "CODMn", "COD", "BOD5", "NH3-N", "TP", "TN", "Cu", "Zn", "F", "Se", "As", "Hg", "Cd",
     "Cr6", "Pb", "CN", "VP", "OIL", "LAS", "S2", "FC", "WT",
+    "EC", "TURB", "CHLA", "ALGAE",
 )
 
 

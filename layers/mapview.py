@@ -114,5 +114,19 @@ def pick(m: folium.Map, *, height: int = 600, key: str) -> dict | None:
     return {"lat": clicked["lat"], "lng": clicked["lng"]} if clicked else None
 
 
+def click(m: folium.Map, *, height: int = 600, key: str) -> tuple[float, float] | None:
+    """Display a map and return where it was last clicked, ``(lon, lat)`` in the map's WGS84, else None
+    (anywhere on the map, over a drawn feature or not: for placing something that has no point yet)."""
+    from streamlit_folium import st_folium
+
+    _localize(m)
+    out = st_folium(m, height=height, key=key, use_container_width=True, returned_objects=["last_clicked"])
+    at = (out or {}).get("last_clicked")
+    try:
+        return (float(at["lng"]), float(at["lat"])) if at else None
+    except (KeyError, TypeError, ValueError):  # it comes from the browser: anything malformed is no click
+        return None
+
+
 def layer_control(m: folium.Map, collapsed: bool = False) -> None:
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)

@@ -71,7 +71,16 @@ def sample_tables() -> dict[str, pd.DataFrame]:
     meta = pd.DataFrame({"key": ["as_of", "district"], "value": ["2007-06-30", "衢江区"]})
     return {"townships": townships, "rivers": rivers, "waterbodies": waterbodies, "enterprises": enterprises,
             "kilns": kilns, "farms": farms, "sampling_points": points, "readings": readings,
-            "status_events": events, "meta": meta, **casework_tables()}
+            "status_events": events, "meta": meta, "section_classes": section_classes(), **casework_tables()}
+
+
+def section_classes() -> pd.DataFrame:
+    """Published monthly classes: one worse than Ⅴ with its exceeding items as written, one without a target."""
+    return pd.DataFrame(
+        {"point_id": ["p1", "p1", "p2"], "month": ["2007-05-01", "2007-06-01", "2007-06-01"],
+         "water_class": [3, 6, 4], "target_class": [3, 3, None], "exceeding": [None, "总磷(0.2)、氨氮(1.5)", HOSTILE],
+         "source": ["2007年5月.xlsx", "2007年6月.xlsx", "2007年6月.xlsx"], "recorded_by": ["张三", "张三", None],
+         "recorded_at": ["2007-06-05 09:00", "2007-07-03 09:00", None]})
 
 
 #: Binary contents that trip text handling: NUL bytes, every byte value, invalid UTF-8, empty.

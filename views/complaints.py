@@ -1,7 +1,8 @@
-"""信访投诉 /complaints: figures, alarms (sensitive first), the list with links to site files, and entry.
+"""信访投诉 /complaints: figures, alarms (sensitive first), the unplaced (未定位) list, the list with links to
+site files, and entry.
 
-Reading needs no login; recording a complaint, importing a register and marking one handled need a
-planner or admin account, and every write records who.
+Reading needs no login; recording a complaint, importing a register, placing an unplaced complaint and
+marking one handled need a planner or admin account, and every write records who.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 import casework_ui as cw
 import ui
+from geo import auth
 from geo import complaints as C
 from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS
 from geo.crs import DATUM_LABELS, DATUMS
@@ -64,8 +66,10 @@ with col_map:
     st.subheader("投诉分布")
     html_map, counts = _map_html(ui.data_version(), day)
     mapview.show(html_map, height=460)
+    n_loose = int(C.is_unplaced(c).sum())
     st.caption("、".join(f"{C.STATE_LABELS[k]} {int(counts.get(k, 0))} 件" for k in C.STATE_LABELS) +
-               "（黑圈为敏感件；点击查看详情和关联点位档案）")
+               "（黑圈为敏感件；点击查看详情和关联点位档案）" +
+               (f"；另有 {n_loose} 件未定位，不在图上（见下方“未定位”）" if n_loose else ""))
 with col_alarm:
     st.subheader("告警（敏感件优先）")
     if len(alarms):
@@ -74,6 +78,51 @@ with col_alarm:
         st.dataframe(shown, hide_index=True, width="stretch")
     else:
         st.success("没有超期或今日到期的投诉。")
+
+
+def _place_ui(loose: pd.DataFrame, user: str) -> None:
+    """Place one unplaced complaint: a click on the map fills in its WGS84 coordinates, or type them with
+    their datum (a phone map's GCJ-02, Baidu's BD-09 …); saved with who placed it."""
+    ids = loose["编号"].tolist()
+    about = dict(zip(ids, [a or s[:30] for a, s in zip(loose["地址"], loose["投诉内容"])]))
+    cid = st.selectbox("要定位的投诉", ids, format_func=lambda i: f"{i} · {about.get(i, '')}", key="cw_p_id")
+    st.caption(f"地址：{cw.md(about.get(cid, '') or '（无）')}")
+    with st.expander("在地图上点选位置（点击处的经纬度为 WGS84，填入下方）"):
+        tw = ui.load("townships")
+        m = mapview.new_map(tw.total_bounds if len(tw) else None, height=380)
+        townships.add_to(m, tw)
+        at = mapview.click(m, height=380, key="cw_p_map")
+        if at and at != st.session_state.get("cw_p_clicked"):
+            # a new click fills the fields (before they are drawn below); typing afterwards is kept
+            st.session_state["cw_p_clicked"] = at
+            st.session_state["cw_p_lon"], st.session_state["cw_p_lat"] = f"{at[0]:.6f}", f"{at[1]:.6f}"
+            st.session_state["cw_p_datum"] = "wgs84"
+    with st.form("cw_place"):
+        lon = st.text_input("经度", key="cw_p_lon", max_chars=30)
+        lat = st.text_input("纬度", key="cw_p_lat", max_chars=30)
+        datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_p_datum")
+        if st.form_submit_button("保存位置"):
+            try:
+                point = C.place(ui.get_store(), cid, lon, lat, datum=datum, user=user)
+                st.session_state["cw_p_done"] = f"已定位 {cid}：{point.x:.6f}, {point.y:.6f}（WGS84），定位人 {user}"
+                st.rerun()  # the list, the map and the figures now count it where it is
+            except REFUSED as exc:
+                cw.show_error(exc)
+
+
+loose = C.unplaced(c, day)
+done = st.session_state.pop("cw_p_done", None)
+if done:
+    st.success(cw.md(done))
+if len(loose):
+    st.subheader(f"未定位（{len(loose)} 件）")
+    st.caption("登记簿只给了地址、没有经纬度或关联点位的投诉：不在地图上、不计入乡镇统计，标注位置后即显示。")
+    st.dataframe(loose[["编号", "受理日期", "来源渠道", "污染类别", "投诉内容", "地址", "承办单位", "办理状态"]],
+                 hide_index=True, width="stretch")
+    if acc is not None and auth.can(acc, "casework"):
+        _place_ui(loose, acc.name)
+    else:
+        st.caption("规划或管理账号登录后可标注位置。")
 
 tab_list, tab_fig, tab_add = st.tabs(["投诉列表", "分类统计", "登记与导入"])
 with tab_list:
@@ -105,14 +154,17 @@ with tab_add:
             due = st.date_input("办结期限", value=day + dt.timedelta(days=C.due_days()), key="cw_c_due")
             sensitive = st.checkbox("敏感件（当日查处）", key="cw_c_sensitive")
             site = st.text_input("关联点位（编号或名称，可空）", key="cw_c_site", max_chars=80)
-            lon = st.text_input("经度（无关联点位时必填）", key="cw_c_lon", max_chars=30)
+            address = st.text_input("地址（只有地址时可先保存，稍后在“未定位”中标注位置）", key="cw_c_address",
+                                    max_chars=C.MAX_ADDRESS)
+            lon = st.text_input("经度（无关联点位、地址时必填）", key="cw_c_lon", max_chars=30)
             lat = st.text_input("纬度", key="cw_c_lat", max_chars=30)
             datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum")
             if st.form_submit_button("保存投诉"):
                 try:
                     cid = C.create(ui.get_store(), dict(received_on=received, channel=channel, category=category,
                                                         summary=summary, due_on=due, sensitive=sensitive,
-                                                        site=site or None, lon=lon or None, lat=lat or None),
+                                                        site=site or None, lon=lon or None, lat=lat or None,
+                                                        address=address or None),
                                    user=acc.name, datum=datum)
                     st.success(f"已保存：{cw.md(cid)}")
                 except REFUSED as exc:

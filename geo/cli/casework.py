@@ -42,11 +42,19 @@ def add_cli(sub) -> None:
 
     p = sub.add_parser("complaints", help="environmental complaints / 信访投诉")
     cs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    q = cs.add_parser("import", help="import a complaints register (xlsx/csv) / 导入信访登记簿")
+    q = cs.add_parser("import", help="import a complaints register (xlsx/csv) / 导入信访登记簿",
+                      description="Check every row of a register (12345 / 12369 / 信访 work orders as offices "
+                                  "export them) and write all rows or nothing. A row with only an address is "
+                                  "imported without a point (未定位): place it with `complaints place` or on "
+                                  "the complaints page.")
     add_store_arg(q)
-    q.add_argument("file")
+    # the file as a positional or as --file, the datum as --datum or --crs: as the other imports spell them
+    which = q.add_mutually_exclusive_group(required=True)
+    which.add_argument("file", nargs="?", help="the register (xlsx or csv)")
+    which.add_argument("--file", dest="file_opt", metavar="FILE", help="the register (same as the positional)")
     q.add_argument("--user", required=True, help="who imports (recorded with every row)")
-    q.add_argument("--datum", choices=DATUMS, default="wgs84", help="datum of the register's coordinates")
+    q.add_argument("--datum", "--crs", dest="datum", choices=DATUMS, default="wgs84",
+                   help="datum of the register's coordinates / 坐标系")
     q.add_argument("--dry-run", action="store_true", help="check only, write nothing")
     q.set_defaults(func=_complaints_import)
     q = cs.add_parser("list", help="list complaints, alarms first / 列出投诉（超期、当日到期优先）")
@@ -54,7 +62,18 @@ def add_cli(sub) -> None:
     q.add_argument("--as-of", help="date (default: the store's report date)")
     q.add_argument("--alarms", action="store_true", help="only overdue and due-today complaints")
     q.add_argument("--figures", action="store_true", help="print the figures of the year to the date")
+    q.add_argument("--unplaced", action="store_true", help="only complaints without a point (未定位)")
     q.set_defaults(func=_complaints_list)
+    q = cs.add_parser("place", help="give an unplaced complaint its point / 为未定位投诉标注位置")
+    add_store_arg(q)
+    q.add_argument("id", help="the complaint's id")
+    q.add_argument("--lon", required=True, help="longitude")
+    q.add_argument("--lat", required=True, help="latitude")
+    q.add_argument("--datum", "--crs", dest="datum", choices=DATUMS, default="wgs84",
+                   help="datum of --lon/--lat (gcj02: read from Amap/Tencent; bd09: Baidu) / 坐标系")
+    q.add_argument("--user", required=True, help="who places it (recorded with the point)")
+    q.add_argument("--replace", action="store_true", help="also move a complaint that already has a point")
+    q.set_defaults(func=_complaints_place)
 
     p = sub.add_parser("inspect", help="inspections and findings / 巡查与检查结果")
     cs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -110,7 +129,8 @@ def _complaints_import(args) -> int:
     from ..complaints import import_file
 
     store = _store(args)
-    intake = import_file(store, args.file, datum=args.datum, user=_user(args, "casework"), dry_run=args.dry_run)
+    intake = import_file(store, args.file or args.file_opt, datum=args.datum, user=_user(args, "casework"),
+                         dry_run=args.dry_run)
     for p in intake.problems[:500]:
         print(p, file=sys.stderr)
     print(intake.summary(), file=sys.stderr)
@@ -128,6 +148,9 @@ def _complaints_list(args) -> int:
     store = _store(args)
     day = _day(args.as_of, store)
     c = store.read("complaints")
+    if args.unplaced:
+        sys.stdout.write(_tsv(C.unplaced(c)))
+        return 0
     if args.figures:
         f = C.figures(c, store.read("townships"), start=pd.Timestamp(day.year, 1, 1), end=day)
         print(_tsv(C.figures_table(f)), end="")
@@ -137,6 +160,16 @@ def _complaints_list(args) -> int:
     if args.alarms:
         out.insert(0, "告警", rows["alarm_label"].to_numpy())
     sys.stdout.write(_tsv(out))
+    return 0
+
+
+def _complaints_place(args) -> int:
+    from .. import complaints as C
+
+    store = _store(args)
+    point = C.place(store, args.id, args.lon, args.lat, datum=args.datum, user=_user(args, "casework"),
+                    replace=args.replace)
+    print(f"已定位 {args.id}：{point.x:.6f}, {point.y:.6f}（WGS84） / placed", file=sys.stderr)
     return 0
 
 

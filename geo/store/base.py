@@ -222,6 +222,29 @@ class Store(ABC):
 
         return readings_sql.monthly_worst(self.read("readings"), limits, points, start, end)
 
+    def readings_present(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``keys`` (``point_id``, ``sampled_at``, ``parameter``) whose reading is stored.
+
+        In the order of ``keys``, with its index, as :data:`geo.store.readings_sql.READING_KEY` columns in
+        contract dtypes; a key with a missing part is never stored. What a readings import asks instead of
+        reading every stored reading: the backends answer in SQL (a temporary table or arrays joined on the
+        readings key index); this fallback is the pandas definition
+        (:func:`geo.store.readings_sql.readings_present`).
+        """
+        from . import readings_sql
+
+        return readings_sql.readings_present(self.read("readings"), keys)
+
+    def section_classes(self, points: Iterable[str] | None = None, start=None, end=None) -> pd.DataFrame:
+        """The published monthly classes (``section_classes``) of ``points`` (every point when ``None``) for
+        the months of ``start`` to ``end`` (inclusive; either open when ``None``), ordered by point and month.
+
+        The backends filter in SQL; this fallback is :func:`geo.store.readings_sql.section_classes`.
+        """
+        from . import readings_sql
+
+        return readings_sql.section_classes(self.read("section_classes"), points, start, end)
+
     # -- status queries (issue 13) --
 
     def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,

@@ -51,8 +51,9 @@ from .base import Change, Store, Transaction
 from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
                          search_statement, within_bbox)
 from .search_sql import frame as search_frame
-from .gpkg_format import (DECL, VERSIONS, Layout, create_layer, crs_of, decode_blobs, ensure_bookkeeping,
-                          fits, from_sql, gpkg_blobs, kind_of, quote, register_functions, to_sql, wkb_part)
+from .gpkg_format import (DECL, UNIQUE_KEYS, VERSIONS, Layout, create_layer, crs_of, decode_blobs,
+                          ensure_bookkeeping, ensure_unique, fits, from_sql, gpkg_blobs, kind_of, plain_index_name,
+                          quote, register_functions, to_sql, wkb_part)
 from .shared import (STORED_GEOMETRY, check_layer_name, merge_partial, normalise, prepare_rows, promote_multi,
                      sites_touched, status_fixes, validate_prepared, with_latest_status)
 
@@ -260,6 +261,11 @@ class GpkgStore(Store):
         with self._writer() as (con, wrote):
             try:
                 return work(_GpkgTx(con, wrote))
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" not in str(exc):
+                    raise StoreError(f"the commit to {self.path} failed; nothing was written: {exc}") from exc
+                raise StoreError(f"a row repeats a key already stored ({exc}); nothing was written",
+                                 zh=f"有数据与库中已有记录重复（{exc}），未写入任何数据。") from exc
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"the commit to {self.path} failed; nothing was written: {exc}") from exc
 
@@ -545,6 +551,60 @@ class GpkgStore(Store):
         cols = list(zip(*rows)) if rows else [[]] * 3
         return q.worst_frame(list(cols[0]), [f"{m}-01" for m in cols[1]], list(cols[2]))
 
+    def readings_present(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`Store.readings_present` in SQL: the keys in a temporary table, joined on the readings index.
+
+        SQLite finds each key's candidates by an index range (its point, the texts its time can be stored
+        as, its parameter); their times are then parsed as every read parses them and compared exactly.
+        """
+        from . import readings_sql as q
+
+        k = q.reading_keys(keys)
+        if not len(k) or not self.path.exists():
+            return k.iloc[:0]
+        with self._snapshot() as con:
+            lay = Layout(con, "readings")
+            if not lay.exists or not set(q.READING_KEY) <= set(lay.columns):
+                return k.iloc[:0]
+            # (a temporary table of this connection only: gone when the snapshot closes)
+            con.execute(q.GPKG_KEYS_TABLE)
+            con.executemany(q.GPKG_KEYS_INSERT, q.key_rows(k))
+            found = con.execute(q.GPKG_PRESENT).fetchall()
+        if not found:
+            return k.iloc[:0]
+        grid = np.empty((len(found), 2), dtype=object)
+        grid[:] = found
+        n = grid[:, 0].astype(np.int64)
+        stored = from_sql(grid[:, 1], "datetime", False).to_numpy()
+        same = stored == k["sampled_at"].to_numpy()[n]
+        return k.iloc[np.unique(n[same])]
+
+    def section_classes(self, points: Iterable[str] | None = None, start=None, end=None) -> pd.DataFrame:
+        """:meth:`Store.section_classes` in SQL (by the key index on point and month)."""
+        from . import readings_sql as q
+
+        if not self.path.exists():
+            return contract.empty("section_classes")
+        ids = q.ids_list(points)
+        lo, hi = q.month_range(start, end)
+        conds, params = [], []
+        if ids is not None:
+            conds.append('"point_id" IN (SELECT value FROM json_each(?))')
+            params.append(json.dumps(ids))
+        if lo is not None:
+            conds.append('"month" >= ?')
+            params.append(q.sqlite_time(lo))
+        if hi is not None:
+            conds.append('"month" < ?')
+            params.append(q.sqlite_time(hi))
+        with self._snapshot() as con:
+            lay = Layout(con, "section_classes")
+            if not lay.exists or not {"point_id", "month"} <= set(lay.columns):
+                return contract.empty("section_classes")
+            clause = (" WHERE " + " AND ".join(conds)) if conds else ""
+            df = _frame(con, lay, raw=False, sql_where=(clause, params), order='"point_id", "month"')
+        return normalise("section_classes", df)
+
     # -- status queries (issue 13) --
 
     def sites_on(self, layer: str, as_of=None, columns: Iterable[str] | None = None, *,
@@ -646,12 +706,16 @@ def _where_sql(lay: Layout, where: dict[str, Iterable] | None) -> tuple[str, lis
     return " WHERE " + " AND ".join(parts), params
 
 
-def _frame(con, lay: Layout, *, raw: bool, where: dict | None = None) -> pd.DataFrame:
+def _frame(con, lay: Layout, *, raw: bool, where: dict | None = None, sql_where: tuple[str, list] | None = None,
+           order: str | None = None) -> pd.DataFrame:
+    """Rows of a layout; ``where`` as :meth:`GpkgStore.read`, or ``sql_where`` = (clause, parameters) and
+    ``order`` (quoted columns) for the reads that filter otherwise."""
     names = list(lay.columns)
     select = [quote(n) for n in names] + ([quote(lay.geom)] if lay.geom else [])
-    clause, params = _where_sql(lay, where)
+    clause, params = sql_where if sql_where is not None else _where_sql(lay, where)
+    by = f"{order}, {quote(lay.pk)}" if order else quote(lay.pk)
     rows = con.execute(f"SELECT {', '.join(select) or 'NULL'} FROM {quote(lay.table)}{clause} "
-                       f"ORDER BY {quote(lay.pk)}", params).fetchall()
+                       f"ORDER BY {by}", params).fetchall()
     grid = np.empty((len(rows), max(len(select), 1)), dtype=object)  # rows → columns, in C
     if rows:
         grid[:] = rows
@@ -720,7 +784,13 @@ class _GpkgTx(Transaction):
                 ensure_bookkeeping(con, [ch.table])
                 lay = layouts[ch.table] = Layout(con, ch.table)
             fresh = ch.how == "replace" or not filled[ch.table]
+            keyed = fresh and ch.table in UNIQUE_KEYS
+            if keyed:  # rewritten whole: its key index is built again after the rows (faster, and it may
+                for name in (UNIQUE_KEYS[ch.table][0], plain_index_name(ch.table)):  # become unique again)
+                    con.execute(f"DROP INDEX IF EXISTS {quote(name)}")
             layouts[ch.table] = _write(con, lay, ch, rows, fresh)
+            if keyed:
+                ensure_unique(con, ch.table)
             filled[ch.table] = len(rows) > 0 or (filled[ch.table] and ch.how != "replace")
             written.add(ch.table)
         written |= _sync_status(con, sites_touched(prepared), self._present())
@@ -763,10 +833,28 @@ def _write(con, lay: Layout, ch: Change, rows: pd.DataFrame, fresh: bool) -> Lay
     return lay
 
 
+#: Rows from which an insert counts its features once instead of through GDAL's per-row trigger.
+_BULK = 1000
+
+
 def _insert(con, table: str, values: dict[str, list]) -> None:
     names = list(values)
+    n = len(next(iter(values.values()), []))
+    # GDAL's feature-count trigger updates gpkg_ogr_contents once per row (a third of the time of a day's
+    # 120,000 readings): a bulk insert drops it, adds the count once, and puts it back as it was, all
+    # inside this transaction (so GDAL and QGIS only ever see the file with its trigger and a true count).
+    trigger = None
+    if n >= _BULK:
+        trigger = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                              (f"trigger_insert_feature_count_{table}",)).fetchone()
+    if trigger:
+        con.execute(f"DROP TRIGGER {quote(trigger[0])}")
     con.executemany(f"INSERT INTO {quote(table)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})",
                     zip(*values.values()))
+    if trigger:
+        con.execute(trigger[1])
+        con.execute("UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? WHERE lower(table_name) = lower(?)",
+                    (n, table))
 
 
 def _upsert(con, lay: Layout, values: dict[str, list], key: str) -> None:

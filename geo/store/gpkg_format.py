@@ -351,3 +351,57 @@ def ensure_bookkeeping(con: sqlite3.Connection, tables: Iterable[str]) -> None:
     if "readings" in present:
         con.execute('CREATE INDEX IF NOT EXISTS "qingshan_readings_point" ON "readings" '
                     '("point_id", "sampled_at")')
+    for table in present & set(UNIQUE_KEYS):
+        ensure_unique(con, table)
+
+
+#: Tables with a unique key of several columns: (index name, columns). A readings import asks the database
+#: which of its (point, time, parameter) are stored, and the index refuses a second copy of one.
+UNIQUE_KEYS = {"readings": ("qingshan_readings_key", ("point_id", "sampled_at", "parameter")),
+               "section_classes": ("qingshan_section_classes_key", ("point_id", "month"))}
+
+
+def plain_index_name(table: str) -> str:
+    """The non-unique index a table gets instead of its unique key when it already holds duplicates."""
+    return UNIQUE_KEYS[table][0] + "_dups"
+
+
+def key_indexes(con: sqlite3.Connection, table: str) -> set[str]:
+    """Which of the table's key indexes (unique, or the plain one) exist."""
+    name, _ = UNIQUE_KEYS[table]
+    rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)",
+                       (name, plain_index_name(table))).fetchall()
+    return {r[0] for r in rows}
+
+
+def ensure_unique(con: sqlite3.Connection, table: str, *, rebuild: bool = False) -> bool:
+    """The table's unique key index (:data:`UNIQUE_KEYS`), created when missing; ``True`` when it is unique.
+
+    A table that already holds duplicate keys (written before the index existed) still opens: it gets a
+    plain index on the same columns instead, so the duplicate check stays a lookup, and keeps it (trying
+    the unique index again would read the whole table on every commit). ``rebuild`` drops both first (the
+    table was just rewritten whole) and tries the unique index again.
+    """
+    name, cols = UNIQUE_KEYS[table]
+    have = {r[1] for r in con.execute(f"PRAGMA table_info({quote(table)})")}
+    if not set(cols) <= have:
+        return False
+    if rebuild:
+        for n in (name, plain_index_name(table)):
+            con.execute(f"DROP INDEX IF EXISTS {quote(n)}")
+    present = key_indexes(con, table)
+    if name in present:
+        return True
+    if present:
+        return False
+    columns = ", ".join(map(quote, cols))
+    con.execute("SAVEPOINT qingshan_key")
+    try:
+        con.execute(f"CREATE UNIQUE INDEX {quote(name)} ON {quote(table)} ({columns})")
+    except sqlite3.IntegrityError:
+        con.execute("ROLLBACK TO qingshan_key")
+        con.execute(f"CREATE INDEX {quote(plain_index_name(table))} ON {quote(table)} ({columns})")
+        return False
+    finally:
+        con.execute("RELEASE qingshan_key")
+    return True

@@ -63,7 +63,7 @@ from .shared import (STORED_GEOMETRY, check_layer_name, column_kind, merge_parti
                      promote_multi, sites_touched, status_fixes, validate_prepared)
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 META_TABLE = "qingshan_meta"
 _VERSION_KEY = "version:"  # qingshan_meta rows counting the commits of each table
 T = TypeVar("T")
@@ -165,8 +165,64 @@ def _migration_3(cur) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS readings_point_time_idx ON readings (point_id, sampled_at)")
 
 
+#: Tables with a unique key of several columns: (index name, columns); see :func:`ensure_unique`.
+UNIQUE_KEYS = {"readings": ("readings_key_idx", ("point_id", "sampled_at", "parameter")),
+               "section_classes": ("section_classes_key_idx", ("point_id", "month"))}
+
+
+def _plain_index(table: str) -> str:
+    """The non-unique index a table gets instead of its unique key when it already holds duplicates."""
+    return UNIQUE_KEYS[table][0].replace("_key_idx", "_key_dups_idx")
+
+
+def ensure_unique(cur, table: str, *, rebuild: bool = False) -> bool:
+    """The table's unique key index (:data:`UNIQUE_KEYS`), created when missing; ``True`` when it is unique.
+
+    A table that already holds duplicate keys (stored before the index existed) is still opened: it gets
+    a plain index on the same columns, so the duplicate check of an import stays an index lookup, and keeps
+    it. ``rebuild`` drops both first (the table was just rewritten whole) and tries the unique one again.
+    """
+    name, cols = UNIQUE_KEYS[table]
+    plain = _plain_index(table)
+    if rebuild:
+        for n in (name, plain):
+            cur.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(n)))
+    cur.execute("SELECT to_regclass(format('%%I.%%I', current_schema(), %s::text)), "
+                "to_regclass(format('%%I.%%I', current_schema(), %s::text)), "
+                "to_regclass(format('%%I.%%I', current_schema(), %s::text))", (table, name, plain))
+    have_table, unique, dups = cur.fetchone()
+    if have_table is None:
+        return False
+    if unique is not None or dups is not None:
+        return unique is not None
+    columns = sql.SQL(", ").join(map(sql.Identifier, cols))
+    # a failed statement would end the whole transaction: the attempt runs inside a savepoint
+    cur.execute("SAVEPOINT qingshan_key")
+    try:
+        cur.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(sql.Identifier(name), sql.Identifier(table),
+                                                                        columns))
+    except Exception as exc:  # noqa: BLE001 - only a unique violation is expected; others are raised
+        if _sqlstate(exc) != "23505":
+            raise
+        cur.execute("ROLLBACK TO SAVEPOINT qingshan_key")
+        cur.execute("RELEASE SAVEPOINT qingshan_key")
+        cur.execute(sql.SQL("CREATE INDEX {} ON {} ({})").format(sql.Identifier(plain), sql.Identifier(table),
+                                                                 columns))
+        return False
+    cur.execute("RELEASE SAVEPOINT qingshan_key")
+    return True
+
+
+def _migration_4(cur) -> None:
+    """The readings key (point, time, parameter) unique, so an import asks the database which readings it holds;
+    the published monthly section classes (``section_classes``), unique by point and month."""
+    _create_table(cur, "section_classes")
+    for table in UNIQUE_KEYS:
+        ensure_unique(cur, table)
+
+
 #: (schema version, migration): each runs once, in order, in the migrating transaction.
-MIGRATIONS = ((1, _migration_1), (2, _migration_2), (3, _migration_3))
+MIGRATIONS = ((1, _migration_1), (2, _migration_2), (3, _migration_3), (4, _migration_4))
 
 
 def migrate(url: str) -> tuple[int, int]:
@@ -498,6 +554,10 @@ class PostgisStore(Store):
                     # Another writer held the same rows: back off a little, then run the whole unit again.
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                     continue
+                if _sqlstate(exc) == "23505":  # unique_violation: e.g. readings another import stored meanwhile
+                    raise StoreError(f"a row repeats a key already stored ({getattr(exc, 'orig', exc)}); "
+                                     f"nothing was written",
+                                     zh=f"有数据与库中已有记录重复（{getattr(exc, 'orig', exc)}），未写入任何数据。") from exc
                 raise StoreError(f"the database refused the commit; nothing was written: "
                                  f"{getattr(exc, 'orig', exc)}") from exc
         raise AssertionError("unreachable")
@@ -566,6 +626,10 @@ class PostgisStore(Store):
         # As in the GeoPackage, replacing (or writing into an empty table) leaves exactly the frame's
         # columns; the table is emptied first, so optional columns are simply dropped and re-added.
         fresh = ch.how == "replace" or not filled
+        keyed = fresh and table in UNIQUE_KEYS
+        if keyed:  # rewritten whole: the key index is built again after the rows (it may become unique again)
+            for n in (UNIQUE_KEYS[table][0], _plain_index(table)):
+                cur.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(n)))
         if fresh:
             cur.execute(sql.SQL("DELETE FROM {}").format(tid))
             required = set(spec.required_names)
@@ -586,6 +650,15 @@ class PostgisStore(Store):
                     cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
                         tid, sql.Identifier(name), sql.SQL(wider), sql.Identifier(name), sql.SQL(wider)))
                     columns[name] = wider
+        self._write_rows(cur, ch, rows, columns, fresh)
+        if keyed:
+            ensure_unique(cur, table)
+
+    def _write_rows(self, cur, ch: Change, rows: pd.DataFrame, columns: dict[str, str], fresh: bool) -> None:
+        """Insert (``COPY``) or upsert the rows of one validated change."""
+        table, spec = ch.table, TABLES[ch.table]
+        tid = sql.Identifier(table)
+        frame_cols = [c for c in rows.columns if not (c == "geometry" and spec.geometry)]
         if len(rows) == 0:
             return
         write_cols = frame_cols + (["geometry"] if spec.geometry else [])
@@ -766,6 +839,53 @@ class PostgisStore(Store):
             rows = cur.fetchall()
         cols = list(zip(*rows)) if rows else [[]] * 3
         return q.worst_frame(*map(list, cols))
+
+    def readings_present(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`Store.readings_present` in SQL: the keys as three arrays unnested side by side, joined on the
+        readings key index (values are parameters; no temporary table, so a read-only transaction)."""
+        from . import readings_sql as q
+
+        k = q.reading_keys(keys)
+        whole = np.flatnonzero(k.notna().all(axis=1).to_numpy())
+        if not len(whole):
+            return k.iloc[:0]
+        sub = k.iloc[whole]
+        with _driver_tx(self.engine, readonly=True) as cur:
+            if not set(q.READING_KEY) <= set(self._columns(cur, "readings")):
+                return k.iloc[:0]
+            _serial(cur)
+            times = np.datetime_as_string(sub["sampled_at"].to_numpy(dtype="datetime64[ms]"), unit="ms")
+            cur.execute(q.PG_PRESENT, {"pid": sub["point_id"].tolist(), "par": sub["parameter"].tolist(),
+                                       "t": times.tolist()})
+            n = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
+        return k.iloc[whole[np.sort(n) - 1]] if len(n) else k.iloc[:0]
+
+    def section_classes(self, points: Iterable[str] | None = None, start=None, end=None) -> pd.DataFrame:
+        """:meth:`Store.section_classes` in SQL (by the key index on point and month)."""
+        from . import readings_sql as q
+
+        ids = q.ids_list(points)
+        lo, hi = q.month_range(start, end)
+        conds, params = [], []
+        if ids is not None:
+            conds.append(sql.SQL("point_id = ANY(%s)"))
+            params.append(ids)
+        if lo is not None:
+            conds.append(sql.SQL("month >= %s::date"))
+            params.append(lo.date())
+        if hi is not None:
+            conds.append(sql.SQL("month < %s::date"))
+            params.append(hi.date())
+        with _driver_tx(self.engine, readonly=True) as cur:
+            cols = self._columns(cur, "section_classes")
+            if not {"point_id", "month"} <= set(cols):
+                return contract.empty("section_classes")
+            where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds) if conds else sql.SQL("")
+            # COLLATE "C": ids ordered by code point, as pandas orders them (not by the database's locale)
+            cur.execute(sql.SQL('SELECT {} FROM section_classes{} ORDER BY point_id COLLATE "C", month, {}').format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)), where, sql.Identifier(SEQ)), params)
+            df = _frame_from_rows("section_classes", list(cols), list(cols.values()), cur.fetchall())
+        return normalise("section_classes", df)
 
     # -- status queries (issue 13) --
 

@@ -32,7 +32,7 @@ parameters, identifiers come from the contract or the stored table and are quote
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -356,3 +356,117 @@ def pg_bounds(bounds: pd.DataFrame) -> dict:
     rows = bounds_rows(bounds)
     return {"pid": [r[0] for r in rows], "par": [r[1] for r in rows], "lo": [r[2] for r in rows],
             "hi": [r[3] for r in rows], "bd": [bool(r[4]) for r in rows]}
+
+
+# --- which readings are stored (a readings import's duplicate check) ------------------------------
+
+#: The key of a reading: one point, one time, one parameter (unique in the store; see ``ensure_readings_key``).
+READING_KEY = ("point_id", "sampled_at", "parameter")
+
+
+def reading_keys(keys: pd.DataFrame) -> pd.DataFrame:
+    """``keys`` as :data:`READING_KEY` columns in contract dtypes (text, ``datetime64[ms]``), index kept."""
+    missing = [c for c in READING_KEY if c not in keys.columns]
+    if missing:
+        raise ValueError(f"reading keys lack the columns {missing}")
+    return pd.DataFrame({"point_id": _text(keys["point_id"]),
+                         "sampled_at": pd.to_datetime(keys["sampled_at"], errors="coerce", format="mixed"
+                                                      ).astype("datetime64[ms]").to_numpy(),
+                         "parameter": _text(keys["parameter"])}, index=keys.index)
+
+
+def _text(s: pd.Series) -> np.ndarray:
+    """Cells as Python strings (``None`` where missing), an object array."""
+    v = s.to_numpy(dtype=object)
+    missing = pd.isna(v)
+    out = np.empty(len(v), dtype=object)
+    out[:] = [None if m else x if type(x) is str else str(x) for x, m in zip(v.tolist(), missing.tolist())]
+    return out
+
+
+def readings_present(readings: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``keys`` whose (point, time, parameter) is in ``readings``, in order, with their index.
+
+    A key with a missing part is never stored. The pandas definition of :meth:`Store.readings_present`.
+    """
+    k = reading_keys(keys)
+    whole = k.notna().all(axis=1).to_numpy()
+    if not whole.any() or not len(readings):
+        return k.iloc[:0]
+    r = reading_keys(readings)
+    r = r[r.notna().all(axis=1).to_numpy()]
+    stored = pd.MultiIndex.from_frame(r)
+    hit = np.zeros(len(k), bool)
+    hit[whole] = pd.MultiIndex.from_frame(k[whole]).isin(stored)
+    return k[hit]
+
+
+def time_texts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each time as written to a GeoPackage (``2007-06-28T09:30:00``, ``.500`` with milliseconds) and its
+    midnight flag (vectorised: numpy formats the times)."""
+    t = np.asarray(times, dtype="datetime64[ms]")
+    secs = t.astype("datetime64[s]")
+    frac = (t - secs).astype(np.int64) != 0
+    text = np.datetime_as_string(secs, unit="s").astype(object)
+    if frac.any():
+        text[frac] = np.datetime_as_string(t[frac], unit="ms").astype(object)
+    return text, t == t.astype("datetime64[D]")
+
+
+def key_rows(keys: pd.DataFrame, chunk: int = 20_000) -> Iterator[tuple]:
+    """Per whole key of :func:`reading_keys`' frame ``keys`` (no missing part), ``(n, point, low, high,
+    parameter)`` for the GeoPackage, made ``chunk`` keys at a time (a day's keys never all at once).
+
+    ``n`` is the key's position in ``keys``; ``low``..``high`` is the range of stored texts that can spell
+    its time (``2007-06-28T00:00:00``, with ``Z`` or milliseconds, or the bare date at midnight): SQLite
+    finds the candidates on the index, and the GeoPackage store compares the parsed times exactly.
+    """
+    pos = np.flatnonzero(keys.notna().all(axis=1).to_numpy())
+    pids, times, pars = (keys[c].to_numpy() for c in READING_KEY)
+    for a in range(0, len(pos), chunk):
+        at = pos[a:a + chunk]
+        t = times[at]
+        exact, midnight = time_texts(t)
+        low = exact.copy()
+        if midnight.any():
+            low[midnight] = np.datetime_as_string(t[midnight].astype("datetime64[D]"), unit="D").astype(object)
+        high = exact + "~"  # '~' sorts after every character a time is written with
+        yield from zip(at.tolist(), pids[at].tolist(), low.tolist(), high.tolist(), pars[at].tolist())
+
+
+GPKG_KEYS_TABLE = ('CREATE TEMP TABLE IF NOT EXISTS "qingshan_keys" (n INTEGER PRIMARY KEY, pid TEXT, lo TEXT, '
+                   'hi TEXT, par TEXT)')
+GPKG_KEYS_CLEAR = 'DELETE FROM temp."qingshan_keys"'
+GPKG_KEYS_INSERT = 'INSERT INTO temp."qingshan_keys" VALUES (?, ?, ?, ?, ?)'
+#: Candidates: each key's stored readings of its point and parameter within its time texts (one index range).
+GPKG_PRESENT = ('SELECT k.n, r."sampled_at" FROM temp."qingshan_keys" k JOIN "readings" r '
+                'ON r."point_id" = k.pid AND r."sampled_at" >= k.lo AND r."sampled_at" <= k.hi '
+                'AND r."parameter" = k.par')
+#: The positions (1-based) of the keys stored: the arrays are unnested side by side, joined on the key index.
+PG_PRESENT = ("SELECT DISTINCT k.n FROM unnest(%(pid)s::text[], %(t)s::text[]::timestamp[], %(par)s::text[]) "
+              "WITH ORDINALITY AS k(pid, t, par, n) JOIN readings r "
+              "ON r.point_id = k.pid AND r.sampled_at = k.t AND r.parameter = k.par")
+
+
+# --- published monthly section classes ----------------------------------------------------------
+
+def month_range(start=None, end=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first day of ``start``'s month and the first day after ``end``'s month (``None`` stays open)."""
+    lo = None if start is None else pd.Timestamp(start).to_period("M").to_timestamp()
+    hi = None if end is None else (pd.Timestamp(end).to_period("M") + 1).to_timestamp()
+    return lo, hi
+
+
+def section_classes(classes: pd.DataFrame, points: Iterable | None = None, start=None, end=None) -> pd.DataFrame:
+    """The published classes of ``points`` (all when ``None``) for the months ``start``..``end`` (inclusive),
+    by point and month. The pandas definition of :meth:`Store.section_classes`."""
+    c = classes
+    ids = ids_list(points)
+    if ids is not None:
+        c = c[c["point_id"].astype(str).isin(ids)]
+    lo, hi = month_range(start, end)
+    if lo is not None:
+        c = c[(c["month"] >= lo).to_numpy(bool)]
+    if hi is not None:
+        c = c[(c["month"] < hi).to_numpy(bool)]
+    return c.sort_values(["point_id", "month"], kind="stable").reset_index(drop=True)
