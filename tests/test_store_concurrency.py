@@ -80,7 +80,9 @@ while True:
     ev = pd.DataFrame({"layer": "farms", "feature_id": ids, "status": codes[k % 4],
                        "effective_on": dt.date(2008, 1, 1) + dt.timedelta(days=k), "recorded_at": dt.datetime.now(),
                        "recorded_by": "writer", "note": f"c{k}"})
-    rd = pd.DataFrame({"point_id": point, "sampled_at": [dt.datetime(2008, 1, 1, 0, 0, i) for i in range(50)],
+    # one reading per point, time and parameter (the stores' unique index): each commit its own hour
+    rd = pd.DataFrame({"point_id": point, "sampled_at": [dt.datetime(2008, 1, 1) + dt.timedelta(hours=k, seconds=i)
+                                                         for i in range(50)],
                        "parameter": "COD", "value": float(k), "unit": "mg/L"})
     store.commit([Change("farms", names, "upsert", columns=["name"]), Change("status_events", ev, "append"),
                   Change("readings", rd, "append")])
