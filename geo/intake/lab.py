@@ -195,13 +195,17 @@ def check_readings(raw: pd.DataFrame, store, *, header_text: dict | None = None,
     ----------
     raw : cells as read (object dtype), columns ``point_id``, ``sampled_at``, ``parameter``, ``value``,
         ``unit`` and optionally ``detection_limit``; the index is the row number in the file (``row``).
-    store : a :class:`geo.store.Store` (or a dict with ``sampling_points`` and ``readings`` frames).
+    store : a :class:`geo.store.Store` (or a dict with ``sampling_points`` and ``readings`` frames). Of a
+        store only the sampling points (and ``meta``) are read; whether a reading is already stored is asked
+        of it (:meth:`geo.store.Store.readings_present`, in SQL).
     header_text : ``{field: header as written}`` for the report (default: the field names).
     problems : findings already made about the file; the returned list continues it.
 
     Returns
     -------
-    ``(readings, problems)`` as :func:`parse_lab_file`.
+    ``(readings, problems)`` as :func:`parse_lab_file`. ``readings.attrs["check"]`` holds what the bounded
+    report cannot list (``rows_read``, every row with an error in ``bad_rows``, ``duplicates``,
+    ``missing_values``), for :func:`write_readings`.
     """
     limits = limits or Limits.current()
     problems = list(problems or [])

@@ -75,6 +75,8 @@ _TYPE_NAMES = {"timestamp without time zone": "timestamp", "character varying": 
 _NUMERIC = {"integer", "bigint", "double precision", "smallint", "real", "numeric"}
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _RETRIES = 8
+_KEYS_CHUNK = 20_000  # reading keys per query of readings_present
+_COPY_CHUNK = 20_000  # rows converted to Python values at a time for COPY
 
 _ENGINES: dict[str, object] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -540,6 +542,7 @@ class PostgisStore(Store):
         # Tables whose definition this commit changes, looked up beforehand (see _lock_targets).
         with _driver_tx(self.engine, readonly=True) as cur:
             locked = self._lock_targets(cur, whole)
+        del whole  # (the commit prepares its rows again: not two copies of a day's readings at once)
         self.atomic(lambda tx: tx.commit(changes, locked=locked))
 
     def atomic(self, work: Callable[[Transaction], T]) -> T:
@@ -662,9 +665,17 @@ class PostgisStore(Store):
         if len(rows) == 0:
             return
         write_cols = frame_cols + (["geometry"] if spec.geometry else [])
-        values = [_py_values(rows[c], columns[c]) for c in frame_cols]
-        if spec.geometry:
-            values.append(_ewkb_hex(table, rows.geometry.values))
+
+        def values():
+            # the Python values of a slice of rows at a time: a day's 120,000 readings are never all
+            # converted at once (COPY streams them anyway)
+            for a in range(0, len(rows), _COPY_CHUNK):
+                part = rows.iloc[a:a + _COPY_CHUNK]
+                cols = [_py_values(part[c], columns[c]) for c in frame_cols]
+                if spec.geometry:
+                    cols.append(_ewkb_hex(table, part.geometry.values))
+                yield from zip(*cols)
+
         ids = sql.SQL(", ").join(map(sql.Identifier, write_cols))
         if ch.how == "upsert" and not fresh:
             # Stage the rows, then one INSERT … ON CONFLICT: a row with an existing key replaces the old
@@ -674,7 +685,7 @@ class PostgisStore(Store):
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
                 stage, ids, tid))
             cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN _n bigserial").format(stage))
-            _copy(cur, stage, write_cols, values)
+            _copy(cur, stage, write_cols, values())
             # Upserted rows keep their place (as in the GeoPackage); a partial upsert sets only its columns.
             others = [c for c in (getattr(ch, "partial", None) or columns) if c != spec.key]
             sets = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in others]
@@ -682,7 +693,7 @@ class PostgisStore(Store):
                                 "ON CONFLICT ({}) DO UPDATE SET {}").format(
                 tid, ids, ids, stage, sql.Identifier(spec.key), sql.SQL(", ").join(sets)))
         else:
-            _copy(cur, tid, write_cols, values)
+            _copy(cur, tid, write_cols, values())
         if len(rows) >= 10_000:
             # fresh statistics after a bulk load, so lookups by id or by site use their index at once
             cur.execute(sql.SQL("ANALYZE {}").format(tid))
@@ -849,16 +860,20 @@ class PostgisStore(Store):
         whole = np.flatnonzero(k.notna().all(axis=1).to_numpy())
         if not len(whole):
             return k.iloc[:0]
-        sub = k.iloc[whole]
+        pids, times, pars = (k[c].to_numpy()[whole] for c in q.READING_KEY)
+        found = []
         with _driver_tx(self.engine, readonly=True) as cur:
             if not set(q.READING_KEY) <= set(self._columns(cur, "readings")):
                 return k.iloc[:0]
             _serial(cur)
-            times = np.datetime_as_string(sub["sampled_at"].to_numpy(dtype="datetime64[ms]"), unit="ms")
-            cur.execute(q.PG_PRESENT, {"pid": sub["point_id"].tolist(), "par": sub["parameter"].tolist(),
-                                       "t": times.tolist()})
-            n = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
-        return k.iloc[whole[np.sort(n) - 1]] if len(n) else k.iloc[:0]
+            # a few arrays of 20,000 keys each: a day's 120,000 keys are never all in memory as parameters
+            for a in range(0, len(whole), _KEYS_CHUNK):
+                part = slice(a, a + _KEYS_CHUNK)
+                t = np.datetime_as_string(times[part].astype("datetime64[ms]"), unit="ms")
+                cur.execute(q.PG_PRESENT, {"pid": pids[part].tolist(), "par": pars[part].tolist(), "t": t.tolist()})
+                found.append(np.array([r[0] for r in cur.fetchall()], dtype=np.int64) - 1 + a)
+        n = np.sort(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+        return k.iloc[whole[n]]
 
     def section_classes(self, points: Iterable[str] | None = None, start=None, end=None) -> pd.DataFrame:
         """:meth:`Store.section_classes` in SQL (by the key index on point and month)."""
@@ -993,10 +1008,11 @@ def _serial(cur) -> None:
     cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
-def _copy(cur, target, columns: list[str], values: list[list]) -> None:
+def _copy(cur, target, columns: list[str], rows: Iterable[tuple]) -> None:
+    """``COPY`` the rows (tuples in the order of ``columns``) into ``target``."""
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
             target, sql.SQL(", ").join(map(sql.Identifier, columns)))) as cp:
-        for row in zip(*values):
+        for row in rows:
             cp.write_row(row)
 
 
