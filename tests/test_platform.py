@@ -243,14 +243,14 @@ def test_a_better_class_from_fewer_values_is_no_contradiction(store, tmp_path):
 
 
 def test_a_unit_not_understood_refuses_its_column_and_unknown_columns_are_named(store, tmp_path):
-    header = HEADER.replace("电导率(μS/cm)", "电导率(mS/m)").replace(",站点情况", ",站点情况,备注")
+    header = HEADER.replace("电导率(μS/cm)", "电导率(ppm)").replace(",站点情况", ",站点情况,备注")
     rows = [r + ",人工比对" for r in ROWS[:1]]
     before = len(store.read("readings"))
     result = platform.import_platform(store, export_csv(tmp_path / "a.csv", rows, header=header), year=2007,
                                       user="t")
     assert not result.written and len(store.read("readings")) == before
     [e] = errors(result)
-    assert e.row is None and e.column == "电导率(mS/m)" and "mS/m" in e.why_zh
+    assert e.row is None and e.column == "电导率(ppm)" and "ppm" in e.why_zh
     [w] = [p for p in warnings(result) if "未识别的列" in p.why_zh]
     assert w.column == "备注"
 

@@ -110,6 +110,10 @@ UNITS: dict[str, dict[str, tuple[str, int]]] = {
            "ph": ("无量纲", 0), "ph单位": ("无量纲", 0), "dimensionless": ("无量纲", 0)},
     "WT": {"℃": ("℃", 0), "°c": ("℃", 0), "摄氏度": ("℃", 0), "度": ("℃", 0)},
     "FC": {"个/l": ("个/L", 0), "mpn/l": ("个/L", 0), "cfu/l": ("个/L", 0)},
+    # parameters of the automatic stations outside GB 3838 (stored, never classed)
+    "EC": {"μs/cm": ("µS/cm", 0), "us/cm": ("µS/cm", 0), "ms/m": ("µS/cm", 1), "ms/cm": ("µS/cm", 3)},
+    "TURB": {"ntu": ("NTU", 0), "fnu": ("NTU", 0)},
+    "ALGAE": {"个/l": ("个/L", 0), "cells/l": ("个/L", 0), "cell/l": ("个/L", 0), "万个/l": ("个/L", 4)},
 }
 
 
