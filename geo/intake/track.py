@@ -86,6 +86,23 @@ def passed_stops(line, stops: gpd.GeoDataFrame, within_m: float = WITHIN_M) -> p
     return out.assign(distance_m=np.round(d, 1), passed=d <= within_m)
 
 
+def _stops(store, inspection_id: str) -> gpd.GeoDataFrame:
+    """The inspection's planned stops with their sites' names (read here, not through geo.inspections, which
+    sits above the intake: the track only needs where each stop is)."""
+    v = store.read("inspection_visits", where={"inspection_id": [inspection_id]})
+    if not len(v):
+        return gpd.GeoDataFrame({"seq": [], "layer": [], "feature_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    if "seq" not in v.columns:
+        v = v.sort_values("visited_at", kind="stable").assign(seq=np.arange(1, len(v) + 1))
+    names = {}
+    for layer, ids in v.groupby("layer")["feature_id"]:
+        sites = store.read(layer, where={"id": sorted(set(map(str, ids)))})
+        names.update({(layer, i): n for i, n in zip(sites["id"], sites["name"])})
+    v = v.assign(name=[names.get((lay, f), f) for lay, f in zip(v["layer"], v["feature_id"])])
+    return gpd.GeoDataFrame(v.sort_values("seq", kind="stable").reset_index(drop=True), geometry="geometry",
+                            crs="EPSG:4326")
+
+
 def import_track(store, inspection_id: str, src, *, name: str | None = None, datum: str | None, user: str,
                  within_m: float = WITHIN_M, dry_run: bool = False, now: dt.datetime | None = None) -> Track:
     """Read a GPX track, match it to the inspection's stops and keep it as the inspection's attachment.
@@ -95,7 +112,6 @@ def import_track(store, inspection_id: str, src, *, name: str | None = None, dat
     geo.errors.GeoError : unknown inspection, no datum, not a GPX, no track, over a limit.
     """
     from .. import attachments
-    from ..inspections import stops_of
     from ..store import Change
 
     ins = store.read("inspections", where={"id": [str(inspection_id)]})
@@ -107,9 +123,7 @@ def import_track(store, inspection_id: str, src, *, name: str | None = None, dat
 
         data = Path(src).read_bytes() if not hasattr(src, "read") else src.read()
     line, started, ended, code = read_track(bytes(data), name=name or "track.gpx", datum=datum)
-    stops = stops_of(store, str(inspection_id))
-    stops = gpd.GeoDataFrame(stops, geometry="geometry", crs="EPSG:4326") if len(stops) else \
-        gpd.GeoDataFrame({"seq": [], "layer": [], "feature_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    stops = _stops(store, str(inspection_id))
     length = float(_GEOD.geometry_length(line))
     track = Track(str(inspection_id), line, started, ended, length, passed_stops(line, stops, within_m), code,
                   within_m)
