@@ -37,7 +37,7 @@ import shapely
 
 from . import config, contract
 from .contract import CHANNEL_LABELS, CATEGORY_LABELS, DIRECT_CHANNELS, SITE_LAYERS, STORE_CRS, TABLES
-from .crs import DATUMS, to_wgs84
+from .crs import parse_datum, to_wgs84
 from .errors import GeoError
 from .intake.report import Finding, bounded_findings, report_frame
 from .io.cells import blank as _blank
@@ -378,8 +378,7 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
     A row with neither coordinates nor a site but an address is kept without a point (未定位, a warning);
     findings name the header as written in the register.
     """
-    if datum not in DATUMS:
-        raise GeoError(f"未知坐标系“{datum}”。", f"unknown datum {datum!r} (one of {', '.join(DATUMS)})")
+    datum = parse_datum(datum)  # the one datum parser: a bilingual error for a name it does not know
     user = (user or "").strip()
     if not user:
         raise GeoError("必须指明录入人。", "the recording user is required")
@@ -653,7 +652,7 @@ def place(store, complaint_id: str, lon, lat, *, datum: str = "wgs84", user: str
     ----------
     complaint_id : the complaint's id.
     lon, lat : longitude and latitude (numbers or text: ``118.95``, ``118°57'E``).
-    datum : the datum of ``lon, lat`` (one of :data:`geo.crs.DATUMS`); stored in WGS84.
+    datum : the datum of ``lon, lat`` (any name :func:`geo.crs.parse_datum` knows); stored in WGS84.
     user : who places it (required).
     replace : also move a complaint that already has a point (else refused).
 
@@ -670,8 +669,7 @@ def place(store, complaint_id: str, lon, lat, *, datum: str = "wgs84", user: str
     user = (user or "").strip()
     if not user:
         raise GeoError("必须指明录入人。", "the recording user is required")
-    if datum not in DATUMS:
-        raise GeoError(f"未知坐标系“{datum}”。", f"unknown datum {datum!r} (one of {', '.join(DATUMS)})")
+    datum = parse_datum(datum)  # the one datum parser: a bilingual error for a name it does not know
     x = None if _blank(lon) else parse_coord(lon)
     y = None if _blank(lat) else parse_coord(lat)
     if x is None or y is None or not (-180 <= x <= 180 and -90 <= y <= 90):

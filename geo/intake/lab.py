@@ -111,7 +111,8 @@ UNITS: dict[str, dict[str, tuple[str, int]]] = {
     "WT": {"℃": ("℃", 0), "°c": ("℃", 0), "摄氏度": ("℃", 0), "度": ("℃", 0)},
     "FC": {"个/l": ("个/L", 0), "mpn/l": ("个/L", 0), "cfu/l": ("个/L", 0)},
     # parameters of the automatic stations outside GB 3838 (stored, never classed)
-    "EC": {"μs/cm": ("µS/cm", 0), "us/cm": ("µS/cm", 0), "ms/m": ("µS/cm", 1), "ms/cm": ("µS/cm", 3)},
+    "EC": {"μs/cm": ("µS/cm", 0), "us/cm": ("µS/cm", 0), "微西门子/厘米": ("µS/cm", 0), "ms/m": ("µS/cm", 1),
+           "ms/cm": ("µS/cm", 3)},
     "TURB": {"ntu": ("NTU", 0), "fnu": ("NTU", 0)},
     "ALGAE": {"个/l": ("个/L", 0), "cells/l": ("个/L", 0), "cell/l": ("个/L", 0), "万个/l": ("个/L", 4)},
 }
@@ -178,12 +179,12 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
         table = readers.read_table(path_or_buffer, name=name, aliases=HEADERS, formats=("csv", "xlsx"),
                                    limits=limits)
     except GeoError as exc:
-        return _empty(), [Finding(None, "", "", exc.zh, exc.en)]
+        return empty_readings(), [Finding(None, "", "", exc.zh, exc.en)]
     cols = {f: c for c, f in table.matched.items()}  # field → header as written
     missing = [f for f in REQUIRED if f not in cols]
     if missing:
         names = "、".join(HEADER_LABELS[f] for f in missing)
-        return _empty(), [Finding(None, "", ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
+        return empty_readings(), [Finding(None, "", ", ".join(missing), f"缺少列：{names}（表头应含 点位、采样时间、指标、数值、单位）",
                                      f"missing column(s): {', '.join(missing)}")]
     raw = pd.DataFrame({f: table.frame[c].to_numpy(dtype=object) for f, c in cols.items()}, dtype=object)
     raw.index = pd.Index(table.row_numbers, name="row")
@@ -449,7 +450,7 @@ def _duplicates(new: pd.DataFrame, store, header_text: dict, limit: int) -> tupl
     return out, np.unique(np.concatenate([rows[dup], stored]))
 
 
-def _empty() -> pd.DataFrame:
+def empty_readings() -> pd.DataFrame:
     df = pd.DataFrame({"point_id": pd.Series(dtype=object), "sampled_at": pd.Series(dtype="datetime64[ms]"),
                        "parameter": pd.Series(dtype=object), "value": pd.Series(dtype=float),
                        "unit": pd.Series(dtype=object), "below_detection": pd.Series(dtype="boolean")})
@@ -461,7 +462,7 @@ def _empty() -> pd.DataFrame:
 
 #: A bounded report's closing line for a kind (geo.intake.report): "另有 N 处同类问题未列出（“kind”共 M 处）".
 _TALLY = re.compile(r"另有 ([\d,]+) 处同类问题未列出（“(.*)”共 ([\d,]+) 处）")
-_DUPLICATE_WHAT = ("重复（同一点位、时间、指标）", "已在库中")
+DUPLICATE_WHAT = ("重复（同一点位、时间、指标）", "已在库中")
 _MISSING_WHAT = ("数值为空",)
 
 
@@ -589,7 +590,7 @@ def _ranges(rows) -> str:
     return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in zip(starts.tolist(), ends.tolist()))
 
 
-def _rows_of_kind(findings, what: tuple[str, ...]) -> int:
+def rows_of_kind(findings, what: tuple[str, ...]) -> int:
     """Rows whose finding is of a kind whose message contains one of ``what``, counting a bounded report's
     omitted ones (each finding of these kinds is about one row)."""
     rows, omitted = set(), 0
@@ -648,8 +649,8 @@ def write_readings(store, readings: pd.DataFrame, problems: list[Finding], *, dr
     result = ReadingsImport(
         readings, list(problems), rows_read=int(rows_read), errors=total_count(problems, "error"),
         warnings=total_count(problems, "warning"), bad_rows=len(bad),
-        duplicates=int(facts.get("duplicates", _rows_of_kind(problems, _DUPLICATE_WHAT))),
-        missing_values=int(facts.get("missing_values", _rows_of_kind(problems, _MISSING_WHAT))),
+        duplicates=int(facts.get("duplicates", rows_of_kind(problems, DUPLICATE_WHAT))),
+        missing_values=int(facts.get("missing_values", rows_of_kind(problems, _MISSING_WHAT))),
         dry_run=dry_run, skip_bad_rows=skip_bad_rows, file_error=file_error)
     if file_error or ((result.errors or bad) and not skip_bad_rows):
         result.findings = bounded_findings(problems, limits.max_report_lines)

@@ -478,7 +478,7 @@ def _check(raw: pd.DataFrame, store, limits: Limits) -> tuple[pd.DataFrame, list
         parts.append(got.assign(flag=sub["flag"].reindex(got.index).to_numpy(dtype=object),
                                 status=sub["status"].reindex(got.index).to_numpy(dtype=object)))
         found += problems
-    readings = pd.concat(parts) if parts else lab._empty().assign(flag=None, status=None)
+    readings = pd.concat(parts) if parts else lab.empty_readings().assign(flag=None, status=None)
     readings = readings.sort_index(kind="stable")
     readings["flag"] = _flag_text(readings)
     readings = readings.drop(columns=["status"])
@@ -501,9 +501,9 @@ def _merged(found: list[Finding], names: pd.Series) -> list[Finding]:
     return [Finding(row, id_, "、".join(cols), zh, en, sev) for (row, id_, zh, en, sev), cols in groups.items()]
 
 
-#: Units of the platform's parameters outside GB 3838 that :func:`geo.intake.lab.unit_for` does not know
-#: (spelling after NFKC and lower case → the unit stored, that of :data:`geo.water.STANDARD`). Used only
-#: while the lab vocabulary lacks them: as soon as ``lab.unit_for`` accepts a unit, the lab check decides.
+#: Units of the platform's parameters outside GB 3838 (spelling after NFKC and lower case → the unit stored).
+#: ``lab.unit_for`` knows them all; a header unit it does not know refuses the column once here (one finding
+#: for the column, not one per hour), instead of a finding on every row.
 _OWN_UNITS = {
     "EC": {"μs/cm": "µS/cm", "us/cm": "µS/cm", "微西门子/厘米": "µS/cm"},
     "TURB": {"ntu": "NTU"},
@@ -608,7 +608,7 @@ def _facts(raw: pd.DataFrame, found: list[Finding]) -> dict:
     missing (they are counted apart, :attr:`PlatformImport.no_data`)."""
     return {"rows_read": int(raw.attrs.get("rows", raw.index.nunique())),
             "bad_rows": sorted({p.row for p in found if p.severity == "error" and p.row is not None}),
-            "duplicates": lab._rows_of_kind(found, lab._DUPLICATE_WHAT), "missing_values": 0}
+            "duplicates": lab.rows_of_kind(found, lab.DUPLICATE_WHAT), "missing_values": 0}
 
 
 # --- writing ------------------------------------------------------------------------------
