@@ -593,9 +593,9 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
         return Intake(layer, datum, mapping, contract.empty(layer), contract.empty("status_events"), problems,
                       suggested_datum=suggested, source=ledger.source)
 
-    for row, zh, en in getattr(ledger, "skipped", ()):
+    for row, zh, en in ledger.skipped:
         problems.append(Finding(int(row), "", "", f"已跳过：{zh}", f"left out: {en}", "warning"))
-    for col, n_filled in getattr(ledger, "merged_down", {}).items():
+    for col, n_filled in ledger.merged_down.items():
         file_problem(col, f"合并单元格已向下填充 {n_filled} 格（按所在合并区域的值）",
                      f"{n_filled} merged cell(s) filled down from their merged range", "warning")
 

@@ -42,6 +42,8 @@ class Finding:
     why_zh: str
     why: str
     severity: str = "error"
+    #: How many findings this line stands for: 1, or the findings of its kind a bounded report left out.
+    count: int = 1
 
     def __str__(self) -> str:
         # one tab-separated line: row, id, column, severity, message (the CLI's report)
@@ -68,7 +70,7 @@ def _kind(p: Finding) -> tuple:
 def _more(kind: tuple, omitted: int, total: int) -> Finding:
     severity, column, what = kind
     return Finding(None, "", column, f"另有 {omitted:,} 处同类问题未列出（“{what}”共 {total:,} 处）",
-                   f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity)
+                   f"{omitted:,} more finding(s) of this kind not listed ({total:,} in all)", severity, omitted)
 
 
 def bounded_findings(findings, limit: int | None = None) -> list[Finding]:
@@ -92,10 +94,4 @@ def report_frame(findings) -> pd.DataFrame:
 
 def total_count(findings, severity: str = "error") -> int:
     """How many findings of ``severity`` there truly are, counting those a bounded report only counts."""
-    n = 0
-    for p in findings:
-        if p.severity != severity:
-            continue
-        m = re.match(r"另有 ([\d,]+) 处同类问题未列出", p.why_zh) if p.row is None else None
-        n += int(m.group(1).replace(",", "")) if m else 1
-    return n
+    return sum(p.count for p in findings if p.severity == severity)
