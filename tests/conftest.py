@@ -85,3 +85,24 @@ def app_store(demo_store, monkeypatch) -> Path:
     yield demo_store
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+# --- markers (pyproject.toml): set from where a test lives and what it uses -----------------------
+
+#: Files of whole-process, scale or load tests.
+SLOW_FILES = {"test_load.py", "test_page_buffer_scale.py", "test_store_concurrency.py", "test_readme_commands.py",
+              "test_synth.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``browser``, ``postgis`` and ``slow`` tests so a fast tier can leave them out (``-m``)."""
+    for item in items:
+        name = item.path.name
+        if name.startswith("test_browser_"):
+            item.add_marker(pytest.mark.browser)
+        # PostGIS either by fixture or by a backend parameter that fetches it (``[postgis]``, ``[pg-demo]`` …)
+        ids = set(getattr(getattr(item, "callspec", None), "id", "").split("-"))
+        if {"pg_url", "pg_db"} & set(getattr(item, "fixturenames", ())) or {"pg", "postgis"} & ids:
+            item.add_marker(pytest.mark.postgis)
+        if name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

@@ -53,7 +53,11 @@ def test_phone_page_fits_and_records_a_finding(server):
         page.get_by_label("密码").fill("inspector-pw")
         page.get_by_role("button", name="登录").click()
         page.get_by_role("button", name="保存检查结果").wait_for(timeout=60000)
-        time.sleep(1.0)
+        # the form is whole once its radio choices and the sign-out button are drawn: wait for that, not a clock
+        page.locator('div[role="radiogroup"] label').first.wait_for(timeout=60000)
+        page.get_by_role("button", name="退出登录").wait_for(timeout=60000)
+        page.wait_for_function("""() => [...document.querySelectorAll('div[role="radiogroup"] label')]
+            .every(l => l.getBoundingClientRect().height > 0)""", timeout=60000)
         lay = _layout(page)
         assert lay["scroll"] <= PHONE[0], lay
         big = {name: h for name, h, right in lay["buttons"]}

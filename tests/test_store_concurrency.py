@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -297,10 +298,15 @@ def test_gdal_reads_while_a_writer_holds_the_lock(demo_store):
     p = _start(HOLDER, demo_store)
     assert p.stdout.readline().strip() == "holding", p.stderr.read()
     try:
-        # GDAL (QGIS reads through it) opens the file and reads the last committed state meanwhile
-        t0 = time.perf_counter()
-        farms = pyogrio.read_dataframe(demo_store, layer="farms")
-        assert time.perf_counter() - t0 < 5
+        # GDAL (QGIS reads through it) opens the file and reads the last committed state meanwhile: the read
+        # finishes while the writer still holds its lock (a read that waited for the lock would not finish here)
+        done = {}
+        reader = threading.Thread(target=lambda: done.update(farms=pyogrio.read_dataframe(demo_store, layer="farms")))
+        reader.start()
+        reader.join(timeout=120)
+        assert "farms" in done, "the GDAL read waited for the writer"
+        assert p.poll() is None, "the writer let go before the read finished"
+        farms = done["farms"]
         assert farms.set_index("id").loc["F001", "name"] == old
         assert {"farms", "status_events", "readings"} <= {r[0] for r in pyogrio.list_layers(demo_store)}
     finally:
