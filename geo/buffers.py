@@ -948,11 +948,21 @@ def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", 
     from .io.writers import Meta
 
     names = "、".join(LAYER_LABELS.get(k, k) for k in _parse_layers(layers))
+    d, official = float(distance), float(rules.riverside_limit_m())
+    how = "距离按局部横轴墨卡托平面（GRS80）精确计算，单位米，保留到毫米"
+    if d == official:
+        title = f"沿河{d:g}米缓冲区内在管点位清单"
+        rule = (f"在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {d:g} 米即为违规（含 {d:g} 米）；{how}")
+    else:
+        # a list at another limit is a what-if: it must never read as the rule in force
+        title = f"沿河{d:g}米范围内在管点位清单（假设比较，现行限值 {official:g} 米）"
+        rule = (f"现行规则：在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {official:g} 米即为违规。"
+                f"本清单为假设比较，按假设限值 {d:g} 米列出距水体不超过 {d:g} 米的在管点位，不是现行规则下的违规清单；{how}")
     return Meta(
-        title=f"沿河{float(distance):g}米缓冲区内在管点位清单",
-        rule=f"在管点位距河流岸线（中心线减半河宽）或水库、湖泊水面不超过 {float(distance):g} 米即为违规（含 "
-             f"{float(distance):g} 米）；距离按局部横轴墨卡托平面（GRS80）精确计算，单位米，保留到毫米",
-        parameters={"限值（米）": float(distance), "检查的图层": names, "坐标": "经纬度 WGS84（EPSG:4326）",
+        title=title,
+        rule=rule,
+        parameters={"限值（米）": d, "现行限值（米）": official, "检查的图层": names,
+                    "坐标": "经纬度 WGS84（EPSG:4326）",
                     "距离算法": "点到河流中心线距离减半河宽（不小于0），水库湖泊内为0；局部横轴墨卡托平面"},
         as_of=pd.Timestamp(as_of).date() if as_of is not None else "当前状态",
         data_version=data_version, generated_by=generated_by)

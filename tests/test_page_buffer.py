@@ -39,9 +39,11 @@ def test_default_view_matches_the_rule(store):
     expected = buffers.check(store, 200, as_of=as_of)
     assert count(metric(at, "200 米内在管点位")) == len(expected) > 0
     assert count(metric(at, "养殖场")) == int((expected["layer"] == "farms").sum())
-    # the what-if (default 300 m) counts the sites between 200 and 300 m
+    # the what-if tile (default 300 m) says how many the page would list at 300 m, and the difference
     at300 = buffers.check(store, 300, as_of=as_of)
-    assert count(metric(at, "改为 300 米")) == len(at300) - len(expected)
+    assert count(metric(at, "改为 300 米")) == len(at300) > len(expected)
+    tile = next(m for m in at.metric if m.label == "改为 300 米")
+    assert tile.delta.startswith(f"+{len(at300) - len(expected)} 处")
     # the list holds exactly the violations, with the nearest water named
     listed = [df for df in at.dataframe if "距水体（米）" in df.value.columns]
     assert any(set(df.value["编号"]) == set(expected["id"]) for df in listed)
@@ -56,7 +58,15 @@ def test_limit_layers_and_date_change_the_answer(store):
     at.slider(key="proposed").set_value(500)
     run(at)
     assert count(metric(at, "500 米内在管点位")) == len(buffers.check(store, 500, as_of=as_of))
-    assert count(metric(at, "改为 500 米")) == 0
+    assert count(metric(at, "改为 500 米")) == len(buffers.check(store, 500, as_of=as_of))
+    # a looser limit compared with a stricter one: fewer listed, a minus sign (the arrow points down)
+    at.slider(key="proposed").set_value(300)
+    run(at)
+    at300 = buffers.check(store, 300, as_of=as_of)
+    tile = next(m for m in at.metric if m.label == "改为 300 米")
+    assert count(tile.value) == len(at300)
+    fewer = len(buffers.check(store, 500, as_of=as_of)) - len(at300)
+    assert fewer > 0 and tile.delta.startswith(f"-{fewer} 处")
     at.multiselect(key="layers").set_value(["farms"])
     run(at)
     assert count(metric(at, "500 米内在管点位")) == len(buffers.check(store, 500, layers="farms", as_of=as_of))
@@ -92,3 +102,14 @@ def test_new_data_version_is_picked_up_and_names_are_text(store):
     assert count(metric(at, "200 米内在管点位")) == before + 1
     listed = [df for df in at.dataframe if "距水体（米）" in df.value.columns]
     assert any("<script>alert(1)</script>" in set(df.value["名称"]) for df in listed)  # shown as plain text
+
+
+def test_a_list_at_another_limit_says_it_is_a_what_if():
+    """A download at 500 m must not read as the rule in force (200 m): its title and rule say 假设比较."""
+    official = buffers.riverside_meta(200)
+    assert "假设" not in official.title and "不超过 200 米即为违规" in official.rule
+    other = buffers.riverside_meta(500)
+    assert "假设比较" in other.title and "现行限值 200 米" in other.title
+    assert other.rule.startswith("现行规则：") and "不超过 200 米即为违规" in other.rule
+    assert "不超过 500 米即为违规" not in other.rule
+    assert other.parameters["现行限值（米）"] == 200.0 and other.parameters["限值（米）"] == 500.0

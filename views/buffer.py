@@ -200,9 +200,13 @@ cols = st.columns(1 + len(layers) + 1)
 cols[0].metric(f"{distance:g} 米内在管点位", f"{len(violations)} 处")
 for col, k in zip(cols[1:], layers):
     col.metric(LAYER_LABELS[k], f"{int((violations['layer'] == k).sum())} 处")
-sign = "新增" if proposed >= distance else "减少"
-cols[-1].metric(f"改为 {proposed:g} 米", f"{len(added)} 处", delta=f"{sign} {len(added)}",
-                delta_color="inverse" if proposed >= distance else "normal")
+# the what-if tile says what the page would list at the other limit, and the difference to today's
+# (one truth with the 假设比较 tab: both come from B.within on the one result); more listed is worse (red)
+at_proposed = B.within(res, proposed)
+diff = len(at_proposed) - len(violations)
+cols[-1].metric(f"改为 {proposed:g} 米", f"{len(at_proposed)} 处",
+                delta=f"{diff:+d} 处（较 {distance:g} 米）" if diff else f"与 {distance:g} 米相同",
+                delta_color="inverse" if diff else "off")
 
 tab_map, tab_town, tab_whatif, tab_list = st.tabs(["地图", "按乡镇统计", "假设比较", "清单与下载"])
 
