@@ -482,11 +482,37 @@ class Projection:
             return None
         return self.projected_on is not None and self.projected_on <= self.deadline
 
+    @property
+    def verdict(self) -> str:
+        """One word on the pace, the one every surface uses: 已完成, 可按期完成, 预计逾期, 停滞 or 无期限."""
+        if self.remaining <= 0:
+            return "已完成"
+        if self.projected_on is None:
+            return "停滞"
+        if self.deadline is None:
+            return "无期限"
+        return "可按期完成" if self.on_time else "预计逾期"
+
     def line(self) -> pd.DataFrame:
         """The projection as two points ``date, done`` (empty when there is no projection)."""
         if self.projected_on is None or self.remaining <= 0:
             return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "done": pd.Series(dtype="float64")})
         return pd.DataFrame({"date": [self.as_of, self.projected_on], "done": [float(self.done), float(self.targets)]})
+
+
+def outlook(overdue: int, projection: Projection) -> tuple[str, bool]:
+    """What the 逾期未完成 figure says beside it, and whether that is bad news.
+
+    Overdue sites need 督办 whatever the pace; with none overdue, "按期推进" only when
+    the campaign's projection meets its deadline: the header never says on time above a
+    chart that says late.
+    """
+    if overdue > 0:
+        return "需督办", True
+    verdict = projection.verdict
+    if verdict in ("预计逾期", "停滞"):
+        return f"暂无逾期，但{'进度停滞' if verdict == '停滞' else '按当前进度预计逾期'}", True
+    return {"已完成": "已全部完成", "无期限": "暂无逾期"}.get(verdict, "按期推进"), False
 
 
 def project(series: pd.DataFrame, targets_n: int, as_of, window_days: int = 90,

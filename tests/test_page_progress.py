@@ -177,3 +177,44 @@ def test_timeline_of_some_townships_counts_only_their_targets(tmp_path, monkeypa
         want = want[want["date"] >= day - pd.Timedelta(days=730)]
         assert got["done"].astype(int).tolist() == want["done"].tolist()
     assert some["done"].iloc[-1] < all_area["done"].iloc[-1]
+
+
+def test_header_never_says_on_time_above_a_late_projection(app):
+    """逾期未完成 0 · 按期推进 above 预计…完成，将超过期限 was two answers: both now come from one projection."""
+    at = app
+    seen = set()
+    for campaign in ("chemical", "lime", "livestock"):
+        at.selectbox(key="campaign").set_value(campaign)
+        for window in (30, 90, 180):
+            at.slider(key="window").set_value(window)
+            at.run()
+            assert not at.exception
+            tile = next(m for m in at.metric if m.label == "逾期未完成（处）")
+            notes = " ".join(c.value for c in at.caption) + " ".join(s.value for s in at.success) + \
+                " ".join(w.value for w in at.warning)
+            late = "将超过期限" in notes or "无法完成剩余" in notes
+            seen.add(late)
+            if late:
+                assert tile.delta != "按期推进" and ("预计逾期" in tile.delta or "停滞" in tile.delta
+                                                     or tile.delta == "需督办"), (campaign, window, tile.delta)
+            if "可按期完成" in notes and int(tile.value) == 0:
+                assert tile.delta == "按期推进", (campaign, window, tile.delta)
+    assert seen == {True, False}  # the demo has campaigns on both sides
+
+def test_outlook_words():
+    import geo.progress as P
+
+    day = pd.Timestamp("2007-06-30")
+
+    def proj(projected, deadline, done=5, targets=10):
+        return P.Projection(day, targets, done, 90, 0, 0.1, None if projected is None else pd.Timestamp(projected),
+                            None if deadline is None else pd.Timestamp(deadline))
+
+    assert P.outlook(0, proj("2007-09-01", "2007-12-31")) == ("按期推进", False)
+    word, bad = P.outlook(0, proj("2008-03-26", "2007-12-31"))
+    assert bad and "预计逾期" in word
+    word, bad = P.outlook(0, proj(None, "2007-12-31"))
+    assert bad and "停滞" in word
+    assert P.outlook(3, proj("2007-09-01", "2007-12-31")) == ("需督办", True)
+    assert P.outlook(0, proj(None, None, done=10)) == ("已全部完成", False)
+    assert P.outlook(0, proj("2007-09-01", None)) == ("暂无逾期", False)

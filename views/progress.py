@@ -120,19 +120,24 @@ ldays = live["days_to_deadline"]
 m4.metric("养殖场已验收（家）", f"{live['done']}/{live['targets']}",
           delta=f"治理中 {live['treating']}", delta_color="off", delta_arrow="off", border=True,
           help=None if ldays is None else f"治理期限 {live['deadline']:%Y-%m-%d}，距期限 {ldays} 天")
-m5.metric("逾期未完成（处）", f"{k['overdue']}", border=True, delta_arrow="off",
-          delta="按期推进" if k["overdue"] == 0 else "需督办", delta_color="off" if k["overdue"] == 0 else "inverse")
+c = P.CAMPAIGNS[campaign]
+# the projection the chart below draws (its window slider's value): the header's word comes from it too
+window = int(st.session_state.get("window", 90))
+series, proj = P.timeline(_timeline_frames(frames, campaign, as_of, towns), campaign, as_of, window_days=window)
+word, bad = P.outlook(int(k["overdue"]), proj)
+m5.metric("逾期未完成（处）", f"{k['overdue']}", border=True, delta_arrow="off", delta=word,
+          delta_color="inverse" if bad else "off",
+          help=f"{c.label}：{proj.verdict}" + ("" if proj.projected_on is None or proj.remaining <= 0
+                                               else f"（预计 {proj.projected_on:%Y年%m月%d日} 完成）"))
 
 # --- map and timeline ---------------------------------------------------------------------------
-c = P.CAMPAIGNS[campaign]
 left, right = st.columns([1, 1.2])
 with left:
     st.subheader(f"{c.label} · 乡镇完成率")
     mapview.show(_map_html(version, campaign, as_of, tuple(towns)), height=460)
 with right:
     st.subheader("累计完成与期限")
-    window = st.slider("预测采用近 N 天进度", 30, 180, 90, step=15, key="window")
-    series, proj = P.timeline(_timeline_frames(frames, campaign, as_of, towns), campaign, as_of, window_days=window)
+    st.slider("预测采用近 N 天进度", 30, 180, 90, step=15, key="window")
     series = series[series["date"] >= pd.Timestamp(as_of) - pd.Timedelta(days=730)]
     base = alt.Chart(series).mark_line(interpolate="step-after", color="#1f6fb2").encode(
         x=alt.X("date:T", title="日期", axis=alt.Axis(labelExpr=fmt.VEGA_MONTH)),
