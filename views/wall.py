@@ -179,9 +179,9 @@ def closure_tiles(frames, as_of) -> list[str]:
         (f"已超期 {-days} 天" if days is not None else "")
     out = [tile("化工企业关停", f"{chem['closed']}/{chem['targets']}", note,
                 "" if (chem["rate"] or 0) >= 1 else ("qs-warn" if days is None or days >= 0 else "qs-bad"))]
-    closed = lime["kilns_closed"] + lime["sheds_closed"]
-    out.append(tile("石灰窑（棚）关停", f"{closed}/{lime['kilns'] + lime['sheds']}",
-                    f"窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
+    # done as the campaign defines it (关停, 改建 or 搬迁: rules.campaign_done), the figure the chart beside it draws
+    out.append(tile("石灰窑（棚）整治", f"{lime['done']}/{lime['targets']}",
+                    f"关停 窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
                     "" if (lime["rate"] or 0) >= 1 else "qs-warn"))
     ldays = live.get("days_to_deadline")
     out.append(tile("养殖场治理", f"{live['done']}/{live['targets']}",
