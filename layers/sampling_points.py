@@ -24,6 +24,9 @@ CLASS_COLOURS = {k: m.colour for k, m in symbols.WATER_CLASS.items()}
 CLASS_LABELS = {k: m.label for k, m in symbols.WATER_CLASS.items()}
 KIND_LABELS = {"section": "监测断面", "outfall": "排污口"}
 COLORS = CLASS_COLOURS
+#: The ring around a point that misses its target or limit, and its legend row.
+FAIL_RING = symbols.PALETTE["vermillion"]
+FAIL_LABEL = "未达标（红圈）"
 _PASS = {"pass", "达标", "true", "1", "yes"}
 _FAIL = {"fail", "超标", "false", "0", "no"}
 
@@ -101,6 +104,12 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None
     order = [m_.colour for m_ in symbols.WATER_CLASS.values()] + [m_.colour for m_ in symbols.OUTFALL.values()] + \
         [symbols.NO_DATA]
     legend += [meanings[c] for c in order if c in meanings]
+    # 未达标 said by a ring, not only by the colour: a Ⅲ-class section with a Ⅱ target is Ⅲ green yet fails
+    fails = failing(g, kind, codes) if coloured and highlight is None else None
+    ring = None
+    if fails is not None and fails.any():
+        ring = np.where(fails, 0, -1).tolist()
+        legend.append(symbols.ring_item(FAIL_LABEL, FAIL_RING))
 
     if by_class:
         g["class_label"] = classes.map(lambda c: CLASS_LABELS.get(c, symbols.NO_DATA_LABEL))
@@ -125,9 +134,19 @@ def add_to(m: folium.Map, gdf: gpd.GeoDataFrame, *, class_col: str | None = None
              for k, o in zip(g["kind"], owner)]
     el = PointLayer(shapely.get_x(pts), shapely.get_y(pts), idx, palette, rows, ["名称"] + [lab for _, lab in fields],
                     name=name or LABEL, radius=radius, stroke="#111111", highlight=highlight, sites=sites, show=show,
-                    shape=[symbols.LAYER_SHAPES[k] for k in kind], cluster=cluster, legend=legend)
+                    shape=[symbols.LAYER_SHAPES[k] for k in kind], cluster=cluster, legend=legend,
+                    ring=ring, rings=[(FAIL_RING, False)] if ring is not None else None)
     el.add_to(m)
     return el
+
+
+def failing(g: pd.DataFrame, kind: pd.Series, codes: list) -> np.ndarray:
+    """Points that miss what they are judged against: a section whose class misses its target (``meets`` is
+    False), an outfall judged 超标; a point without data is not marked."""
+    meets = g["meets"] if "meets" in g.columns else pd.Series(pd.NA, index=g.index, dtype="boolean")
+    section_fails = (kind.to_numpy() != "outfall") & meets.astype("boolean").eq(False).fillna(False).to_numpy()
+    outfall_fails = (kind.to_numpy() == "outfall") & np.array([c == "fail" for c in codes], dtype=bool)
+    return section_fails | outfall_fails
 
 
 def _verdicts(g: pd.DataFrame, classes: pd.Series) -> list[str | None]:

@@ -228,8 +228,9 @@ def wall_map(frames: dict[str, pd.DataFrame], *, sites: dict[str, pd.DataFrame],
         cols = [c for c in ("id", "class", "meets", "exceeding", "judgment", "judgment_text") if c in water_classes]
         pts = pts.merge(water_classes[cols], on="id", how="left")
     wl2 = wl  # the riverside view's water, drawn once for both views (half the wall map's bytes at scale)
+    # never clustered: a district has tens of points, and a cluster would hide the one Ⅳ类 section
     sp = sampling_points.add_to(m, pts, class_col="class" if "class" in pts.columns else None, radius=12,
-                                show=False)
+                                show=False, cluster=False)
     leg3 = Legend("水质类别", _wall_rows(symbols.compose(points=sp.legend, colour_title="类别（颜色）", cluster=True)),
                   position="bottomleft")
     leg3.add_to(m)

@@ -317,3 +317,27 @@ def test_patrol_map_numbers_stops_in_their_layer_shape(demo_store):
     assert stops.payload["text"] == [str(int(o)) for o in v["order"]]
     assert {"square", "triangle_down"} <= set(stops.shapes_used)  # committed enterprises, outfalls sampled
     assert not stops.payload.get("cluster")  # numbered stops never merge
+
+
+def test_wall_water_view_marks_what_misses_its_target_and_hides_nothing(demo_frames):
+    """The wall's water view: never clustered (a cluster hid the one Ⅳ类 section), and a red ring on every
+    section that misses its target (a Ⅲ-class section with a Ⅱ target is Ⅲ green yet 未达标)."""
+    from geo import buffers, water
+    from layers import sampling_points as SP
+    from layers.wall import wall_map
+
+    v = buffers.check(demo_frames, 200, as_of="2007-06-30")
+    a = water.latest_assessment(demo_frames, as_of="2007-06-30")
+    prepared, sites = _prepared(demo_frames)
+    m = wall_map(prepared, sites=sites, violations=v, water_classes=a)
+    sp = next(e for e in _elements(m) if isinstance(e, PointLayer) and e.layer_name == "水质监测点")
+    assert not sp.payload.get("cluster")
+    drawn = prepared["sampling_points"]
+    assert len(sp.payload["x"]) == len(drawn)
+    # which points the assessment says miss: sections not meeting their target (independent of the layer's code)
+    judged = drawn[["id", "kind"]].merge(a[["id", "meets"]], on="id", how="left")
+    want = set(judged.loc[(judged["kind"] == "section") & (judged["meets"] == False), "id"])  # noqa: E712
+    ringed = {row[1] for row, r in zip(sp.payload["rows"], sp.payload.get("ring", [])) if r >= 0}
+    assert want and {i for i in ringed if i in set(drawn.loc[drawn["kind"] == "section", "id"])} == want
+    assert sp.rings_used == [SP.FAIL_RING]
+    assert any(row.get("label") == SP.FAIL_LABEL for row in sp.legend)
