@@ -224,6 +224,19 @@ def township_standing(frames: Mapping[str, pd.DataFrame], as_of, *, snapshot: Ma
     return out
 
 
+def rest_text(standing: pd.DataFrame, shown: int) -> str:
+    """The line under a cut list: how many townships are not shown, and any that tie with the last one shown
+    (equal scores share a rank: a cut must never hide that the 16th place is shared)."""
+    rest = standing.iloc[shown:]
+    key = "rank" if "rank" in standing.columns and standing.attrs.get("kind") == "assessment" else "text"
+    last = standing[key].iloc[shown - 1]
+    tied = int((rest[key] == last).sum())
+    if not tied:
+        return f"另有{len(rest)}个乡镇"
+    what = f"第{int(last)}名" if key == "rank" else f"“{last}”"
+    return f"另有{len(rest)}个乡镇，其中{tied}个与{what}并列"
+
+
 _SHORT = {"chemical": "化工", "lime": "窑棚", "livestock": "养殖"}
 
 

@@ -139,3 +139,14 @@ def test_every_campaign_tile_figure_is_the_chart_figure(demo):
             assert (k[key]["done"] if "done" in k[key] else k[key]["closed"]) == camp.loc[key, "done"], key
             assert k[key]["targets"] == camp.loc[key, "targets"], key
     assert k["lime"]["done"] > k["lime"]["kilns_closed"] + k["lime"]["sheds_closed"]  # 改建/搬迁 count as done
+
+
+def test_a_cut_ranking_says_when_the_last_place_shown_is_shared():
+    """The wall's list is cut to its rows; a tie at the cut (two townships at rank 16) is said, not hidden."""
+    standing = pd.DataFrame({"township": [f"镇{k}" for k in range(20)],
+                             "rank": [*range(1, 16), 16, 16, 16, 19, 20], "text": ["x"] * 20})
+    standing.attrs.update(kind="assessment")
+    assert W.rest_text(standing, 16) == "另有4个乡镇，其中2个与第16名并列"
+    assert W.rest_text(standing, 15) == "另有5个乡镇"
+    comp = pd.DataFrame({"township": list("abcde"), "text": ["1/2", "1/2", "2/3", "2/3", "3/3"]})
+    assert W.rest_text(comp, 3) == "另有2个乡镇，其中1个与“2/3”并列"

@@ -278,7 +278,7 @@ def standing_panel(standing: pd.DataFrame, figures: dict | None, rows: int) -> s
         value = f'<b class="qs-veto">{esc(r.flag)}</b>' if r.flag else f"<b>{esc(r.text)}</b>"
         items.append(f"<li><span>{esc(name)}{detail}</span>{value}</li>")
     if len(items) > rows:
-        items = items[:rows - 1] + [f'<li class="qs-empty"><span>另有{len(standing) - rows + 1}个乡镇</span></li>']
+        items = items[:rows - 1] + [f'<li class="qs-empty"><span>{esc(W.rest_text(standing, rows - 1))}</span></li>']
     title = standing.attrs.get("title", "乡镇整治完成")
     parts.append(f"<h2>{esc(title)}</h2><ol>{''.join(items) or '<li class=qs-empty>暂无整治任务</li>'}</ol>")
     p = (figures or {}).get("patrols")
