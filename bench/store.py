@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo.contract import SITE_LAYERS, STATUS, TABLES  # noqa: E402
 from geo.rules import RESOLVED  # noqa: E402
-from geo.store import Change, GpkgStore, open_store  # noqa: E402
+from geo.store import GpkgStore, open_store  # noqa: E402
 from geo.store.postgis import copy_store  # noqa: E402
 
 DEMO = ROOT / "data" / "demo.gpkg"

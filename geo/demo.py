@@ -10,7 +10,6 @@ are never written down here as results: they come out of ``status_events``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 from pathlib import Path

@@ -33,7 +33,7 @@ import pyproj
 import shapely
 
 from . import contract, crs
-from .contract import STATUS, STORE_CRS, TABLES
+from .contract import STORE_CRS, TABLES
 
 SEED = 20070630
 AS_OF = "2007-06-30"

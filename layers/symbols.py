@@ -356,7 +356,7 @@ RESOLVED_SHARE = (
 )
 
 
-def share_index(share) -> "np.ndarray":
+def share_index(share):
     """The :data:`RESOLVED_SHARE` band of each share (0–1), vectorised; NaN (no site) falls in the first band."""
     import numpy as np
 

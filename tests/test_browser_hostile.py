@@ -237,7 +237,6 @@ def test_every_popup_and_tooltip_shows_hostile_text_literally(server, hostile_st
 
 # --- issue 14.6: markdown, math, links and formulas in names, on every page ---------------------------------
 
-from tests.hostile import HOSTILE as NAMES  # noqa: E402
 from tests.hostile import make_hostile_store, squash  # noqa: E402
 
 #: What a name would have become had it been read as markup: links, math, images, event handlers, errors.

@@ -303,7 +303,7 @@ def test_riverside_item_asks_only_januarys_violations_again(tmp_path):
     """The assessment's riverside item (violations on January 1st resolved by the day, per township) equals
     the whole-store measurement it replaced (every site checked again on the day), on a store whose year
     has openings and closings."""
-    from geo import buffers, progress, rules, synth
+    from geo import buffers, progress, synth
 
     path = tmp_path / "s.gpkg"
     synth.write(str(path), sites=3000, readings=3000)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import folium
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import buffers
