@@ -76,7 +76,22 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
     for col in spec.columns:
         if col.required and col.name not in df.columns:
             out.append(Problem(table, "", col.name, "required column missing", "缺少必需字段"))
-    # Types and nulls
+    _check_values(table, spec, df, ids, in_scope, add, out)
+    if spec.key and spec.key in df.columns:
+        dup = df[spec.key].notna() & df[spec.key].duplicated(keep=False)
+        add(dup, spec.key, "duplicate id", "编号重复")
+    _check_ranges(table, df, add)
+    if table in CASEWORK_TABLES:
+        _check_casework(table, df, add)
+    if spec.geometry:
+        out += _check_geometry(table, df, ids, in_scope)
+    return out
+
+
+def _check_values(table: str, spec, df: pd.DataFrame, ids: pd.Series, in_scope: pd.Series, add,
+                  found: list[Problem]) -> None:
+    """Types, nulls and codes of each column, in column order into ``found`` (numbers that are not numbers
+    are listed with their value)."""
     for col in spec.columns:
         if col.name not in df.columns:
             continue
@@ -87,7 +102,7 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
             num = pd.to_numeric(s, errors="coerce")
             bad = (s.notna() & num.isna() & in_scope).to_numpy()
             for rid, v in zip(ids[bad], s[bad]):
-                out.append(Problem(table, rid, col.name, f"not a number: {v!r}", f"不是数字：{v!r}"))
+                found.append(Problem(table, rid, col.name, f"not a number: {v!r}", f"不是数字：{v!r}"))
             if col.kind == "int":
                 add(num.notna() & (num != np.round(num)), col.name, "not a whole number", "不是整数")
         elif col.kind in ("date", "datetime"):
@@ -97,11 +112,10 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
         if allowed:
             add(s.notna() & ~s.isin(allowed), col.name,
                 f"unknown code (expected one of {', '.join(allowed)})", f"取值无效（应为 {'、'.join(allowed)} 之一）")
-    # Keys
-    if spec.key and spec.key in df.columns:
-        dup = df[spec.key].notna() & df[spec.key].duplicated(keep=False)
-        add(dup, spec.key, "duplicate id", "编号重复")
-    # Ranges
+
+
+def _check_ranges(table: str, df: pd.DataFrame, add) -> None:
+    """Values a type allows but the domain does not (negative widths, classes outside 1–5, …)."""
     if table == "rivers" and "width_m" in df.columns:
         add(pd.to_numeric(df["width_m"], errors="coerce") < 0, "width_m", "width below 0", "河宽小于0")
     if table == "farms" and "head_count" in df.columns:
@@ -124,12 +138,6 @@ def check_table(table: str, df: pd.DataFrame, only_ids: set | None = None) -> li
         for layer, codes in STATUS.items():
             ok |= (df["layer"] == layer) & df["status"].isin(codes)
         add(df["layer"].isin(SITE_LAYERS) & ~ok, "status", "status not valid for this layer", "状态与图层不符")
-    if table in CASEWORK_TABLES:
-        _check_casework(table, df, add)
-    # Geometry
-    if spec.geometry:
-        out += _check_geometry(table, df, ids, in_scope)
-    return out
 
 
 def _dates_of(df: pd.DataFrame, column: str) -> pd.Series:
