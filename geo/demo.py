@@ -570,6 +570,16 @@ def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) ->
     """
     rng = np.random.default_rng(seed + 1)
     park = enterprises[enterprises["park"] == PARK].sort_values("id")
+    complaints = _demo_complaints(rng, park, farms, townships, frame)
+    inspections, visits = _demo_patrols(rng, park, kilns, events)
+    attachments = _demo_files(rng, enterprises)
+    entries = _demo_entries(townships, enterprises)
+    return {"complaints": complaints, "inspections": inspections, "inspection_visits": visits,
+            "attachments": attachments, "assessment_entries": entries}
+
+
+def _demo_complaints(rng, park, farms, townships, frame) -> gpd.GeoDataFrame:
+    """36 complaints of the first half of 2007 (the random stream's first draws)."""
     # 36 complaints: 5 province, 8 city, 8 district, 15 direct (9 hotline, 3 visits, 3 letters).
     channels = ["province"] * 5 + ["city"] * 8 + ["district"] * 8 + ["hotline"] * 9 + ["visit"] * 3 + ["letter"] * 3
     channels = [channels[i] for i in rng.permutation(36)]
@@ -612,7 +622,11 @@ def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) ->
                          complainant=None, recorded_by="信访科", recorded_at=rec + pd.Timedelta(hours=9),
                          geometry=pt))
     complaints = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=STORE_CRS)
+    return complaints
 
+
+def _demo_patrols(rng, park, kilns, events) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Joint patrols twice a month and the weekly outfall sampling, with their stops' findings."""
     # Joint patrols twice a month (around the 8th and the 22nd), four departments, park plants and kilns.
     insp, visits = [], []
     kiln_ids = kilns.sort_values("id")
@@ -651,7 +665,11 @@ def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) ->
                                event_status=None, geometry=r.geometry))
     inspections = pd.DataFrame(insp)
     visits = gpd.GeoDataFrame(pd.DataFrame(visits), geometry="geometry", crs=STORE_CRS)
+    return inspections, visits
 
+
+def _demo_files(rng, enterprises) -> pd.DataFrame:
+    """Documents and photos of a few five-small closures."""
     # One file per enterprise for a few five-small closures: notice, closure record, photos before and after.
     five = enterprises[~enterprises["park"].eq(PARK) & enterprises["status"].isin(["closed", "relocated"])]
     atts = []
@@ -675,7 +693,11 @@ def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) ->
                                 _png(rng, (170, 170, 170)), closed + pd.Timedelta(hours=16), "执法大队",
                                 "关停后现场照片"))
     attachments = pd.DataFrame(atts)
+    return attachments
 
+
+def _demo_entries(townships, enterprises) -> pd.DataFrame:
+    """The office's assessment entries for 2007."""
     # Assessment entries by the office: most townships organised well; visible differences with notes.
     entries = []
     at = pd.Timestamp("2007-06-28 10:00")
@@ -713,8 +735,7 @@ def _casework(seed: int, townships, enterprises, kilns, farms, events, frame) ->
     for d in sorted(enterprises["department"].dropna().unique()):
         entries.append(dict(year=2007, unit=d, item="dept_report", score=20.0 if d != "统计局" else 15.0,
                             note=None if d != "统计局" else "5月进度未按时报送", entered_by="考核办", entered_at=at))
-    return {"complaints": complaints, "inspections": inspections, "inspection_visits": visits,
-            "attachments": attachments, "assessment_entries": pd.DataFrame(entries)}
+    return pd.DataFrame(entries)
 
 
 def build(src: Path = SOURCES, seed: int = SEED) -> dict[str, pd.DataFrame]:
