@@ -886,20 +886,6 @@ def within(result: pd.DataFrame, distance: float) -> pd.DataFrame:
     return result[keep.to_numpy()]
 
 
-def what_if(frames_or_store, current: float | None = None, proposed: float = 300.0,
-            layers=("farms", "enterprises", "kilns"), as_of=None) -> gpd.GeoDataFrame:
-    """Sites that are violations under one of two limits but not the other (one computation).
-
-    Returns the rows of :func:`check` at the larger limit that the smaller one
-    does not list, with a ``change`` column: ``added`` when ``proposed`` is the
-    larger limit (the stricter rule adds them), ``removed`` when it is smaller.
-    """
-    current = rules.riverside_limit_m() if current is None else current
-    lo, hi = sorted((float(current), float(proposed)))
-    res = check(frames_or_store, hi, layers, as_of)
-    return compare_limits(res, current, proposed)
-
-
 def compare_limits(result: pd.DataFrame, current: float, proposed: float) -> pd.DataFrame:
     """From a :func:`check` result at the larger of two limits: the rows only the larger limit lists."""
     lo, hi = sorted((float(current), float(proposed)))
@@ -917,12 +903,6 @@ def counts_by_township(result: pd.DataFrame) -> pd.DataFrame:
     table = t.pivot_table(index="township", columns="layer", values="id", aggfunc="count", fill_value=0)
     table["total"] = table.sum(axis=1)
     return table.sort_values("total", ascending=False).reset_index()
-
-
-def active_violation_count(frames_or_store, distance: float | None = None, as_of=None,
-                           layers=("farms", "enterprises", "kilns")) -> int:
-    """How many active sites break the riverside rule at ``distance`` on ``as_of`` (for the wall screen)."""
-    return int(len(check(frames_or_store, distance, layers, as_of)))
 
 
 # --- export ---------------------------------------------------------------------------------------------

@@ -75,14 +75,6 @@ def date_zh(d, *, missing_text: str = MISSING) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def month_zh(d, *, missing_text: str = MISSING) -> str:
-    """``2007年6月``."""
-    if missing(d):
-        return missing_text
-    d = pd.Timestamp(d)
-    return f"{d.year}年{d.month}月"
-
-
 def iso_date(d, *, missing_text: str = MISSING) -> str:
     """``2007-06-30`` (``—`` when missing): dates in tables, where columns of ISO dates sort and align."""
     if missing(d):

@@ -37,19 +37,6 @@ class Rotate(_QsElement, folium.MacroElement):
         self.seconds = int(seconds)
 
 
-class Clock(_QsElement, folium.MacroElement):
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-            QS.clock({{ this._parent.get_name() }}, "topleft");
-        {% endmacro %}
-    """)
-
-    def __init__(self):
-        super().__init__()
-        self._name = "QsClock"
-        self._qs_assets()
-
-
 class FitDistrict(folium.MacroElement):
     """Keep the district fitted to the frame whenever the frame changes size (the page sizes it by CSS)."""
 

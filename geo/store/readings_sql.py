@@ -31,7 +31,6 @@ parameters, identifiers come from the contract or the stored table and are quote
 """
 from __future__ import annotations
 
-import json
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -81,10 +80,6 @@ def bounds_rows(bounds: pd.DataFrame) -> list[list]:
     bd = b["below_detection"].astype("boolean").fillna(False).to_numpy(bool)
     return [[str(p), str(q), None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi), int(f)]
             for p, q, lo, hi, f in zip(b["point_id"], b["parameter"], low, high, bd)]
-
-
-def bounds_json(bounds: pd.DataFrame) -> str:
-    return json.dumps(bounds_rows(bounds))
 
 
 # --- the pandas definitions (Store fallback, tests' reference) -----------------------------------

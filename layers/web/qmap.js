@@ -504,26 +504,6 @@
     }
   }
 
-  /* A live clock for the unattended wall screen (the page itself reruns only every few minutes). */
-  function clock(map, position) {
-    var ctl = L.control({ position: position || "topleft" });
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    var week = "日一二三四五六";
-    ctl.onAdd = function () {
-      var box = el("div", "qs-clock");
-      var tick = function () {
-        var d = new Date();
-        box.textContent = d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" +
-          week[d.getDay()] + "  " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-      };
-      tick();
-      setInterval(tick, 1000);
-      return box;
-    };
-    ctl.addTo(map);
-    return ctl;
-  }
-
   global.QS = { points: points, geo: geo, labels: labels, legend: legend, scale: scale, fit: fit, icon: icon, rotate: rotate,
-                clock: clock, el: el, svgShape: svgShape, pieShape: pieShape, siteLink: siteLink };
+                el: el, svgShape: svgShape, pieShape: pieShape, siteLink: siteLink };
 })(window);
