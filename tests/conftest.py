@@ -87,6 +87,56 @@ def app_store(demo_store, monkeypatch) -> Path:
     st.cache_data.clear()
 
 
+# --- the demo on each backend, and a page's signed-in environment (shared by many test files) ----------
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def demo_each_backend(request, tmp_path):
+    """The shipped demo on each backend: a private GeoPackage copy, or copied into a fresh PostGIS database."""
+    import shutil
+
+    from geo.store import copy_store, open_store
+
+    if request.param == "gpkg":
+        dst = tmp_path / "store.gpkg"
+        shutil.copyfile(DEMO, dst)
+        return open_store(dst)
+    pg = open_store(request.getfixturevalue("pg_db"), create=True)
+    copy_store(open_store(DEMO), pg)
+    return pg
+
+
+@pytest.fixture
+def page_env(tmp_path, monkeypatch):
+    """For page tests with accounts: ``page_env(users)`` copies the demo, writes a secrets file of ``users``
+    (``{name: (password, role)}``), points ``QINGSHAN_STORE``/``QINGSHAN_SECRETS`` at them and returns the
+    store; Streamlit's caches are cleared before and after (``ui`` caches the store per process)."""
+    import shutil
+
+    import bcrypt
+    import streamlit as st
+
+    from geo import auth
+    from geo.store import open_store
+
+    def make(users: dict, *, chdir: bool = False):
+        store = tmp_path / "store.gpkg"
+        shutil.copyfile(DEMO, store)
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
+                                     for n, (pw, role) in users.items()), encoding="utf-8")
+        monkeypatch.setenv("QINGSHAN_STORE", str(store))
+        monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
+        if chdir:
+            monkeypatch.chdir(ROOT)
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        return open_store(store)
+
+    yield make
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
 # --- markers (pyproject.toml): set from where a test lives and what it uses -----------------------
 
 #: Files of whole-process, scale or load tests.

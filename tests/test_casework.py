@@ -19,7 +19,6 @@ from geo import attachments as ATT
 from geo import complaints as C
 from geo import inspections as I
 from geo.errors import GeoError
-from geo.store.postgis import copy_store
 from geo.sitefile import site_file, to_pdf
 from geo.store import GpkgStore, open_store
 from tests.conftest import DEMO, ROOT
@@ -27,16 +26,10 @@ from tests.conftest import DEMO, ROOT
 NOW = dt.datetime(2007, 6, 30, 16, 0)
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    """The demo on each backend (PostGIS: copied into a fresh database)."""
-    if request.param == "gpkg":
-        dst = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, dst)
-        return open_store(dst)
-    pg = open_store(request.getfixturevalue("pg_db"), create=True)
-    copy_store(open_store(DEMO), pg)
-    return pg
+@pytest.fixture
+def store(demo_each_backend):
+    """The demo on each backend (tests/conftest.py)."""
+    return demo_each_backend
 
 
 def _register(path, rows, header=("编号", "受理日期", "来源渠道", "污染类别", "投诉内容", "办结期限", "办结日期",

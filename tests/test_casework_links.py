@@ -21,7 +21,6 @@ from geo import inspections as I
 from geo.errors import GeoError
 from geo.inspection_route import from_route, read_route
 from geo.patrol import PatrolParams, plan_from_store, to_csv, to_xlsx
-from geo.store.postgis import copy_store
 from geo.sitefile import site_file, to_pdf
 from geo.store import open_store
 from layers import complaints as complaints_layer
@@ -33,16 +32,10 @@ from tests.conftest import DEMO, ROOT
 DAY = pd.Timestamp("2007-06-30")
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    """The demo on each backend (PostGIS: copied into a fresh database)."""
-    if request.param == "gpkg":
-        dst = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, dst)
-        return open_store(dst)
-    pg = open_store(request.getfixturevalue("pg_db"), create=True)
-    copy_store(open_store(DEMO), pg)
-    return pg
+@pytest.fixture
+def store(demo_each_backend):
+    """The demo on each backend (tests/conftest.py)."""
+    return demo_each_backend
 
 
 def points_of(html: str) -> list[dict]:

@@ -27,7 +27,6 @@ from geo import complaints as C
 from geo.check import check_table
 from geo.errors import GeoError
 from geo.store import open_store
-from geo.store.postgis import copy_store
 from tests.apptests import sign_in, texts
 from tests.conftest import DEMO, ROOT
 
@@ -85,16 +84,10 @@ def _gcj02_forward(lon: float, lat: float) -> tuple[float, float]:
     return lon + dlon, lat + dlat
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    """The demo on each backend (PostGIS: copied into a fresh database), as tests/test_casework.py does."""
-    if request.param == "gpkg":
-        dst = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, dst)
-        return open_store(dst)
-    pg = open_store(request.getfixturevalue("pg_db"), create=True)
-    copy_store(open_store(DEMO), pg)
-    return pg
+@pytest.fixture
+def store(demo_each_backend):
+    """The demo on each backend (tests/conftest.py)."""
+    return demo_each_backend
 
 
 def _stored_text(df: pd.DataFrame) -> str:

@@ -8,18 +8,15 @@ import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import bcrypt
 import pandas as pd
 import pytest
 import shapely
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.apptests import sign_in, texts
 
-from geo import auth
 from geo import inspections as I
-from geo.store import DEMO_STORE, Change, open_store
+from geo.store import Change
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS = ROOT / "views"
@@ -28,20 +25,9 @@ DEPARTMENTS = "环保局、开发区管委会、安监局、经贸局"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    store = tmp_path / "store.gpkg"
-    shutil.copyfile(DEMO_STORE, store)
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
-                                 for n, (pw, role) in USERS.items()), encoding="utf-8")
-    monkeypatch.setenv("QINGSHAN_STORE", str(store))
-    monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield open_store(store)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def env(page_env):
+    """A copy of the demo with the accounts of :data:`USERS` (tests/conftest.py)."""
+    return page_env(USERS, chdir=True)
 
 
 def run(name: str) -> AppTest:

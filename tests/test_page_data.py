@@ -2,19 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
-import bcrypt
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.apptests import sign_in, texts
 
-from geo import auth
-from geo.store import DEMO_STORE, open_store
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "data.py")
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>"]
@@ -22,19 +17,9 @@ USERS = {"li": ("inspector-pw", "inspector"), "wang": ("planner-pw", "planner")}
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    store = tmp_path / "store.gpkg"
-    shutil.copyfile(DEMO_STORE, store)
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
-                                 for n, (pw, role) in USERS.items()), encoding="utf-8")
-    monkeypatch.setenv("QINGSHAN_STORE", str(store))
-    monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
-    st.cache_resource.clear()  # ui caches the store per process: start from this test's copy
-    st.cache_data.clear()
-    yield open_store(store)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def env(page_env):
+    """A copy of the demo with the accounts of :data:`USERS` (tests/conftest.py)."""
+    return page_env(USERS)
 
 
 def page() -> AppTest:
