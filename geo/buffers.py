@@ -63,6 +63,7 @@ import shapely
 from . import memo, rules
 from .contract import LAYER_LABELS, SITE_LAYERS, STORE_CRS, status_label
 from .crs import local_tm  # noqa: F401  (the frames below are local_tm(lon0, 0), written as a pipeline)
+from .errors import GeoError
 
 STRIP_DEG = 0.25  #: width of the longitude strips that share one transverse Mercator frame
 REFINE_FROM_M = 5000.0  #: pairs farther apart than this are re-measured on the ellipsoid (AEQD at the site)
@@ -705,7 +706,9 @@ def _parse_layers(layers) -> tuple[str, ...]:
     layers = tuple(layers)
     bad = [x for x in layers if x not in SITE_LAYERS]
     if bad or not layers:
-        raise ValueError(f"unknown layer(s) {', '.join(bad) or '(none)'}; expected some of {', '.join(SITE_LAYERS)}")
+        names = "、".join(LAYER_LABELS.get(k, k) for k in SITE_LAYERS)
+        raise GeoError(f"图层“{'、'.join(map(str, bad)) or '（未选）'}”无效，可选：{names}（{', '.join(SITE_LAYERS)}）。",
+                       f"unknown layer(s) {', '.join(map(str, bad)) or '(none)'}; expected some of {', '.join(SITE_LAYERS)}")
     return layers
 
 
@@ -801,7 +804,8 @@ def check(frames_or_store, distance: float | None = None, layers=("farms", "ente
     """
     distance = rules.riverside_limit_m() if distance is None else distance
     if not np.isfinite(distance) or distance <= 0:
-        raise ValueError(f"distance must be a positive number of metres, not {distance!r}")
+        raise GeoError(f"缓冲距离须为正数（米），而不是“{distance}”。",
+                       f"distance must be a positive number of metres, not {distance!r}")
     layers = _parse_layers(layers)
     uses = (*layers, "rivers", "waterbodies", "townships") + (() if as_of is None else ("status_events",))
     # one day's snapshot asks the same check from its tile, its alert and its assessment: once (geo.memo)
@@ -969,7 +973,7 @@ def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None, label
         return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, path, meta=meta)
     if suffix in (".geojson", ".json"):
         return write_geojson(_geo_table(result), path)
-    raise ValueError(f"unsupported output {suffix!r}")
+    raise GeoError(f"不支持的输出格式“{suffix}”（可用 .xlsx、.csv、.geojson）。", f"unsupported output {suffix!r}")
 
 
 def _geo_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -189,7 +189,8 @@ def _campaign(campaign: str | Campaign) -> Campaign:
     try:
         return CAMPAIGNS[campaign]
     except KeyError:
-        raise ValueError(f"unknown campaign {campaign!r}; one of {', '.join(CAMPAIGNS)}") from None
+        raise GeoError(f"没有专项“{campaign}”（可选：{'、'.join(f'{k}（{c.label}）' for k, c in CAMPAIGNS.items())}）。",
+                       f"unknown campaign {campaign!r}; one of {', '.join(CAMPAIGNS)}") from None
 
 
 def targets(frames: Mapping[str, pd.DataFrame], campaign: str | Campaign, as_of=None) -> pd.DataFrame:
@@ -582,7 +583,7 @@ def township_ranking(frames: Mapping[str, pd.DataFrame], as_of, weights: Mapping
     for k, w in weights.items():
         _campaign(k)
         if w < 0 or not np.isfinite(w):
-            raise ValueError(f"weight of {k} must be ≥ 0, got {w}")
+            raise GeoError(f"专项“{k}”的权重须为不小于 0 的数，而不是 {w}。", f"weight of {k} must be ≥ 0, got {w}")
     table = None
     for key in CAMPAIGNS:
         comp = completion(frames, key, as_of).set_index("township")
@@ -770,7 +771,7 @@ def export_counts(df: pd.DataFrame, fmt: str, *, bom: bool = True) -> bytes:
         return df.to_json(orient="records", force_ascii=False, indent=1).encode("utf-8")
     if fmt == "xlsx":
         return to_xlsx({"进度统计": labelled(df)})
-    raise ValueError(f"unknown format {fmt!r}")
+    raise GeoError(f"不支持的格式“{fmt}”（可用 csv、json、xlsx）。", f"unknown format {fmt!r}")
 
 
 # --- store ------------------------------------------------------------------------------------

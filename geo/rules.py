@@ -162,7 +162,8 @@ def campaign_done(campaign: str) -> frozenset:
     try:
         return CAMPAIGN_DONE[campaign]
     except KeyError:
-        raise ValueError(f"unknown campaign {campaign!r}; one of {', '.join(CAMPAIGN_DONE)}") from None
+        raise GeoError(f"没有专项“{campaign}”（可选：{'、'.join(CAMPAIGN_DONE)}）。",
+                       f"unknown campaign {campaign!r}; one of {', '.join(CAMPAIGN_DONE)}") from None
 
 
 # --- deadlines and overdue -----------------------------------------------------------------------

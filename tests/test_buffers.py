@@ -246,10 +246,15 @@ def test_what_if_lists_what_the_larger_limit_adds():
 
 def test_bad_inputs():
     frames = _frames(rivers_gdf([]), NO_LAKES)
-    with pytest.raises(ValueError):
+    # a user's input, refused in both languages (a ValueError would be a bug)
+    from geo.errors import GeoError
+
+    with pytest.raises(GeoError, match="positive number") as e:
         buffers.check(frames, -5)
-    with pytest.raises(ValueError):
+    assert "缓冲距离须为正数" in e.value.zh
+    with pytest.raises(GeoError) as e:
         buffers.check(frames, 200, layers="cows")
+    assert "图层“cows”无效" in e.value.zh and "养殖场" in e.value.zh
     assert buffers.check(frames, 200).empty  # no sites, no water: an empty list, not an error
 
 

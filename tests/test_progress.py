@@ -222,10 +222,14 @@ def test_township_ranking_weights(frames):
     lime_only = P.township_ranking(frames, "2007-06-30", {"lime": 1.0}).set_index("township")
     assert lime_only.loc[YI, "score"] == pytest.approx(66.7)
     assert pd.isna(lime_only.loc[JIA, "score"]) and pd.isna(lime_only.loc[JIA, "rank"])
-    with pytest.raises(ValueError):
+    from geo.errors import GeoError
+
+    with pytest.raises(GeoError) as e:
         P.township_ranking(frames, "2007-06-30", {"lime": -1})
-    with pytest.raises(ValueError):
+    assert "权重" in e.value.zh
+    with pytest.raises(GeoError) as e:
         P.township_ranking(frames, "2007-06-30", {"nonsense": 1})
+    assert "没有专项“nonsense”" in e.value.zh
 
 
 def test_kpis_on_hand_frames(frames):

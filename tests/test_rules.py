@@ -55,8 +55,11 @@ def test_campaign_done_matches_the_layer_rule():
     for campaign, layer in rules.CAMPAIGN_LAYER.items():
         assert rules.campaign_done(campaign) == rules.DONE[layer]
         assert progress.CAMPAIGNS[campaign].done == rules.DONE[layer]
-    with pytest.raises(ValueError):
+    from geo.errors import GeoError
+
+    with pytest.raises(GeoError) as e:
         rules.campaign_done("nope")
+    assert "没有专项“nope”" in e.value.zh
 
 
 # --- overdue --------------------------------------------------------------------------------------
