@@ -2,9 +2,11 @@
 
 Page-level code (Streamlit), not a page: a page that writes calls
 :func:`login_box` once and passes the account to ``geo.auth.can`` before any
-write; reading needs no login. Password attempts go through ``geo.auth.login``: failures are
-counted per account and per client address in a file shared by every session and process, with
-back-off and a lock-out (``[auth]`` in ``qingshan.toml``).
+write; reading needs no login (nor shows complainants' personal data: :func:`personal_data_allowed`).
+Password attempts go through ``geo.auth.login``: failures are counted per name and client address, per
+name, and for made-up names per address, in a file shared by every session and process, with back-off and
+lock-outs (``[auth]`` in ``qingshan.toml``). The client address is :func:`request_client`: behind a
+trusted reverse proxy, the browser's address the proxy forwards, so each user is counted apart.
 """
 from __future__ import annotations
 
@@ -29,6 +31,19 @@ def generated_by() -> str:
     return f"{acc.name}（网页）" if acc else "青山网页（未登录）"
 
 
+def request_client() -> str:
+    """The address this browser's login attempts count under (:func:`geo.auth.client_address`).
+
+    The connection's peer; when that peer is a trusted proxy (``[auth] trusted_proxies``), the client
+    it names in ``X-Forwarded-For`` (every such header, in order) or else ``X-Real-IP``. Streamlit's
+    server (uvicorn) may already have replaced a peer of 127.0.0.1 by the forwarded client; either way
+    the result is the browser's address.
+    """
+    headers = st.context.headers
+    forwarded = ", ".join(v for v in headers.get_all("X-Forwarded-For") if v.strip())
+    return auth.client_address(st.context.ip_address, forwarded or None, real_ip=headers.get("X-Real-IP"))
+
+
 def current_account() -> auth.Account | None:
     """The signed-in account of this session (password form, or the deployment's OIDC)."""
     acc = st.session_state.get("account")
@@ -38,8 +53,17 @@ def current_account() -> auth.Account | None:
         email = str(st.user.get("email") or "")
         role = auth.role_for_email(email.lower())
         if role:
-            return auth.Account(email, role)
+            account = auth.Account(email, role)
+            if st.session_state.get("oidc_noted") != email:  # once per session, like a password login
+                auth.note_sign_in(account, request_client(), "oidc")
+                st.session_state["oidc_noted"] = email
+            return account
     return None
+
+
+def personal_data_allowed() -> bool:
+    """Whether this session may see complainants' personal data (signed in: ``geo.auth`` ``personal_data``)."""
+    return auth.can(current_account(), "personal_data")
 
 
 def login_box(where=None, *, key: str = "") -> auth.Account | None:
@@ -65,9 +89,8 @@ def login_box(where=None, *, key: str = "") -> auth.Account | None:
         password = st.text_input("密码", type="password", key=f"{key}login_password", max_chars=72)
         submitted = st.form_submit_button("登录", width="stretch")
     if submitted:
-        # Throttled per account and per client address across sessions and processes (geo.auth.login).
-        res = auth.login(user, password, auth.client_address(st.context.ip_address,
-                                                             st.context.headers.get("X-Forwarded-For")))
+        # Throttled per name and client address across sessions and processes (geo.auth.login).
+        res = auth.login(user, password, request_client())
         if res.ok:
             st.session_state["account"] = (res.account.name, res.account.role)
             st.rerun()

@@ -1,6 +1,7 @@
 """Accounts and roles: who may change data.
 
-Read-only pages need no login. Writes need an account with a role:
+Read-only pages need no login (but show no complainant's personal data: action
+``personal_data``, any signed-in account). Writes need an account with a role:
 
 ========== ==================================
 role       may
@@ -28,21 +29,47 @@ may not import.
 
 Password logins on the web page go through :func:`login`, which throttles
 guessing across browser sessions, tabs and server processes: every attempt is
-recorded in a small shared SQLite file (:func:`throttle_path`), failures are
-counted per account and per client address, each failure makes the next
-attempt wait longer (exponential back-off), and too many failures within a
-window lock the account (or the address) out for a while. Every success and
-failure is an audit line, logged (logger ``qingshan.auth``) and stored. The
-limits are set in ``qingshan.toml``::
+recorded in a small shared SQLite file (:func:`throttle_path`) before its
+password is checked. Failures are counted in three buckets, each over the last
+``window_seconds``:
+
+* **the name from this address** (name, client): each failure doubles the wait
+  before the next attempt (``backoff_seconds`` × 2^(k−1)), and ``max_failures``
+  lock that name *from that address* for ``lockout_seconds``. This is what
+  stops a guesser; it cannot lock the owner out from another address.
+* **the name from every address**: ``max_failures_per_account`` failures lock the
+  name for everyone, but only for ``account_lockout_seconds`` (short), so guessing
+  from many addresses is bounded while strangers can keep an account closed no
+  longer than that after their last failure. The owner's correct password then
+  signs in and clears this count (and the first, from the owner's address only).
+* **names that are not accounts, per address**: failures under made-up names count
+  against the client address only (back-off after ``max_failures`` of them, a
+  lock-out of that address's made-up names after ``max_failures_per_client``);
+  they never count against, slow or lock a configured account, whatever address
+  the account signs in from.
+
+The first two treat every name alike, real or not, so their answers do not say
+which names exist; the third cannot help telling it to someone who first uses up
+an address's made-up names (a real name is still tried from there): the price of
+never letting made-up names stop an account. The rule needs one address per
+person: behind a reverse proxy set ``trusted_proxies`` (docs/deployment.md).
+Where users share an address (every browser on the server machine is ``local``)
+a stranger there can lock a name for everyone there for ``lockout_seconds``;
+made-up names still cannot.
+Every success and failure is an audit line, logged (logger ``qingshan.auth``, to
+stderr when the deployment configures no logging) and stored. The limits are set
+in ``qingshan.toml``::
 
     [auth]
-    max_failures = 5               # per account within the window, then a lock-out
-    max_failures_per_client = 20   # per client address within the window, then a lock-out
+    max_failures = 5               # per name and address within the window, then that pair is locked
+    max_failures_per_account = 10  # per name from all addresses within the window, then a short lock
+    max_failures_per_client = 20   # made-up names per address within the window, then that address is locked
     window_seconds = 900
     lockout_seconds = 900
+    account_lockout_seconds = 60   # the short lock of a name for every address
     backoff_seconds = 1            # wait after the k-th failure in a row: backoff × 2^(k−1)
     throttle_file = ""             # default: qingshan-logins.sqlite beside the store file
-    trusted_proxies = []           # addresses whose X-Forwarded-For is believed
+    trusted_proxies = []           # addresses whose X-Forwarded-For / X-Real-IP is believed
 """
 from __future__ import annotations
 
@@ -73,9 +100,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     # enter assessment scores
     "inspect": frozenset({"inspector", "planner", "admin"}),
     "casework": frozenset({"planner", "admin"}),
+    # complainants' personal data (name …) on pages and in downloads: any signed-in account, never anonymous
+    "personal_data": frozenset({"inspector", "planner", "admin"}),
 }
 ACTION_LABELS = {"status_update": "更新状态", "import": "导入数据", "inspect": "登记巡查结果",
-                 "casework": "登记信访投诉与考核评分"}
+                 "casework": "登记信访投诉与考核评分", "personal_data": "查看投诉人等个人信息"}
 
 #: bcrypt looks at the first 72 bytes only (and bcrypt ≥ 4.1 refuses longer input): we refuse them too.
 MAX_PASSWORD_BYTES = 72
@@ -202,13 +231,33 @@ def toml_entry(name: str, password_hash: str, role: str) -> str:
 # --- login throttling ----------------------------------------------------------------------
 
 log = logging.getLogger("qingshan.auth")
+_AUDIT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _audit_log() -> logging.Logger:
+    """The audit logger, made to reach stderr at INFO when the deployment configured no logging.
+
+    Under ``streamlit run`` nothing handles a library's records (Streamlit's loggers do not
+    propagate), so Python's last-resort handler printed the failures (WARNING) and dropped the
+    successes (INFO): the audit trail showed who failed but never who got in.
+    """
+    if not log.hasHandlers():
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_AUDIT_FORMAT))
+        log.addHandler(handler)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.INFO)
+    return log
+
 
 #: Defaults of the ``[auth]`` section of ``qingshan.toml`` (see the module docstring).
 THROTTLE_DEFAULTS = {
     "max_failures": 5,
+    "max_failures_per_account": 10,
     "max_failures_per_client": 20,
     "window_seconds": 900.0,
     "lockout_seconds": 900.0,
+    "account_lockout_seconds": 60.0,
     "backoff_seconds": 1.0,
     "throttle_file": "",
     "trusted_proxies": [],
@@ -233,6 +282,7 @@ def throttle_settings() -> dict:
         except (TypeError, ValueError):  # a typo in the config must not switch throttling off
             out[key] = default
     out["max_failures"] = max(1, out["max_failures"])
+    out["max_failures_per_account"] = max(out["max_failures"], out["max_failures_per_account"])
     out["max_failures_per_client"] = max(out["max_failures"], out["max_failures_per_client"])
     return out
 
@@ -279,16 +329,19 @@ def _trusted(address: str | None, trusted: list) -> bool:
     return False
 
 
-def client_address(peer: str | None, forwarded_for: str | None = None, trusted: list | None = None) -> str:
+def client_address(peer: str | None, forwarded_for: str | None = None, trusted: list | None = None, *,
+                   real_ip: str | None = None) -> str:
     """The address a login attempt is counted under.
 
     Parameters
     ----------
     peer : the address of the connection (Streamlit's ``st.context.ip_address``; ``None`` for this
         machine).
-    forwarded_for : the ``X-Forwarded-For`` header, believed only when ``peer`` is a trusted proxy.
+    forwarded_for : the ``X-Forwarded-For`` header (repeated headers joined by commas), believed only
+        when ``peer`` is a trusted proxy.
     trusted : addresses or networks of trusted proxies (default ``[auth] trusted_proxies``; empty:
-        the header is ignored, since any client can send it).
+        the headers are ignored, since any client can send them).
+    real_ip : the ``X-Real-IP`` header, used when a trusted proxy sends no ``X-Forwarded-For``.
 
     Returns
     -------
@@ -299,7 +352,9 @@ def client_address(peer: str | None, forwarded_for: str | None = None, trusted: 
     trusted = throttle_settings()["trusted_proxies"] if trusted is None else trusted
     addr = _ip(peer) if peer else None
     here = addr or LOCAL
-    if forwarded_for and trusted and _trusted(addr, trusted):
+    if not trusted or not _trusted(addr, trusted):
+        return here
+    if forwarded_for:
         hops = [h.strip() for h in str(forwarded_for).split(",") if h.strip()]
         # The right-most hop not added by one of our proxies is the client: the left part is the client's word.
         for hop in reversed(hops):
@@ -309,6 +364,8 @@ def client_address(peer: str | None, forwarded_for: str | None = None, trusted: 
             if not _trusted(ip, trusted):
                 return ip
         return _ip(hops[0]) or here if hops else here
+    if real_ip:
+        return _ip(real_ip) or here
     return here
 
 
@@ -318,7 +375,7 @@ class Verdict:
 
     wait: float = 0.0
     locked: bool = False
-    by: str = ""  # "account" or "client": which count stopped it
+    by: str = ""  # "account" (the name's counts) or "client" (made-up names from the address): which stopped it
 
     @property
     def allowed(self) -> bool:
@@ -345,12 +402,13 @@ def refusal(verdict: Verdict) -> tuple[str, str]:
 
 
 class LoginThrottle:
-    """Login attempts in a shared SQLite file: back-off and lock-out per account and per client address.
+    """Login attempts in a shared SQLite file: the three counts of the module docstring.
 
     Attempts are recorded *before* the password is checked (as ``pending``), inside one
     ``BEGIN IMMEDIATE`` transaction with the check, so parallel attempts from other sessions or
     processes see each other and wait their turn. A pending attempt counts as a failure until it
-    is finished; one left by a crashed process stays a failure.
+    is finished; one left by a crashed process stays a failure. Each row says whether its name was
+    an account (``known``): failures under other names count only against their address.
 
     Parameters
     ----------
@@ -368,25 +426,43 @@ class LoginThrottle:
         con.execute("PRAGMA busy_timeout = 15000")
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("CREATE TABLE IF NOT EXISTS login_attempts (id INTEGER PRIMARY KEY, at REAL NOT NULL, "
-                    "account TEXT NOT NULL, client TEXT NOT NULL, outcome TEXT NOT NULL)")
+                    "account TEXT NOT NULL, client TEXT NOT NULL, outcome TEXT NOT NULL, "
+                    "known INTEGER NOT NULL DEFAULT 1)")
+        if "known" not in {r[1] for r in con.execute("PRAGMA table_info(login_attempts)")}:
+            # A file written before names were told apart: its rows count as accounts' (as they did).
+            try:
+                con.execute("ALTER TABLE login_attempts ADD COLUMN known INTEGER NOT NULL DEFAULT 1")
+            except sqlite3.OperationalError:  # another process added it first
+                pass
         con.execute("CREATE INDEX IF NOT EXISTS login_attempts_account ON login_attempts (account, at)")
         con.execute("CREATE INDEX IF NOT EXISTS login_attempts_client ON login_attempts (client, at)")
         return con
 
-    def _verdict(self, con: sqlite3.Connection, account: str, client: str, now: float) -> Verdict:
+    def _verdict(self, con: sqlite3.Connection, account: str, client: str, known: bool, now: float) -> Verdict:
+        """What holds back an attempt under ``account`` from ``client``: the name's two counts, and for a
+        name that is not an account (``known`` false) also the address's count of made-up names."""
         s = self.settings
-        window, lockout, backoff = float(s["window_seconds"]), float(s["lockout_seconds"]), float(s["backoff_seconds"])
-        since = now - window - lockout
-        last_ok = con.execute("SELECT MAX(at) FROM login_attempts WHERE account = ? AND outcome = 'success'",
-                              (account,)).fetchone()[0] or 0.0
-        by_account = [r[0] for r in con.execute(
-            "SELECT at FROM login_attempts WHERE account = ? AND outcome <> 'success' AND at > ? AND at > ?",
-            (account, since, last_ok))]
-        by_client = [r[0] for r in con.execute(
-            "SELECT at FROM login_attempts WHERE client = ? AND outcome <> 'success' AND at > ?", (client, since))]
-        verdicts = [self._one(by_account, int(s["max_failures"]), 0, now, window, lockout, backoff, "account"),
-                    self._one(by_client, int(s["max_failures_per_client"]), int(s["max_failures"]), now, window,
-                              lockout, backoff, "client")]
+        window, backoff = float(s["window_seconds"]), float(s["backoff_seconds"])
+        lockout, short = float(s["lockout_seconds"]), float(s["account_lockout_seconds"])
+        since = now - window - max(lockout, short)
+        oks = dict(con.execute("SELECT client, MAX(at) FROM login_attempts WHERE account = ? AND outcome = 'success' "
+                               "GROUP BY client", (account,)).fetchall())
+        none = float("-inf")  # never signed in
+        name_ok, pair_ok = max(oks.values(), default=none), oks.get(client, none)
+        failed = con.execute("SELECT at, client FROM login_attempts WHERE account = ? AND outcome <> 'success' "
+                             "AND at > ?", (account, since)).fetchall()
+        # A success clears the name's count from every address; the count from one address only a success
+        # from there, so the owner signing in elsewhere does not hand a guesser here a fresh set of tries.
+        by_pair = [t for t, c in failed if c == client and t > pair_ok]
+        by_name = [t for t, _ in failed if t > name_ok]
+        verdicts = [self._one(by_pair, int(s["max_failures"]), 0, now, window, lockout, backoff, "account"),
+                    self._one(by_name, int(s["max_failures_per_account"]), 0, now, window, short, 0.0, "account")]
+        if not known:
+            by_client = [r[0] for r in con.execute(
+                "SELECT at FROM login_attempts WHERE client = ? AND known = 0 AND outcome <> 'success' AND at > ?",
+                (client, since))]
+            verdicts.append(self._one(by_client, int(s["max_failures_per_client"]), int(s["max_failures"]), now,
+                                      window, lockout, backoff, "client"))
         return max(verdicts, key=lambda v: (v.locked, v.wait))
 
     @staticmethod
@@ -400,35 +476,40 @@ class LoginThrottle:
             return Verdict(last + lockout - now, True, by)
         # Back-off: each failure (beyond `free`) in the window doubles the wait after the latest one.
         k = sum(t > now - window for t in times) - free
-        if k <= 0:
+        if k <= 0 or backoff <= 0:
             return Verdict()
         wait = last + min(backoff * 2 ** (k - 1), lockout) - now
         return Verdict(wait, False, by) if wait > 0 else Verdict()
 
-    def status(self, account: str, client: str, *, now: float | None = None) -> Verdict:
-        """Whether ``account`` may try from ``client`` now (nothing is recorded)."""
+    def status(self, account: str, client: str, *, known: bool = False, now: float | None = None) -> Verdict:
+        """Whether ``account`` may try from ``client`` now (nothing is recorded).
+
+        ``known``: whether ``account`` is a configured account (then made-up names tried from
+        ``client`` do not hold it back)."""
         now = time.time() if now is None else now
         con = self._connect()
         try:
-            return self._verdict(con, _key(account), _key(client), now)
+            return self._verdict(con, _key(account), _key(client), known, now)
         finally:
             con.close()
 
-    def begin(self, account: str, client: str, *, now: float | None = None) -> int | Verdict:
-        """Record an attempt about to check a password: its id, or the :class:`Verdict` that holds it back."""
+    def begin(self, account: str, client: str, *, known: bool = False, now: float | None = None) -> int | Verdict:
+        """Record an attempt about to check a password: its id, or the :class:`Verdict` that holds it back.
+
+        ``known``: whether ``account`` is a configured account (see :meth:`status`)."""
         now = time.time() if now is None else now
         account, client = _key(account), _key(client)
         con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE")
             try:
-                verdict = self._verdict(con, account, client, now)
+                verdict = self._verdict(con, account, client, known, now)
                 if not verdict.allowed:
                     con.execute("ROLLBACK")
                     return verdict
                 con.execute("DELETE FROM login_attempts WHERE at < ?", (now - AUDIT_DAYS * 86400.0,))
-                cur = con.execute("INSERT INTO login_attempts (at, account, client, outcome) VALUES (?, ?, ?, ?)",
-                                  (now, account, client, "pending"))
+                cur = con.execute("INSERT INTO login_attempts (at, account, client, outcome, known) "
+                                  "VALUES (?, ?, ?, ?, ?)", (now, account, client, "pending", int(bool(known))))
                 con.execute("COMMIT")
                 return int(cur.lastrowid)
             except BaseException:
@@ -447,17 +528,18 @@ class LoginThrottle:
             con.close()
 
     def audit(self, limit: int = 1000) -> list[dict]:
-        """The latest stored audit lines, newest first: ``at`` (ISO time), ``account``, ``client``, ``outcome``."""
+        """The latest stored audit lines, newest first: ``at`` (ISO time), ``account``, ``client``, ``outcome``
+        and ``known`` (whether the name was an account)."""
         import datetime as dt
 
         con = self._connect()
         try:
-            rows = con.execute("SELECT at, account, client, outcome FROM login_attempts ORDER BY id DESC LIMIT ?",
-                               (int(limit),)).fetchall()
+            rows = con.execute("SELECT at, account, client, outcome, known FROM login_attempts ORDER BY id DESC "
+                               "LIMIT ?", (int(limit),)).fetchall()
         finally:
             con.close()
         return [{"at": dt.datetime.fromtimestamp(at).isoformat(timespec="seconds"), "account": a, "client": c,
-                 "outcome": o} for at, a, c, o in rows]
+                 "outcome": o, "known": bool(k)} for at, a, c, o, k in rows]
 
 
 def _key(text) -> str:
@@ -479,10 +561,21 @@ class LoginResult:
         return self.account is not None
 
 
+UNAVAILABLE = ("登录暂不可用（无法记录登录尝试），请联系管理员。",
+               "Login unavailable: login attempts cannot be recorded; please tell the administrator.")
+
+
 def login(user: str, password: str, client: str, *, throttle: LoginThrottle | None = None,
           users: dict[str, dict] | None = None, path: str | os.PathLike | None = None,
           now: float | None = None) -> LoginResult:
     """Check a password login, throttled across sessions and processes; every outcome is audited.
+
+    The rule (module docstring): failures under a name count for that name from that address
+    (back-off, then ``lockout_seconds``) and from every address (``account_lockout_seconds``, short);
+    failures under names that are not accounts count only against the address. So an account's
+    correct password signs in unless that account itself failed ``max_failures`` times from this
+    address, or ``max_failures_per_account`` times from anywhere within the last
+    ``account_lockout_seconds``; made-up names never stop it.
 
     Parameters
     ----------
@@ -497,38 +590,52 @@ def login(user: str, password: str, client: str, *, throttle: LoginThrottle | No
     LoginResult
         ``account`` on success; else a message saying what went wrong and, when the next attempt
         must wait or the account is locked, for how long. When the attempt store cannot be
-        written, logins are refused (throttling must not be side-stepped by breaking the file).
+        written, logins are refused (throttling must not be side-stepped by breaking the file);
+        the message says so without naming the file, which only the server log names.
     """
     name = _key(user)
     shown = name[:40]
+    audit = _audit_log()
+    try:
+        users = load_users(path) if users is None else users
+    except ValueError as exc:  # the secrets file is not TOML: say so in the log, not to the browser
+        audit.error("login refused: %s account=%r client=%s", exc, shown, client)
+        return LoginResult(None, "登录暂不可用（账号配置有误），请联系管理员。",
+                           "Login unavailable: the accounts cannot be read; please tell the administrator.")
+    known = name in users
     try:
         throttle = throttle or LoginThrottle()
-        attempt = throttle.begin(name, client, now=now)
+        attempt = throttle.begin(name, client, known=known, now=now)
     except (OSError, sqlite3.Error) as exc:
-        log.error("login refused: attempt store unavailable (%s) account=%r client=%s", exc, shown, client)
-        return LoginResult(None, "登录暂不可用（无法记录登录尝试），请联系管理员。",
-                           f"Login unavailable: the login record {getattr(throttle, 'path', '')} cannot be "
-                           f"written ({exc.__class__.__name__}).")
+        audit.error("login refused: attempt store %s unavailable (%s: %s) account=%r client=%s",
+                    getattr(throttle, "path", "?"), exc.__class__.__name__, exc, shown, client)
+        return LoginResult(None, *UNAVAILABLE)
     if isinstance(attempt, Verdict):
-        log.warning("login refused: %s account=%r client=%s wait=%.0fs",
-                    "locked" if attempt.locked else "back-off", shown, client, attempt.wait)
+        audit.warning("login refused: %s account=%r client=%s wait=%.0fs by=%s",
+                      "locked" if attempt.locked else "back-off", shown, client, attempt.wait, attempt.by)
         zh, en = refusal(attempt)
         return LoginResult(None, zh, en, attempt.wait, attempt.locked)
     found = None
     try:
-        found = verify(name, password, path=path, users=users)
+        found = verify(name, password, users=users)
     finally:
         throttle.finish(attempt, found is not None)
     if found is not None:
-        log.info("login success account=%r client=%s", shown, client)
+        audit.info("login success account=%r role=%s client=%s", shown, found.role, client)
         return LoginResult(found)
-    log.warning("login failure account=%r client=%s", shown, client)
-    after = throttle.status(name, client, now=now)
+    audit.warning("login failure account=%r client=%s%s", shown, client, "" if known else " (not an account)")
+    after = throttle.status(name, client, known=known, now=now)
     zh, en = "用户名或密码错误。", "Wrong user name or password."
     if after.locked:
         more_zh, more_en = refusal(after)
         zh, en = f"{zh}{more_zh}", f"{en} {more_en}"
     return LoginResult(None, zh, en, after.wait, after.locked)
+
+
+def note_sign_in(account: Account, client: str, how: str) -> None:
+    """Log a sign-in that did not go through :func:`login` (the deployment's OIDC), as logins are."""
+    _audit_log().info("login success (%s) account=%r role=%s client=%s", how, account.name[:40], account.role,
+                      client)
 
 
 # --- new accounts ------------------------------------------------------------------------

@@ -91,3 +91,19 @@ def test_oidc_roles(tmp_path):
     assert auth.role_for_email("LI@example.org ".lower(), path=p) == "inspector"
     assert auth.role_for_email("x@example.org", path=p) is None
     assert auth.role_for_email("nobody@example.org", path=p) is None
+
+
+def test_personal_data_needs_a_signed_in_account():
+    """Issue 26.8: complainants' names are for accounts of every role, never for anonymous readers."""
+    assert not auth.can(None, "personal_data")
+    assert all(auth.can(auth.Account("x", role), "personal_data") for role in auth.ROLES)
+
+
+def test_oidc_sign_ins_are_logged_like_password_logins(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="qingshan.auth"):
+        auth.note_sign_in(auth.Account("li@example.org", "inspector"), "192.0.2.9", "oidc")
+    (rec,) = [r for r in caplog.records if r.name == "qingshan.auth"]
+    assert rec.levelno == logging.INFO and "login success (oidc)" in rec.getMessage()
+    assert "'li@example.org'" in rec.getMessage() and "inspector" in rec.getMessage() and "192.0.2.9" in rec.getMessage()
