@@ -254,10 +254,11 @@ def exceedance_bounds(points: pd.DataFrame) -> pd.DataFrame:
     return out[out["high"].notna() | out["low"].notna()].reset_index(drop=True)[cols]
 
 def exceedance_text(rows: pd.DataFrame) -> str:
-    """``COD 0.12倍、TP 2.2倍、pH 9.5（限值6–9）`` for the 超标 rows of one sampling."""
+    """``COD 超标0.12倍、TP 超标2.2倍、pH 9.5（限值6–9）`` for the 超标 rows of one sampling."""
     parts = []
     for p, v, m, lt in zip(rows["parameter"], rows["value"], rows["multiple"], rows["limit_text"]):
-        parts.append(f"{p} {fmt_multiple(m)}倍" if m == m else f"{p} {plain(v)}（限值{lt}）")
+        # 超标 said with the multiple: "COD 0.52倍" alone reads as a concentration ratio, not an exceedance
+        parts.append(f"{p} 超标{fmt_multiple(m)}倍" if m == m else f"{p} {plain(v)}（限值{lt}）")
     return "、".join(parts)
 
 

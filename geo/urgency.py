@@ -79,7 +79,8 @@ def score(stops: pd.DataFrame, *, base: pd.Series, limit_m: float) -> pd.DataFra
             parts.append(f"逾期{late[i]:.0f}天")
         if over[i]:
             ex = exceeding.iat[i]
-            parts.append("排口超标" + (f"（{ex}）" if isinstance(ex, str) and ex else ""))
+            # under the heading 排口超标 the multiples need not say 超标 again ("COD 超标0.5倍" → "COD 0.5倍")
+            parts.append("排口超标" + (f"（{ex.replace(' 超标', ' ')}）" if isinstance(ex, str) and ex else ""))
         if complaints[i] > 0:
             parts.append(f"未办结投诉{complaints[i]:.0f}件")
         notes.append("；".join(parts))

@@ -433,17 +433,18 @@ def _latest_assessment(points: pd.DataFrame, readings: pd.DataFrame, as_of) -> p
     # keep only each point's last sampling day before joining and classing (hourly stations: 1/24 of a day)
     day = readings["sampled_at"].dt.normalize()
     last = day.groupby(readings["point_id"]).max().rename("last_day")
-    r = readings_with_points(readings[day.to_numpy() == readings["point_id"].map(last).to_numpy()], points)
+    # reindex, not map: map fails on an empty mapping of dates (a day before any sampling)
+    r = readings_with_points(readings[day.to_numpy() == last.reindex(readings["point_id"]).to_numpy()], points)
     last = last[last.index.isin(r["point_id"].unique())]
     s = site_class(r, by="point_id") if len(r) else pd.DataFrame(
         columns=["point_id", "class", "n_assessed", "tn_class", "worst"])
     ex = exceedances(r)
     ex_text = ex.groupby("point_id").apply(
-        lambda g: "、".join(f"{p} {fmt.multiple(f)}倍" if f == f else p for p, f in zip(g["parameter"], g["factor"])),
+        lambda g: "、".join(f"{p} 超标{fmt.multiple(f)}倍" if f == f else p for p, f in zip(g["parameter"], g["factor"])),
         include_groups=False) if len(ex) else pd.Series(dtype=object)
     cols = [c for c in ("id", "name", "kind", "waterbody", "water_id", "target_class") if c in points.columns]
     out = pd.DataFrame(points[cols]).reset_index(drop=True)
-    out["sampled_on"] = out["id"].map(last)
+    out["sampled_on"] = last.reindex(out["id"]).to_numpy()
     out["class"] = out["id"].map(s.set_index("point_id")["class"]).astype(float) if len(s) else np.nan
     out["tn_class"] = out["id"].map(s.set_index("point_id")["tn_class"]).astype(float) if len(s) else np.nan
     out["class_label"] = out["class"].map(label)

@@ -103,13 +103,13 @@ def test_outfalls_over_limit_from_the_discharge_judgment(demo, monkeypatch):
         calls.append(as_of)
         return pd.DataFrame({"id": ["O1", "O2", "O3", "O4"], "name": ["甲排污口", "乙排污口", "丙排污口", "丁排污口"],
                              "verdict": ["超标", "达标", "超标", "无数据"], "max_multiple": [0.5, None, 3.2, None],
-                             "exceeding": ["COD 0.5倍", "", "NH3-N 3.2倍", ""]})
+                             "exceeding": ["COD 超标0.5倍", "", "NH3-N 超标3.2倍", ""]})
 
     fake = types.SimpleNamespace(latest_outfalls=latest_outfalls, MEETS="达标", EXCEEDS="超标")
     monkeypatch.setattr(A, "discharge", fake)
     a = A.outfalls(demo, DAY)
     assert calls == [DAY]
-    assert a.count == 2 and a.items == ("丙排污口：NH3-N 3.2倍", "甲排污口：COD 0.5倍")  # largest multiple first
+    assert a.count == 2 and a.items == ("丙排污口：NH3-N 超标3.2倍", "甲排污口：COD 超标0.5倍")  # largest multiple first
     assert "3个排污口" in a.note  # judged ones only: 无数据 is not judged
 
 

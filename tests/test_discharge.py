@@ -127,7 +127,7 @@ def test_latest_outfalls_and_assessment():
     f = _outfall_frames()
     o = discharge.latest_outfalls(f).set_index("id")
     assert list(o.index) == ["O1", "O2", "O3"]
-    assert o.loc["O1", "verdict"] == "超标" and o.loc["O1", "exceeding"] == "COD 0.2倍"
+    assert o.loc["O1", "verdict"] == "超标" and o.loc["O1", "exceeding"] == "COD 超标0.2倍"
     assert o.loc["O2", "grade_label"] == "二级" and o.loc["O2", "verdict"] == "达标" and o.loc["O2", "exceeding"] == ""
     assert o.loc["O3", "verdict"] == "超标" and o.loc["O3", "exceeding"] == "pH 9.6（限值6–9）"
     a = water.latest_assessment(f).set_index("id")
@@ -143,8 +143,8 @@ def test_grade_and_permit_columns_override():
     f = _outfall_frames(discharge_grade=[None, 2, None, None], permit_limits=[None, None, "COD=100", "COD=80"])
     o = discharge.latest_outfalls(f).set_index("id")
     assert o.loc["O1", "grade_label"] == "二级" and o.loc["O1", "verdict"] == "达标"  # COD 120 ≤ 150
-    assert o.loc["O2", "exceeding"] == "COD 0.2倍"  # the permit's 100 overrides grade 二级's 150
-    assert "COD 0.12倍" in o.loc["O3", "exceeding"]  # (90 − 80) / 80 = 0.125, rounded half to even (GB/T 8170)
+    assert o.loc["O2", "exceeding"] == "COD 超标0.2倍"  # the permit's 100 overrides grade 二级's 150
+    assert "COD 超标0.12倍" in o.loc["O3", "exceeding"]  # (90 − 80) / 80 = 0.125, rounded half to even (GB/T 8170)
 
 
 def test_check_reports_bad_grade_and_permit():
@@ -201,4 +201,4 @@ def test_grade_and_permit_round_trip_both_stores(store):
     assert pts.loc["O1", "discharge_grade"] == 2 and pd.isna(pts.loc["O2", "discharge_grade"])
     assert pts.loc["O3", "permit_limits"] == "COD=80"
     o = discharge.latest_outfalls(got).set_index("id")
-    assert o.loc["O1", "verdict"] == "达标" and o.loc["O2", "exceeding"] == "COD 0.2倍"
+    assert o.loc["O1", "verdict"] == "达标" and o.loc["O2", "exceeding"] == "COD 超标0.2倍"

@@ -225,7 +225,7 @@ def test_urgency_scores_what_makes_a_stop_urgent():
         "days_overdue": [np.nan, np.nan, np.nan, 45.0, 400.0, np.nan, 20.0],
         "outfall_over": [False, False, False, False, False, True, False],
         "outfall_multiple": [np.nan] * 5 + [0.5, np.nan],
-        "outfall_exceeding": [None] * 5 + ["COD 0.5倍", None],
+        "outfall_exceeding": [None] * 5 + ["COD 超标0.5倍", None],
         "complaints_open": [0, 0, 0, 0, 0, 0, 2]})
     u = score(stops, base=pd.Series([20, 20, 20, 30, 30, 30, 20]), limit_m=200)
     assert u["urgency"].tolist() == [60, 54, 20, 38, 60, 55, 68]

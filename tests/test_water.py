@@ -193,7 +193,7 @@ def test_latest_assessment_uses_the_last_sampling_day():
     # P3: NH3-N 1.2 → IV; Cd "<0.008" is at most V, so the site is at most V: V, misses III
     assert a.loc["P3", "class"] == 5 and bool(a.loc["P3", "meets"]) is False
     assert a.loc["P3", "worst"] == "Cd"
-    assert "NH3-N 0.2倍" in a.loc["P3", "exceeding"]
+    assert "NH3-N 超标0.2倍" in a.loc["P3", "exceeding"]
     # lake: TP 0.04 → III, TN 0.4 → II: misses its II target
     assert a.loc["P4", "class"] == 3 and a.loc["P4", "class_label"] == "Ⅲ类"
     # no readings: no class, no verdict
