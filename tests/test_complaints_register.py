@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 
-import bcrypt
 import openpyxl
 import pandas as pd
 import pytest
@@ -22,7 +21,6 @@ import shapely
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from geo import auth
 from geo import complaints as C
 from geo.check import check_table
 from geo.errors import GeoError
@@ -278,21 +276,13 @@ USERS = {"li": ("inspector-pw", "inspector"), "wang": ("planner-pw", "planner")}
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    dst = tmp_path / "store.gpkg"
-    shutil.copyfile(DEMO, dst)
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
-                                 for n, (pw, role) in USERS.items()), encoding="utf-8")
-    monkeypatch.setenv("QINGSHAN_STORE", str(dst))
-    monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
-    store = open_store(dst)
+def env(page_env, tmp_path):
+    """The demo with :data:`USERS` (tests/conftest.py) and the register of :data:`ROWS` imported."""
+    store = page_env(USERS)
     C.import_file(store, _register(tmp_path / "12345.xlsx", ROWS), user="信访科", now=NOW)
-    st.cache_resource.clear()
+    st.cache_resource.clear()  # the import changed the store the page caches
     st.cache_data.clear()
-    yield store
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    return store
 
 
 def _page() -> AppTest:
