@@ -97,11 +97,15 @@ def may(acc: auth.Account | None, action: str) -> bool:
 
 
 def show_error(exc) -> None:
-    """A :class:`geo.errors.GeoError` (or a store refusal) in Chinese and English, its problems as a table."""
+    """A :class:`geo.errors.GeoError` (or a store refusal) in Chinese, its problems as a table.
+
+    The Chinese is the message; the English, when it says more than a copy of it, follows as a small second
+    line (for whoever passes the refusal on to a developer), never alone and never first.
+    """
     import pandas as pd
 
     zh, en = getattr(exc, "zh", None) or "操作失败，未写入任何数据。", getattr(exc, "en", None) or str(exc)
-    st.error(f"{md(zh)}\n\n{md(en)}")
+    st.error(md(zh) if not en or en.strip() == zh.strip() else f"{md(zh)}\n\n:small[{md(en)}]")
     problems = getattr(exc, "problems", None) or []
     if problems:
         st.dataframe(pd.DataFrame([{"问题": str(p)} for p in problems[:200]]), hide_index=True)
@@ -130,7 +134,8 @@ def inspection_from_plan(plan, get_store) -> str | None:
         return None
     kinds = list(INSPECTION_KIND_LABELS)
     with st.form("cw_from_plan"):
-        kind = st.selectbox("巡查类型", kinds, format_func=INSPECTION_KIND_LABELS.get, key="cw_p_kind")
+        kind = st.selectbox("巡查类型", kinds, format_func=INSPECTION_KIND_LABELS.get, key="cw_p_kind",
+                            placeholder="选择巡查类型")
         departments = st.text_input(f"参加部门（用“、”分隔；联合巡查至少 {insp.JOINT_MIN_DEPARTMENTS} 个部门）",
                                     key="cw_p_departments", max_chars=200)
         team = st.text_input("巡查组（可空）", key="cw_p_team", max_chars=60)

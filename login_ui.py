@@ -94,7 +94,7 @@ def login_box(where=None, *, key: str = "") -> auth.Account | None:
         if res.ok:
             st.session_state["account"] = (res.account.name, res.account.role)
             st.rerun()
-        sb.error(f"{ui.md_escape(res.zh)}  \n{ui.md_escape(res.en)}")
+        sb.error(f"{ui.md_escape(res.zh)}\n\n:small[{ui.md_escape(res.en)}]")  # Chinese first; English small
     if not auth.load_users():
         sb.caption("尚未配置账号：部署者可用 `python -m geo user add 姓名 --role planner` 生成。")
     if _oidc_configured():

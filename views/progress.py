@@ -96,7 +96,8 @@ c1, c2, c3 = st.columns([1, 1.3, 2.2])
 with c1:
     as_of = ui.as_of_input("截至日期（按状态记录回放）")
 with c2:
-    campaign = st.selectbox("专项", list(P.CAMPAIGNS), format_func=lambda k: P.CAMPAIGNS[k].label, key="campaign")
+    campaign = st.selectbox("专项", list(P.CAMPAIGNS), format_func=lambda k: P.CAMPAIGNS[k].label, key="campaign",
+                            placeholder="选择专项")
 with c3:
     towns = st.multiselect("乡镇（街道）", ui.township_names(), placeholder="全区", key="towns")
 if as_of > report_day:

@@ -50,7 +50,8 @@ c1, c2, c3 = st.columns([1, 1, 2])
 with c1:
     as_of = ui.as_of_input("评价截至日期")
 with c2:
-    years = st.selectbox("趋势与图表时段", [1, 2, 3, 5], index=2, format_func=lambda y: f"近{y}年", key="years")
+    years = st.selectbox("趋势与图表时段", [1, 2, 3, 5], index=2, format_func=lambda y: f"近{y}年", key="years",
+                         placeholder="选择时段")
 with c3:
     kinds = st.pills("点位类型", list(KIND_LABELS), default=list(KIND_LABELS), selection_mode="multi",
                      format_func=KIND_LABELS.get, key="kinds") or list(KIND_LABELS)
@@ -250,7 +251,7 @@ st.caption("排污口：" + discharge.RULE + "。")
 # --- one point: series with class bands (sections) or discharge limits (outfalls) ---------------
 st.divider()
 selected = st.selectbox("选择点位", ids, index=ids.index(selected), format_func=lambda i: label_of.get(i, i),
-                        key="point")
+                        key="point", placeholder="选择点位")
 pt = points[points["id"] == selected].iloc[0]
 wb = pt["waterbody"]
 is_outfall = pt["kind"] == "outfall"
@@ -499,7 +500,7 @@ if len(prof):
     st.subheader(f"{ui.md_escape(river_name)}沿程：化工园区上下游对比（{start:%Y-%m-%d} 至 {as_of:%Y-%m-%d} 均值）")
     ppars = sorted(prof["parameter"].unique(), key=lambda p: water.ORDER.get(p, 99))
     par = st.selectbox("对比指标", ppars, index=ppars.index("NH3-N") if "NH3-N" in ppars else 0,
-                       format_func=par_title, key="profile_par")
+                       format_func=par_title, key="profile_par", placeholder="选择指标")
     d = prof[prof["parameter"] == par].assign(
         位置=lambda x: x["position"].map(POSITION_LABELS), 类别=lambda x: x["class"].map(water.label))
     lo, hi = prof.attrs["park_km"]
