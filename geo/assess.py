@@ -486,17 +486,25 @@ def to_xlsx(frames_or_store, year: int, as_of, scheme: Scheme | None = None, gen
     return write({"乡镇排名": labelled(scores, scheme), "评分明细": detail, "部门考核": depts}, meta=meta)
 
 
+#: The circular's addressees (主送机关): the townships assessed and the departments paired with them.
+CIRCULAR_ADDRESSEES = "各乡镇人民政府、街道办事处，区级有关部门："
+
+
 def circular_pdf(frames_or_store, year: int, as_of, scheme: Scheme | None = None,
                  generated_by: str | None = None) -> bytes:
-    """The assessment circular (通报) as PDF: ranking, vetoes, top and bottom, item details, departments."""
+    """The assessment circular (通报) as PDF, laid out after GB/T 9704: title, 主送 (:data:`CIRCULAR_ADDRESSEES`),
+    ranking, vetoes, top and bottom, item details, departments, then 落款 (the scheme's office) and 成文日期
+    (the as-of day, ``2007年6月30日``) right-aligned, and the statement as a note; pages ``第 i 页 共 N 页``."""
     from .casepdf import Doc
 
     scheme = scheme or load_scheme(year)
     t = frames_or_store if isinstance(frames_or_store, dict) else frames_or_store.read_many(TABLES_NEEDED)
     day = pd.Timestamp(as_of)
     scores = township_scores(t, year, day, scheme)
-    doc = Doc(f"关于{scheme.title}情况的通报", meta=circular_meta(frames_or_store, year, day, scheme, generated_by))
-    doc.para(f"{scheme.office}  截至 {day:%Y年%m月%d日}")
+    # GB/T 9704 layout: 主送 under the title, 落款 (the scheme's office) and 成文日期 (the as-of day) at the end
+    doc = Doc(f"关于{scheme.title}情况的通报", meta=circular_meta(frames_or_store, year, day, scheme, generated_by),
+              addressee=CIRCULAR_ADDRESSEES, issuer=scheme.office or None, signed_on=day)
+    doc.para(f"现将{scheme.title}截至{day.year}年{day.month}月{day.day}日的情况通报如下。")
     ok = scores[~scores["veto"]]
     if len(ok):
         top, bottom = ok.iloc[0], ok.iloc[-1]

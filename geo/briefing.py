@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import subprocess
 from pathlib import Path
 from typing import Mapping
 
@@ -30,13 +29,8 @@ import pandas as pd
 
 from . import fmt
 from . import progress as P
-from .errors import GeoError
+from .fonts import CJK_FAMILIES, cjk_family  # noqa: F401 (re-exported: geo.briefing.cjk_family)
 from .water import METHOD_BRIEF  # the water method, stated once (geo.water)
-
-#: CJK families tried in order (matplotlib family names).
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-                "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei",
-                "PingFang SC", "Noto Serif CJK SC")
 
 #: five classes of completion, 0–20 % … 80–100 %: the same ColorBrewer Greens as the page's map
 #: (``layers.townships.CHOROPLETH``; repeated here because the core does not import the UI layers).
@@ -47,42 +41,10 @@ CHOROPLETH = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
 CLASS_COLOURS = {1: "#2166AC", 2: "#67A9CF", 3: "#1A9850", 4: "#FEE08B", 5: "#FC8D59", 6: "#D73027"}
 
 A4_LANDSCAPE = (11.69, 8.27)
-ROWS_PER_PAGE = 26
 #: Longest data text printed in a table cell and as a map label (longer ones end in "…").
 CELL_CHARS, MAP_LABEL_CHARS = 24, 16
 
 
-def cjk_family() -> str:
-    """A matplotlib font family that renders Chinese; raises :class:`GeoError` when none is installed."""
-    from matplotlib import font_manager as fm
-
-    names = {f.name for f in fm.fontManager.ttflist}
-    for fam in CJK_FAMILIES:
-        if fam in names:
-            return fam
-    # Not known to matplotlib's cache: ask fontconfig for any font covering Chinese.
-    try:
-        path = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh-cn"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        path = ""
-    if path and Path(path).exists() and Path(path).suffix.lower() in (".ttf", ".ttc", ".otf"):
-        fm.fontManager.addfont(path)
-        name = fm.FontProperties(fname=path).get_name()
-        if _covers_chinese(path):
-            return name
-    raise GeoError("未找到中文字体，无法生成简报 PDF。请安装 Noto Sans CJK（Debian：apt-get install fonts-noto-cjk）。",
-                   "No CJK font found, cannot render the briefing PDF. Install Noto Sans CJK "
-                   "(Debian: apt-get install fonts-noto-cjk).")
-
-
-def _covers_chinese(path: str) -> bool:
-    from matplotlib.ft2font import FT2Font
-
-    try:
-        return FT2Font(path).get_char_index(ord("关")) != 0
-    except (OSError, RuntimeError):
-        return False
 
 
 # --- drawing ----------------------------------------------------------------------------------
@@ -171,24 +133,70 @@ def _draw_no_progress(ax, proj: P.Projection, title: str, unit: str) -> None:
             transform=ax.transAxes)
 
 
-def _table_page(fig, title: str, df: pd.DataFrame, note: str = "") -> None:
-    fig.text(0.5, 0.95, title, ha="center", fontsize=15)
-    if note:
-        fig.text(0.5, 0.91, note, ha="center", fontsize=9, color="#555555")
-    ax = fig.add_axes((0.04, 0.05, 0.92, 0.83))
-    ax.set_axis_off()
-    if len(df) == 0:
-        ax.text(0.5, 0.8, "（无）", ha="center", fontsize=12)
-        return
+#: The landscape page in points, and its side margin.
+PAGE_W, PAGE_H = A4_LANDSCAPE[0] * 72, A4_LANDSCAPE[1] * 72
+MARGIN = 0.04 * PAGE_W
+#: Bottom of the area tables and notes may use (the footer sits below it), as a fraction of the page.
+BODY_BOTTOM = 0.06
+
+
+def _texts(fig, text, x: float, y: float, size: float, *, width: float | None = None, ha: str = "left",
+           color: str = "#000000", weight: str = "normal") -> float:
+    """``text`` wrapped to ``width`` points (default the page between its margins), its first line's top at
+    ``y`` (figure fraction); the ``y`` below its last line."""
+    from .casepdf import LEADING, wrap
+
+    width = width or PAGE_W - 2 * MARGIN
+    for line in wrap(text, size, width):
+        fig.text(x, y, line, fontsize=size, ha=ha, va="top", color=color, weight=weight)
+        y -= size * LEADING / PAGE_H
+    return y
+
+
+def _table_layout(df: pd.DataFrame, width: float, size: float, *, keep: tuple = ()):
+    """``df`` laid out as a table of ``width`` points (:func:`geo.casepdf.layout_table`), texts as people read
+    them and cut to :data:`CELL_CHARS` (names longer than that end in "…")."""
+    from .casepdf import layout_table
+
     cells = [[_fit(v, CELL_CHARS) for v in row] for row in fmt.frame_text(df).to_numpy()]
-    tbl = ax.table(cellText=cells, colLabels=list(df.columns), loc="upper center",
-                   cellLoc="center")
-    tbl.auto_set_font_size(False)
-    tbl.set_fontsize(8)
-    tbl.scale(1, 1.25)
-    for (r, _), cell in tbl.get_celld().items():
-        if r == 0:
-            cell.set_facecolor("#dde7f0")
+    return layout_table([str(c) for c in df.columns], cells, width, size=size, keep=keep)
+
+
+def _draw_table(fig, table, start: int, left: float, top: float, bottom: float) -> int:
+    """Rows ``start``… of ``table`` under its header, from ``top`` down to ``bottom`` (points from the page's
+    bottom); the first row not drawn."""
+    from .casepdf import draw_row
+
+    # the header in the regular weight on its fill: a bold face would embed a second 20 MB font
+    y = draw_row(fig, table, 0, left, top, fill="#dde7f0", page_h=PAGE_H, page_w=PAGE_W)
+    i = start
+    while i < len(table.rows) and (y - table.heights[i] >= bottom or i == start):
+        y = draw_row(fig, table, i, left, y, page_h=PAGE_H, page_w=PAGE_W)
+        i += 1
+    return i
+
+
+def _table_pages(title: str, df: pd.DataFrame, note: str = "") -> list:
+    """A list as pages (as many as its rows need), each with its title, note and the table's header."""
+    from matplotlib.figure import Figure
+
+    figs = []
+    table = _table_layout(df, PAGE_W - 2 * MARGIN, 8, keep=("名称",)) if len(df) else None
+    i, part = 1, 0
+    while True:
+        fig = Figure(figsize=A4_LANDSCAPE)
+        figs.append(fig)
+        _texts(fig, title + (f"（续 {part}）" if part else ""), 0.5, 0.965, 15, ha="center")
+        y = 0.925
+        if note:
+            y = _texts(fig, note, 0.5, y, 9, ha="center", color="#555555")
+        if table is None:
+            fig.text(0.5, y - 0.1, "（无）", ha="center", fontsize=12)
+            return figs
+        i = _draw_table(fig, table, i, MARGIN, (y - 0.015) * PAGE_H, BODY_BOTTOM * PAGE_H)
+        if i >= len(table.rows):
+            return figs
+        part += 1
 
 
 def _water_frames(frames: Mapping[str, pd.DataFrame], day) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -237,28 +245,26 @@ def _draw_water_page(fig, sections: pd.DataFrame, outfalls: pd.DataFrame, dated:
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
 
-    def table(rect, df, title):
-        tax = fig.add_axes(rect)
-        tax.set_axis_off()
-        tax.set_title(title, fontsize=10, loc="left")
+    def table(rect, df, title, rows):
+        """``df`` (its first ``rows`` rows, as many as fit) in ``rect`` (left, bottom, width, height)."""
+        left, bottom, width, height = rect
+        top = bottom + height
+        fig.text(left, top, title, fontsize=10, va="bottom")
         if not len(df):
-            tax.text(0.5, 0.8, "（无）", ha="center", fontsize=10)
+            fig.text(left + width / 2, top - 0.05, "（无）", ha="center", fontsize=10)
             return
-        tbl = tax.table(cellText=[[_fit(v, 2 * CELL_CHARS) for v in r] for r in fmt.frame_text(df).to_numpy()], colLabels=list(df.columns), loc="upper center",
-                        cellLoc="center")
-        tbl.auto_set_font_size(False)
-        tbl.set_fontsize(7)
-        tbl.scale(1, 1.2)
-        for (r, _), cell in tbl.get_celld().items():
-            if r == 0:
-                cell.set_facecolor("#dde7f0")
+        shown = df.head(rows)
+        t = _table_layout(shown, width * PAGE_W, 7, keep=("断面", "排污口"))
+        drawn = _draw_table(fig, t, 1, left * PAGE_W, top * PAGE_H - 4, bottom * PAGE_H)
+        if drawn - 1 < len(df):
+            fig.text(left, bottom - 0.005, f"（表中列出 {drawn - 1} 个，共 {len(df)} 个；全部见简报 Excel）", fontsize=7,
+                     va="top", color="#555555")
 
-    table((0.36, 0.5, 0.6, 0.38), sections.head(16), "监测断面（最新一次采样）")
+    table((0.36, 0.5, 0.6, 0.38), sections, "监测断面（最新一次采样）", 16)
     over = int((outfalls["判定"] == discharge.EXCEEDS).sum())
-    table((0.04, 0.12, 0.92, 0.3), outfalls.head(10),
-          f"排污口（最新一次采样）：{over} 个超标 / 共 {len(outfalls)} 个")
-    fig.text(0.04, 0.05, "断面：单因子评价，类别不劣于目标类别为达标。排污口不参与地表水分类：" + discharge.RULE + "。",
-             fontsize=7, color="#555555", wrap=True)
+    table((0.04, 0.14, 0.92, 0.28), outfalls, f"排污口（最新一次采样）：{over} 个超标 / 共 {len(outfalls)} 个", 10)
+    _texts(fig, "断面：单因子评价，类别不劣于目标类别为达标。排污口不参与地表水分类：" + discharge.RULE + "。",
+           MARGIN / PAGE_W, 0.095, 7, color="#555555")
 
 
 def _list_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -276,7 +282,7 @@ RULE = ("完成：化工企业关停、搬迁或转产，石灰窑（棚）关�
 
 def briefing_meta(as_of, *, district: str = "", window_days: int = 90, data_version: str | None = None,
                   generated_by: str | None = None, generated: dt.datetime | None = None):
-    """What the briefing is (:class:`geo.io.writers.Meta`): its cover, footer and xlsx header block."""
+    """What the briefing is (:class:`geo.io.writers.Meta`): its cover, footer and xlsx 说明 sheet."""
     from .io.writers import Meta
 
     return Meta(title=f"{district}生态整治关停进度简报", rule=RULE,
@@ -285,28 +291,47 @@ def briefing_meta(as_of, *, district: str = "", window_days: int = 90, data_vers
                 generated_at=(generated or dt.datetime.now()).replace(microsecond=0))
 
 
-def _footer(fig, meta, page: int) -> None:
+def _footer(fig, meta, page: int, pages: int) -> None:
+    """What the briefing is, fitted to the page (the title shortened first), and ``第 i 页 共 N 页``."""
+    from .casepdf import fit, page_number, text_width
+
     items = dict(meta.items())
-    parts = [items["标题"], f"截至 {items.get('截至日期', '')}"]
+    parts = [f"截至 {items.get('截至日期', '')}"]
     if "数据版本" in items:
         parts.append(f"数据版本 {items['数据版本']}")
     parts.append(f"生成于 {items['生成时间']}" + (f"（{items['生成人']}）" if "生成人" in items else ""))
-    parts += [items["软件版本"], f"第 {page} 页"]
-    fig.text(0.5, 0.012, " · ".join(parts), ha="center", fontsize=6.5, color="#666666")
+    parts.append(items["软件版本"])
+    number = page_number(page, pages)
+    size, y = 6.5, 0.022
+    fig.text(1 - MARGIN / PAGE_W, y, number, ha="right", fontsize=7, color="#444444")
+    room = PAGE_W - 2 * MARGIN - text_width(number, 7) - 18
+    rest = "　".join(parts)
+    title, _ = fit(items["标题"], max(room - text_width("　" + rest, size), 40), size, smallest=size)
+    line, size = fit(f"{title}　{rest}", room, size)
+    fig.text(MARGIN / PAGE_W, y, line, fontsize=size, color="#666666")
 
 
 def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "", window_days: int = 90,
                generated: dt.datetime | None = None, data_version: str | None = None,
-               generated_by: str | None = None) -> bytes:
+               generated_by: str | None = None, progress=None) -> bytes:
     """The briefing PDF (bytes) for ``as_of``.
 
     The cover states what it is (:func:`briefing_meta`: the rules, the date, the data version, who
-    generated it when, the software version) and every page repeats it in a footer.
+    generated it when, the software version) and every page repeats it in a footer with its number,
+    ``第 i 页 共 N 页``; the document properties carry the store's full version token. Every text is
+    measured and wrapped to the page (:mod:`geo.casepdf`).
+
+    ``progress``: called as ``progress(fraction, 说明)`` while the pages are drawn (a page's progress bar).
     """
     import matplotlib as mpl
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 
+    def step(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(min(max(fraction, 0.0), 1.0), what)
+
+    step(0.0, "准备数据…")
     family = cjk_family()
     frames = P.prepare(frames)
     day = P.as_day(as_of)
@@ -319,24 +344,27 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
     dated = f"截至 {_fmt_date(day)}　　生成于 {generated:%Y-%m-%d %H:%M}"
     buf = io.BytesIO()
     # text.parse_math off: names come from data, and "$…$" in a name must print as written, not as mathtext.
+    # ps.fonttype 42 as well: matplotlib's PDF backend sizes its font subsets by it, and Type 3's 256 glyphs
+    # would embed the CJK font once per 256 characters used (each a slow subsetting of a 20 MB font);
+    # text.language zh-Hans: digits after a Latin letter would otherwise take the font's Latin glyphs, a
+    # second subset of the same font.
     rc = {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False, "pdf.fonttype": 42,
-          "text.parse_math": False}
-    pages = [0]
-    with mpl.rc_context(rc), PdfPages(buf, metadata={"Title": f"{heading} {day:%Y-%m-%d}",
-                                                      "Subject": "关停进度简报", "Author": generated_by or "",
-                                                      "Creator": about["软件版本"]}) as pdf:
-        def save(fig) -> None:
-            pages[0] += 1
-            _footer(fig, meta, pages[0])
-            pdf.savefig(fig)
-
+          "ps.fonttype": 42, "text.language": "zh-Hans", "text.parse_math": False}
+    figs: list = []
+    full = dict(meta.items(full=True))
+    properties = {"Title": f"{heading} {day:%Y-%m-%d}", "Subject": "关停进度简报", "Author": generated_by or "",
+                  "Creator": about["软件版本"],
+                  "Keywords": "；".join(f"{k_}：{v}" for k_, v in full.items() if k_ not in ("标题", "规则"))}
+    with mpl.rc_context(rc):
         # page 1: figures and maps
+        step(0.05, "绘制第 1 页：指标与乡镇地图…")
         fig = Figure(figsize=A4_LANDSCAPE)
-        fig.text(0.5, 0.955, heading, ha="center", fontsize=18)
-        fig.text(0.5, 0.92, dated + (f"　　生成人 {generated_by}" if generated_by else "")
-                 + (f"　　数据版本 {data_version}" if data_version else "") + f"　　{about['软件版本']}",
-                 ha="center", fontsize=9, color="#444444")
-        fig.text(0.5, 0.895, "口径：" + RULE + "。", ha="center", fontsize=6.5, color="#555555", wrap=True)
+        fig.text(0.5, 0.965, heading, ha="center", va="top", fontsize=18)
+        line = dated + (f"　　生成人 {generated_by}" if generated_by else "") \
+            + (f"　　数据版本 {about['数据版本']}" if "数据版本" in about else "") + f"　　{about['软件版本']}"
+        y = _texts(fig, line, 0.5, 0.922, 9, ha="center", color="#444444")
+        y = _texts(fig, "口径：" + RULE + "。", 0.5, y - 0.004, 6.5, ha="center", color="#555555")
+        top = min(0.865, y - 0.01)
         c, lime, f = k["chemical"], k["lime"], k["livestock"]
         blocks = [
             ("化工园区关停", [f"已关停 {c['done']}/{c['targets']} 家（{_pct(c['rate'])}）",
@@ -352,23 +380,26 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                          f"已验收或关停搬迁 {f['done']} 家（{_pct(f['rate'])}）",
                          f"期限 {f['deadline'] or '—'}"]),
         ]
+        column = (PAGE_W - 2 * MARGIN) / 3 - 12
         for i, (title, lines) in enumerate(blocks):
-            x = 0.04 + i * 0.32
-            fig.text(x, 0.865, title, fontsize=12, color="#1f4e79")
-            for j, line in enumerate(lines):
-                fig.text(x, 0.835 - j * 0.028, line, fontsize=9)
-        fig.text(0.04, 0.735, f"逾期未完成：{k['overdue']} 处", fontsize=10,
+            x = MARGIN / PAGE_W + i * (column + 12) / PAGE_W
+            fig.text(x, top, title, fontsize=12, va="top", color="#1f4e79")
+            yy = top - 0.032
+            for text in lines:
+                yy = _texts(fig, text, x, yy, 9, width=column) - 0.006
+        fig.text(MARGIN / PAGE_W, 0.735, f"逾期未完成：{k['overdue']} 处", fontsize=10, va="top",
                  color="#c0392b" if k["overdue"] else "#2e7d32")
         towns = frames["townships"]
         for i, key in enumerate(P.CAMPAIGNS):
             ax = fig.add_axes((0.02 + i * 0.33, 0.13, 0.31, 0.53))
-            _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + " · 乡镇完成率")
-        save(fig)
+            _draw_map(ax, towns, P.completion(frames, key, day), P.CAMPAIGNS[key].label + "：乡镇完成率")
+        figs.append(fig)
 
         # page 2: over time
+        step(0.2, "绘制第 2 页：累计完成进度…")
         fig = Figure(figsize=A4_LANDSCAPE)
-        fig.text(0.5, 0.955, "累计完成进度与期限", ha="center", fontsize=16)
-        fig.text(0.5, 0.92, dated, ha="center", fontsize=10, color="#444444")
+        fig.text(0.5, 0.965, "累计完成进度与期限", ha="center", va="top", fontsize=16)
+        fig.text(0.5, 0.922, dated, ha="center", va="top", fontsize=10, color="#444444")
         axes = fig.subplots(1, 3, gridspec_kw={"left": 0.05, "right": 0.98, "top": 0.85, "bottom": 0.12,
                                                "wspace": 0.2})
         for ax, key in zip(axes, P.CAMPAIGNS):
@@ -378,16 +409,18 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
                 _draw_no_progress(ax, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
             else:
                 _draw_timeline(ax, series, proj, P.CAMPAIGNS[key].label, P.CAMPAIGNS[key].unit)
-        save(fig)
+        figs.append(fig)
 
         # page 3: water (sections by class, outfalls against their discharge limits)
+        step(0.3, "绘制水质页…")
         wf = _water_frames(frames, day)
         if wf is not None:
             fig = Figure(figsize=A4_LANDSCAPE)
             _draw_water_page(fig, *wf, dated)
-            save(fig)
+            figs.append(fig)
 
         # page 4+: overdue (or due soonest) and departments
+        step(0.4, "绘制逾期清单与部门结对…")
         od = P.overdue(frames, day)
         if len(od):
             title, df = f"逾期未完成清单（{len(od)} 处）", od
@@ -395,19 +428,20 @@ def render_pdf(frames: Mapping[str, pd.DataFrame], as_of, *, district: str = "",
         else:
             df = P.pending_sites(frames, day)
             title, note = "逾期未完成清单：无", f"截至当日无逾期点位。以下为期限最近的未完成点位（共 {len(df)} 处）"
-        rows = _list_frame(df)
-        for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
-            fig = Figure(figsize=A4_LANDSCAPE)
-            page = rows.iloc[start:start + ROWS_PER_PAGE]
-            suffix = f"（续 {start // ROWS_PER_PAGE + 1}）" if start else ""
-            _table_page(fig, title + suffix, page, note + "　" + dated)
-            save(fig)
+        figs += _table_pages(title, _list_frame(df), note + "　" + dated)
         dept = P.department_pairs(frames, day)
-        fig = Figure(figsize=A4_LANDSCAPE)
         dcols = ["department", "id", "name", "status", "deadline", "days_left", "destination"]
         dtab = P.labelled(dept[dcols].assign(layer="enterprises")).drop(columns=[P.HEADERS["layer"]])
-        _table_page(fig, f"部门结对：未完成企业（{len(dept)} 家）", dtab.iloc[:ROWS_PER_PAGE], dated)
-        save(fig)
+        figs += _table_pages(f"部门结对：未完成企业（{len(dept)} 家）", dtab, dated)
+
+        n = len(figs)
+        with PdfPages(buf, metadata=properties) as pdf:
+            for i, fig in enumerate(figs, start=1):
+                step(0.5 + 0.4 * (i - 1) / n, f"写出第 {i} 页（共 {n} 页）…")
+                _footer(fig, meta, i, n)
+                pdf.savefig(fig)
+            step(0.92, "嵌入字体…")
+    step(1.0, "完成")
     return buf.getvalue()
 
 

@@ -85,6 +85,8 @@ COLUMN_LABELS = {
     "water_id": "最近水体编号", "water_name": "最近水体", "water_layer": "水体类型", "status": "状态",
     "status_label": "状态", "violation": "是否违规", "lon": "经度", "lat": "纬度", "layer_label": "图层",
 }
+#: The headers of an exported list (:func:`to_table` ``chinese=True``; the GeoPackage's field aliases).
+COLUMN_LABELS_OUT = {**COLUMN_LABELS, "active": "是否在管", "status": "状态"}
 
 
 # --- water geometry ---------------------------------------------------------------------------
@@ -922,8 +924,7 @@ def to_table(result: pd.DataFrame, *, chinese: bool = False) -> pd.DataFrame:
     df["status"] = result["status_label"].to_numpy()
     df["active"] = np.where(df["active"].astype(bool), "是", "否")
     df["violation"] = np.where(df["violation"].astype(bool), "是", "否")
-    labels = {**COLUMN_LABELS, "active": "是否在管", "status": "状态"}
-    return df.rename(columns=labels)
+    return df.rename(columns=COLUMN_LABELS_OUT)
 
 
 def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", "kilns"), *,
@@ -953,13 +954,13 @@ def riverside_meta(distance: float, as_of=None, layers=("farms", "enterprises", 
 
 
 def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None, labels: str | None = None) -> Path:
-    """Write a result as ``.csv``, ``.xlsx`` (Chinese headers; ``meta`` as its header block and 说明 sheet)
-    or ``.geojson`` (points with every column as properties), through :mod:`geo.io.writers` (no spreadsheet
-    formula from a site's name).
+    """Write a result as ``.csv``, ``.xlsx`` (Chinese headers; ``meta`` on its 说明 sheet), ``.geojson``
+    (points, ``meta`` as its ``"metadata"`` member) or ``.gpkg`` (for people: Chinese aliases and labels,
+    ``meta`` as metadata), through :mod:`geo.io.writers` (no spreadsheet formula from a site's name).
 
-    CSV: by default for scripts (English columns ``layer,id,name,township,distance_m,water_id,water_name,…``
-    and codes; ``meta`` in a sibling ``<file>.meta.txt``); ``labels="zh"`` for people (UTF-8 with BOM,
-    Chinese headers and labels, ``meta`` as leading ``#`` lines).
+    CSV and GeoJSON: by default for scripts (English columns ``layer,id,name,township,distance_m,water_id,
+    water_name,…`` and codes; a CSV's ``meta`` in a sibling ``<file>.meta.txt``); ``labels="zh"`` for people
+    (Chinese headers and labels; a CSV in UTF-8 with BOM, ``meta`` as leading ``#`` lines).
     """
     from .io.writers import write_csv, write_geojson, write_xlsx
 
@@ -970,30 +971,54 @@ def write_result(result: gpd.GeoDataFrame, path: str | Path, *, meta=None, label
             return write_csv(to_table(result, chinese=True), path, dialect="for_people", meta=meta)
         return write_csv(to_table(result), path, dialect="for_machines", meta=meta)
     if suffix == ".xlsx":
-        return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, path, meta=meta)
+        return write_xlsx({SHEET: to_table(result, chinese=True)}, path, meta=meta)
     if suffix in (".geojson", ".json"):
-        return write_geojson(_geo_table(result), path)
-    raise GeoError(f"不支持的输出格式“{suffix}”（可用 .xlsx、.csv、.geojson）。", f"unsupported output {suffix!r}")
+        return write_geojson(_geo_table(result, chinese=labels == "zh"), path, meta=meta)
+    if suffix == ".gpkg":
+        return to_gpkg(result, path, meta=meta)
+    raise GeoError(f"不支持的输出格式“{suffix}”（可用 .xlsx、.csv、.geojson、.gpkg）。", f"unsupported output {suffix!r}")
 
 
-def _geo_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    gdf = gpd.GeoDataFrame(to_table(result), geometry=result.geometry.values, crs=STORE_CRS)
-    gdf["active"] = gdf["active"].astype(bool)
-    gdf["violation"] = gdf["violation"].astype(bool)
+#: The sheet and GeoPackage layer of a riverside list.
+SHEET, GPKG_LAYER = "河岸缓冲", "riverside"
+
+
+def _geo_table(result: gpd.GeoDataFrame, *, chinese: bool = False) -> gpd.GeoDataFrame:
+    """The list with its points: codes and booleans (scripts), or Chinese headers and labels (people)."""
+    gdf = gpd.GeoDataFrame(to_table(result, chinese=chinese), geometry=result.geometry.values, crs=STORE_CRS)
+    if not chinese:
+        gdf["active"] = gdf["active"].astype(bool)
+        gdf["violation"] = gdf["violation"].astype(bool)
     return gdf
 
 
-def to_geojson(result: gpd.GeoDataFrame) -> str:
+def to_geojson(result: gpd.GeoDataFrame, *, meta=None, chinese: bool = True) -> str:
+    """The list as GeoJSON for people (Chinese property names, layer and status labels, 是/否; ``meta``:
+    the statement as the top-level ``"metadata"`` member); ``chinese=False``: the codes, for scripts."""
     from .io.writers import write_geojson
 
-    return write_geojson(_geo_table(result)).decode("utf-8")
+    return write_geojson(_geo_table(result, chinese=chinese), meta=meta).decode("utf-8")
+
+
+def to_gpkg(result: gpd.GeoDataFrame, path: str | Path | None = None, *, meta=None) -> bytes | Path:
+    """The list as a GeoPackage (layer :data:`GPKG_LAYER`) for people in a GIS: the identifiers as field names
+    with their Chinese aliases, Chinese labels for layers and statuses, 是/否; ``meta`` as the file's and the
+    layer's metadata (:func:`geo.io.writers.write_gpkg`)."""
+    from .io.writers import write_gpkg
+
+    table = to_table(result)
+    people = to_table(result, chinese=True)
+    for col in ("layer", "water_layer", "status", "active", "violation"):  # the words of the Chinese table
+        table[col] = people[COLUMN_LABELS_OUT[col]].to_numpy()
+    gdf = gpd.GeoDataFrame(table, geometry=result.geometry.values, crs=STORE_CRS)
+    return write_gpkg(gdf, path, layer=GPKG_LAYER, headers=COLUMN_LABELS_OUT, meta=meta)
 
 
 def to_xlsx_bytes(result: pd.DataFrame, *, meta=None) -> bytes:
-    """The xlsx of a result (Chinese headers; ``meta``: see :func:`riverside_meta`)."""
+    """The xlsx of a result (Chinese headers; ``meta``: see :func:`riverside_meta`, on the 说明 sheet)."""
     from .io.writers import write_xlsx
 
-    return write_xlsx({"河岸缓冲": to_table(result, chinese=True)}, meta=meta)
+    return write_xlsx({SHEET: to_table(result, chinese=True)}, meta=meta)
 
 
 def to_csv_bytes(result: pd.DataFrame, *, meta=None) -> bytes:

@@ -23,6 +23,7 @@ read WGS84 GPX; ``datum="gcj02"`` converts for apps that expect GCJ-02.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -545,7 +546,7 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
         if not feasible:
             over = max(plan.duration) - day_s if plan.duration else 0
             warnings.append(f"必去点位在{params.hours:g}小时内跑不完（超出约{max(over, 0) / 60:.0f}分钟）："
-                            f"请增加组数、延长工作时间或减少必去点位。 Required stops do not fit the day.")
+                            f"请增加组数、延长工作时间或减少必去点位。")
     else:
         routes, feasible, solver_s = [[] for _ in range(params.teams)], True, 0.0
     start = dt.datetime.combine(day, dt.time.fromisoformat(params.start))
@@ -583,8 +584,7 @@ def plan_patrol(stops: gpd.GeoDataFrame, depot: tuple[float, float], params: Pat
     if missing_required.any():
         feasible = False
     if out["dropped"].any() and not missing_required.all():
-        warnings.append(f"一天内安排不下，{int((out['dropped'] & ~out['required']).sum())} 处可选点位未安排（见未安排清单）。 "
-                        "Optional stops dropped: the day is full.")
+        warnings.append(f"一天内安排不下，{int((out['dropped'] & ~out['required']).sum())} 处可选点位未安排（见未安排清单）。")
     return PatrolPlan(gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS), pd.DataFrame(rows),
                       (float(depot[0]), float(depot[1])), day, params, feasible, warnings, solver_s)
 
@@ -719,12 +719,14 @@ def to_gpx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
     import gpxpy.gpx
 
     from .io.writers import meta_text
+    from .io.xmlsafe import xml_frame, xml_text
 
     gpx = gpxpy.gpx.GPX()
     gpx.name = f"巡查路线 {plan.day:%Y-%m-%d}"
-    gpx.description = meta_text(meta if meta is not None else plan_meta(plan, datum)).strip().replace("\n", "；")
+    gpx.description = xml_text(meta_text(meta if meta is not None else plan_meta(plan, datum)).strip()
+                               .replace("\n", "；"))
     gpx.creator = "Qingshan 青山"
-    v = plan.visited
+    v = xml_frame(plan.visited)  # a stored name's ESC or BEL would make the file ill-formed XML
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
     dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
     gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(latitude=float(dy[0]), longitude=float(dx[0]), name="驻地 出发/返回",
@@ -751,7 +753,10 @@ def to_gpx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
             seg.points.append(gpxpy.gpx.GPXTrackPoint(latitude=float(lat), longitude=float(lon)))
         track.segments.append(seg)
         gpx.tracks.append(track)
-    return gpx.to_xml(version="1.1")
+    # No address anywhere: gpxpy adds an xsi:schemaLocation naming the schema's URL (a validator would fetch
+    # it); the namespaces (xmlns) are names, not addresses, and stay.
+    xml = re.sub(r'\s+xsi:schemaLocation="[^"]*"', "", gpx.to_xml(version="1.1"))
+    return re.sub(r'\s+xmlns:xsi="[^"]*"', "", xml)
 
 
 def _kml_colour(hex_rgb: str) -> str:
@@ -766,10 +771,11 @@ def to_kml(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> str:
     import simplekml
 
     from .io.writers import meta_text
+    from .io.xmlsafe import xml_frame, xml_text
 
     kml = simplekml.Kml(name=f"巡查路线 {plan.day:%Y-%m-%d}（{datum.upper()}）")
-    kml.document.description = meta_text(meta if meta is not None else plan_meta(plan, datum))
-    v = plan.visited
+    kml.document.description = xml_text(meta_text(meta if meta is not None else plan_meta(plan, datum)))
+    v = xml_frame(plan.visited)  # simplekml parses what it writes: an ESC or BEL in a name would raise
     x, y = _xy(plan, shapely.get_x(v.geometry.values), shapely.get_y(v.geometry.values), datum)
     dx, dy = _xy(plan, [plan.depot[0]], [plan.depot[1]], datum)
     depot = kml.newpoint(name="驻地", coords=[(float(dx[0]), float(dy[0]))])
@@ -840,7 +846,7 @@ def plan_meta(plan: PatrolPlan, datum: str = "wgs84", *, generated_by: str | Non
         parameters={"巡查日期": f"{plan.day:%Y-%m-%d}", "巡查对象": chosen, "组数": int(p.teams),
                     "每组工作时长（小时）": float(p.hours), "出发时间": p.start, "车速（公里/小时）": float(p.speed_kmh),
                     "绕行系数": float(p.circuity), "沿河限距（米）": float(p.limit_m),
-                    "驻地": f"{plan.depot[0]:.5f},{plan.depot[1]:.5f}",
+                    "驻地": f"经度 {plan.depot[0]:.6f}，纬度 {plan.depot[1]:.6f}",
                     "坐标": "GCJ-02（高德等国内地图）" if datum == "gcj02" else "WGS84 经纬度（EPSG:4326）"},
         as_of=plan.as_of or plan.day, data_version=plan.data_version, generated_by=generated_by)
 
@@ -864,7 +870,7 @@ def to_csv(plan: PatrolPlan, datum: str = "wgs84", *, dialect: str = "for_machin
 
 
 def to_xlsx(plan: PatrolPlan, datum: str = "wgs84", *, meta=None) -> bytes:
-    """XLSX checklist with Chinese headers: sheets 巡查清单 (with the plan's header block), 各组汇总, 未安排点位,
+    """XLSX checklist with Chinese headers: sheets 巡查清单, 各组汇总, 未安排点位 (each table's header on row 1),
     说明 (``meta``, default :func:`plan_meta`)."""
     from .io.writers import write_xlsx
 
@@ -891,7 +897,7 @@ def write(plan: PatrolPlan, out: str | Path, datum: str = "wgs84", *, generated_
           labels: str | None = None) -> Path:
     """Write the plan to ``out``; the format follows the suffix (.gpx, .kml, .csv, .xlsx).
 
-    Every file states what it is (:func:`plan_meta`): xlsx in its header block and 说明 sheet, GPX/KML in
+    Every file states what it is (:func:`plan_meta`): xlsx on its 说明 sheet, GPX/KML in
     their description, CSV for machines in a sibling ``.meta.txt`` (``labels="zh"``: CSV for people).
     """
     out = Path(out)

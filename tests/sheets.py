@@ -26,10 +26,17 @@ def _table_start(rows: list[tuple]) -> int:
 
 
 def header_block(src, sheet: str) -> dict:
-    """``{label: value}`` of the block above a sheet's table (title under ``标题``); empty without one."""
+    """``{label: value}`` of what the workbook states about ``sheet``: the block above its table (title under
+    ``标题``), or, as the writers lay workbooks out now (issue 25.4: tables from row 1), its 说明 sheet; empty
+    without either."""
     rows = _rows(src, sheet)
     start = _table_start(rows)
     if not start:
+        import openpyxl
+
+        data = src if isinstance(src, (bytes, bytearray)) else Path(src).read_bytes()
+        if sheet != "说明" and "说明" in openpyxl.load_workbook(io.BytesIO(data), read_only=True).sheetnames:
+            return {r[0]: r[1] for r in _rows(data, "说明")[1:] if r and r[0] is not None}
         return {}
     out = {"标题": rows[0][0]}
     out.update({r[0]: r[1] for r in rows[1:start - 1] if r and r[0] is not None})

@@ -113,7 +113,9 @@ def test_no_cjk_font_fails_clearly_and_writes_nothing(demo_store, tmp_path, monk
 
     monkeypatch.setattr(fm.fontManager, "ttflist", [f for f in fm.fontManager.ttflist
                                                     if f.name not in B.CJK_FAMILIES])
-    monkeypatch.setattr(B.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(OSError("no fc-match")))
+    from geo import fonts
+
+    monkeypatch.setattr(fonts.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(OSError("no fc-match")))
     with pytest.raises(GeoError) as exc:
         B.cjk_family()
     assert "中文字体" in exc.value.zh and "CJK" in exc.value.en

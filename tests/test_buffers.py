@@ -523,12 +523,10 @@ def test_cli_writes_csv_xlsx_geojson(tmp_path):
     xlsx = tmp_path / "v.xlsx"
     assert main(["buffer", "--store", str(store.path), "--layers", "farms", "--out", str(xlsx)]) == 0
     book = openpyxl.load_workbook(xlsx)
-    sheet = book["河岸缓冲"]
-    head = {r[0]: r[1] for r in sheet.iter_rows(max_row=10, values_only=True) if r[0]}
+    head = {r[0]: r[1] for r in book["说明"].iter_rows(values_only=True) if r[0]}
     assert head["限值（米）"] == "200" and head["截至日期"] == "当前状态"  # the workbook states its rule
-    assert "说明" in book.sheetnames
-    top = [r[0] for r in sheet.iter_rows(values_only=True)].index("图层")
-    x = pd.read_excel(xlsx, skiprows=top)
+    assert [c.value for c in book["河岸缓冲"][1]][0] == "图层"  # the table from row 1
+    x = pd.read_excel(xlsx, sheet_name="河岸缓冲")
     assert "距水体距离(米)" in x.columns and x["名称"].tolist() == ["甲猪场"]
     gj = tmp_path / "v.geojson"
     assert main(["buffer", "--store", str(store.path), "--as-of", "2007-06-30", "--out", str(gj)]) == 0

@@ -6,6 +6,7 @@ import sys
 import openpyxl
 import pandas as pd
 
+from geo.io.writers import short_version
 from geo.store import open_store
 
 from tests.conftest import ROOT
@@ -38,7 +39,7 @@ def test_layer_as_xlsx_csv_geojson(demo_store, tmp_path):
     # the file states what it is: the layer, the store's as-of date and data version, who, the software
     block = header_block(tmp_path / "farms.xlsx", "养殖场")
     assert block["标题"] == "养殖场数据导出" and block["截至日期"] == "2007-06-30"
-    assert block["数据版本"] == store.version() and "命令行" in block["生成人"] and block["记录数"] == str(len(sheet))
+    assert block["数据版本"] == short_version(store.version()) and "命令行" in block["生成人"] and block["记录数"] == str(len(sheet))
     assert "说明" in openpyxl.load_workbook(tmp_path / "farms.xlsx").sheetnames
     lead, csv = csv_lead_and_table((tmp_path / "farms.csv").read_bytes())
     assert "状态" in csv.columns and "治理中" in set(csv["状态"]) and lead["标题"] == "养殖场数据导出"

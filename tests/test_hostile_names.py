@@ -259,8 +259,11 @@ def test_buffer_exports(hostile_path):
 
     res = B.check(open_store(hostile_path).read_many(), 1000.0)
     assert len(res)
+    name, water = B.COLUMN_LABELS_OUT["name"], B.COLUMN_LABELS_OUT["water_name"]  # GeoJSON for people: Chinese keys
     gj = json.loads(B.to_geojson(res))
-    _shows([f["properties"]["name"] for f in gj["features"]] + [f["properties"]["water_name"] for f in gj["features"]])
+    _shows([f["properties"][name] for f in gj["features"]] + [f["properties"][water] for f in gj["features"]])
+    gj = json.loads(B.to_geojson(res, chinese=False))  # for scripts: the identifiers
+    assert [f["properties"]["name"] for f in gj["features"]] == [str(n) for n in res["name"]]
     back = pd.read_csv(io.StringIO(B.to_table(res).to_csv(index=False)), dtype=str, keep_default_na=False)
     assert set(back["name"]) == {str(n) for n in res["name"]}  # exact, newline and tab included
     cells = _xlsx_cells(B.to_xlsx_bytes(res))

@@ -422,7 +422,8 @@ def test_csv_for_people_headers_labels_and_metadata(tmp_path):
     assert "标题: 沿河200米" in note and "截至日期: 2007-06-30" in note
 
 
-def test_xlsx_metadata_block_and_explanation_sheet(tmp_path):
+def test_xlsx_tables_from_row_one_and_explanation_sheet(tmp_path):
+    """Issue 25.4: every table's header on row 1 (GDAL/QGIS read the real columns); the statement on 说明."""
     from geo import intake
 
     meta = Meta("台账导出", parameters={"坐标": "WGS84"}, as_of=dt.date(2007, 6, 30), data_version="abc")
@@ -431,14 +432,13 @@ def test_xlsx_metadata_block_and_explanation_sheet(tmp_path):
     wb = openpyxl.load_workbook(f)
     assert wb.sheetnames == ["企业", "其他", "说明"]
     ws = wb["企业"]
-    assert ws.cell(1, 1).value == "台账导出"
-    row = writers.header_row(meta)
-    assert [c.value for c in ws[row]] == ["编号", "企业名称", "经度", "纬度"] and ws.freeze_panes == f"A{row + 1}"
-    block = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, row - 1)}
-    assert block["截至日期"] == "2007-06-30" and block["数据版本"] == "abc" and block["坐标"] == "WGS84"
-    assert [c.value for c in wb["其他"][1]] == ["编号", "企业名称", "经度", "纬度"]  # only the main sheet has it
+    assert writers.header_row(meta) == 1 and ws.freeze_panes == "A2"
+    assert [c.value for c in ws[1]] == ["编号", "企业名称", "经度", "纬度"]
+    assert [c.value for c in wb["其他"][1]] == ["编号", "企业名称", "经度", "纬度"]
+    assert ws.cell(2, 3).data_type == "n" and ws.cell(2, 3).number_format == "0.000000"  # a coordinate
     explained = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
     assert explained["标题"] == "台账导出" and explained["截至日期"] == "2007-06-30"
+    assert explained["数据版本"] == "abc" and explained["坐标"] == "WGS84"
     assert not any(c.data_type == "f" for s in wb for row_ in s.iter_rows() for c in row_)
     # a workbook with a metadata block still reads back as a ledger: the header row is found below it
     led = intake.read_ledger(f, layer="enterprises")
@@ -514,8 +514,9 @@ def test_riverside_cli_outputs_with_hostile_names(hostile_store, tmp_path):
     assert main(["buffer", "--store", str(hostile_store.path), "--out", str(xlsx)]) == 0
     texts = _no_formula_anywhere(xlsx)
     assert set(HOSTILE[:4]) <= set(texts)
-    head = {r[0]: r[1] for r in openpyxl.load_workbook(xlsx)["河岸缓冲"].iter_rows(max_row=12, values_only=True)}
-    assert head["限值（米）"] == "200" and "截至日期" in head and head["数据版本"] == hostile_store.version()
+    head = {r[0]: r[1] for r in openpyxl.load_workbook(xlsx)["说明"].iter_rows(values_only=True)}
+    assert head["限值（米）"] == "200" and "截至日期" in head and head["数据版本标识"] == hostile_store.version()
+    assert head["数据版本"] == writers.short_version(hostile_store.version())
     assert main(["buffer", "--store", str(hostile_store.path), "--out", str(out_csv)]) == 0
     data = out_csv.read_bytes()
     assert not data.startswith(b"\xef\xbb\xbf")  # for machines: plain UTF-8

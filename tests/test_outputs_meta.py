@@ -11,6 +11,7 @@ import pytest
 
 from geo import __version__
 from geo.__main__ import main
+from geo.io.writers import short_version
 from geo.store import open_store
 from tests.sheets import csv_lead_and_table, header_block, read_sheet
 
@@ -30,7 +31,8 @@ def test_geo_buffer_xlsx_states_its_limit_and_as_of_date(demo_store, tmp_path):
     assert block["标题"] == "沿河200米缓冲区内在管点位清单"
     assert block["限值（米）"] == "200" and block["截至日期"] == "2007-06-30"  # the demo's as-of date
     assert "200 米" in block["规则"] and "WGS84" in block["坐标"] and "中心线距离减半河宽" in block["距离算法"]
-    assert block["数据版本"] == open_store(demo_store).version()
+    assert block["数据版本"] == short_version(open_store(demo_store).version())
+    assert block["数据版本标识"] == open_store(demo_store).version()  # the token: on the 说明 sheet only
     assert "命令行" in block["生成人"] and block["生成时间"][:4].isdigit()
     assert block["软件版本"] == f"青山 Qingshan {__version__}"
     table = read_sheet(out, "河岸缓冲")
@@ -72,7 +74,7 @@ def test_geo_route_files_state_the_plan(demo_store, tmp_path):
     block = header_block(xlsx, "巡查清单")
     assert block["巡查日期"] == "2007-06-30" and block["截至日期"] == "2007-06-30"
     assert "在产企业排口采样" in block["巡查对象"] and block["坐标"].startswith("WGS84")
-    assert "紧急程度" in block["规则"] and block["数据版本"] == open_store(demo_store).version()
+    assert "紧急程度" in block["规则"] and block["数据版本"] == short_version(open_store(demo_store).version())
     assert main(base + ["--out", str(machine)]) == 0
     assert next(csv.reader(io.StringIO(machine.read_text(encoding="utf-8"))))[:4] == ["team", "order", "arrive",
                                                                                       "depart"]
@@ -87,7 +89,7 @@ def test_geo_water_latest_states_the_standards(demo_store, tmp_path):
     assert main(["water", "--store", str(demo_store), "--out", str(out)]) == 0
     block = header_block(out, "水质")
     assert "GB 3838-2002" in block["规则"] and "GB 8978-1996" in block["规则"]
-    assert block["截至日期"] == "2007-06-30" and block["数据版本"] == open_store(demo_store).version()
+    assert block["截至日期"] == "2007-06-30" and block["数据版本"] == short_version(open_store(demo_store).version())
     table = read_sheet(out, "水质")
     outfalls = table[table["kind"] == "outfall"]
     assert len(outfalls) == 4 and outfalls["class"].isna().all() and set(outfalls["verdict"]) <= {"达标", "超标"}
@@ -99,7 +101,7 @@ def test_layer_export_states_layer_date_and_version(demo_store, tmp_path, suffix
     assert main(["export", "--store", str(demo_store), "--layer", "kilns", "--out", str(out)]) == 0
     meta = header_block(out, "石灰窑（棚）") if suffix == "xlsx" else csv_lead_and_table(out.read_bytes())[0]
     assert meta["标题"] == "石灰窑（棚）数据导出" and meta["截至日期"] == "2007-06-30"
-    assert meta["数据版本"] == open_store(demo_store).version() and meta["软件版本"].startswith("青山")
+    assert meta["数据版本"] == short_version(open_store(demo_store).version()) and meta["软件版本"].startswith("青山")
 
 
 # --- the casework files state what they are too ------------------------------------------------

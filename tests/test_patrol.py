@@ -359,13 +359,14 @@ def test_csv_and_xlsx_checklists(two_team_plan):
     data = patrol.to_xlsx(plan)
     book = pd.read_excel(io.BytesIO(data), sheet_name=None)
     assert set(book) >= {"巡查清单", "各组汇总", "未安排点位", "说明"}
-    # the main sheet opens with what the file is: title, rule, parameters, date, data version, software
+    # the table's header on row 1; the 说明 sheet states what the file is: title, rule, parameters, date,
+    # data version, software
     meta = patrol.plan_meta(plan)
-    sheet = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", skiprows=header_row(meta) - 1)
+    assert header_row(meta) == 1
+    sheet = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单")
     assert list(sheet.columns[:6]) == ["组别", "序号", "预计到达", "预计离开", "点位名称", "乡镇（街道）"]
     assert sheet["组别"].str.startswith("第").all() and len(sheet) == len(plan.visited)
-    head = pd.read_excel(io.BytesIO(data), sheet_name="巡查清单", header=None, nrows=header_row(meta) - 2)
-    block = dict(zip(head[0].iloc[1:], head[1].iloc[1:]))
+    block = dict(zip(book["说明"]["项目"], book["说明"]["内容"]))
     assert block["巡查日期"] == "2007-07-02" and block["组数"] == "2" and "紧急程度" in block["规则"]
     assert block["坐标"].startswith("WGS84") and block["软件版本"].startswith("青山 Qingshan")
     explained = dict(zip(book["说明"]["项目"], book["说明"]["内容"]))

@@ -133,7 +133,8 @@ def _downloads(version: str, distance: float, proposed: float, layers: tuple[str
     return {  # written by geo.io.writers: no spreadsheet formula from a site's name
         "xlsx": B.to_xlsx_bytes(res, meta=meta),
         "csv": B.to_csv_bytes(res, meta=meta),
-        "geojson": B.to_geojson(res).encode("utf-8"),
+        "geojson": B.to_geojson(res, meta=meta).encode("utf-8"),
+        "gpkg": B.to_gpkg(res, meta=meta),
     }
 
 
@@ -268,11 +269,13 @@ with tab_list:
     if len(violations):
         # made on click (a province's xlsx takes seconds): the page run never waits for it
         key = (version, distance, proposed, layers, as_of, login_ui.generated_by())
-        d1, d2, d3 = st.columns(3)
+        d1, d2, d3, d4 = st.columns(4)
         d1.download_button("下载 Excel", _download(*key, "xlsx"), f"{stem}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
         d2.download_button("下载 CSV", _download(*key, "csv"), f"{stem}.csv", "text/csv", key="dl_csv")
         d3.download_button("下载 GeoJSON", _download(*key, "geojson"), f"{stem}.geojson", "application/geo+json",
                            key="dl_geojson")
-    st.caption(f"命令行：python -m geo buffer --distance {distance:g} --layers {','.join(layers)} "
-               f"--as-of {as_of:%Y-%m-%d} --out {stem}.xlsx")
+        d4.download_button("下载 GeoPackage", _download(*key, "gpkg"), f"{stem}.gpkg", "application/geopackage+sqlite3",
+                           key="dl_gpkg", help="GIS 软件（QGIS 等）用：字段带中文别名，清单说明写在元数据中")
+    st.caption(f"命令行：`python -m geo buffer --distance {distance:g} --layers {','.join(layers)} "
+               f"--as-of {as_of:%Y-%m-%d} --out {stem}.xlsx`")  # code to copy, shown as code

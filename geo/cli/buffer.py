@@ -10,9 +10,9 @@ import pandas as pd
 from .. import buffers, rules
 from ..contract import SITE_LAYERS
 from ..errors import GeoError
-from . import add_store_arg, operator, store_from
+from . import add_store_arg, as_of_day, operator, store_from
 
-OUTPUTS = (".csv", ".xlsx", ".geojson", ".json")
+OUTPUTS = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
 
 
 def add_cli(subparsers) -> None:
@@ -24,10 +24,13 @@ def add_cli(subparsers) -> None:
     p.add_argument("--layers", default="farms,enterprises,kilns", help="comma-separated: farms,enterprises,kilns")
     p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD whose statuses apply (default: the store's as_of)")
     p.add_argument("--all", dest="all_sites", action="store_true", help="list every site with its distance")
-    p.add_argument("--out", required=True, help="output file: .csv, .xlsx or .geojson")
+    p.add_argument("--out", required=True,
+                   help="output file: .csv, .xlsx, .geojson or .gpkg (GeoPackage: Chinese field aliases and "
+                        "labels, the rule as metadata)")
     p.add_argument("--labels", choices=["zh"], default=None,
-                   help="CSV for people: Chinese headers and labels, UTF-8 with BOM, the rule as leading lines "
-                        "(default: the machine columns layer,id,name,township,distance_m,water_id,water_name,…)")
+                   help="CSV/GeoJSON for people: Chinese headers and labels (CSV: UTF-8 with BOM, the rule as "
+                        "leading lines; default: the machine columns layer,id,name,township,distance_m,water_id,"
+                        "water_name,…)")
     p.set_defaults(func=run)
 
 
@@ -58,11 +61,13 @@ def run(args: argparse.Namespace) -> int:
                        f"--distance must be a positive number of metres, not {args.distance}")
     layers = _layers(args.layers)
     if Path(args.out).suffix.lower() not in OUTPUTS:
-        raise GeoError("输出文件须以 .csv、.xlsx 或 .geojson 结尾", f"--out must end in .csv, .xlsx or .geojson: {args.out}")
+        raise GeoError("输出文件须以 .csv、.xlsx、.geojson 或 .gpkg 结尾",
+                       f"--out must end in .csv, .xlsx, .geojson or .gpkg: {args.out}")
     store = store_from(args)
     meta = store.meta()
     # A store without an as_of entry (and no --as-of) is checked as it stands: its status column.
-    as_of = rules.resolve_as_of(args.as_of, meta) if args.as_of or meta.get("as_of") else None
+    # A named day before the data is refused (geo.datecheck, the store's first day: read only then).
+    as_of = as_of_day(args.as_of, store) if args.as_of else rules.resolve_as_of(None, meta) if meta.get("as_of") else None
     result = buffers.check(store, args.distance, layers, as_of, all_sites=args.all_sites)
     meta = buffers.riverside_meta(args.distance, as_of, layers, data_version=store.version(),
                                   generated_by=operator())
