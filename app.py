@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from layers import localise
+from layers import web_headers
+
+web_headers.install()  # nosniff on media responses: attachments keep the type sniffed at upload (issue 26)
 st.set_page_config(page_title="青山 · 生态整治监测", layout="wide")
+localise.install()  # Streamlit's own words in Chinese, its ⋮ menu off (issue 25)
 
 PAGES = [
     st.Page("views/overview.py", title="总览", url_path="", default=True),

@@ -40,7 +40,7 @@ class SiteFile:
     outfalls: pd.DataFrame  # latest readings with their judgment
     visits: pd.DataFrame
     complaints: pd.DataFrame
-    attachments: pd.DataFrame  # id, name, mime, size, sha256, uploaded_at, uploaded_by, note, content
+    attachments: pd.DataFrame  # id, name, mime, size, sha256, uploaded_at, uploaded_by, note, thumb (no content)
     notes: list[str] = field(default_factory=list)
 
 
@@ -68,8 +68,15 @@ def judge(parameter: str, value: float) -> str:
     return "达标" if ok else "超标"
 
 
-def site_file(frames_or_store, layer: str, feature_id: str) -> SiteFile:
-    """Gather the file of site ``feature_id`` of ``layer`` (raises :class:`GeoError` when it does not exist)."""
+def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: bool = False) -> SiteFile:
+    """Gather the file of site ``feature_id`` of ``layer`` (raises :class:`GeoError` when it does not exist).
+
+    From a store, attachments are read without their content: the listing and the stored thumbnails
+    (:func:`geo.attachments.listing`); a thumbnail not stored yet (a row older than thumbnails) is made
+    from that one file, and stored when ``cache_thumbs``. From frames (a dict of tables), thumbnails
+    missing from ``attachments`` are made from its ``content`` column when it has one. The file keeps
+    no content either way: the original is read only to be downloaded.
+    """
     from .buffers import distance_to_water
     from .history import history_of
     from .spatial import township_of
@@ -77,7 +84,8 @@ def site_file(frames_or_store, layer: str, feature_id: str) -> SiteFile:
     if layer not in SITE_LAYERS:
         raise GeoError(f"“{layer}”不是点位图层（可选：企业、石灰窑（棚）、养殖场）。",
                        f"not a site layer: {layer!r} (one of {', '.join(SITE_LAYERS)})")
-    t = frames_or_store if isinstance(frames_or_store, dict) else frames_or_store.read_many(TABLES_NEEDED)
+    store = None if isinstance(frames_or_store, dict) else frames_or_store
+    t = frames_or_store if store is None else store.read_many([n for n in TABLES_NEEDED if n != "attachments"])
     sites = t[layer]
     hit = sites[sites["id"] == str(feature_id)]
     if not len(hit):
@@ -119,13 +127,35 @@ def site_file(frames_or_store, layer: str, feature_id: str) -> SiteFile:
         "来源": comp["channel"].map(CHANNEL_LABELS), "类别": comp["category"].map(CATEGORY_LABELS),
         "内容": comp["summary"], "办结日期": comp["handled_on"].dt.strftime("%Y-%m-%d").fillna("未办结"),
         "处理结果": comp["result"].fillna("")})
-    att = t["attachments"]
     keys = {("inspection_visits", v) for v in visits.get("_id", [])} | {(layer, fid)}
     keys |= {("complaints", c) for c in comp["id"]}
-    mine = att[[(lay, f) in keys for lay, f in zip(att["layer"], att["feature_id"])]] if len(att) else att
+    mine = _attachments(store, t.get("attachments"), keys, cache_thumbs)
     return SiteFile(layer, fid, str(site["name"]), pd.DataFrame(facts, columns=["项目", "内容"]),
                     history.reset_index(drop=True), water, outfalls, visits.drop(columns="_id", errors="ignore"),
                     complaints.reset_index(drop=True), mine.sort_values("uploaded_at").reset_index(drop=True))
+
+
+def _attachments(store, att: pd.DataFrame | None, keys: set, cache_thumbs: bool) -> pd.DataFrame:
+    """The attachments of the owners ``keys`` ((layer, id) pairs) with a ``thumb`` each and no ``content``."""
+    from . import attachments as ATT
+
+    if store is not None:
+        owners = {"layer": sorted({a for a, _ in keys}), "feature_id": sorted({str(b) for _, b in keys})}
+        att = ATT.listing(store, owners)
+    elif att is None:
+        att = contract.empty("attachments")
+    mine = att[[(lay, f) in keys for lay, f in zip(att["layer"], att["feature_id"])]] if len(att) else att
+    mine = mine.copy()
+    if "thumb" not in mine.columns:
+        mine["thumb"] = pd.Series([None] * len(mine), index=mine.index, dtype=object)
+    if store is not None:
+        mine = ATT.with_thumbs(store, mine, save=cache_thumbs)
+    elif "content" in mine.columns:
+        todo = ATT.needs_thumb(mine) & mine["content"].notna()
+        mine["thumb"] = mine["thumb"].astype(object)
+        for i in mine.index[todo.to_numpy()]:
+            mine.at[i, "thumb"] = ATT.preview(mine.at[i, "content"]) or ATT.NO_THUMB
+    return mine.drop(columns="content", errors="ignore")
 
 
 def _outfalls(t: dict, fid: str) -> pd.DataFrame:
@@ -172,7 +202,7 @@ def _visits(t: dict, layer: str, fid: str) -> pd.DataFrame:
 def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generated_by: str | None = None) -> bytes:
     """The site file as one PDF: every attachment listed with type, size and full SHA-256 (so a printed file
     can be checked against the stored one), images as thumbnails and PDF documents by their first page."""
-    from .attachments import TYPES, preview
+    from .attachments import TYPES, thumb_png
     from .casepdf import Doc
 
     from .io.writers import Meta
@@ -205,7 +235,7 @@ def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generate
         doc.small(f"{TYPES.get(a['mime'], a['mime'])} · {_size(a['size'])} · 上传 {_fmt(a['uploaded_at'])} "
                   f"{a['uploaded_by'] or ''}" + (f" · {a['note']}" if _fmt(a['note']) != "—" else ""))
         doc.small(f"SHA-256 {a['sha256']}")
-        png = preview(a["content"])
+        png = thumb_png(a.get("thumb"))  # stored once; the original is never decoded here
         if png:
             is_pdf = a["mime"] == "application/pdf"
             doc.image(png, "（文档第 1 页）" if is_pdf else "", border=is_pdf)

@@ -18,18 +18,12 @@ from geo.store import StoreError
 REFUSED = (GeoError, StoreError)
 
 
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _preview(sha256: str, _content: bytes) -> bytes | None:
-    """A thumbnail (image, or a PDF's first page), drawn once per file content."""
-    return ATT.preview(_content)
-
-
 def _site_tables(store, layer: str, fid: str) -> dict[str, pd.DataFrame]:
     """What :func:`geo.sitefile.site_file` reads, filtered by the database to this one site.
 
     The site's row, events, complaints, visits (and their inspections), its outfalls and their
-    readings, and the attachments of any of these; the geography (townships, water) whole, cached.
+    readings, and the attachments of any of these (listed without their content, with their stored
+    thumbnails; those of older rows are made once and stored); the geography (townships, water) whole, cached.
     """
     t = {name: ui.load(name) for name in ("townships", "rivers", "waterbodies")}
     t[layer] = store.read(layer, where={"id": [fid]})
@@ -44,8 +38,11 @@ def _site_tables(store, layer: str, fid: str) -> dict[str, pd.DataFrame]:
     owners = [(layer, fid)] + [("inspection_visits", v) for v in t["inspection_visits"]["id"]] \
         + [("complaints", c) for c in t["complaints"]["id"]]
     # (pairs of layer and id: site_file keeps exactly these)
-    t["attachments"] = store.read("attachments", where={"layer": sorted({a for a, _ in owners}),
-                                                          "feature_id": sorted({str(b) for _, b in owners})})
+    listed = ATT.listing(store, where={"layer": sorted({a for a, _ in owners}),
+                                       "feature_id": sorted({str(b) for _, b in owners})})
+    keep = set(owners)
+    listed = listed[[(a, b) in keep for a, b in zip(listed["layer"], listed["feature_id"])]] if len(listed) else listed
+    t["attachments"] = ATT.with_thumbs(store, listed)
     return t
 
 
@@ -62,12 +59,12 @@ layer = params.get("layer") or ""
 fid = params.get("id") or ""
 if layer not in SITE_LAYERS or not fid:
     st.title("一企一档")
-    layer = st.selectbox("图层", SITE_LAYERS, format_func=LAYER_LABELS.get, key="cw_s_layer")
+    layer = st.selectbox("图层", SITE_LAYERS, format_func=LAYER_LABELS.get, key="cw_s_layer", placeholder="选择图层")
     # found by a search in the database (issue 13): the chooser lists the matches, never every site
     query = search_ui.search_box("搜索点位（名称或编号）", key="cw_s_q")
     matches = search_ui.search(query, layers=(layer,))
     search_ui.caption_for(matches, query)
-    fid = st.selectbox("点位", matches["id"].tolist(), key="cw_s_id",
+    fid = st.selectbox("点位", matches["id"].tolist(), key="cw_s_id", placeholder="先在上方搜索，再选择点位",
                        format_func=dict(zip(matches["id"], matches["id"] + " " + matches["name"])).get)
     if not fid:
         st.stop()
@@ -107,20 +104,25 @@ if not len(f.attachments):
     st.write("无附件。")
 for _, a in f.attachments.iterrows():
     cols = st.columns([1, 3])
-    thumb = _preview(a["sha256"], a["content"]) if a["content"] is not None else None
+    thumb = ATT.thumb_png(a["thumb"])  # stored with the row: the original is not read to show the page
     if thumb:
         cols[0].image(thumb, width="stretch")
     cols[1].text(f"{a['name']}\n{ATT.TYPES.get(a['mime'], a['mime'])} · {int(a['size'])} 字节 · {a['uploaded_by'] or ''}"
                  f"\nSHA-256 {a['sha256']}\n{a['note'] or ''}")
-    cols[1].download_button("下载", data=a["content"], file_name=a["name"], mime=a["mime"], key=f"cw_s_dl_{a['id']}")
+    # the file's bytes are read from the store only when this button is clicked; name and type are the
+    # sniffed ones (a row stored before names were fixed still downloads as what it is)
+    name, mime = ATT.download_as(a["name"], a["mime"])
+    cols[1].download_button("下载", data=lambda aid=a["id"]: ATT.content_of(ui.get_store(), aid), file_name=name,
+                            mime=mime, key=f"cw_s_dl_{a['id']}")
 if cw.may(acc, "status_update"):
-    up = st.file_uploader("上传文件或照片（JPEG、PNG、WebP、PDF）", type=["jpg", "jpeg", "png", "webp", "pdf"],
-                          accept_multiple_files=True, key="cw_s_upload")
+    up = st.file_uploader(f"上传文件或照片（JPEG、PNG、WebP、PDF；{ATT.limits_text()}）",
+                          type=["jpg", "jpeg", "png", "webp", "pdf"], accept_multiple_files=True,
+                          max_upload_size=max(1, -(-ATT.max_bytes() // (1024 * 1024))), key="cw_s_upload")
     note = st.text_input("说明", key="cw_s_note", max_chars=200)
     if up and st.button("保存附件", key="cw_s_save"):
         try:
-            ATT.add(ui.get_store(), [(u.name, u.getvalue()) for u in up], layer=layer, feature_id=f.id,
-                    user=acc.name, note=note)
-            st.success(f"已保存 {len(up)} 个文件。")
+            saved = ATT.add(ui.get_store(), [(u.name, u.getvalue()) for u in up], layer=layer, feature_id=f.id,
+                            user=acc.name, note=note)
+            st.success(f"已保存 {len(saved)} 个文件。")
         except REFUSED as exc:
             cw.show_error(exc)
