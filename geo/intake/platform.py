@@ -302,7 +302,9 @@ def read_platform(src, *, name: str | None = None, year=None, limits: Limits | N
         raise GeoError(f"不是平台导出的实时数据：缺少列 {what}（表头应含 断面名称、监测时间 及各监测项目）。",
                        f"not a platform export: missing {', '.join(missing + ([] if params else ['parameters']))} "
                        f"(the header holds 断面名称, 监测时间 and the parameters)")
-    frame, rows = table.frame, np.asarray(table.row_numbers, dtype=int)
+    rows = np.asarray(table.row_numbers, dtype=int)
+    # control characters out of every cell imported (station, state, values …): each cleaned cell a warning
+    frame, cleaned = lab.without_controls(table.frame, rows, columns=list(table.matched))
     index = pd.Index(rows, name="row")
     station = _texts(frame, cols.get("station"), index)
     code = _texts(frame, cols.get("station_code"), index)
@@ -337,7 +339,7 @@ def read_platform(src, *, name: str | None = None, year=None, limits: Limits | N
     no_data = {c: int(no_data.get(c, 0)) for c in headers}
     has_value = pd.Series(~no_value, index=long.index).groupby(level=0).any()
     raw = raw[~no_value].sort_index(kind="stable")
-    findings += _file_findings(table, cols, params, no_data)
+    findings += cleaned + _file_findings(table, cols, params, no_data)
     findings += _idle_rows(status, has_value.reindex(index, fill_value=False), station, cols.get("status"))
     raw.attrs.update(no_data=no_data, rows=len(frame),
                      header_text={"point_id": cols.get("station") or cols.get("station_code"),
@@ -766,10 +768,12 @@ def read_section_table(src, *, name: str | None = None, month=None, limits: Limi
                        "the table names no month (a title such as 2026年8月): give it (--month 2026-08); it is "
                        "never guessed")
     index = pd.Index(np.asarray(table.row_numbers, dtype=int), name="row")
-    raw = pd.DataFrame({f: (_texts(table.frame, cols.get(f), index)) for f in SECTION_FIELDS}, index=index)
+    # control characters out of every cell imported (station, 超标项目 …): each cleaned cell a warning
+    frame, cleaned = lab.without_controls(table.frame, index, columns=list(table.matched))
+    raw = pd.DataFrame({f: (_texts(frame, cols.get(f), index)) for f in SECTION_FIELDS}, index=index)
     raw.attrs.update(month=resolved, source=table.source,
                      header_text={f: cols.get(f) or SECTION_FIELDS[f][0] for f in SECTION_FIELDS})
-    return raw, []
+    return raw, cleaned
 
 
 def _parameter(name: str) -> str | None:

@@ -24,6 +24,16 @@ existing (or another row's) id only after this rule, e.g. ``ＫＬ００２`` or
 
 Header words, status and code words are compared with :func:`norm_key` (NFKC,
 no spaces, lower case): they are vocabulary, not data, and are never stored.
+
+Control characters: removed at intake, reported
+-----------------------------------------------
+:func:`strip_controls` is the one cleaning every importer applies to the text cells of a file before
+anything else reads them: control characters (Unicode category Cc: ESC, BEL, NUL …) and the bidi
+embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are removed, and the importer
+reports each cell it cleaned (a warning naming row and column: :data:`CONTROLS_REMOVED`). Left in, they
+reach a terminal as live escape sequences, make GPX/KML ill-formed XML and make a name display
+otherwise than it is stored. Multi-line fields (notes, a complaint's summary) keep TAB and LF; their
+CR LF and lone CR line ends become LF (a Windows line end, not a control to report).
 """
 from __future__ import annotations
 
@@ -38,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "blank", "text", "norm_key", "normalise_id", "parse_date", "parse_datetime", "parse_number", "parse_coord",
+    "blank", "text", "strip_controls", "CONTROLS_REMOVED", "CONTROLS_IN_ID", "norm_key", "normalise_id", "parse_date", "parse_datetime", "parse_number", "parse_coord",
     "coord_problem", "parse_detection", "parse_class", "ND_WORDS", "WORSE_THAN_V",
 ]
 
@@ -73,6 +83,71 @@ def text(v) -> str:
     if isinstance(v, (np.integer,)):
         return str(int(v))
     return str(v).strip()
+
+
+# --- control characters ----------------------------------------------------------------------
+
+#: Bidi embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069): they reorder how a text displays.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+#: Every character :func:`strip_controls` removes from a one-line cell: category Cc and the bidi controls.
+_CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+#: In a multi-line cell TAB and LF stay (CR is turned into LF first).
+_CONTROLS_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+_LINE_END = re.compile(r"\r\n?")
+#: White-space controls in a one-line cell: one space, so that words typed on two lines stay apart.
+_SPACING = re.compile(r"[\t\n\x0b\x0c\r]+")
+#: The finding of a cleaned cell, the same in every importer (Chinese, English).
+CONTROLS_REMOVED = ("单元格中的控制字符（如 ESC、BEL、双向文字控制符）已删除，其余文字照录",
+                    "control characters (e.g. ESC, BEL, bidi overrides) removed from the cell; the rest kept as written")
+#: The finding of an id holding control characters: refused, since an id is only ever changed by
+#: :func:`normalise_id`'s rule.
+CONTROLS_IN_ID = ("编号含控制字符（如 ESC、BEL、双向文字控制符），请在原表中删去后重新导入",
+                  "the id holds control characters (e.g. ESC, BEL, bidi overrides): remove them in the file and "
+                  "import it again")
+
+
+def strip_controls(values, *, multiline: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Text cells without control characters, and which cells had any (see the module docstring).
+
+    Parameters
+    ----------
+    values : a column of cells as read (a Series, or anything that makes one); cells that are not text
+        (numbers, dates, ``None``) are returned as they are.
+    multiline : the column is multi-line text (a note): TAB and LF are kept, CR LF and CR become LF
+        (not reported). Otherwise TAB, LF, CR, VT and FF become one space and every other control
+        character is removed.
+
+    Returns
+    -------
+    (cleaned, removed)
+        ``cleaned``: the cells, same index (object dtype where anything changed); ``removed``: a boolean
+        array, ``True`` where a control character was removed (the cells to report).
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    none = np.zeros(len(s), dtype=bool)
+    if not len(s) or not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return s, none
+    anything = _CONTROLS  # (CR is among them, for the line ends of a multi-line cell)
+    try:
+        # .str gives NA for cells that are not text: only text cells can hold a control character
+        hit = s.str.contains(anything, regex=True, na=False).to_numpy(dtype=bool)
+    except AttributeError:  # an object column without any text (numbers only)
+        return s, none
+    if not hit.any():
+        return s, none
+    sub = s[hit].astype(str)
+    if multiline:
+        sub = sub.str.replace(_LINE_END, "\n", regex=True)
+        removed = sub.str.contains(_CONTROLS_MULTILINE, regex=True).to_numpy(dtype=bool)
+        sub = sub.str.replace(_CONTROLS_MULTILINE, "", regex=True)
+    else:
+        removed = np.ones(len(sub), dtype=bool)
+        sub = sub.str.replace(_SPACING, " ", regex=True).str.replace(_CONTROLS, "", regex=True)
+    out = s.astype(object)
+    out.iloc[np.flatnonzero(hit)] = sub.to_numpy(dtype=object)
+    mask = none.copy()
+    mask[np.flatnonzero(hit)] = removed
+    return out, mask
 
 
 def norm_key(v) -> str:

@@ -10,7 +10,14 @@ decompresses or parses more than the limit:
    for the sum of the members and hence for each);
 3. the number of columns (``max_columns``) and data rows (``max_rows``), from the
    ``.dbf`` header, the GeoPackage/GeoJSON layer info, or counted while streaming
-   xlsx and CSV rows (the reader stops at the first row over the limit).
+   xlsx and CSV rows (the reader stops at the first row over the limit);
+4. the cells of a table (``max_cells``, filled cells of a sheet or CSV, rows × fields of a
+   spatial layer), an xlsx's shared strings (``max_shared_strings``, counted while streaming
+   the part before openpyxl reads it) and how much each xlsx part is compressed
+   (``max_zip_ratio``: a 480 KB part declaring 190 MB is a bomb);
+5. the vertices of a spatial file (``max_vertices``) and of one feature
+   (``max_feature_vertices``), from the Shapefile's record headers, counted in a GeoJSON or
+   KML before it is parsed, and counted again on the geometries read.
 
 The limits are deployment settings (``qingshan.toml``)::
 
@@ -20,6 +27,11 @@ The limits are deployment settings (``qingshan.toml``)::
     max_rows = 200000           # data rows of one table
     max_columns = 200           # columns of one table
     max_report_lines = 200      # findings listed per kind in an error report (totals always given)
+    max_cells = 10000000        # filled cells of one table (a ledger: at most 100,000 rows × 100 columns)
+    max_shared_strings = 1000000  # strings in an xlsx's shared-strings table
+    max_zip_ratio = 100         # uncompressed / compressed size of an xlsx part over 1 MB
+    max_vertices = 1000000      # vertices of one spatial file
+    max_feature_vertices = 200000  # vertices of one feature (a township outline)
 
 A file over a limit raises :class:`geo.errors.LimitError`, in Chinese and
 English, naming the limit, the file's figure and the setting to change.
@@ -34,7 +46,8 @@ from .. import config
 from ..errors import LimitError
 
 DEFAULTS = {"max_upload_mb": 20, "max_uncompressed_mb": 200, "max_rows": 200_000, "max_columns": 200,
-            "max_report_lines": 200}
+            "max_report_lines": 200, "max_cells": 10_000_000, "max_shared_strings": 1_000_000,
+            "max_zip_ratio": 100, "max_vertices": 1_000_000, "max_feature_vertices": 200_000}
 
 MB = 1024 * 1024
 
@@ -48,6 +61,11 @@ class Limits:
     max_rows: int = DEFAULTS["max_rows"]
     max_columns: int = DEFAULTS["max_columns"]
     max_report_lines: int = DEFAULTS["max_report_lines"]
+    max_cells: int = DEFAULTS["max_cells"]
+    max_shared_strings: int = DEFAULTS["max_shared_strings"]
+    max_zip_ratio: int = DEFAULTS["max_zip_ratio"]
+    max_vertices: int = DEFAULTS["max_vertices"]
+    max_feature_vertices: int = DEFAULTS["max_feature_vertices"]
 
     @classmethod
     def current(cls) -> "Limits":
@@ -107,6 +125,58 @@ class Limits:
                 f"列数过多：文件有 {columns:,} 列，上限 {self.max_columns:,} 列（qingshan.toml [limits] max_columns）。",
                 f"too many columns: the file holds {columns:,} columns; the limit is {self.max_columns:,} "
                 f"([limits] max_columns in qingshan.toml)")
+
+    def check_cells(self, cells: int, *, at_least: bool = False) -> None:
+        """A table of ``cells`` filled cells (``at_least``: counting stopped there)."""
+        if cells > self.max_cells:
+            more_zh, more_en = ("至少 ", "at least ") if at_least else ("", "")
+            raise LimitError(
+                f"单元格过多：文件有{more_zh}{cells:,} 个非空单元格，上限 {self.max_cells:,} 个"
+                f"（qingshan.toml [limits] max_cells）；请分批导入。",
+                f"too many cells: the file holds {more_en}{cells:,} filled cells; the limit is {self.max_cells:,} "
+                f"([limits] max_cells in qingshan.toml); import it in parts")
+
+    def check_shared_strings(self, strings: int, *, declared: bool = False) -> None:
+        """An xlsx whose shared-strings table holds (``declared``: says it holds) ``strings`` strings."""
+        if strings > self.max_shared_strings:
+            how_zh, how_en = ("声明有 ", "declares ") if declared else ("至少有 ", "holds at least ")
+            raise LimitError(
+                f"Excel 文件的共享字符串表{how_zh}{strings:,} 个字符串，上限 {self.max_shared_strings:,} 个"
+                f"（qingshan.toml [limits] max_shared_strings）；未读取表格内容。",
+                f"the Excel file's shared-strings table {how_en}{strings:,} strings; the limit is "
+                f"{self.max_shared_strings:,} ([limits] max_shared_strings in qingshan.toml); nothing was read")
+
+    def check_ratio(self, member: str, size: int, compressed: int, what: str = "压缩包") -> None:
+        """A zip member declaring ``size`` bytes stored in ``compressed`` bytes (parts over 1 MB only)."""
+        ratio = size / max(compressed, 1)
+        if size > MB and ratio > self.max_zip_ratio:
+            raise LimitError(
+                f"{what}中的 {member} 压缩比异常：{_mb(compressed)} 解压后为 {_mb(size)}（{ratio:,.0f} 倍，上限 "
+                f"{self.max_zip_ratio:,} 倍，qingshan.toml [limits] max_zip_ratio），疑为压缩炸弹；未解压任何内容。",
+                f"{member} in the archive expands {ratio:,.0f}-fold ({_mb(compressed)} to {_mb(size)}; the limit is "
+                f"{self.max_zip_ratio:,}, [limits] max_zip_ratio in qingshan.toml): refused as a zip bomb; "
+                f"nothing was extracted")
+
+    def check_vertices(self, vertices: int, *, at_least: bool = False) -> None:
+        """A spatial file of ``vertices`` vertices in all (``at_least``: counting stopped there)."""
+        if vertices > self.max_vertices:
+            more_zh, more_en = ("至少 ", "at least ") if at_least else ("", "")
+            raise LimitError(
+                f"几何过于复杂：文件共有{more_zh}{vertices:,} 个顶点，上限 {self.max_vertices:,} 个"
+                f"（qingshan.toml [limits] max_vertices）；请在 GIS 软件中简化（抽稀）后再导入。",
+                f"geometry too detailed: the file holds {more_en}{vertices:,} vertices; the limit is "
+                f"{self.max_vertices:,} ([limits] max_vertices in qingshan.toml); simplify it in the GIS software "
+                f"and import it again")
+
+    def check_feature_vertices(self, vertices: int, feature: int) -> None:
+        """Feature number ``feature`` (from 1) of ``vertices`` vertices."""
+        if vertices > self.max_feature_vertices:
+            raise LimitError(
+                f"几何过于复杂：第 {feature:,} 个要素有 {vertices:,} 个顶点，单个要素上限 {self.max_feature_vertices:,} 个"
+                f"（qingshan.toml [limits] max_feature_vertices）；请在 GIS 软件中简化（抽稀）后再导入。",
+                f"geometry too detailed: feature {feature:,} has {vertices:,} vertices; the limit per feature is "
+                f"{self.max_feature_vertices:,} ([limits] max_feature_vertices in qingshan.toml); simplify it in "
+                f"the GIS software and import it again")
 
 
 def _mb(size: int) -> str:

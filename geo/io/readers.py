@@ -9,10 +9,13 @@ spatial files, and which headers matched which canonical columns.
 - **CSV** in UTF-8 (with or without BOM), GBK or GB18030 (:func:`decode_text`:
   strict decoders first, then charset-normalizer), comma, tab or semicolon
   separated.
-- **xlsx**: streamed with openpyxl's read-only mode (formulas read as their
-  cached values); a sheet by name or number from 1. Its merged cells are read
-  from the sheet XML's ``<mergeCells>`` in a second, streamed pass
-  (:mod:`geo.io.xmlsafe`), skipped when the sheet has none.
+- **xlsx**: checked before anything is parsed (declared sizes, each part's
+  compression ratio, the number of shared strings); the workbook, styles and
+  shared strings read by openpyxl, the sheet streamed by expat
+  (:mod:`geo.io.xmlsafe`) with its merged cells in the same pass, cells as
+  openpyxl's read-only mode gives them (formulas as their cached values), no
+  row wider than ``max_columns`` kept (a stray value beyond is refused by its
+  cell reference); a sheet by name or number from 1.
 - **xls** (Excel 97–2003, BIFF8): read with xlrd 2.0 (pure Python, so a damaged
   file raises a catchable error instead of aborting the process, as
   python-calamine's Rust core did in our fuzzing), merges included; sheets as
@@ -40,18 +43,23 @@ spatial files, and which headers matched which canonical columns.
   among the first ten rows with most matches, so title rows above it are skipped.
 
 Every read is bounded (:mod:`geo.io.limits`): the file size, a zip's declared
-uncompressed size, rows and columns are checked before more than the limit is
-expanded. A file that cannot be read raises :class:`geo.errors.GeoError`; one
+uncompressed size (and an xlsx part's compression ratio and shared strings),
+rows, columns and filled cells are checked before more than the limit is
+expanded; a spatial file's vertices are counted before GDAL or the KML reader
+builds a geometry (a Shapefile's record headers, the positions of a GeoJSON,
+the coordinate tuples of a KML) and again on the geometries read. A file that cannot be read raises :class:`geo.errors.GeoError`; one
 over a limit :class:`geo.errors.LimitError`, both in Chinese and English.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +71,8 @@ from ..errors import GeoError, LimitError
 from . import layout
 from .cells import blank, text
 from .headers import match_headers
-from .limits import Limits
+from .limits import MB, Limits
+from .xmlsafe import local, parse
 
 __all__ = ["Table", "read_table", "read_gpx_track", "match_headers", "find_header", "decode_text", "FORMATS",
            "HEADER_SCAN"]
@@ -263,23 +272,40 @@ def _width(row) -> int:
     return 0
 
 
-def _bounded_rows(rows: Iterator, limits: Limits) -> list[list]:
-    """Rows of cells, trailing blanks cut, stopping as soon as the row or column limit is passed.
+class _Grid:
+    """Rows of cells as a reader streams them, trailing blanks cut, refused as soon as a limit is passed.
 
-    Up to :data:`HEADER_SCAN` rows above the header are allowed on top of ``max_rows``; the exact count
-    of data rows is checked again once the header is known.
+    Up to :data:`HEADER_SCAN` rows above the header are allowed on top of ``max_rows`` (the exact count
+    of data rows is checked again once the header is known); the filled cells are counted against
+    ``max_cells`` as they come.
     """
-    cap = limits.max_rows + HEADER_SCAN + 1
-    out: list[list] = []
-    for row in rows:
-        row = list(row)
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.rows: list[list] = []
+        self.cells = 0
+        self.row_cap = limits.max_rows + HEADER_SCAN + 1
+
+    def add(self, row: list) -> None:
         w = _width(row)
-        if w > limits.max_columns:
-            limits.check_columns(w)
-        out.append(row[:w])
-        if len(out) > cap:
-            limits.check_rows(len(out) - HEADER_SCAN - 1, at_least=True)
-    return out
+        if w > self.limits.max_columns:
+            self.limits.check_columns(w)
+        if w < len(row):
+            del row[w:]
+        self.rows.append(row)
+        if len(self.rows) > self.row_cap:
+            self.limits.check_rows(len(self.rows) - HEADER_SCAN - 1, at_least=True)
+        self.cells += w - row.count(None) - row.count("")  # counted in C: no Python loop per cell
+        if self.cells > self.limits.max_cells:
+            self.limits.check_cells(self.cells, at_least=True)
+
+
+def _bounded_rows(rows: Iterator, limits: Limits) -> list[list]:
+    """Rows of cells, trailing blanks cut, stopping as soon as a row, column or cell limit is passed."""
+    grid = _Grid(limits)
+    for row in rows:
+        grid.add(list(row))
+    return grid.rows
 
 
 def _sniff_delimiter(textdata: str) -> str:
@@ -316,40 +342,138 @@ def _pick_sheet(names: list[str], sheet) -> str:
     raise GeoError(f"没有工作表“{sheet}”（有：{'、'.join(names)}）。", f"no sheet {sheet!r} (sheets: {', '.join(names)})")
 
 
-def _xlsx_rows(src, sheet, limits: Limits) -> tuple[list[list], str, list, list[str]]:
-    """``(rows, sheet name, merges, notes)`` of an xlsx sheet."""
-    import openpyxl
+#: An xlsx part openpyxl parses whole (workbook, styles, theme, properties) is never this big in a workbook.
+XLSX_WHOLE_PART = 16 * MB
+_SI = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,31}:)?si[\s/>]")
+_SST_DECLARED = re.compile(rb"<(?:[\w.-]{1,32}:)?sst\b[^>]*?\buniqueCount\s*=\s*[\"'](\d+)")
 
+
+def _count_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> int:
+    """The strings (``<si>``) of a shared-strings part, counted on its streamed bytes without parsing them;
+    refused at the declared ``uniqueCount`` or as soon as the count passes ``max_shared_strings``."""
+    from .xmlsafe import CHUNK
+
+    n, carry = 0, b""
+    with zf.open(info) as fh:
+        chunk = fh.read(CHUNK)
+        m = _SST_DECLARED.search(chunk[:4096])
+        if m:
+            limits.check_shared_strings(int(m[1]), declared=True)
+        while chunk:
+            buf = carry + chunk
+            # a tag cut by the chunk's end is counted with the next chunk (a tag name is short: the last
+            # "<" of the final 64 bytes is the only one that can start an unfinished <si)
+            cut = buf.rfind(b"<", max(0, len(buf) - 64))
+            cut = len(buf) if cut < 0 else cut
+            n += len(_SI.findall(buf, 0, cut))
+            carry = buf[cut:]
+            if n > limits.max_shared_strings:
+                limits.check_shared_strings(n)
+            chunk = fh.read(CHUNK)
+    n += len(_SI.findall(carry))
+    limits.check_shared_strings(n)
+    return n
+
+
+def _xlsx_preflight(zf: zipfile.ZipFile, limits: Limits) -> None:
+    """Check an xlsx before openpyxl reads anything: the declared sizes, each part's compression ratio, the
+    size of the parts openpyxl parses whole, and the number of shared strings (which openpyxl would hold
+    in one list: 11 million of them took 1.9 GB)."""
+    for info in _check_zip(zf, limits, "Excel 文件"):
+        if info.is_dir():
+            continue
+        limits.check_ratio(info.filename, info.file_size, info.compress_size, "Excel 文件")
+        low = info.filename.lower()
+        shared = low.endswith("sharedstrings.xml")
+        if (not shared and not low.startswith("xl/worksheets/") and low.endswith((".xml", ".rels"))
+                and info.file_size > XLSX_WHOLE_PART):
+            raise LimitError(f"Excel 文件中的 {info.filename} 过大（{info.file_size / MB:,.0f} MB），不是正常的工作簿；"
+                             f"请在 Excel/WPS 中另存后重试。",
+                             f"{info.filename} in the Excel file is {info.file_size / MB:,.0f} MB: not a normal "
+                             f"workbook; save it again in Excel/WPS")
+        if shared:
+            _count_shared_strings(zf, info, limits)
+
+
+def _xlsx_rows(src, sheet, limits: Limits) -> tuple[list[list], str, list, list[str]]:
+    """``(rows, sheet name, merges, notes)`` of an xlsx sheet.
+
+    openpyxl reads the workbook, its styles and shared strings (:class:`_Workbook`, after
+    :func:`_xlsx_preflight`); the sheet itself is streamed by :class:`_SheetReader` (expat, DOCTYPE
+    refused), which keeps no more than ``max_columns`` cells of a row and reads the merges in the same pass.
+    """
+    if isinstance(src, (str, Path)):
+        with open(src, "rb") as fh:  # openpyxl judges a path by its suffix (a .xls that is an xlsx)
+            return _xlsx_rows(fh, sheet, limits)
     try:
         with zipfile.ZipFile(src) as zf:
-            _check_zip(zf, limits, "Excel 文件")
+            _xlsx_preflight(zf, limits)
     except zipfile.BadZipFile as exc:
         raise GeoError("无法读取 Excel 文件：文件已损坏或不是 xlsx。",
                        "cannot read the Excel file: damaged or not an xlsx") from exc
+    except (NotImplementedError, RuntimeError, zlib.error, EOFError) as exc:  # compression, encryption, damage
+        raise GeoError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
     if hasattr(src, "seek"):
         src.seek(0)
     try:
-        wb = openpyxl.load_workbook(src, read_only=True, data_only=True)
+        book = _Workbook(src)
+    except GeoError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise GeoError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
     try:
-        ws_name = _pick_sheet(wb.sheetnames, sheet)
-        ws = wb[ws_name]
-        # The declared dimension may be absent or wrong (A1:XFD1048576): read rows as they are.
-        ws.reset_dimensions()
-        rows = _bounded_rows(ws.iter_rows(values_only=True), limits)
-        # openpyxl's read-only sheet knows the part it streams from, not its merges
-        sheet_xml = getattr(ws, "_worksheet_path", None)
+        ws_name = _pick_sheet(list(book.parts), sheet)
+        part, chart = book.parts[ws_name]
+        if chart:
+            raise GeoError(f"工作表“{ws_name}”是图表，不是表格。", f"sheet {ws_name!r} is a chart, not a table")
+        reader = _SheetReader(book, limits)
+        with book.archive.open(part) as fh:
+            parse(fh, what_zh="Excel 工作表", what_en="the Excel sheet", start=reader.start, end=reader.end,
+                  chars=reader.chars)
     except (GeoError, LimitError):
         raise
     except Exception as exc:  # a damaged sheet
         raise GeoError(f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}") from exc
     finally:
-        wb.close()
-    if hasattr(src, "seek"):
-        src.seek(0)
-    merges, notes = _xlsx_merges(src, sheet_xml) if sheet_xml else ([], [])
-    return rows, ws_name, merges, notes
+        book.archive.close()
+    notes = []
+    if reader.merges_dropped:
+        notes.append(f"合并单元格超过 {MAX_MERGES:,} 处，其余未按合并处理 / more than {MAX_MERGES:,} merged "
+                     f"ranges; the rest were not used")
+    return reader.grid.rows, ws_name, reader.merges, notes
+
+
+class _Workbook:
+    """What a sheet's cells need from its workbook, read by openpyxl's own readers: the sheets' parts, the
+    shared strings, the styles whose number format is a date, the date epoch.
+
+    ``openpyxl.load_workbook`` is not used: in read-only mode it streams every sheet that lacks a
+    ``<dimension>`` to its end only to size it, and it parses external links' cached sheets.
+    """
+
+    def __init__(self, fh):
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+
+        reader = ExcelReader(fh, read_only=True, data_only=True, keep_links=False)
+        self.archive = reader.archive
+        try:
+            reader.read_manifest()
+            reader.read_strings()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+        except BaseException:
+            self.archive.close()
+            raise
+        wb = reader.wb
+        self.strings = reader.shared_strings
+        self.dates, self.durations, self.epoch = wb._date_formats, wb._timedelta_formats, wb.epoch
+        #: {sheet name: (part in the zip, whether it is a chart sheet)}, in the workbook's order
+        self.parts = {sheet.name: (rel.target, "chartsheet" in rel.Type) for sheet, rel in reader.parser.find_sheets()
+                      if rel.target in reader.valid_files}
+        if not self.parts:
+            self.archive.close()
+            raise GeoError("Excel 文件中没有工作表。", "the Excel file holds no sheet")
 
 
 def _cell_ref(ref: str) -> tuple[int, int] | None:
@@ -357,52 +481,174 @@ def _cell_ref(ref: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})", ref)
     if not m:
         return None
+    return int(m[2]) - 1, _column_number(m[1].upper()) - 1
+
+
+@functools.lru_cache(maxsize=20_000)
+def _column_number(letters: str) -> int:
+    """``"A"`` → 1, ``"XFD"`` → 16384."""
     col = 0
-    for ch in m[1].upper():
+    for ch in letters:
         col = col * 26 + ord(ch) - 64
-    return int(m[2]) - 1, col - 1
+    return col
 
 
-def _xlsx_merges(src, sheet_xml: str) -> tuple[list[tuple[int, int, int, int]], list[str]]:
-    """The merge ranges of one sheet, ``(first row, first col, last row, last col)`` 0-based, from its XML.
+def _column_letters(col: int) -> str:
+    out = ""
+    while col:
+        col, r = divmod(col - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
-    The part is streamed (its declared size was checked with the workbook); a sheet without the word
-    ``mergeCell`` is passed over at the speed of a byte search, one with merges parsed by expat.
+
+_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?\d")
+
+
+class _SheetReader:
+    """expat handlers reading one worksheet's cells as openpyxl's read-only, ``data_only`` mode gives them.
+
+    A value is converted as openpyxl does (shared strings, numbers, dates by the cell's style, booleans,
+    cached formula results, inline strings without their phonetic runs); rows go to a :class:`_Grid`, so
+    the sheet is refused at the first row, column or cell over a limit. A filled cell beyond
+    ``max_columns`` (a stray value at XFD) is refused when its row ends, naming the farthest such cell;
+    blank cells there, and rows with no filled cell, are never stored.
     """
-    from .xmlsafe import CHUNK, local, parse
 
-    member = sheet_xml.lstrip("/")
-    with zipfile.ZipFile(src) as zf:
+    def __init__(self, book: _Workbook, limits: Limits):
+        self.grid = _Grid(limits)
+        self.limits = limits
+        self.strings = book.strings
+        self.dates = book.dates  # style ids with a date (or duration) number format
+        self.durations = book.durations
+        self.epoch = book.epoch
+        self.tags: dict[str, str] = {}  # expat's "namespace local" names → local names
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.merges_dropped = False
+        self.row = 0  # the current row's number (from 1)
+        self.col = 0
+        self.cells: dict[int, object] = {}
+        self.ctype = self.style = self.ref = None
+        self.value: list[str] | None = None  # text of <v> being read
+        self.inline: list[str] | None = None  # text of an inline string
+        self.buf: list[str] | None = None
+        self.phonetic = 0
+        self.far, self.far_ref = 0, ""  # the farthest filled cell of the row beyond max_columns
+
+    def _local(self, name: str) -> str:
+        tag = self.tags[name] = local(name)
+        return tag
+
+    def start(self, name: str, attrs: dict) -> None:
+        tag = self.tags.get(name) or self._local(name)
+        if tag == "c":
+            ref = attrs.get("r")
+            m = _REF.match(ref) if ref else None
+            self.col = _column_number(m[1].upper()) if m else self.col + 1
+            self.ref, self.ctype, self.style = ref, attrs.get("t", "n"), attrs.get("s")
+            self.value = None
+            self.inline = [] if self.ctype == "inlineStr" else None
+        elif tag == "v":
+            self.buf = self.value = []
+        elif tag == "t" and self.inline is not None and not self.phonetic:
+            self.buf = self.inline
+        elif tag == "rPh":
+            self.phonetic += 1
+        elif tag == "row":
+            r = attrs.get("r")
+            self.row = int(float(r)) if r else self.row + 1
+            self.col = 0
+            self.cells = {}
+        elif tag == "mergeCell":
+            self._merge(str(attrs.get("ref", "")))
+
+    def chars(self, data: str) -> None:
+        if self.buf is not None:
+            self.buf.append(data)
+
+    def end(self, name: str) -> None:
+        tag = self.tags.get(name) or self._local(name)
+        if tag in ("v", "t"):
+            self.buf = None
+        elif tag == "rPh":
+            self.phonetic -= 1
+        elif tag == "c":
+            v = self._cell_value()
+            if v is not None:
+                self._put(v)
+        elif tag == "row":
+            self._row_done()
+
+    def _cell_value(self):
+        if self.inline is not None:
+            return "".join(self.inline)
+        text = "".join(self.value) if self.value else None
+        if not text:
+            return None
+        t = self.ctype
+        if t == "n":
+            v = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+            style = int(self.style) if self.style else 0
+            if style and style in self.dates:
+                from openpyxl.utils.datetime import from_excel
+
+                try:
+                    return from_excel(v, self.epoch, timedelta=style in self.durations)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"  # as openpyxl: a date serial out of range
+            return v
+        if t == "s":
+            return self.strings[int(text)]
+        if t == "b":
+            return bool(int(text))
+        if t == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
+            return from_ISO8601(text)
+        return text  # "str" (a formula's text result), "e" (an error such as #N/A)
+
+    def _put(self, v) -> None:
+        if self.col > self.limits.max_columns:
+            if not blank(v) and self.col > self.far:  # refused when the row ends, naming its farthest cell
+                self.far, self.far_ref = self.col, self.ref or f"{_column_letters(self.col)}{self.row}"
+            return
+        self.cells[self.col] = v
+
+    def _too_wide(self) -> None:
         try:
-            info = zf.getinfo(member)
-        except KeyError:
-            return [], []
-        with zf.open(info) as fh:
-            tail, found = b"", False
-            while chunk := fh.read(CHUNK):
-                if b"mergeCell" in tail + chunk:
-                    found = True
-                    break
-                tail = chunk[-16:]
-        if not found:
-            return [], []
-        merges: list[tuple[int, int, int, int]] = []
+            self.limits.check_columns(self.far)
+        except LimitError as exc:
+            raise LimitError(f"{exc.zh.rstrip('。')}；最右边有内容的单元格是 {self.far_ref}，请删除表格右侧多余的内容后重试。",
+                             f"{exc.en}; the farthest filled cell is {self.far_ref}: delete what lies right of the "
+                             f"table and try again") from None
 
-        def start(name, attrs):
-            if local(name) == "mergeCell" and len(merges) <= MAX_MERGES:
-                a, _, b = str(attrs.get("ref", "")).partition(":")
-                p, q = _cell_ref(a), _cell_ref(b or a)
-                if p and q:
-                    merges.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+    def _row_done(self) -> None:
+        if self.far:
+            self._too_wide()
+        cells, self.cells = self.cells, {}
+        if not cells or self.row <= len(self.grid.rows):  # a blank row; a row out of order (openpyxl drops it)
+            return
+        if self.row > self.grid.row_cap and self.row - 1 > len(self.grid.rows):  # far below the rows read
+            ref = f"{_column_letters(min(cells))}{self.row}"
+            raise LimitError(
+                f"单元格 {ref} 有内容，位于第 {self.row:,} 行，超过行数上限 {self.limits.max_rows:,} 行"
+                f"（qingshan.toml [limits] max_rows）；请删除表格下方多余的内容或分批导入。",
+                f"cell {ref} is filled, in row {self.row:,}; the limit is {self.limits.max_rows:,} rows "
+                f"([limits] max_rows in qingshan.toml); delete what lies below the table or import it in parts")
+        while len(self.grid.rows) < self.row - 1:  # rows the file skips are blank rows
+            self.grid.add([])
+        row = [None] * max(cells)
+        for j, v in cells.items():
+            row[j - 1] = v
+        self.grid.add(row)
 
-        with zf.open(info) as fh:
-            parse(fh, what_zh="Excel 工作表", what_en="the Excel sheet", start=start)
-    notes = []
-    if len(merges) > MAX_MERGES:
-        del merges[MAX_MERGES:]
-        notes.append(f"合并单元格超过 {MAX_MERGES:,} 处，其余未按合并处理 / more than {MAX_MERGES:,} merged "
-                     f"ranges; the rest were not used")
-    return merges, notes
+    def _merge(self, ref: str) -> None:
+        if len(self.merges) >= MAX_MERGES:
+            self.merges_dropped = True
+            return
+        a, _, b = ref.partition(":")
+        p, q = _cell_ref(a), _cell_ref(b or a)
+        if p and q:
+            self.merges.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
 
 
 def _xls_value(cell, datemode: int):
@@ -438,13 +684,21 @@ def _xls_rows(data: bytes, sheet, limits: Limits) -> tuple[list[list], str, list
                        "this .xls is a web page (HTML/XML table), not an Excel workbook; open it in Excel/WPS "
                        "and save it as .xlsx")
     try:  # xlrd's warnings go to a buffer, not to the server's stdout
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, logfile=io.StringIO())
+        # ragged rows: a row holds its own cells only, where xlrd would pad every row to the widest
+        # (one formatted cell at IV65536 would make 16.7 million cells of 65,536 short rows)
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, ragged_rows=True,
+                                  logfile=io.StringIO())
     except Exception as exc:  # xlrd raises many kinds (XLRDError, CompDocError, struct.error, IndexError …)
         raise GeoError(*damaged) from exc
     try:
         ws_name = _pick_sheet(book.sheet_names(), sheet)
         sh = book.sheet_by_name(ws_name)  # ncols counts formatted blank cells: widths are checked per row
-        rows = _bounded_rows(([_xls_value(c, book.datemode) for c in sh.row(r)] for r in range(sh.nrows)), limits)
+        grid = _Grid(limits)
+        if sh.nrows > grid.row_cap:  # known before a row is converted
+            limits.check_rows(sh.nrows - HEADER_SCAN - 1, at_least=True)
+        for r in range(sh.nrows):  # a BIFF8 row has at most 256 cells
+            grid.add([_xls_value(c, book.datemode) for c in sh.row(r)])
+        rows = grid.rows
         merges = [(r0, c0, r1 - 1, c1 - 1) for r0, r1, c0, c1 in sh.merged_cells]  # xlrd's are half-open
     except (GeoError, LimitError):
         raise
@@ -594,10 +848,145 @@ def _check_dbf(fh, limits: Limits) -> bytes:
     records, nfields = _dbf_header(head)
     limits.check_columns(nfields)
     limits.check_rows(records)
+    limits.check_cells(records * nfields)  # GDAL would make one Python object of each
     header_len = struct.unpack("<H", head[8:10])[0]
     descriptors = fh.read(max(0, header_len - 32))
     names = b"".join(descriptors[i:i + 11].split(b"\0")[0] for i in range(0, len(descriptors) - 31, 32))
     return names + b" " + fh.read(_DBF_SAMPLE)
+
+
+# --- vertices: counted before a spatial file is parsed, and again on what was read ------------------
+
+#: Shapefile shape types by where a record states its vertex count (``numPoints``).
+_SHP_ONE = {1, 11, 21}  # a point: one vertex
+_SHP_PARTS = {3, 5, 13, 15, 23, 25, 31}  # lines, polygons, multipatch: numParts then numPoints after the box
+_SHP_MULTI = {8, 18, 28}  # multipoints: numPoints after the box
+
+
+def _check_shp(fh, limits: Limits) -> None:
+    """Walk a .shp's record headers (each states its vertex count) and refuse the file at the first feature
+    or running total over the vertex limits, before GDAL builds any geometry. Only the 8-byte record
+    header and the first 44 bytes of each record are read; the coordinates are skipped."""
+    head = fh.read(100)
+    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+        raise GeoError("Shapefile 的 .shp 文件已损坏。", "the shapefile's .shp is damaged")
+    if struct.unpack("<i", head[32:36])[0] in _SHP_ONE:
+        return  # one vertex per record: the .dbf's record count (max_rows) bounds them
+    total = feature = 0
+    while len(rec := fh.read(8)) == 8:
+        feature += 1
+        size = struct.unpack(">i", rec[4:8])[0] * 2
+        if size < 4:
+            break  # damaged: GDAL says so
+        body = fh.read(min(size, 44))
+        kind = struct.unpack("<i", body[:4])[0] if len(body) >= 4 else 0
+        n = 0
+        if kind in _SHP_PARTS and len(body) >= 44:
+            n = struct.unpack("<i", body[40:44])[0]
+        elif kind in _SHP_MULTI and len(body) >= 40:
+            n = struct.unpack("<i", body[36:40])[0]
+        elif kind in _SHP_ONE:
+            n = 1
+        limits.check_feature_vertices(n, feature)
+        total += max(n, 0)
+        if total > limits.max_vertices:
+            limits.check_vertices(total, at_least=True)
+        if size > len(body):
+            fh.seek(size - len(body), 1)
+
+
+_POSITION = re.compile(rb"\[\s*-?\d[\d.eE+-]*\s*,\s*-?\d[\d.eE+-]*\s*(?:,\s*-?\d[\d.eE+-]*\s*)?\]")
+
+
+def _check_json_positions(fh, limits: Limits) -> None:
+    """Count a GeoJSON's positions (``[x, y]`` or ``[x, y, z]``) on its bytes, before GDAL parses it, and
+    refuse it as soon as they pass ``max_vertices``."""
+    from .xmlsafe import CHUNK
+
+    n, carry = 0, b""
+    while chunk := fh.read(CHUNK):
+        buf = carry + chunk
+        # a position holds no "[": one cut by the chunk's end starts at the last "[" of the final bytes
+        cut = buf.rfind(b"[", max(0, len(buf) - 128))
+        cut = len(buf) if cut < 0 else cut
+        n += len(_POSITION.findall(buf, 0, cut))
+        carry = buf[cut:]
+        if n > limits.max_vertices:
+            limits.check_vertices(n, at_least=True)
+    limits.check_vertices(n + len(_POSITION.findall(carry)))
+
+
+class _KmlVertices:
+    """expat handlers counting a KML's vertices: the coordinate tuples of each ``<coordinates>`` and each
+    ``<gx:coord>``, refused as soon as they pass ``max_vertices`` (nothing is stored)."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.n = 0
+        self.inside = False
+        self.joined = False  # the text so far ends inside a tuple: the next piece may continue it
+
+    def start(self, name: str, attrs: dict) -> None:
+        tag = local(name)
+        if tag == "coordinates":
+            self.inside, self.joined = True, False
+        elif tag == "coord":
+            self._count(1)
+
+    def end(self, name: str) -> None:
+        if local(name) == "coordinates":
+            self.inside = False
+
+    def chars(self, data: str) -> None:
+        if not self.inside or not data:
+            return
+        k = len(_COMMA_SPACE.sub(",", data).split())
+        if self.joined and not data[0].isspace():
+            k -= 1
+        self.joined = not data[-1].isspace()
+        self._count(k)
+
+    def _count(self, k: int) -> None:
+        self.n += k
+        if self.n > self.limits.max_vertices:
+            self.limits.check_vertices(self.n, at_least=True)
+
+
+_COMMA_SPACE = re.compile(r"\s*,\s*")  # "118.9, 29.1" is one tuple (as geo.io.kml reads it)
+
+
+def _check_kml(path: Path | None, data: bytes | None, kmz: bool, limits: Limits) -> None:
+    """Count a KML's (or KMZ's document's) vertices in a streamed pass before it is read."""
+    from . import kml
+
+    counter = _KmlVertices(limits)
+    handlers = dict(what_zh="KML 文件", what_en="the KML file", start=counter.start, end=counter.end,
+                    chars=counter.chars)
+    if not kmz:
+        with _open_source(path, data) as fh:
+            parse(fh, **handlers)
+        return
+    try:
+        with zipfile.ZipFile(path if path is not None else io.BytesIO(data)) as zf:
+            limits.check_uncompressed(sum(i.file_size for i in zf.infolist()), "KMZ 文件")
+            with zf.open(kml._kmz_member(zf)) as fh:
+                parse(fh, **handlers)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise GeoError("KMZ 文件已损坏。", "the KMZ file is damaged") from exc
+    except (NotImplementedError, RuntimeError) as exc:  # an unknown compression method, encryption
+        raise GeoError(f"无法读取 KMZ 压缩包：{exc}", f"cannot read the KMZ: {exc}") from exc
+
+
+def _check_geometries(geoms, limits: Limits) -> None:
+    """The vertices of what was read (vectorised): per feature and in all, before anything is reprojected
+    or checked (a GeoPackage, or what the pre-counts cannot see)."""
+    import shapely
+
+    n = shapely.get_num_coordinates(np.asarray(geoms, dtype=object))
+    if len(n):
+        worst = int(np.argmax(n))
+        limits.check_feature_vertices(int(n[worst]), worst + 1)
+        limits.check_vertices(int(n.sum()))
 
 
 def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hint, source, limits: Limits,
@@ -633,6 +1022,8 @@ def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hin
                 stems = [m[:-4] for m in shps]
                 chosen = _pick_layer([Path(s).name for s in stems], sheet, hint, "zip")
                 stem = stems[[Path(s).name for s in stems].index(chosen)]
+                with zf.open(shps[stems.index(stem)]) as fh:  # streamed: record headers, coordinates skipped
+                    _check_shp(fh, limits)
                 dbf = [m for m in members if m.lower() == (stem + ".dbf").lower()]
                 if dbf:
                     with zf.open(dbf[0]) as fh:  # streamed: only the header and a sample are expanded
@@ -642,12 +1033,14 @@ def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hin
                     enc, note = _dbf_choice(sample, (zf.read(cpg[0]) if zf.getinfo(cpg[0]).file_size <= 64
                                                      else b"") if cpg else None)
                     _use_encoding(kwargs, notes, enc, note)
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise GeoError("压缩文件损坏。", "the zip file is damaged") from exc
         except (NotImplementedError, RuntimeError) as exc:  # an unknown compression method, encryption
             raise GeoError(f"无法读取压缩包：{exc}", f"cannot read the zip: {exc}") from exc
         target = f"/vsizip/{path}/{stem}.shp"
     elif suffix == ".shp":
+        with path.open("rb") as fh:
+            _check_shp(fh, limits)
         cpg, dbf = path.with_suffix(".cpg"), path.with_suffix(".dbf")
         if dbf.exists():
             with dbf.open("rb") as fh:
@@ -668,6 +1061,10 @@ def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hin
             raise GeoError(f"无法读取空间数据文件：{exc}", f"cannot read the spatial file: {exc}") from exc
         limits.check_columns(len(info.get("fields", ())))
         limits.check_rows(int(info.get("features") or 0))
+        limits.check_cells(int(info.get("features") or 0) * len(info.get("fields", ())))
+        if suffix in (".geojson", ".json"):
+            with path.open("rb") as fh:
+                _check_json_positions(fh, limits)
     try:
         gdf = pyogrio.read_dataframe(target, **kwargs)
     except UnicodeDecodeError as exc:  # never the codec's own words: say what to do
@@ -681,6 +1078,7 @@ def _read_spatial(path: Path | None, data: bytes | None, suffix: str, sheet, hin
 
     geom = None
     if isinstance(gdf, gpd.GeoDataFrame):
+        _check_geometries(gdf.geometry.values, limits)
         geom = gdf.geometry
         if geom.crs is None:
             notes.append(f"文件未声明坐标系，按 {crs} 读取 / no CRS in the file; read as {crs}")
@@ -723,10 +1121,12 @@ def _read_features(path: Path | None, data: bytes | None, suffix: str, fmt: str,
     from . import gpx, kml
 
     if fmt == "kml":
+        _check_kml(path, data, suffix == ".kmz", limits)
         feats = kml.read_kml(path, data, kmz=suffix == ".kmz", limits=limits)
     else:
         with _open_source(path, data) as fh:
             feats = gpx.read_waypoints(fh, limits)
+    _check_geometries(feats.geometry, limits)
     frame = pd.DataFrame(feats.columns, dtype=object)
     frame = frame.where(frame.notna(), None)
     limits.check_rows(len(frame))

@@ -5,6 +5,10 @@ can only be declared inside a ``<!DOCTYPE …>``; none of KML, GPX or OOXML need
 refuses a document at the start of its DOCTYPE, before any entity is declared, let alone expanded.
 External entities are never fetched (expat only fetches through a handler, and none is set).
 
+Writing: :func:`xml_text` and :func:`xml_frame` drop the characters XML 1.0 cannot hold (C0 controls other
+than TAB, LF and CR; lone surrogates; U+FFFE/U+FFFF) from text already in a store before a GPX or KML is
+made of it, so an ESC or BEL a name brought in never yields an ill-formed file (or a writer's traceback).
+
 The parse is expat's (:mod:`pyexpat`), fed in chunks: memory stays bounded by the caller's handlers,
 whatever the document's size. Element names come as ``"namespace local"``; :func:`local` keeps the local
 part, so ``kml:Placemark`` and an un-namespaced ``Placemark`` read alike.
@@ -19,13 +23,46 @@ from typing import BinaryIO
 
 from ..errors import GeoError
 
-__all__ = ["parse", "local", "declared_encoding", "CHUNK", "GB_ENCODINGS"]
+__all__ = ["parse", "local", "declared_encoding", "xml_text", "xml_frame", "CHUNK", "GB_ENCODINGS"]
 
 #: Bytes fed to expat at a time.
 CHUNK = 1 << 16
 #: Encodings expat does not know that Chinese software writes in an XML declaration.
 GB_ENCODINGS = {"gb2312", "gbk", "gb18030", "cp936", "936", "euc-cn", "x-gbk"}
 _DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+#: Characters outside XML 1.0's ``Char`` production (#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+#: [#x10000-#x10FFFF]): not even a character reference may name them.
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(s):
+    """``s`` without the characters XML cannot hold (anything else, ``None`` included, as it is)."""
+    return _XML_ILLEGAL.sub("", s) if isinstance(s, str) else s
+
+
+def xml_frame(df):
+    """``df`` with :func:`xml_text` applied to every text cell (one vectorised replace per text column; the
+    frame itself when no cell needs it). Cells that are not text are kept as they are."""
+    import pandas as pd
+
+    out = None
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        try:
+            hit = s.str.contains(_XML_ILLEGAL, regex=True, na=False).to_numpy(dtype=bool)
+        except AttributeError:  # no text in the column
+            continue
+        if hit.any():
+            out = df.copy() if out is None else out
+            cleaned = s[hit].str.replace(_XML_ILLEGAL, "", regex=True).to_numpy(dtype=object)
+            col_values = out[col].astype(object).copy()
+            col_values.iloc[hit.nonzero()[0]] = cleaned
+            out[col] = col_values
+    return df if out is None else out
 
 
 class _Refused(Exception):
