@@ -6,9 +6,15 @@ words, both of which the importer recognises. Every file is written by
 :mod:`geo.io.writers`: text cells are always text, so a name typed as
 ``=HYPERLINK(…)`` stays a name and never becomes a formula in the recipient's
 spreadsheet (in CSV it gets a leading quote).
+
+Personal data (:data:`PERSONAL_COLUMNS`: a complainant's name, and a phone or home address should a
+store carry one) leaves only with ``personal=True``: the web page passes it for signed-in accounts
+(``geo.auth`` action ``personal_data``), the command line (trusted, like its writes) always. Without it
+the columns are dropped from sheets and from the GeoPackage, whose freed pages are zeroed.
 """
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -20,21 +26,62 @@ from .contract import SITE_LAYERS, TABLES, status_label
 from .errors import GeoError
 
 
-def store_gpkg_bytes(store) -> bytes:
-    """The whole store as GeoPackage bytes (a standalone copy of one consistent state, either backend)."""
+#: Columns about a person other than the bureau's staff: shown and exported to signed-in accounts only.
+#: ``complainant`` is the contract's; Qingshan never stores a phone or a complainant's home address (the
+#: register's phone column is dropped on import), but a store written by other tools may carry one.
+#: (``address`` is where the complaint is about, public like the complaint's point.)
+PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "complaints": ("complainant", "phone", "complainant_phone", "complainant_address"),
+}
+
+
+def without_personal(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``df`` without the :data:`PERSONAL_COLUMNS` of ``table`` (the same frame when it has none)."""
+    drop = [c for c in PERSONAL_COLUMNS.get(table, ()) if c in df.columns]
+    return df.drop(columns=drop) if drop else df
+
+
+def _drop_personal_gpkg(path: Path) -> None:
+    """Drop the personal columns from a GeoPackage copy just written (nobody else has it open).
+
+    The names must leave the file's bytes, not only its tables: ``secure_delete`` zeroes what the drop
+    frees, and VACUUM rewrites every page, so nothing an earlier delete left in free pages (a SQLite built
+    without secure delete, as on Windows) survives either. The copy is in rollback-journal mode: no WAL
+    beside it keeps the old pages.
+    """
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA secure_delete = ON")
+        for table, columns in PERSONAL_COLUMNS.items():
+            have = {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
+            for column in (c for c in columns if c in have):
+                con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+        con.execute("VACUUM")
+    finally:
+        con.close()
+
+
+def store_gpkg_bytes(store, *, personal: bool = False) -> bytes:
+    """The whole store as GeoPackage bytes (a standalone copy of one consistent state, either backend).
+
+    ``personal``: keep :data:`PERSONAL_COLUMNS` (signed-in accounts, the command line)."""
     with tempfile.TemporaryDirectory(prefix="qingshan-export-") as tmp:
-        return store.export_gpkg(Path(tmp) / "qingshan.gpkg").read_bytes()
+        path = store.export_gpkg(Path(tmp) / "qingshan.gpkg")
+        if not personal:
+            _drop_personal_gpkg(path)
+        return path.read_bytes()
 
 
-def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
+def layer_sheet(df: pd.DataFrame, table: str, *, personal: bool = False) -> pd.DataFrame:
     """``df`` as users read it: Chinese headers, Chinese status words, 经度/纬度 for points.
 
     Lines and polygons are left out (Excel cells cannot hold township outlines;
-    the GeoPackage download has them).
+    the GeoPackage download has them); so are :data:`PERSONAL_COLUMNS` unless ``personal``.
     """
     spec = TABLES[table]
     # Binary content (attachments) has no place in a spreadsheet cell: the GeoPackage download carries it.
     binary = [c.name for c in spec.columns if c.kind == "bytes"]
+    df = df if personal else without_personal(df, table)
     out = pd.DataFrame(df.drop(columns=["geometry", *binary], errors="ignore")).copy()
     if table in SITE_LAYERS and "status" in out.columns:
         out["status"] = [status_label(s, table) if isinstance(s, str) else s for s in out["status"]]
@@ -47,10 +94,15 @@ def layer_sheet(df: pd.DataFrame, table: str) -> pd.DataFrame:
         lat = np.full(len(g), np.nan)
         if ok.any():
             lon[ok], lat[ok] = shapely.get_x(g[ok]), shapely.get_y(g[ok])
-        out["经度"] = np.round(lon, 7)
-        out["纬度"] = np.round(lat, 7)
+        out["经度"] = np.round(lon, REIMPORT_DECIMALS)
+        out["纬度"] = np.round(lat, REIMPORT_DECIMALS)
     labels = {c.name: c.label for c in spec.columns if c.label}
     return out.rename(columns=labels)
+
+
+#: Decimals of a layer export's coordinates: 1e-7° (about 1 cm), so that the sheet re-imported changes no
+#: point (the importer's :data:`geo.intake.ledger.SAME_GEOMETRY_M`, 5 cm; 6 decimals could move one 7 cm).
+REIMPORT_DECIMALS = 7
 
 
 def layer_meta(table: str, n: int, *, as_of=None, data_version: str | None = None, generated_by: str | None = None):
@@ -67,30 +119,33 @@ def layer_meta(table: str, n: int, *, as_of=None, data_version: str | None = Non
                 as_of=as_of, data_version=data_version, generated_by=generated_by)
 
 
-def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None, meta=None) -> bytes:
+def layer_xlsx(df: pd.DataFrame, table: str, *, sheet: str | None = None, meta=None, personal: bool = False) -> bytes:
     """One layer as an .xlsx file (see :func:`layer_sheet`); strings are stored as text, never formulas.
 
-    ``meta`` (:func:`layer_meta`): a header block above the table and a 说明 sheet (the importer finds
-    the table's header below it)."""
+    ``meta`` (:func:`layer_meta`): a 说明 sheet after the table, whose header is on row 1. ``personal``: keep :data:`PERSONAL_COLUMNS`."""
     from .contract import LAYER_LABELS
     from .io.writers import write_xlsx
 
-    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table)}, meta=meta)
+    return write_xlsx({sheet or LAYER_LABELS.get(table, table): layer_sheet(df, table, personal=personal)},
+                      meta=meta, coord_decimals=REIMPORT_DECIMALS)
 
 
-def layer_csv(df: pd.DataFrame, table: str, *, meta=None) -> bytes:
+def layer_csv(df: pd.DataFrame, table: str, *, meta=None, personal: bool = False) -> bytes:
     """One layer as CSV for people (UTF-8 with BOM, the headers and words of :func:`layer_sheet`;
-    ``meta`` as leading lines)."""
+    ``meta`` as leading lines; ``personal``: keep :data:`PERSONAL_COLUMNS`)."""
     from .io.writers import write_csv
 
-    return write_csv(layer_sheet(df, table), dialect="for_people", meta=meta)
+    return write_csv(layer_sheet(df, table, personal=personal), dialect="for_people", meta=meta,
+                     coord_decimals=REIMPORT_DECIMALS)
 
 
-def layer_geojson(df, table: str) -> bytes:
-    """One layer with geometry as GeoJSON (the store's columns and codes)."""
+def layer_geojson(df, table: str, *, meta=None, personal: bool = False) -> bytes:
+    """One layer with geometry as GeoJSON (the store's columns and codes, which the importer reads back;
+    ``meta`` (:func:`layer_meta`) as the top-level ``"metadata"`` member; ``personal`` as for :func:`layer_csv`)."""
     from .io.writers import write_geojson
 
-    return write_geojson(df)
+    return write_geojson(df if personal else without_personal(df, table), meta=meta,
+                         coord_decimals=REIMPORT_DECIMALS)
 
 
 #: file formats :func:`export_bytes` writes: the whole store, or one layer
@@ -111,19 +166,21 @@ def check_request(suffix: str, layer: str | None) -> None:
         raise GeoError(f"“{layer}”没有几何，不能导出为 GeoJSON。", f"{layer} has no geometry")
 
 
-def export_bytes(store, suffix: str, layer: str | None = None, *, generated_by: str | None = None) -> bytes:
+def export_bytes(store, suffix: str, layer: str | None = None, *, generated_by: str | None = None,
+                 personal: bool = True) -> bytes:
     """The whole store as a GeoPackage (``.gpkg``) or ``layer`` as ``.xlsx``, ``.csv`` or ``.geojson`` bytes.
 
-    xlsx and CSV state what they are (:func:`layer_meta`: the store's as-of date and data version)."""
+    xlsx, CSV and GeoJSON state what they are (:func:`layer_meta`: the store's as-of date and data version).
+    ``personal`` (default: the command line's complete export) keeps :data:`PERSONAL_COLUMNS`."""
     check_request(suffix, layer)
     suffix = suffix.lower()
     if suffix == ".gpkg":
-        return store_gpkg_bytes(store)
+        return store_gpkg_bytes(store, personal=personal)
     df = store.read(layer)
     as_of = store.meta().get("as_of") or None
     meta = layer_meta(layer, len(df), as_of=as_of, data_version=store.version(), generated_by=generated_by)
     if suffix == ".xlsx":
-        return layer_xlsx(df, layer, meta=meta)
+        return layer_xlsx(df, layer, meta=meta, personal=personal)
     if suffix == ".csv":
-        return layer_csv(df, layer, meta=meta)
-    return layer_geojson(df, layer)
+        return layer_csv(df, layer, meta=meta, personal=personal)
+    return layer_geojson(df, layer, meta=meta, personal=personal)

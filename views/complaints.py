@@ -2,7 +2,9 @@
 site files, and entry.
 
 Reading needs no login; recording a complaint, importing a register, placing an unplaced complaint and
-marking one handled need a planner or admin account, and every write records who.
+marking one handled need a planner or admin account, and every write records who. The complainant's name
+(personal data, ``geo.export.PERSONAL_COLUMNS``) is listed for signed-in accounts only (``geo.auth``
+action ``personal_data``); anonymous readers see the complaints without it.
 """
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from geo import complaints as C
 from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS
 from geo.crs import DATUM_LABELS, DATUMS
 from geo.errors import GeoError
+from geo.io.limits import Limits
 from geo.store import StoreError
 from layers import complaints as complaints_layer
 from layers import mapview, townships
 from layers.base import Legend
+from layers.localise import upload_mb
 
 REFUSED = (GeoError, StoreError)
 
@@ -85,7 +89,8 @@ def _place_ui(loose: pd.DataFrame, user: str) -> None:
     their datum (a phone map's GCJ-02, Baidu's BD-09 …); saved with who placed it."""
     ids = loose["编号"].tolist()
     about = dict(zip(ids, [a or s[:30] for a, s in zip(loose["地址"], loose["投诉内容"])]))
-    cid = st.selectbox("要定位的投诉", ids, format_func=lambda i: f"{i} · {about.get(i, '')}", key="cw_p_id")
+    cid = st.selectbox("要定位的投诉", ids, format_func=lambda i: f"{i} · {about.get(i, '')}", key="cw_p_id",
+                       placeholder="选择投诉")
     st.caption(f"地址：{cw.md(about.get(cid, '') or '（无）')}")
     with st.expander("在地图上点选位置（点击处的经纬度为 WGS84，填入下方）"):
         tw = ui.load("townships")
@@ -100,7 +105,7 @@ def _place_ui(loose: pd.DataFrame, user: str) -> None:
     with st.form("cw_place"):
         lon = st.text_input("经度", key="cw_p_lon", max_chars=30)
         lat = st.text_input("纬度", key="cw_p_lat", max_chars=30)
-        datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_p_datum")
+        datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_p_datum", placeholder="选择坐标系")
         if st.form_submit_button("保存位置"):
             try:
                 point = C.place(ui.get_store(), cid, lon, lat, datum=datum, user=user)
@@ -128,6 +133,8 @@ tab_list, tab_fig, tab_add = st.tabs(["投诉列表", "分类统计", "登记与
 with tab_list:
     rows = c.sort_values("received_on", ascending=False)
     table = C.labelled(rows, day)
+    if auth.can(acc, "personal_data") and "complainant" in rows.columns:
+        table.insert(1, "投诉人", rows["complainant"].astype(object).where(rows["complainant"].notna(), "").to_numpy())
     table["一企一档"] = [cw.site_link(lay, fid) if isinstance(fid, str) else None
                      for lay, fid in zip(rows["layer"], rows["feature_id"])]
     st.dataframe(table, hide_index=True, width="stretch",
@@ -147,9 +154,10 @@ with tab_add:
         with st.form("cw_complaint"):
             st.write("登记一件投诉")
             received = st.date_input("受理日期", value=day, key="cw_c_received")
-            channel = st.selectbox("来源渠道", list(CHANNEL_LABELS), format_func=CHANNEL_LABELS.get, key="cw_c_channel")
+            channel = st.selectbox("来源渠道", list(CHANNEL_LABELS), format_func=CHANNEL_LABELS.get, key="cw_c_channel",
+                                   placeholder="选择来源渠道")
             category = st.selectbox("污染类别", list(CATEGORY_LABELS), format_func=CATEGORY_LABELS.get,
-                                    key="cw_c_category")
+                                    key="cw_c_category", placeholder="选择污染类别")
             summary = st.text_area("投诉内容", max_chars=C.MAX_SUMMARY, key="cw_c_summary")
             due = st.date_input("办结期限", value=day + dt.timedelta(days=C.due_days()), key="cw_c_due")
             sensitive = st.checkbox("敏感件（当日查处）", key="cw_c_sensitive")
@@ -158,7 +166,7 @@ with tab_add:
                                     max_chars=C.MAX_ADDRESS)
             lon = st.text_input("经度（无关联点位、地址时必填）", key="cw_c_lon", max_chars=30)
             lat = st.text_input("纬度", key="cw_c_lat", max_chars=30)
-            datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum")
+            datum = st.selectbox("坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum", placeholder="选择坐标系")
             if st.form_submit_button("保存投诉"):
                 try:
                     cid = C.create(ui.get_store(), dict(received_on=received, channel=channel, category=category,
@@ -170,8 +178,10 @@ with tab_add:
                 except REFUSED as exc:
                     cw.show_error(exc)
         st.write("导入信访登记簿（xlsx / csv）")
-        up = st.file_uploader("登记簿", type=["xlsx", "csv"], key="cw_c_upload")
-        datum_up = st.selectbox("登记簿坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum_up")
+        up = st.file_uploader("登记簿", type=["xlsx", "csv"], key="cw_c_upload",
+                              max_upload_size=upload_mb(Limits.current().max_upload_bytes))
+        datum_up = st.selectbox("登记簿坐标系", DATUMS, format_func=DATUM_LABELS.get, key="cw_c_datum_up",
+                                placeholder="选择坐标系")
         if up is not None and st.button("检查并导入", key="cw_c_import"):
             suffix = ".xlsx" if up.name.lower().endswith(".xlsx") else ".csv"
             with tempfile.TemporaryDirectory(prefix="qingshan-upload-") as tmp:
@@ -189,7 +199,7 @@ with tab_add:
         if open_ids:
             with st.form("cw_handle"):
                 st.write("登记办结")
-                cid = st.selectbox("投诉编号", open_ids, key="cw_h_id")
+                cid = st.selectbox("投诉编号", open_ids, key="cw_h_id", placeholder="选择投诉编号")
                 when = st.date_input("办结日期", value=day, key="cw_h_day")
                 result = st.text_input("处理结果", key="cw_h_result", max_chars=300)
                 if st.form_submit_button("登记办结"):
