@@ -40,6 +40,7 @@ from .contract import CHANNEL_LABELS, CATEGORY_LABELS, DIRECT_CHANNELS, SITE_LAY
 from .crs import parse_datum, to_wgs84
 from .errors import GeoError
 from .intake.report import Finding, bounded_findings, report_frame
+from .io.cells import CONTROLS_IN_ID, CONTROLS_REMOVED, strip_controls
 from .io.cells import blank as _blank
 from .io.cells import parse_coord, parse_date
 from .io.cells import text as _text
@@ -85,8 +86,12 @@ FIELD_LABELS = {"id": "编号", "received_on": "受理日期", "channel": "来�
                 "sensitive": "敏感件", "site": "关联点位", "township": "乡镇", "lon": "经度", "lat": "纬度",
                 "address": "地址", "office": "承办单位", "complainant": "投诉人", "phone": "联系电话"}
 #: Columns of ``complaints`` beyond the contract (the stores keep extra columns): where an unplaced
-#: complaint is, who handles it, and who placed it on the map and when.
-EXTRA_COLUMNS = {"address": "地址", "office": "承办单位", "placed_by": "定位人", "placed_at": "定位时间"}
+#: complaint is, who handles it, who placed it on the map and when, and who recorded its handling and when
+#: (``recorded_by``/``recorded_at`` stay who registered the complaint).
+EXTRA_COLUMNS = {"address": "地址", "office": "承办单位", "placed_by": "定位人", "placed_at": "定位时间",
+                 "handled_by": "办结登记人", "handled_at": "办结登记时间"}
+#: Register fields read as multi-line text (TAB and line breaks kept when control characters are removed).
+MULTILINE_FIELDS = frozenset({"summary", "result"})
 
 CHANNEL_WORDS = {
     "省转办": "province", "省厅转办": "province", "省环保厅": "province", "省": "province", "省转": "province",
@@ -339,6 +344,47 @@ def _stored_places(existing: pd.DataFrame | None) -> dict[str, tuple[object, obj
             for i, p, b, a in zip(existing["id"][has], g[has], by[has], at[has])}
 
 
+def _stored_handling(existing: pd.DataFrame | None) -> dict[str, dict]:
+    """``{id: {handled_on, result, handled_by, handled_at, recorded_by, recorded_at}}`` of the stored
+    complaints: a register imported again keeps who registered a complaint and how it was handled."""
+    if existing is None or not len(existing):
+        return {}
+    cols = ("handled_on", "result", "handled_by", "handled_at", "recorded_by", "recorded_at")
+    df = pd.DataFrame({c: existing[c].to_numpy(dtype=object) if c in existing.columns else None for c in cols},
+                      index=existing["id"].astype(str).to_numpy())
+    df = df[~df.index.duplicated()]
+    return df.to_dict("index")
+
+
+def _handling_of(handled, result, before: dict | None, user: str, now, bad) -> tuple:
+    """``(handled_on, result, handled_by, handled_at)`` to store for a register row.
+
+    A complaint already handled in the store keeps its handling (date, result, who recorded it, when):
+    a register that leaves it blank or says otherwise never reopens or rewrites it; where it says
+    otherwise the row gets a warning saying what is kept. Otherwise the register's handling is stored,
+    recorded by ``user`` at ``now``.
+    """
+    if before is not None and not _blank(before.get("handled_on")):
+        kept_on, kept_result = pd.Timestamp(before["handled_on"]), before.get("result")
+        kept_result = None if _blank(kept_result) else str(kept_result)
+        differs = (handled is not None and handled.normalize() != kept_on.normalize()) or \
+            (result is not None and result != kept_result)
+        if differs:
+            who = before.get("handled_by")
+            by = "" if _blank(who) else f"，{who} 登记"
+            by_en = "" if _blank(who) else f" by {who}"
+            bad("handled_on", f"登记簿的办结信息与库中已登记的不一致，保留库中记录（{kept_on:%Y-%m-%d} 办结{by}）；"
+                              f"如需更正请在信访投诉页办理",
+                f"the register's handling differs from the one stored ({kept_on:%Y-%m-%d}{by_en}); the stored "
+                f"handling is kept", "warning")
+        at = before.get("handled_at")
+        return (kept_on, kept_result, None if _blank(before.get("handled_by")) else before["handled_by"],
+                pd.NaT if _blank(at) else pd.Timestamp(at))
+    if handled is None:
+        return None, result, None, pd.NaT
+    return handled, result, user, pd.Timestamp(now)
+
+
 def _due_on(v, rec, bad) -> pd.Timestamp | None:
     """The due date of a 办结期限/办理时限 cell: a date, or a number of (working) days after receipt."""
     limit = parse_time_limit(v)
@@ -399,6 +445,23 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
     if problems:
         return ComplaintIntake(contract.empty("complaints"), problems, datum, source)
     problems += _file_findings(frame, mapping, src)
+    # control characters out of every cell read, before anything parses them (each cleaned cell reported)
+    controls: dict[str, np.ndarray] = {}
+    cleaned = {}
+    for f, h in src.items():
+        if h not in frame.columns:
+            continue
+        before = frame[h]
+        out, removed = strip_controls(before, multiline=f in MULTILINE_FIELDS)
+        if out is not before:
+            cleaned[h] = out.to_numpy(dtype=object)
+        if removed.any():
+            controls[f] = removed
+    if cleaned:
+        frame = frame.copy()
+        for h, values in cleaned.items():
+            frame[h] = pd.Series(values, index=frame.index, dtype=object)
+    history = _stored_handling(existing)
     sites = _site_index(frames)
     district = _district(frames.get("townships"))
     stored = set(existing["id"].dropna()) if existing is not None and len(existing) else set()
@@ -418,6 +481,11 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
 
         def bad(f, zh, en, sev="error"):
             found.append(Finding(row_no, rid, label[f], zh, en, sev))
+
+        for f, removed in controls.items():
+            if removed[k]:
+                # an id is changed by no rule but the register's own: refused, not cleaned into another
+                bad(f, *(CONTROLS_IN_ID if f == "id" else CONTROLS_REMOVED), "error" if f == "id" else "warning")
 
         rec = parse_date(cell(r, "received_on")) if not _blank(cell(r, "received_on")) else None
         if rec is None:
@@ -513,16 +581,23 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
         seen.setdefault(rid, row_no)
         if rid in stored:
             bad("id", "该编号已存在，将被更新", "this id exists and will be updated", "warning")
+        before = history.get(rid) if rid in stored else None
+        result = None if _blank(cell(r, "result")) else str(cell(r, "result")).strip()
+        handled, result, handled_by, handled_at = _handling_of(handled, result, before, user, now, bad)
+        # who registered a complaint stays its author when a register brings it again
+        author = before.get("recorded_by") if before is not None else None
+        registered = before.get("recorded_at") if before is not None else None
         # every finding of this row carries the final id
         problems.extend(Finding(p.row, rid, p.column, p.why_zh, p.why, p.severity) for p in found)
         if any(p.severity == "error" for p in found):
             continue
         out_rows.append(dict(
             id=rid, received_on=rec, channel=ch, category=cat, summary=summary, due_on=due, handled_on=handled,
-            result=None if _blank(cell(r, "result")) else str(cell(r, "result")).strip(), sensitive=bool(sens), layer=layer, feature_id=fid,
-            complainant=complainant, recorded_by=user, recorded_at=pd.Timestamp(now),
+            result=result, sensitive=bool(sens), layer=layer, feature_id=fid, complainant=complainant,
+            recorded_by=user if _blank(author) else author,
+            recorded_at=pd.Timestamp(now) if _blank(registered) else pd.Timestamp(registered),
             address=address, office=text_of(r, "office"), placed_by=placed_by, placed_at=placed_at,
-            geometry=geom))
+            handled_by=handled_by, handled_at=handled_at, geometry=geom))
     if not len(frame):
         problems.append(Finding(None, "", "", "登记簿中没有数据行", "the register has no rows"))
     return ComplaintIntake(_rows_frame(out_rows), problems, datum, source,
@@ -535,8 +610,9 @@ def _rows_frame(out_rows: list[dict]) -> gpd.GeoDataFrame:
     creates them with their kinds even when every value is empty)."""
     cols = TABLES["complaints"].column_names + list(EXTRA_COLUMNS)
     df = pd.DataFrame(out_rows, columns=cols + ["geometry"])
-    df["placed_at"] = pd.to_datetime(df["placed_at"]).astype("datetime64[ms]")
-    for c in ("address", "office", "placed_by"):
+    for c in ("placed_at", "handled_at"):
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[ms]")
+    for c in ("address", "office", "placed_by", "handled_by"):
         df[c] = df[c].astype(object).where(df[c].notna(), None)
     rows = gpd.GeoDataFrame(df, geometry="geometry", crs=STORE_CRS)
     return contract.coerce("complaints", rows)
@@ -590,32 +666,54 @@ def create(store, values: dict, *, user: str, datum: str = "wgs84", now: dt.date
 
 
 def mark_handled(store, complaint_id: str, handled_on, result: str, *, user: str,
-                 today: dt.date | None = None) -> None:
-    """Record that a complaint was handled (date and result); one commit."""
+                 today: dt.date | None = None, now: dt.datetime | None = None) -> None:
+    """Record that a complaint was handled (date and result), and who recorded it when.
+
+    Writes only ``handled_on``, ``result``, ``handled_by`` (``user``) and ``handled_at`` (``now``), inside one
+    :meth:`~geo.store.Store.atomic` unit: who registered the complaint (``recorded_by``, ``recorded_at``)
+    and anything else about it stay as stored, and a concurrent change is never undone.
+
+    Raises
+    ------
+    geo.errors.GeoError
+        No user, no such complaint, a date that is not one (or in the future, or before receipt), no
+        result, or a complaint already handled (its handling is never replaced silently); nothing is written.
+    """
     from .store import Change
 
     user = (user or "").strip()
     if not user:
         raise GeoError("必须指明录入人。", "the recording user is required")
-    df = store.read("complaints")
-    row = df[df["id"] == str(complaint_id)]
-    if not len(row):
-        raise GeoError(f"没有编号为“{complaint_id}”的投诉。", f"no complaint {complaint_id!r}")
     day = parse_date(handled_on)
     if day is None:
         raise GeoError("办结日期无法识别。", "the handled date is not a date")
     if day.date() > (today or dt.date.today()):
         raise GeoError("办结日期晚于今天。", "the handled date is in the future")
-    if day < row["received_on"].iat[0]:
-        raise GeoError("办结日期早于受理日期。", "handled before it was received")
-    if not (result or "").strip():
+    # a form's text as a register's: control characters out (TAB and line breaks kept)
+    result = strip_controls(pd.Series([result or ""], dtype=object), multiline=True)[0].iat[0]
+    if not result.strip():
         raise GeoError("请填写处理结果。", "the result is required")
-    row = row.copy()
-    row["handled_on"] = day
-    row["result"] = result.strip()[:MAX_SUMMARY]
-    row["recorded_by"] = user
-    row["recorded_at"] = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
-    store.commit([Change("complaints", row, "upsert")])
+    cid = str(complaint_id).strip()
+    when = pd.Timestamp(now or dt.datetime.now().replace(microsecond=0))
+
+    def work(tx) -> None:
+        row = tx.read("complaints", where={"id": [cid]}, for_update=True)
+        if not len(row):
+            raise GeoError(f"没有编号为“{complaint_id}”的投诉。", f"no complaint {complaint_id!r}")
+        if day < row["received_on"].iat[0]:
+            raise GeoError("办结日期早于受理日期。", "handled before it was received")
+        done = row["handled_on"].iat[0]
+        if not _blank(done):
+            who = row["handled_by"].iat[0] if "handled_by" in row.columns else None
+            by = "" if _blank(who) else f"（{who} 登记）"
+            raise GeoError(f"投诉“{cid}”已于 {pd.Timestamp(done):%Y-%m-%d} 办结{by}，不重复登记。",
+                           f"complaint {cid!r} was handled on {pd.Timestamp(done):%Y-%m-%d} already; not replaced")
+        rows = gpd.GeoDataFrame({"id": [cid], "handled_on": [day], "result": [result.strip()[:MAX_SUMMARY]],
+                                 "handled_by": [user], "handled_at": [when]},
+                                geometry=[row.geometry.iat[0]], crs=STORE_CRS)
+        tx.commit([Change("complaints", rows, "upsert", columns=["handled_on", "result", "handled_by", "handled_at"])])
+
+    store.atomic(work)
 
 
 # --- complaints without a point (未定位) ------------------------------------------------------

@@ -94,6 +94,7 @@ LAYER_LABELS = {
     "inspection_visits": "巡查点位记录",
     "attachments": "附件",
     "assessment_entries": "考核录入",
+    "edits": "修改记录",
 }
 
 # --- casework: complaints, inspections, site files, assessment ------------------------------
@@ -114,7 +115,7 @@ ATTACHMENT_LAYERS = SITE_LAYERS + ("complaints", "inspections", "inspection_visi
 #: Casework tables: a store written before they existed simply has none of their rows.
 CASEWORK_TABLES = ("complaints", "inspections", "inspection_visits", "attachments", "assessment_entries")
 #: Tables a store written before them simply lacks (no rows of them yet): the casework, the published classes.
-ADDED_TABLES = CASEWORK_TABLES + ("section_classes",)
+ADDED_TABLES = CASEWORK_TABLES + ("section_classes", "edits")
 #: Separator of ``inspections.departments``.
 DEPARTMENT_SEP = "、"
 
@@ -274,8 +275,21 @@ TABLES: dict[str, Table] = {
              C("mime", "str", nullable=False, label="类型"), C("size", "int", nullable=False, label="大小(字节)"),
              C("sha256", "str", nullable=False, label="SHA-256"), C("content", "bytes", nullable=False, label="内容"),
              C("uploaded_at", "datetime", label="上传时间"), C("uploaded_by", "str", label="上传人"),
-             C("note", "str", label="说明")),
+             C("note", "str", label="说明"),
+             # a PNG made once from the content (b"" when the file has none), so a page never decodes the file
+             C("thumb", "bytes", required=False, label="缩略图")),
             codes={"layer": ATTACHMENT_LAYERS},
+        ),
+        Table(
+            # The history of what is not a status: one row per field an import changed in a stored row (a
+            # ledger update's rename, move …), who and when; status changes are status_events.
+            "edits", "修改记录",
+            (C("layer", "str", nullable=False, label="图层"), C("feature_id", "str", nullable=False, label="编号"),
+             C("field", "str", nullable=False, label="字段"), C("old", "str", label="原值"),
+             C("new", "str", label="新值"), C("moved_m", "float", label="移动距离(米)"),
+             C("source", "str", label="来源"), C("recorded_at", "datetime", label="修改时间"),
+             C("recorded_by", "str", label="修改人")),
+            key=None,
         ),
         Table(
             "assessment_entries", "考核录入",

@@ -149,3 +149,14 @@ def history_of(events: pd.DataFrame, layer: str, feature_id: str) -> pd.DataFram
     """The events of one site, oldest first."""
     ev = events[(events["layer"] == layer) & (events["feature_id"] == feature_id)]
     return _ordered(ev).drop(columns=["_n", "_rec"]).reset_index(drop=True)
+
+
+def edits_of(edits: pd.DataFrame, layer: str, feature_id: str) -> pd.DataFrame:
+    """The recorded field changes of one site (``edits``: a ledger update's rename, move …), oldest first.
+
+    The history beside :func:`history_of`: ``status_events`` hold the status, ``edits`` every other change
+    with who made it, when, from which file row, old → new and a move's distance (``moved_m``).
+    """
+    e = edits[((edits["layer"] == layer) & (edits["feature_id"] == feature_id)).to_numpy(dtype=bool)]
+    order = np.lexsort((np.arange(len(e)), _sort_key(pd.to_datetime(e["recorded_at"]))))
+    return e.iloc[order].reset_index(drop=True)

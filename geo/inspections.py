@@ -180,15 +180,24 @@ def record_finding(store, visit_id: str, finding: str, *, note: str = "", user: 
                    ) -> Proposal | None:
     """Record a stop's finding (and photos) in one commit; return the status event it suggests, if any.
 
+    A stop's row (``<inspection id>-<NN>``) always holds its latest finding. A finding at a stop already
+    recorded never replaces the earlier one: that record is first kept whole as a visit row of its own
+    (id ``<stop id>-1``, ``-2`` … in the order recorded; its photos and any status event it led to go
+    with it), then the stop's row takes the new finding, at the site's point unless the phone gives one.
+    :func:`stops_of` counts each stop's records. The reads and the write are one
+    :meth:`~geo.store.Store.atomic` unit, so two inspectors saving at once each keep their record.
+
     Parameters
     ----------
-    visit_id : the stop (``inspection_visits.id``); or ``None`` with ``inspection_id``, ``layer`` and
-        ``feature_id`` to add an unplanned stop to an inspection.
+    visit_id : the stop (``inspection_visits.id``; a kept record's id stands for its stop); or ``None``
+        with ``inspection_id``, ``layer`` and ``feature_id`` to add an unplanned stop to an inspection
+        (a site it already has a stop for is recorded at that stop).
     finding : ``ok``, ``violation``, ``closed_confirmed`` or ``not_found`` (or the Chinese label).
-    location : (lon, lat) in WGS84 from the phone, else the site's point is kept.
-    photos : ``(name, bytes)`` pairs; checked by :func:`geo.attachments.prepare` (type sniffed from content).
+    location : (lon, lat) in WGS84 from the phone, else the site's point.
+    photos : ``(name, bytes)`` pairs; checked by :func:`geo.attachments.prepare_all` (type sniffed from
+        content).
     """
-    from .attachments import prepare as prepare_attachment
+    from .attachments import prepare_all
     from .store import Change
 
     user = _user(user)
@@ -199,56 +208,141 @@ def record_finding(store, visit_id: str, finding: str, *, note: str = "", user: 
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise GeoError(f"备注过长（上限 {MAX_NOTE} 字）。", f"note too long (limit {MAX_NOTE})")
-    visits = store.read("inspection_visits")
-    if visit_id:
-        row = visits[visits["id"] == str(visit_id)]
-        if not len(row):
-            raise GeoError(f"没有巡查点位记录“{visit_id}”。", f"no inspection stop {visit_id!r}")
-        row = row.copy()
-    else:
-        insp = store.read("inspections")
-        if inspection_id is None or not (insp["id"] == inspection_id).any():
-            raise GeoError(f"没有巡查“{inspection_id}”。", f"no inspection {inspection_id!r}")
-        if layer not in SITE_LAYERS:
-            raise GeoError("请选择点位图层。", f"not a site layer: {layer!r}")
-        sites = store.read(layer)
-        site = sites[sites["id"] == str(feature_id)]
-        if not len(site):
-            raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
-                           f"no {layer} site {feature_id!r}")
-        mine = visits[visits["inspection_id"] == inspection_id]
-        n = len(mine) + 1
-        while f"{inspection_id}-{n:02d}" in set(visits["id"]):
-            n += 1
-        row = gpd.GeoDataFrame(dict(id=[f"{inspection_id}-{n:02d}"], inspection_id=[inspection_id], layer=[layer],
-                                    feature_id=[str(feature_id)], seq=[n], located_by=["site"]),
-                               geometry=[site.geometry.iat[0]], crs=STORE_CRS)
-    when = when or dt.datetime.now().replace(microsecond=0)
     if location is not None:
         lon, lat = (float(v) for v in location)
         if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
             raise GeoError("定位坐标无效。", "the device location is not a valid lon/lat")
-        row["geometry"] = [shapely.Point(lon, lat)]
-        row["located_by"] = "device"
-    row["finding"] = code
-    row["note"] = note or None
-    row["visited_at"] = pd.Timestamp(when)
-    row["recorded_by"] = user
+    when = when or dt.datetime.now().replace(microsecond=0)
+
+    def work(tx) -> gpd.GeoDataFrame:
+        if visit_id:
+            hit = tx.read("inspection_visits", where={"id": [str(visit_id)]}, for_update=True)
+            if not len(hit):
+                raise GeoError(f"没有巡查点位记录“{visit_id}”。", f"no inspection stop {visit_id!r}")
+            row, changes = _at_stop(tx, hit)
+        else:
+            row, changes = _unplanned(tx, inspection_id, layer, feature_id)
+        if location is not None:
+            row["geometry"] = [shapely.Point(lon, lat)]
+            row["located_by"] = "device"
+        row["finding"] = code
+        row["note"] = note or None
+        row["visited_at"] = pd.Timestamp(when)
+        row["recorded_by"] = user
+        vid = str(row["id"].iat[0])
+        changes.append(Change("inspection_visits", row, "upsert"))
+        att = prepare_all(photos, layer="inspection_visits", feature_id=vid, user=user, now=when) if photos else None
+        if att is not None and len(att):
+            # an attachment's id is its owner's and its content's: a photo the kept record holds too (moved
+            # to it in this commit, its id unchanged) would be taken from it, so the new one gets its own id
+            moved = {str(i) for ch in changes if ch.table == "attachments" for i in ch.rows["id"]}
+            clash = att["id"].astype(str).isin(moved).to_numpy(bool)
+            if clash.any():
+                att = att.copy()
+                att.loc[clash, "id"] = att.loc[clash, "id"].astype(str) + f"-{_records_at(changes)}"
+            changes.append(Change("attachments", att, "upsert"))
+        tx.commit(changes)
+        return row
+
+    row = store.atomic(work)
     vid = str(row["id"].iat[0])
-    att_rows = [prepare_attachment(name, data, layer="inspection_visits", feature_id=vid, user=user, now=when)
-                for name, data in photos]
-    changes = [Change("inspection_visits", row, "upsert")]
-    if att_rows:
-        changes.append(Change("attachments", pd.concat(att_rows, ignore_index=True), "upsert"))
-    store.commit(changes)
     lay, fid = row["layer"].iat[0], row["feature_id"].iat[0]
-    sites = store.read(lay)
+    sites = store.read(lay, where={"id": [fid]})
     cur = sites.loc[sites["id"] == fid, "status"]
     status = proposed_event(lay, cur.iat[0] if len(cur) else "", code)
     if status is None:
         return None
     why = f"巡查{row['inspection_id'].iat[0]}：{FINDING_LABELS[code]}" + (f"（{note}）" if note else "")
-    return Proposal(lay, fid, status, pd.Timestamp(when).normalize(), why, vid)
+    # dated the visit's day, or a replay store's present (its as_of) when that is earlier: the event must be
+    # one the store can take (geo.datecheck), as an undated ledger change takes the store's date
+    from .datecheck import latest_allowed
+
+    effective = min(pd.Timestamp(when).normalize(), pd.Timestamp(latest_allowed(store, pd.Timestamp(when).date())))
+    return Proposal(lay, fid, status, effective, why, vid)
+
+
+def _records_at(changes) -> str:
+    """The number of the kept record an archiving commit writes (``<stop id>-<n>`` → ``n``)."""
+    kept = [ch for ch in changes if ch.table == "inspection_visits"][0]
+    return str(kept.rows["id"].iat[0]).rsplit("-", 1)[-1]
+
+
+def _stop_key(v: pd.DataFrame) -> pd.Series:
+    """Which stop each visit row belongs to: its inspection and site (a stop's kept records share both)."""
+    return v["inspection_id"].astype(str) + "\x1f" + v["layer"].astype(str) + "\x1f" + v["feature_id"].astype(str)
+
+
+def _is_stop_row(v: pd.DataFrame) -> np.ndarray:
+    """Which visit rows are stops (not kept earlier records): per stop, the row of the shortest id (a kept
+    record's id is its stop's id and ``-<n>``), the first such row on a tie."""
+    if not len(v):
+        return np.zeros(0, dtype=bool)
+    d = pd.DataFrame({"stop": _stop_key(v).to_numpy(), "len": v["id"].astype(str).str.len().to_numpy(),
+                      "n": np.arange(len(v))})
+    first = d.sort_values(["stop", "len", "n"], kind="stable").drop_duplicates("stop")["n"].to_numpy()
+    out = np.zeros(len(v), dtype=bool)
+    out[first] = True
+    return out
+
+
+def _at_stop(tx, hit: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list]:
+    """The row a new finding at the stop of visit row ``hit`` goes to, and the changes that keep what the
+    stop holds: its earlier record copied whole to a row of its own, with its photos."""
+    from .store import Change
+
+    iid = str(hit["inspection_id"].iat[0])
+    mine = tx.read("inspection_visits", where={"inspection_id": [iid]}, for_update=True)
+    same = mine[(_stop_key(mine) == _stop_key(hit).iat[0]).to_numpy(bool)]
+    stop = same[_is_stop_row(same)].copy() if len(same) else hit.copy()
+    if not stop["finding"].notna().iat[0]:
+        return stop, []  # the stop's first finding: its planned row is filled
+    sid = str(stop["id"].iat[0])
+    taken = set(mine["id"].astype(str))
+    n = len(same)
+    while f"{sid}-{n}" in taken:
+        n += 1
+    kept = stop.copy()
+    kept["id"] = f"{sid}-{n}"
+    changes = [Change("inspection_visits", kept, "upsert")]
+    photos = tx.read("attachments", where={"layer": ["inspection_visits"], "feature_id": [sid]})
+    if len(photos):  # the earlier record's photos stay with it
+        changes.append(Change("attachments", pd.DataFrame({"id": photos["id"].to_numpy(), "feature_id": kept["id"].iat[0]}),
+                              "upsert", columns=["feature_id"]))
+    row = stop.copy()
+    if "event_status" in row.columns:
+        row["event_status"] = None  # a status event of the earlier record is the kept record's
+    lay, fid = str(row["layer"].iat[0]), str(row["feature_id"].iat[0])
+    site = tx.read(lay, where={"id": [fid]})
+    if len(site) and not shapely.is_missing(site.geometry.values[0]):
+        row["geometry"] = [site.geometry.values[0]]  # the earlier record's place is its own
+        row["located_by"] = "site"
+    return row, changes
+
+
+def _unplanned(tx, inspection_id, layer, feature_id) -> tuple[gpd.GeoDataFrame, list]:
+    """A finding at a site without a planned stop: the inspection's stop at the site when it has one
+    (:func:`_at_stop`), else a new stop (the next number, the site's point)."""
+    insp = tx.read("inspections", where={"id": [str(inspection_id)]})
+    if inspection_id is None or not len(insp):
+        raise GeoError(f"没有巡查“{inspection_id}”。", f"no inspection {inspection_id!r}")
+    if layer not in SITE_LAYERS:
+        raise GeoError("请选择点位图层。", f"not a site layer: {layer!r}")
+    site = tx.read(layer, where={"id": [str(feature_id)]})
+    if not len(site):
+        raise GeoError(f"{contract.LAYER_LABELS[layer]}中没有编号为“{feature_id}”的点位。",
+                       f"no {layer} site {feature_id!r}")
+    mine = tx.read("inspection_visits", where={"inspection_id": [inspection_id]})
+    here = mine[((mine["layer"] == layer) & (mine["feature_id"].astype(str) == str(feature_id))).to_numpy(bool)]
+    if len(here):
+        return _at_stop(tx, here.iloc[[0]])
+    taken = set(mine["id"].astype(str))
+    n = len(mine) + 1
+    while f"{inspection_id}-{n:02d}" in taken:
+        n += 1
+    row = gpd.GeoDataFrame(dict(id=[f"{inspection_id}-{n:02d}"], inspection_id=[inspection_id], layer=[layer],
+                                feature_id=[str(feature_id)], seq=[n], located_by=["site"]),
+                           geometry=[site.geometry.iat[0]], crs=STORE_CRS)
+    return row, []
 
 
 def confirm(store, proposal: Proposal, *, user: str, today: dt.date | None = None):
@@ -300,9 +394,12 @@ def findings_summary(visits: pd.DataFrame, inspections: pd.DataFrame | None = No
 
 
 def labelled_inspections(inspections: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
-    n = visits.groupby("inspection_id").size()
-    done = visits[visits["finding"].notna()].groupby("inspection_id").size()
-    viol = visits[visits["finding"] == "violation"].groupby("inspection_id").size()
+    """The inspections as users read them: 点位 (stops), 已记录 (stops with a finding), 违规 (stops whose
+    latest finding is a violation); a stop's earlier records (:func:`record_finding`) are not stops."""
+    stops = visits[_is_stop_row(visits)]
+    n = stops.groupby("inspection_id").size()
+    done = stops[stops["finding"].notna()].groupby("inspection_id").size()
+    viol = stops[stops["finding"] == "violation"].groupby("inspection_id").size()
     i = inspections.sort_values("held_on", ascending=False)
     return pd.DataFrame({
         "编号": i["id"], "日期": i["held_on"].dt.strftime("%Y-%m-%d"),
@@ -314,8 +411,12 @@ def labelled_inspections(inspections: pd.DataFrame, visits: pd.DataFrame) -> pd.
 
 
 def stops_of(store, inspection_id: str) -> pd.DataFrame:
-    """The stops of one inspection with each site's name and current status (for the phone page)."""
-    v = store.read("inspection_visits")
+    """The stops of one inspection, in stop order, with each site's name and current status (the phone page).
+
+    One row per stop: the stop's row, which holds its latest finding (:func:`record_finding`), and
+    ``records``, how many findings the stop has (its earlier ones are rows of their own).
+    """
+    v = store.read("inspection_visits", where={"inspection_id": [inspection_id]})
     v = v[v["inspection_id"] == inspection_id].copy()
     # a store written by others may lack the optional stop number and visit id: derive them
     if "seq" not in v.columns:
@@ -323,16 +424,20 @@ def stops_of(store, inspection_id: str) -> pd.DataFrame:
         v["seq"] = np.arange(1, len(v) + 1)
     if "id" not in v.columns:
         v["id"] = [f"{inspection_id}-{n}" for n in v["seq"]]
-    v = v.sort_values("seq", kind="stable")
+    v = v.reset_index(drop=True)
+    key = _stop_key(v)
+    records = key[v["finding"].notna().to_numpy(bool)].value_counts()
+    out = v[_is_stop_row(v)].copy()
+    out["records"] = key[out.index].map(records).fillna(0).astype(int).to_numpy()
+    out = out.sort_values("seq", kind="stable")
     names, statuses = {}, {}
-    for layer in SITE_LAYERS:
-        s = store.read(layer)
+    for layer, ids in out.groupby("layer")["feature_id"]:
+        s = store.read(layer, where={"id": sorted(set(map(str, ids)))})
         names.update({(layer, i): n for i, n in zip(s["id"], s["name"])})
         statuses.update({(layer, i): st for i, st in zip(s["id"], s["status"])})
-    v = v.copy()
-    v["name"] = [names.get((lay, f), f) for lay, f in zip(v["layer"], v["feature_id"])]
-    v["status"] = [statuses.get((lay, f), "") for lay, f in zip(v["layer"], v["feature_id"])]
-    return v.reset_index(drop=True)
+    out["name"] = [names.get((lay, f), f) for lay, f in zip(out["layer"], out["feature_id"])]
+    out["status"] = [statuses.get((lay, f), "") for lay, f in zip(out["layer"], out["feature_id"])]
+    return out.reset_index(drop=True)
 
 
 __all__ = ["JOINT_PER_MONTH", "JOINT_MIN_DEPARTMENTS", "Proposal", "is_joint_patrol", "new_inspection", "from_plan",

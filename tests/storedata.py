@@ -71,7 +71,18 @@ def sample_tables() -> dict[str, pd.DataFrame]:
     meta = pd.DataFrame({"key": ["as_of", "district"], "value": ["2007-06-30", "衢江区"]})
     return {"townships": townships, "rivers": rivers, "waterbodies": waterbodies, "enterprises": enterprises,
             "kilns": kilns, "farms": farms, "sampling_points": points, "readings": readings,
-            "status_events": events, "meta": meta, "section_classes": section_classes(), **casework_tables()}
+            "status_events": events, "meta": meta, "section_classes": section_classes(), "edits": edits(),
+            **casework_tables()}
+
+
+def edits() -> pd.DataFrame:
+    """Recorded field changes: a move (metres), a rename to a hostile name, a value cleared."""
+    return pd.DataFrame(
+        {"layer": ["farms", "enterprises", "kilns"], "feature_id": ["f1", "e1", "k1"],
+         "field": ["geometry", "name", "village"], "old": ["118.9000000, 29.0000000", "甲厂", "上方村"],
+         "new": ["118.9100000, 29.0000000", HOSTILE, None], "moved_m": [972.3, None, None],
+         "source": ["导入 f.csv 第2行；坐标系 WGS84", "导入 e.csv 第3行；坐标系 GCJ02→WGS84", None],
+         "recorded_at": ["2007-06-30 10:00", "2007-06-30 10:05", None], "recorded_by": ["张三", HOSTILE, None]})
 
 
 def section_classes() -> pd.DataFrame:

@@ -703,5 +703,6 @@ def test_a_store_with_atomic_units_gets_the_reads_and_the_write_in_one(tmp_path,
 
     res = run(Unit(store), _rename_ledger(tmp_path, store), update_existing=True)
     assert res.ok
-    assert log[0] == "begin" and log[-1] == "end" and log[-2] == ("commit", ("enterprises", "status_events"))
+    # the rename's history (edits) is written in the same commit as the rename and the new site's event
+    assert log[0] == "begin" and log[-1] == "end" and log[-2] == ("commit", ("enterprises", "status_events", "edits"))
     assert {("read", "enterprises"), ("read", "status_events")} <= set(log[1:-2])

@@ -41,7 +41,11 @@ def test_anonymous_can_download_but_not_write(env):
     infos = " ".join(i.value for i in at.info)
     assert "规划员或管理员" in infos and "巡查员" in infos
     keys = {d.key for d in at.get("download_button")}
-    assert {"dl_gpkg", "dl_enterprises", "dl_farms", "dl_kilns"} <= keys
+    assert {"dl_enterprises", "dl_farms", "dl_kilns"} <= keys
+    # the whole-store GeoPackage is built on each click: signed-in accounts only (issue 26)
+    assert "dl_gpkg" not in keys and "需要登录" in infos
+    signed_in = login(at, "li", "inspector-pw")
+    assert "dl_gpkg" in {d.key for d in signed_in.get("download_button")}
 
 
 def test_wrong_password_stays_anonymous(env):
@@ -202,6 +206,7 @@ def test_planner_imports_lab_results(env):
     new = r.iloc[n0:].set_index("parameter")
     assert new.loc["COD", "below_detection"] and new.loc["COD", "value"] == 10
     assert new.loc["TP", "value"] == pytest.approx(0.021) and new.loc["TP", "unit"] == "mg/L"
+    assert set(new["recorded_by"]) == {"wang"}  # every reading says who imported it
 
 
 def test_lab_file_with_a_bad_row_writes_nothing(env):

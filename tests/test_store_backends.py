@@ -209,6 +209,8 @@ def test_same_data_same_answer_on_both_backends(tmp_path, pg_db):
             key = ["year", "unit", "item"]
         elif t == "section_classes":
             key = ["point_id", "month"]
+        elif t == "edits":
+            key = ["layer", "feature_id", "field"]
         elif key is None:
             key = "code" if t == "townships" else "key" if t == "meta" else "id"
         pd.testing.assert_frame_equal(sorted_frame(a, key), sorted_frame(b, key), obj=t)

@@ -128,7 +128,8 @@ def import_tab(account: auth.Account | None) -> None:
         st.info("导入台账需要以规划员或管理员身份登录（左侧边栏）。")
         return
     c1, c2, c3 = st.columns([1, 1, 1])
-    layer = c1.selectbox("导入到图层", intake.IMPORT_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="imp_layer")
+    layer = c1.selectbox("导入到图层", intake.IMPORT_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="imp_layer",
+                         placeholder="选择图层")
     # No default datum: a ledger copied from a phone map (GCJ-02) lies ~580 m from where WGS84 puts it.
     datum = c2.selectbox("坐标系（必选）", DATUMS, index=None, format_func=DATUM_LABELS.get, key="imp_datum",
                          placeholder="请选择台账坐标的坐标系")
@@ -264,7 +265,7 @@ def status_tab(account: auth.Account | None) -> None:
     if not auth.can(account, "status_update"):
         st.info("状态更新需要以巡查员、规划员或管理员身份登录（左侧边栏）。")
         return
-    layer = st.selectbox("图层", SITE_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="upd_layer")
+    layer = st.selectbox("图层", SITE_LAYERS, format_func=lambda t: LAYER_LABELS[t], key="upd_layer", placeholder="选择图层")
     store = ui.get_store()
     total = _count(ui.default_spec(), ui.data_version(layer), layer)
     if total == 0:
@@ -316,7 +317,8 @@ def status_tab(account: auth.Account | None) -> None:
     if not options:
         st.info("没有找到点位：请换一个名称或编号搜索。")
         return
-    fid = st.selectbox("点位（编号 · 名称）", options, format_func=lambda i: labels.get(i, i), key=f"upd_site_{layer}")
+    fid = st.selectbox("点位（编号 · 名称）", options, format_func=lambda i: labels.get(i, i), key=f"upd_site_{layer}",
+                       placeholder="选择点位")
     found = store.read(layer, where={"id": [fid]})
     if not len(found):
         st.info("该点位已不在库中，请重新搜索。")
@@ -325,7 +327,8 @@ def status_tab(account: auth.Account | None) -> None:
     st.text(f"当前状态：{status_label(site['status'], layer)}")
     with st.form(f"upd_form_{layer}", clear_on_submit=True):
         codes = list(STATUS[layer])
-        status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status")
+        status = st.selectbox("新状态", codes, format_func=lambda s: status_label(s, layer), key="upd_status",
+                              placeholder="选择新状态")
         effective = st.date_input("生效日期", value=min(dt.date.today(), max(ui.report_date(), dt.date(2000, 1, 1))),
                                   min_value=dt.date(2000, 1, 1), max_value=latest_allowed(ui.get_store()),
                                   key="upd_date")
@@ -399,9 +402,10 @@ def water_tab(account: auth.Account | None) -> None:
         st.dataframe(readings.head(200), hide_index=True, width="stretch")
     if st.button("导入监测数据", type="primary", disabled=bool(errors) or not len(readings), key="lab_commit"):
         try:
-            imported, problems, written = labfile.import_lab_file(store, io.BytesIO(data), name=uploaded.name)
+            imported, problems, written = labfile.import_lab_file(store, io.BytesIO(data), name=uploaded.name,
+                                                                  user=account.name)  # who, on every reading
         except Exception as exc:  # noqa: BLE001 - shown to the user, nothing was written
-            st.error(f"导入失败，未写入任何数据：{_md(exc)}")
+            st.error(f"导入失败，未写入任何数据：{_md(getattr(exc, 'zh', None) or exc)}")  # GeoError: its Chinese
         else:
             if written:
                 st.success(f"已导入 {len(imported)} 条监测数据。")
@@ -412,12 +416,13 @@ def water_tab(account: auth.Account | None) -> None:
 # --- downloads ------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _xlsx(version: str, table: str, who: str) -> bytes:
+def _xlsx(version: str, table: str, who: str, personal: bool = False) -> bytes:
     from geo.export import layer_meta, layer_xlsx
 
     df = ui.get_store().read(table)
     as_of = ui.report_date()
-    return layer_xlsx(df, table, meta=layer_meta(table, len(df), as_of=as_of, data_version=version, generated_by=who))
+    return layer_xlsx(df, table, meta=layer_meta(table, len(df), as_of=as_of, data_version=version, generated_by=who),
+                      personal=personal)
 
 
 def downloads_tab() -> None:
@@ -425,18 +430,26 @@ def downloads_tab() -> None:
 
     store = ui.get_store()
     stamp = ui.report_date().strftime("%Y%m%d")
-    st.download_button("下载全部数据（GeoPackage）", data=lambda: store_gpkg_bytes(store),
-                       file_name=f"青山数据_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
-    st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
+    # complainants' names only for signed-in accounts (geo.export.PERSONAL_COLUMNS); part of the cache key
+    personal = login_ui.personal_data_allowed()
+    # The whole store is built on each click (a temporary file read once: one copy of its bytes in memory,
+    # 300 MB with the attachments), so only for signed-in accounts, never for any anonymous visitor.
+    if login_ui.current_account() is None:
+        st.info("下载全部数据（GeoPackage）需要登录（左侧边栏）；各图层的 xlsx 表格无需登录即可下载。")
+    else:
+        st.download_button("下载全部数据（GeoPackage）", data=lambda: store_gpkg_bytes(store, personal=personal),
+                           file_name=f"青山数据_{stamp}.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg")
+        st.caption("GeoPackage 可在 QGIS、ArcGIS 中直接打开；坐标为 WGS84 / CGCS2000 经纬度。")
     version = ui.data_version()
     cols = st.columns(3)
     who = login_ui.generated_by()
     for k, table in enumerate(t for t in TABLES if t != "meta" and t in store.tables()):
-        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）", data=lambda t=table: _xlsx(version, t, who),
+        cols[k % 3].download_button(f"{LAYER_LABELS[table]}（xlsx）",
+                                    data=lambda t=table: _xlsx(version, t, who, personal),
                                     file_name=f"{LAYER_LABELS[table]}_{stamp}.xlsx", key=f"dl_{table}",
                                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.caption("表头为中文，状态为中文；企业、窑（棚）、养殖场的表格可修改后直接重新导入。乡镇边界、河流、水库的几何"
-               "仅在 GeoPackage 中。")
+               "仅在 GeoPackage 中。" + ("" if personal else "信访投诉的投诉人姓名等个人信息仅登录后可下载。"))
 
 
 # --- page -----------------------------------------------------------------------------------

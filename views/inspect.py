@@ -14,12 +14,22 @@ import streamlit as st
 
 import casework_ui as cw
 import ui
+from geo import attachments as ATT
 from geo import inspections as I
 from geo.contract import FINDING_LABELS, INSPECTION_KIND_LABELS, LAYER_LABELS
 from geo.errors import GeoError
 from geo.store import StoreError
+from layers.localise import upload_mb
 
 REFUSED = (GeoError, StoreError)
+
+
+def _latest(fd, at) -> str:
+    """A stop's latest finding as its label says it: the finding and its time, or 未记录."""
+    if not isinstance(fd, str):
+        return "未记录"
+    return f"{FINDING_LABELS.get(fd, fd)} {pd.Timestamp(at):%m-%d %H:%M}" if pd.notna(at) else FINDING_LABELS.get(fd, fd)
+
 
 # Phone layout: full-width controls at least 48 px tall, nothing wider than the screen (static CSS only).
 st.markdown("""<style>
@@ -36,17 +46,29 @@ if not len(ins):
     st.stop()
 labels = {i: f"{d:%m-%d} {INSPECTION_KIND_LABELS.get(k, k)} {t or ''}"
           for i, d, k, t in zip(ins["id"], ins["held_on"], ins["kind"], ins["team"].fillna(""))}
-iid = st.selectbox("巡查", ins["id"].tolist(), format_func=labels.get, key="cw_i_ins")
+iid = st.selectbox("巡查", ins["id"].tolist(), format_func=labels.get, key="cw_i_ins", placeholder="选择巡查")
+# read after any save (a save reruns the page): the counts and each stop's latest finding are the store's now
 stops = I.stops_of(ui.get_store(), iid)
 done = int(stops["finding"].notna().sum())
 st.caption(f"共 {len(stops)} 个点位，已记录 {done} 个。")
+saved = st.session_state.pop("cw_i_saved", None)
+if saved:
+    st.success("已保存。")
+    st.caption(saved)
+
 if len(stops):
-    stop_label = {v: f"{n}. {name}（{FINDING_LABELS.get(fd, '未记录') if isinstance(fd, str) else '未记录'}）"
-                  for v, n, name, fd in zip(stops["id"], stops["seq"], stops["name"], stops["finding"])}
-    vid = st.selectbox("点位", stops["id"].tolist(), format_func=stop_label.get, key="cw_i_stop")
+    stop_label = {v: f"{n}. {name}（{_latest(fd, at)}{f'，共 {k} 次' if k > 1 else ''}）"
+                  for v, n, name, fd, at, k in zip(stops["id"], stops["seq"], stops["name"], stops["finding"],
+                                                   stops["visited_at"], stops["records"])}
+    vid = st.selectbox("点位", stops["id"].tolist(), format_func=stop_label.get, key="cw_i_stop", placeholder="选择点位")
     row = stops.set_index("id").loc[vid]
     st.markdown(f"[查看档案]({cw.site_link(row['layer'], row['feature_id'])})  ·  {LAYER_LABELS[row['layer']]} "
                 f"{cw.md(row['feature_id'])}")
+    if isinstance(row["finding"], str):
+        who = row["recorded_by"] if isinstance(row["recorded_by"], str) else ""
+        more = (f"；本点位共记录 {int(row['records'])} 次" if row["records"] > 1 else "") + "；再次保存为新的记录，已有记录不改"
+        st.caption(f"最近记录：{cw.md(_latest(row['finding'], row['visited_at']))}"
+                   f"{'，' + cw.md(who) if who else ''}{more}")
     if cw.may(acc, "inspect"):
         # The phone's position fills the location field below (still editable; typing "lon,lat" is the
         # fallback where the browser gives none, e.g. over plain HTTP). Each answer is used once.
@@ -65,7 +87,8 @@ if len(stops):
             where = st.text_input("现场位置（可空：经度,纬度，WGS84）", key="cw_i_where", max_chars=40)
             photo = st.camera_input("拍照", key="cw_i_camera")
             files = st.file_uploader("或选择照片/文件", type=["jpg", "jpeg", "png", "webp", "pdf"],
-                                     accept_multiple_files=True, key="cw_i_files")
+                                     accept_multiple_files=True, key="cw_i_files",
+                                     max_upload_size=upload_mb(ATT.max_bytes()))
             if st.form_submit_button("保存检查结果"):
                 try:
                     loc = None
@@ -80,11 +103,16 @@ if len(stops):
                     prop = I.record_finding(ui.get_store(), vid, finding, note=note, user=acc.name, location=loc,
                                             photos=photos)
                     st.session_state.pop("cw_i_geo_accuracy", None)
-                    st.success("已保存。")
                     if prop is not None:
                         st.session_state["cw_proposal"] = prop
+                    now_row = I.stops_of(ui.get_store(), iid).set_index("id").loc[vid]
+                    st.session_state["cw_i_saved"] = (
+                        f"{row['seq']}. {cw.md(row['name'])}：{cw.md(_latest(now_row['finding'], now_row['visited_at']))}"
+                        f"（本点位已记录 {int(now_row['records'])} 次）")
                 except REFUSED as exc:
                     cw.show_error(exc)
+                else:
+                    st.rerun()  # the counts, the stop's label and its latest finding as now stored
         prop = st.session_state.get("cw_proposal")
         if prop is not None:
             st.warning(f"该检查结果与台账不符，建议登记状态变更：{cw.md(prop.label)}")

@@ -43,6 +43,7 @@ from ..datecheck import future_message, future_year, is_future
 from ..errors import GeoError
 from ..io import readers
 from ..io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
+from ..io.cells import CONTROLS_REMOVED, strip_controls
 from ..io.cells import parse_detection as parse_value
 from ..io.limits import Limits, bounded
 from ..water import STANDARD
@@ -128,6 +129,39 @@ def unit_for(code: str, unit_text) -> tuple[str, int] | None:
     t = "" if _blank(unit_text) else _norm(unit_text)
     table = UNITS.get(code, _MASS)
     return table.get(t)
+
+
+def without_controls(frame: pd.DataFrame, rows, headers: dict | None = None, columns=None
+                     ) -> tuple[pd.DataFrame, list[Finding]]:
+    """``frame`` with control characters removed from its text cells (:func:`geo.io.cells.strip_controls`;
+    every cell of a readings file is one line), and a warning for each cell cleaned.
+
+    Parameters
+    ----------
+    frame : cells as read.
+    rows : the file row number of each of ``frame``'s rows (in order), for the findings.
+    headers : column → header as written (the findings' column; default the column's name).
+    columns : the columns to clean (default every column).
+
+    Returns
+    -------
+    ``(frame, findings)``: ``frame`` itself when no cell held a control character.
+    """
+    headers = headers or {}
+    rows = np.asarray(rows)
+    new, found = {}, []
+    for col in frame.columns if columns is None else columns:
+        before = frame[col]
+        cleaned, removed = strip_controls(before)
+        if cleaned is not before:
+            new[col] = cleaned.to_numpy(dtype=object)
+        found += [Finding(int(r), "", str(headers.get(col, col)), *CONTROLS_REMOVED, "warning") for r in rows[removed]]
+    if not new:
+        return frame, found
+    out = frame.copy()
+    for col, values in new.items():
+        out[col] = pd.Series(values, index=frame.index, dtype=object)
+    return out, found
 
 
 def _parse_times(cells: pd.Series) -> pd.Series:
@@ -223,6 +257,8 @@ def check_readings(raw: pd.DataFrame, store, *, header_text: dict | None = None,
     # distinct text, and findings are made only for the cells that fail; per row they keep the order of
     # the checks (point, time, parameter, value, unit/pH), as the report has always listed them.
     rows = np.asarray(raw.index.tolist(), dtype=np.int64)
+    # control characters out of every cell before it is matched or parsed (each cleaned cell a warning)
+    raw, cleaned = without_controls(raw, rows, header_text)
     found = _Found(rows, header_text)
     pid = _point_ids(raw["point_id"], _points(store), found)
     limit, today = _latest(store)
@@ -235,7 +271,7 @@ def check_readings(raw: pd.DataFrame, store, *, header_text: dict | None = None,
     kind, num = _check_values(raw, found)
     unit, exp = _check_units(raw["unit"], code, kind, num, found)
     ok = ~found.failed
-    problems += found.findings()
+    problems += cleaned + found.findings()
     value = np.array([float(d) if e == 0 else float(d.scaleb(int(e))) for d, e in zip(num[ok], exp[ok])],
                      dtype=float)
     readings = pd.DataFrame({"point_id": pid[ok], "sampled_at": times[ok], "parameter": code[ok], "value": value,

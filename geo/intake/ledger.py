@@ -60,6 +60,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from .. import contract
@@ -372,6 +373,9 @@ class Intake:
     columns: list[str] | None = None
     #: File rows left out by the user's choice "good rows only" (``skip_bad_rows``).
     skipped_rows: list[int] = field(default_factory=list)
+    #: Every change the import makes to a stored row, one ``edits`` row per field (who, when, from which
+    #: file row, old → new, a point's move in metres): the history of what is not a status (:func:`_edit_rows`).
+    edits: pd.DataFrame = field(default_factory=lambda: contract.empty("edits"))
 
     def __post_init__(self):
         # A bounded report: the first N findings of each kind, then one line with the kind's total
@@ -441,6 +445,7 @@ class Intake:
                        [(c.row, c.id, c.kind, c.fields) for c in self.changes])).encode("utf-8"))
         _digest(h, self.rows)
         _digest(h, self.events.drop(columns=["recorded_at"], errors="ignore"))
+        _digest(h, self.edits.drop(columns=["recorded_at"], errors="ignore"))
         return h.hexdigest()
 
     def summary(self) -> str:
@@ -451,10 +456,11 @@ class Intake:
         n_skip = len(self.skipped_rows)
         skip_zh = f"跳过有错误的行 {n_skip} 行；" if n_skip else ""
         skip_en = f"{n_skip} row(s) with errors skipped; " if n_skip else ""
-        return (f"新增 {n_new} 条，更新 {n_upd} 条，不变 {n_same} 条，状态变更记录 {changes} 条；{skip_zh}"
-                f"错误 {n_err} 条，提示 {n_warn} 条 / "
-                f"{n_new} new, {n_upd} updated, {n_same} unchanged, {changes} status event(s); {skip_en}"
-                f"{n_err} error(s), {n_warn} warning(s)")
+        n_edits = len(self.edits)
+        return (f"新增 {n_new} 条，更新 {n_upd} 条，不变 {n_same} 条，状态变更记录 {changes} 条，修改记录 {n_edits} 条；"
+                f"{skip_zh}错误 {n_err} 条，提示 {n_warn} 条 / "
+                f"{n_new} new, {n_upd} updated, {n_same} unchanged, {changes} status event(s), {n_edits} field "
+                f"change(s) recorded; {skip_en}{n_err} error(s), {n_warn} warning(s)")
 
 
 def _digest(h, df: pd.DataFrame) -> None:
@@ -624,11 +630,18 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     if any(p.severity == "error" for p in problems):
         return failed()
 
+    # control characters out of every cell read, before anything parses them (reported once ids are known)
+    controls = _strip_controls(r, {**mapping, **{c: t for t in ("lon", "lat") if t in split for c in split[t] if c}})
     stored = existing if existing is not None and len(existing) else contract.empty(layer)
     stored_ids = set(stored[key].dropna().astype(str)) if key in stored.columns else set()
     if derive_ids:
         _derive_ids(r, key, stored, townships)
     ids = _ids(r, key, stored_ids)
+    for target, removed in controls.items():
+        if target == key:  # an id is changed by normalise_id's rule only: refused, not cleaned into another
+            r.add(removed, key, *cells.CONTROLS_IN_ID)
+        else:
+            r.add(removed, target, *cells.CONTROLS_REMOVED, "warning")
     is_new = np.array([i is not None and i not in stored_ids for i in ids])
 
     values = _parse_values(r, is_new)
@@ -678,9 +691,10 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
     datum_note = projected.label if projected is not None else \
         {"wgs84": "WGS84", "cgcs2000": "CGCS2000"}.get(datum, f"{datum.upper()}→WGS84")
     rows, new_events = _build(r, ids, is_new, values, geoms, stored, events, datum_note, user, now, latest)
-    changes, changed = _classify(r, ids, is_new, rows, stored, new_events)
+    changes, changed, diffs = _classify(r, ids, is_new, rows, stored, new_events)
     updated = np.array([c.kind == "updated" for c in changes], dtype=bool)
     by_kind = {k: [c.id for c in changes if c.kind == k] for k in KIND_LABELS}
+    edits = contract.empty("edits")
     if updated.any() and not update_existing:
         what = spec.label or layer
         file_problem(r.header(key),
@@ -692,11 +706,12 @@ def prepare(ledger: Ledger, layer: str, *, townships: gpd.GeoDataFrame | None, e
                      f"neither): to apply the changes choose 'update existing' (--update-existing)")
         rows, new_events = contract.empty(layer), contract.empty("status_events")
     else:
+        edits = _edit_rows(r, changes, diffs, datum_note, user, now)
         rows = rows[(is_new | updated)].reset_index(drop=True)
     columns = [c for c in [*rows.columns] if c in changed] if updated.any() else None
     return Intake(layer, datum, mapping, rows, new_events, problems, by_kind["new"], by_kind["updated"],
                   suggested, ledger.source, unchanged_ids=by_kind["unchanged"], changes=changes,
-                  update_existing=update_existing, columns=columns)
+                  update_existing=update_existing, columns=columns, edits=edits)
 
 
 def _stored_evidence(raw_xy, ids, is_new, stored, key: str, datum: str) -> datums.Evidence | None:
@@ -719,6 +734,29 @@ def _stored_evidence(raw_xy, ids, is_new, stored, key: str, datum: str) -> datum
 
 #: Id prefixes of ids made for ledgers without an id column (序号 only), by layer.
 DERIVED_PREFIX = {"enterprises": "QY", "kilns": "YL", "farms": "YZ"}
+
+
+#: Targets read as multi-line text (TAB and line breaks kept when control characters are removed).
+MULTILINE_FIELDS = frozenset({"note"})
+
+
+def _strip_controls(r: "_Rows", columns: dict[str, str]) -> dict[str, np.ndarray]:
+    """Control characters removed from the cells of ``columns`` (``{header: target}``) by
+    :func:`geo.io.cells.strip_controls`; per target, the rows that held any (to report)."""
+    frame = r.ledger.frame
+    new, found = {}, {}
+    for col, target in columns.items():
+        if col not in frame.columns:
+            continue
+        before = frame[col]
+        cleaned, removed = cells.strip_controls(before, multiline=target in MULTILINE_FIELDS)
+        if cleaned is not before:
+            new[col] = cleaned
+        if removed.any():
+            found[target] = found[target] | removed if target in found else removed
+    if new:
+        r.ledger = dataclasses.replace(r.ledger, frame=frame.assign(**new))
+    return found
 
 
 def _derive_ids(r: "_Rows", key: str, stored, townships) -> None:
@@ -1204,11 +1242,14 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
             if mask.any():
                 diffs[c] = (mask, old.to_numpy(dtype=object), new.to_numpy(dtype=object))
         if spec.geometry and "geometry" in rows.columns and "geometry" in old_rows.columns:
-            mask, old_txt, new_txt = _geometry_changes(np.asarray(old_rows["geometry"].values, dtype=object),
-                                                       np.asarray(rows.geometry.values, dtype=object),
-                                                       ~is_new, spec.geometry)
+            mask, old_txt, new_txt, moved = _geometry_changes(np.asarray(old_rows["geometry"].values, dtype=object),
+                                                              np.asarray(rows.geometry.values, dtype=object),
+                                                              ~is_new, spec.geometry)
             if mask.any():
                 diffs["geometry"] = (mask, old_txt, new_txt)
+                diffs[_MOVED] = (mask, moved, moved)
+                diffs[_GEOMETRIES] = (mask, np.asarray(old_rows["geometry"].values, dtype=object),
+                                      np.asarray(rows.geometry.values, dtype=object))
         if "status" in rows.columns and len(events):
             # The status a row asks for is the event it appends (the current status may stay, see _events_for).
             asked = dict(zip(events["feature_id"], events["status"]))
@@ -1221,7 +1262,10 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
 
     def shown(c: str, i: int) -> tuple[str, str]:
         _, old, new = diffs[c]
-        return (old[i], new[i]) if c == "geometry" else (_shown(layer, c, old[i]), _shown(layer, c, new[i]))
+        if c != "geometry":
+            return _shown(layer, c, old[i]), _shown(layer, c, new[i])
+        moved = diffs[_MOVED][1][i]
+        return old[i], new[i] + (f"（偏移 {moved:,.1f} 米）" if moved else "")
 
     out = []
     for i in range(n):
@@ -1231,7 +1275,74 @@ def _classify(r: _Rows, ids, is_new: np.ndarray, rows, stored, events) -> tuple[
         # Shown as text only here, for the cells that change (a large re-import is mostly unchanged).
         fields = tuple(FieldChange(c, labels[c], *shown(c, i)) for c in order if diffs[c][0][i])
         out.append(RowChange(int(r.rownum[i]), ids[i], "updated" if fields else "unchanged", fields))
-    return out, set(order)
+    return out, set(order), diffs
+
+
+#: Keys among :func:`_classify`'s differences that are no column: how far each geometry moved (metres), and
+#: the old and new geometries themselves.
+_MOVED, _GEOMETRIES = "__moved_m__", "__geometries__"
+
+
+def _edit_rows(r: _Rows, changes: list[RowChange], diffs: dict, datum_note: str, user: str, now) -> pd.DataFrame:
+    """The ``edits`` rows of an update: one per stored row and field that changes (status aside: a status
+    change is its ``status_events`` row), with who (``user``), when (``now``), from which file row, the old
+    and the new value as stored (full text; a point as ``lon, lat``, a line or polygon as WKT) and, for a
+    geometry, how far it moved (metres: geodesic for a point, :func:`_geometry_changes`)."""
+    updated = np.array([c.kind == "updated" for c in changes], dtype=bool)
+    cols = TABLES["edits"].column_names
+    if not updated.any():
+        return contract.empty("edits")
+    key_of = np.array([c.id for c in changes], dtype=object)
+    notes = r.cell("note").to_numpy(dtype=object)
+    source = np.full(len(changes), None, dtype=object)
+    for i in np.flatnonzero(updated):  # (the updated rows only: a re-imported ledger is mostly unchanged)
+        source[i] = f"导入 {r.ledger.source} 第{changes[i].row}行；坐标系 {datum_note}" + (
+            "" if _blank(notes[i]) else f"；备注：{_text(notes[i])}")
+    parts = []
+    for c in [c for c in diffs if c not in ("status", _MOVED, _GEOMETRIES)]:
+        mask, old, new = diffs[c]
+        at = np.flatnonzero(mask & updated)
+        if not len(at):
+            continue
+        if c == "geometry":
+            moved = diffs[_MOVED][1][at]
+            if TABLES[r.layer].geometry == "Point":
+                olds = [None if old[i] == "（空）" else old[i] for i in at]
+                news = [None if new[i] == "（空）" else new[i] for i in at]
+            else:
+                _, g_old, g_new = diffs[_GEOMETRIES]
+                olds, news = (shapely.to_wkt(g[at], rounding_precision=7) for g in (g_old, g_new))
+        else:
+            moved = np.full(len(at), np.nan)
+            olds = [_plain(r.layer, c, old[i]) for i in at]
+            news = [_plain(r.layer, c, new[i]) for i in at]
+        parts.append(pd.DataFrame({"layer": r.layer, "feature_id": key_of[at], "field": c, "old": olds, "new": news,
+                                   "moved_m": moved, "source": source[at], "recorded_at": pd.Timestamp(now),
+                                   "recorded_by": user}, columns=cols))
+    if not parts:
+        return contract.empty("edits")
+    out = pd.concat(parts, ignore_index=True)
+    # in the file's order, and each row's fields in the report's order
+    order = {fid: k for k, fid in enumerate(key_of)}
+    out = out.iloc[np.argsort(out["feature_id"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    return contract.coerce("edits", out)
+
+
+def _plain(layer: str, column: str, v) -> str | None:
+    """A stored or prepared value as the history keeps it: whole, as stored (codes as codes), dates ISO."""
+    if _blank(v):
+        return None
+    spec = TABLES[layer]
+    kind = spec.column(column).kind if column in spec.column_names else "str"
+    if kind == "date":
+        return pd.Timestamp(v).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        return pd.Timestamp(v).isoformat(sep=" ")
+    if kind in ("float", "int"):
+        return format(float(v), ".12g")
+    if kind == "bool":
+        return "true" if bool(v) else "false"
+    return str(v)
 
 
 def _field_name(layer: str, column: str) -> str:
@@ -1272,10 +1383,16 @@ def _blank_mask(values: np.ndarray) -> np.ndarray:
 _EMPTY_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
 
 
-def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind: str):
-    """Which stored rows' geometries move by more than :data:`SAME_GEOMETRY_M`, and how, as text.
+#: The ellipsoid a point's move is measured on (geodesic distance in metres).
+_GEOD = pyproj.Geod(ellps="WGS84")
 
-    Measured in a local transverse Mercator (metres), never in degrees.
+
+def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind: str):
+    """Which stored rows' geometries move by more than :data:`SAME_GEOMETRY_M`, how (as text), and how far
+    (metres; 0 where nothing is measured, e.g. a point added to a row that had none).
+
+    A point's move is its geodesic distance (WGS84 ellipsoid, :data:`_GEOD`); a line's or polygon's the
+    Hausdorff distance in a local transverse Mercator (metres); never degrees.
     """
     from ..crs import metric_crs_for
 
@@ -1290,7 +1407,13 @@ def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind
     exact[both] = shapely.equals_exact(old[both], new[both], tolerance=0.0)
     near = both & ~exact
     moved = np.zeros(n)
-    if near.any():
+    if near.any() and kind == "Point":
+        # a point's move: the geodesic distance on the WGS84 ellipsoid (what the history records)
+        _, _, dist = _GEOD.inv(shapely.get_x(old[near]), shapely.get_y(old[near]),
+                               shapely.get_x(new[near]), shapely.get_y(new[near]))
+        moved[near] = dist
+        mask |= near & (moved > SAME_GEOMETRY_M)
+    elif near.any():
         crs = metric_crs_for(shapely.total_bounds(np.concatenate([old[near], new[near]])))
         a = gpd.GeoSeries(old[near], crs=STORE_CRS).to_crs(crs).values
         b = gpd.GeoSeries(new[near], crs=STORE_CRS).to_crs(crs).values
@@ -1303,9 +1426,7 @@ def _geometry_changes(old: np.ndarray, new: np.ndarray, stored: np.ndarray, kind
         else:
             old_txt[i] = "（空）" if miss_o[i] else "原几何"
             new_txt[i] = "（空）" if miss_w[i] else "新几何"
-        if moved[i]:
-            new_txt[i] += f"（偏移 {moved[i]:,.1f} 米）"
-    return mask, old_txt, new_txt
+    return mask, old_txt, new_txt, moved
 
 
 def _code_word(layer: str, column: str, code) -> str:
@@ -1374,6 +1495,8 @@ def commit(store, intake: Intake) -> None:
     changes = [upsert]
     if len(intake.events):
         changes.append(Change("status_events", intake.events, "append"))
+    if len(intake.edits):  # the history of every other change, in the same commit as the change itself
+        changes.append(Change("edits", intake.edits, "append"))
     store.commit(changes)
 
 

@@ -89,6 +89,17 @@ class Store(ABC):
         "feature_id": ids}``; values go to the database as parameters.
         """
 
+    def read_columns(self, table: str, columns: Iterable[str], where: dict[str, Iterable] | None = None
+                     ) -> pd.DataFrame:
+        """``table`` (rows matching ``where``, as :meth:`read`) with only those of ``columns`` it has (and the
+        geometry of a spatial table), contract dtypes: what a page lists without the bulky columns (the
+        attachments' content). This default reads every column and drops the others; the backends select
+        only these.
+        """
+        df = self.read(table, where)
+        wanted = set(columns)
+        return df[[c for c in df.columns if c in wanted or (c == "geometry" and TABLES[table].geometry)]]
+
     def read_raw(self, table: str) -> pd.DataFrame:
         """The table as stored, without dtype coercion (for ``geo check``); defaults to :meth:`read`."""
         return self.read(table)

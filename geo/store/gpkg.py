@@ -47,6 +47,7 @@ import shapely
 from .. import contract
 from ..contract import SITE_LAYERS, TABLES
 from ..errors import StoreError
+from . import commits
 from .base import Change, Store, Transaction
 from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
                          search_statement, within_bbox)
@@ -164,6 +165,27 @@ class GpkgStore(Store):
         with self._snapshot() as con:
             return _read(con, table, raw=True)
 
+    def read_columns(self, table: str, columns: Iterable[str], where: dict[str, Iterable] | None = None
+                     ) -> pd.DataFrame:
+        """:meth:`Store.read_columns`: only ``columns`` are selected (an attachment's content stays on disk)."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        wanted = set(columns)
+        if not self.path.exists():
+            empty = contract.empty(table)
+            return empty[[c for c in empty.columns if c in wanted or c == "geometry"]]
+        with self._snapshot() as con:
+            whole = Layout(con, table)
+            if not whole.exists:
+                empty = contract.empty(table)
+                return empty[[c for c in empty.columns if c in wanted or c == "geometry"]]
+            some = Layout(con, table)
+            some.columns = {n: k for n, k in whole.columns.items() if n in wanted}
+            df = _frame(con, some, raw=False, sql_where=_where_sql(whole, where))
+            if TABLES[table].geometry and df.crs is None:
+                raise StoreError(f"{table}: layer has no CRS")
+            return normalise(table, df)
+
     def read_many(self, tables: Iterable[str] = tuple(TABLES)) -> dict[str, pd.DataFrame]:
         """Several tables from one snapshot (one read transaction): sites and their events always agree."""
         tables = list(tables)
@@ -238,7 +260,8 @@ class GpkgStore(Store):
                     con.execute("PRAGMA synchronous=FULL")
                     con.execute("BEGIN IMMEDIATE")
                 except sqlite3.DatabaseError as exc:
-                    raise StoreError(f"cannot write {self.path}: {exc}") from exc
+                    raise (commits.sqlite_refusal(exc, str(self.path))
+                           or StoreError(f"cannot write {self.path}: {exc}")) from exc
                 wrote = [False]
                 try:
                     yield con, wrote
@@ -258,16 +281,32 @@ class GpkgStore(Store):
     def atomic(self, work: Callable[[Transaction], T]) -> T:
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}; a new store is first written whole (replace_all)")
-        with self._writer() as (con, wrote):
-            try:
-                return work(_GpkgTx(con, wrote))
-            except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc):
-                    raise StoreError(f"the commit to {self.path} failed; nothing was written: {exc}") from exc
-                raise StoreError(f"a row repeats a key already stored ({exc}); nothing was written",
-                                 zh=f"有数据与库中已有记录重复（{exc}），未写入任何数据。") from exc
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"the commit to {self.path} failed; nothing was written: {exc}") from exc
+        try:
+            with self._writer() as (con, wrote):
+                tx = _GpkgTx(con, wrote)
+                try:
+                    result = work(tx)
+                except sqlite3.DatabaseError as exc:
+                    raise self._refusal(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            # COMMIT itself failed (rolled back): where a full disk usually shows, the pages reaching the file
+            raise self._refusal(exc) from exc
+        except OSError as exc:
+            if commits.is_disk_full_os(exc):
+                raise commits.disk_full(str(self.path), exc) from exc
+            raise
+        commits.log_commit(self.url, tx.committed)  # committed: the one log line of this write
+        return result
+
+    def _refusal(self, exc: sqlite3.DatabaseError) -> StoreError:
+        """The :class:`StoreError` of a SQLite error that ended a write (the transaction rolled back)."""
+        disk = commits.sqlite_refusal(exc, str(self.path))
+        if disk is not None:
+            return disk
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+            return StoreError(f"a row repeats a key already stored ({exc}); nothing was written",
+                              zh=f"有数据与库中已有记录重复（{exc}），未写入任何数据。")
+        return StoreError(f"the commit to {self.path} failed; nothing was written: {exc}")
 
     def commit(self, changes: list[Change]) -> None:
         if not changes:
@@ -276,7 +315,13 @@ class GpkgStore(Store):
             # A new store: written whole by GDAL into a new file (nobody can have it open yet).
             if len({ch.table for ch in changes}) != len(changes):
                 raise StoreError("a new store is written with one change per table")
-            self.rebuild({ch.table: ch.rows for ch in changes})
+            try:
+                self.rebuild({ch.table: ch.rows for ch in changes})
+            except OSError as exc:
+                if commits.is_disk_full_os(exc):
+                    raise commits.disk_full(str(self.path), exc) from exc
+                raise
+            commits.log_commit(self.url, changes)
             return
         self.atomic(lambda tx: tx.commit(changes))
 
@@ -748,6 +793,7 @@ class _GpkgTx(Transaction):
         self.con = con
         self._ready = False
         self._wrote = wrote if wrote is not None else [False]
+        self.committed: list[Change] = []  # what this unit wrote, for the store's log line once committed
 
     def read(self, table, where=None, *, for_update=False):
         if table not in TABLES:
@@ -796,6 +842,7 @@ class _GpkgTx(Transaction):
         written |= _sync_status(con, sites_touched(prepared), self._present())
         _bump(con, written)
         self._wrote[0] = True
+        self.committed += changes
 
     def _present(self) -> list[str]:
         return GpkgStore._tables(self.con)

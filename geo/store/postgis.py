@@ -55,6 +55,7 @@ from psycopg import sql
 from .. import contract
 from ..contract import SITE_LAYERS, STORE_CRS, TABLES
 from ..errors import StoreError
+from . import commits
 from .base import Change, Store, Transaction
 from .search_sql import (SEARCH_LAYERS, SEARCH_LIMIT, check_bbox, check_layers, check_limit, clean_query,
                          search_statement, within_bbox)
@@ -63,7 +64,7 @@ from .shared import (STORED_GEOMETRY, check_layer_name, column_kind, merge_parti
                      promote_multi, sites_touched, status_fixes, validate_prepared)
 
 #: Version of the database schema this code writes; ``migrate`` brings older ones up to it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 META_TABLE = "qingshan_meta"
 _VERSION_KEY = "version:"  # qingshan_meta rows counting the commits of each table
 T = TypeVar("T")
@@ -223,8 +224,14 @@ def _migration_4(cur) -> None:
         ensure_unique(cur, table)
 
 
+def _migration_5(cur) -> None:
+    """The history of field changes (``edits``: a ledger update's rename or move, who and when), by site."""
+    _create_table(cur, "edits")
+    cur.execute("CREATE INDEX IF NOT EXISTS edits_site_idx ON edits (layer, feature_id)")
+
+
 #: (schema version, migration): each runs once, in order, in the migrating transaction.
-MIGRATIONS = ((1, _migration_1), (2, _migration_2), (3, _migration_3), (4, _migration_4))
+MIGRATIONS = ((1, _migration_1), (2, _migration_2), (3, _migration_3), (4, _migration_4), (5, _migration_5))
 
 
 def migrate(url: str) -> tuple[int, int]:
@@ -419,12 +426,17 @@ class PostgisStore(Store):
         cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
         return bool(cur.fetchone()[0])
 
-    def _read(self, cur, table: str, raw: bool, where: dict | None = None, for_update: bool = False
-              ) -> pd.DataFrame:
+    def _read(self, cur, table: str, raw: bool, where: dict | None = None, for_update: bool = False,
+              keep: Iterable[str] | None = None) -> pd.DataFrame:
+        """Rows of ``table``; ``keep``: select only these columns (and the geometry)."""
         cols = self._columns(cur, table)
         if not cols:
-            return contract.empty(table)
+            empty = contract.empty(table)
+            return empty if keep is None else empty[[c for c in empty.columns if c in set(keep) or c == "geometry"]]
         clause, params = _where_sql(cols, where)
+        if keep is not None:
+            wanted = set(keep)
+            cols = {n: t for n, t in cols.items() if n in wanted or (n == "geometry" and TABLES[table].geometry)}
         if for_update and TABLES[table].key:
             # lock in key order (as commits lock sites), so two writers never wait for each other in a circle
             cur.execute(sql.SQL("SELECT 1 FROM {} {} ORDER BY {} FOR UPDATE").format(
@@ -447,6 +459,14 @@ class PostgisStore(Store):
             raise StoreError(f"unknown table {table!r}")
         with _driver_tx(self.engine, readonly=True) as cur:
             return self._read(cur, table, raw=True)
+
+    def read_columns(self, table: str, columns: Iterable[str], where: dict[str, Iterable] | None = None
+                     ) -> pd.DataFrame:
+        """:meth:`Store.read_columns`: only ``columns`` are selected (an attachment's content stays in the database)."""
+        if table not in TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        with _driver_tx(self.engine, readonly=True) as cur:
+            return self._read(cur, table, raw=False, where=where, keep=list(columns))
 
     def read_many(self, tables: Iterable[str] = tuple(TABLES)) -> dict[str, pd.DataFrame]:
         """Several tables from one snapshot: sites and their events always agree."""
@@ -549,10 +569,16 @@ class PostgisStore(Store):
         for attempt in range(_RETRIES):
             try:
                 with _driver_tx(self.engine) as cur:
-                    return work(_PgTx(self, cur))
+                    tx = _PgTx(self, cur)
+                    result = work(tx)
+                commits.log_commit(self.url, tx.committed)  # committed: the one log line of this write
+                return result
             except Exception as exc:  # noqa: BLE001 - database errors become StoreError below
                 if not _is_db_error(exc):
                     raise  # the caller's own errors (and StoreError) pass unchanged
+                disk = commits.postgres_refusal(exc, _sqlstate(exc), self.url)
+                if disk is not None:  # "could not extend file": rolled back, nothing written
+                    raise disk from exc
                 if _sqlstate(exc) in _RETRY_SQLSTATES and attempt < _RETRIES - 1:
                     # Another writer held the same rows: back off a little, then run the whole unit again.
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
@@ -1073,6 +1099,7 @@ class _PgTx(Transaction):
 
     def __init__(self, store: PostgisStore, cur):
         self.store, self.cur = store, cur
+        self.committed: list[Change] = []  # what this unit wrote, for the store's log line once committed
 
     def read(self, table, where=None, *, for_update=False):
         if table not in TABLES:
@@ -1098,6 +1125,7 @@ class _PgTx(Transaction):
         if locked is None:
             locked = self.store._lock_targets(self.cur, prepared)
         self.store._commit_in(self.cur, prepared, locked)
+        self.committed += changes
 
 
 # --- copy between stores -----------------------------------------------------------------
