@@ -11,7 +11,7 @@ import streamlit as st
 import casework_ui as cw
 import login_ui
 import ui
-from geo import assess as A
+from geo import assess as A, datecheck
 from geo.errors import GeoError
 from geo.store import StoreError
 
@@ -21,12 +21,14 @@ st.title("乡镇考核")
 acc = cw.login_box()
 day = ui.as_of_input("截至日期", key="cw_a_day")
 year = st.number_input("考核年度", min_value=2000, max_value=2100, value=day.year, step=1, key="cw_a_year")
+frames = ui.load_many(*A.TABLES_NEEDED)
 try:
+    # a day before the data has nothing to score (every township would get the same empty marks)
+    datecheck.check_day(day, frames, what_zh="截至日期", what_en="the as-of date")
     scheme = A.load_scheme(int(year))
 except GeoError as exc:
     cw.show_error(exc)
     st.stop()
-frames = ui.load_many(*A.TABLES_NEEDED)
 scores = A.township_scores(frames, int(year), day, scheme)
 st.caption(f"{cw.md(scheme.title)}：满分 100 分，另设加分项；触发一票否决的乡镇不论得分排在最后。")
 vetoed = scores[scores["veto"]]
@@ -59,8 +61,8 @@ if cw.may(acc, "casework"):
     manual = manual[manual["source"] == "manual"]
     units = list(frames["townships"]["name"]) + sorted(frames["enterprises"]["department"].dropna().unique())
     with st.form("cw_assess_entry"):
-        unit = st.selectbox("考核对象", units, key="cw_a_unit")
-        item = st.selectbox("项目", manual["id"].tolist(), key="cw_a_item",
+        unit = st.selectbox("考核对象", units, key="cw_a_unit", placeholder="选择考核对象")
+        item = st.selectbox("项目", manual["id"].tolist(), key="cw_a_item", placeholder="选择项目",
                             format_func=dict(zip(manual["id"], manual["name"])).get)
         score = st.number_input("得分（否决项：1 为触发，0 为未触发）", min_value=0.0, value=0.0, step=0.5,
                                 key="cw_a_score")

@@ -22,7 +22,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import alerts as A, buffers, config, progress, rules, water, wallboard as W
+from geo import alerts as A, buffers, config, datecheck, progress, rules, water, wallboard as W
+from geo.errors import GeoError
 from layers import mapview
 from layers.wall import wall_map
 
@@ -452,25 +453,47 @@ def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp, pool) -> dict:
     trends = W.closure_trends(snap, day)
     return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends,
             "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures,
-            "share": share_job.result()}
+            "share": share_job.result(),
+            # no site on the ledger and no sampling yet: the day lies before the data (geo.datecheck)
+            "before_data": datecheck.holds_nothing({**snap, "readings": frames["readings"]})}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _first_day(version: str) -> dt.date | None:
+    """The data's first day (:func:`geo.datecheck.first_day`), asked only when a replayed day shows nothing."""
+    first = datecheck.first_day(ui.get_store())
+    return None if first is None else first.date()
 
 
 def replay_date(report: dt.date) -> tuple[dt.date, str, str]:
     """The date to show: ``?as_of=YYYY-MM-DD`` (replay) or the data's report date.
 
     Returns the date, the mode (``live`` / ``replay``) and a notice when the
-    asked date could not be used (shown in the header, the latest data instead).
+    asked date could not be used (shown in the header, the latest data instead). A day before the data
+    is found once the day's snapshot is drawn (:func:`before_data_notice`).
     """
     asked = st.query_params.get("as_of")
     if not asked:
         return report, "live", ""
-    try:
-        day = dt.datetime.strptime(asked.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return report, "live", f"回放日期“{asked[:20]}”无效（应为 YYYY-MM-DD），显示最新数据"
+    try:  # the one reading of asked dates (geo.datecheck): malformed, or beyond what can be counted
+        day = datecheck.parse_day(asked, "回放日期", "the replay date").date()
+    except GeoError as exc:  # malformed (2007-02-30) or beyond what can be counted (0001-01-01)
+        return report, "live", f"{exc.zh.rstrip('。')}，显示最新数据"
     if day > report:
         return report, "live", f"回放日期晚于数据截至日期，显示最新数据"
     return day, "replay", ""
+
+
+def before_data_notice(day: dt.date, first: dt.date | None) -> tuple[str, str]:
+    """The header's notice when the replayed ``day`` lies before the data (the latest data are shown instead):
+    a short line that fits beside the title, and the whole finding in both languages for its tooltip
+    (:func:`geo.datecheck.before_data_message`, the pages' and commands' refusal)."""
+    if first is None:
+        return ("回放日期早于数据起始，显示最新数据",
+                "回放日期早于数据的起始日期（该日还没有任何记录）。\nThe replay date is before the data begin "
+                "(nothing recorded yet): the latest data are shown.")
+    zh, en = datecheck.before_data_message(day, first, "回放日期", "the replay date")
+    return f"回放日期早于数据起始（{first:%Y-%m-%d}），显示最新数据", f"{zh}\n{en} The latest data are shown."
 
 
 def layout_css(strip: int) -> str:
@@ -487,9 +510,10 @@ def layout_css(strip: int) -> str:
             f"{small} {{height:{lower} !important;}} {charts} {{height:{chart} !important;}}</style>")
 
 
-def header(district: str, as_of: dt.date, mode: str, notice: str) -> str:
+def header(district: str, as_of: dt.date, mode: str, notice: str, notice_full: str = "") -> str:
     badge = '<span class="qs-replay">回放</span>' if mode == "replay" else ""
-    note = f'<span class="qs-notice">{esc(notice)}</span>' if notice else ""
+    title = f' title="{esc(notice_full)}"' if notice_full else ""  # the whole finding, both languages
+    note = f'<span class="qs-notice"{title}>{esc(notice)}</span>' if notice else ""
     return (f'<div class="qs-head" data-refreshed="{dt.datetime.now():%H:%M:%S.%f}">'
             f'<h1>{esc(district)}生态整治监测</h1>{note}'
             f'<div class="qs-time"><span class="qs-asof" data-mode="{mode}" data-date="{as_of.isoformat()}" '
@@ -501,12 +525,20 @@ def header(district: str, as_of: dt.date, mode: str, notice: str) -> str:
 
 @st.fragment(run_every=REFRESH)
 def wall() -> None:
-    as_of, mode, notice = replay_date(ui.report_date())
-    p = _panel(ui.data_version(), as_of)
+    report = ui.report_date()
+    as_of, mode, notice = replay_date(report)
+    version = ui.data_version()
+    p = _panel(version, as_of)
+    notice_full = ""
+    if mode == "replay" and p["before_data"]:
+        # figures of a day nothing had been recorded yet would all read 0: say so, show the latest instead
+        notice, notice_full = before_data_notice(as_of, _first_day(version))
+        as_of, mode = report, "live"
+        p = _panel(version, as_of)
     meta = ui.load("meta")
     district = dict(zip(meta["key"], meta["value"])).get("district", "") if len(meta) else ""
     many = " qs-many" if len(p["tiles"]) > 5 else ""
-    st.html(header(district, as_of, mode, notice) + f'<div class="qs-tiles{many}">{"".join(p["tiles"])}</div>')
+    st.html(header(district, as_of, mode, notice, notice_full) + f'<div class="qs-tiles{many}">{"".join(p["tiles"])}</div>')
     day = pd.Timestamp(as_of)
     with st.container(horizontal=True, key="qs-body", gap=None):
         with st.container(key="qs-map"):

@@ -8,11 +8,17 @@ Errors: a domain function raises :class:`geo.errors.GeoError` (bilingual);
 :func:`main` prints it with :func:`report_error` and exits with code 2, never
 with a traceback. A closed pipe (``python -m geo status … | head``) ends the
 command quietly.
+
+Terminal safety: whatever a command prints (names from a store, cells quoted in a report) reaches the
+terminal through :func:`inert`: control characters other than TAB and LF, and the bidi controls, are
+shown as ``\\x1b``-style escapes, so a name holding ESC or BEL can neither colour, move nor ring the
+terminal, nor a bidi override reorder a line.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections import Counter
 
@@ -34,6 +40,51 @@ def add_store_arg(parser: argparse.ArgumentParser) -> None:
 def store_from(args: argparse.Namespace, *, create: bool = False) -> Store:
     """Open the store named by ``--store`` (``None``: ``$QINGSHAN_STORE``, else the demo's working copy)."""
     return open_store(getattr(args, "store", None), create=create)
+
+
+#: What :func:`inert` escapes: category Cc except TAB and LF, and the bidi embeddings, overrides, isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """``text`` safe for a terminal: each character of :data:`_UNSAFE` written as a visible escape
+    (``\\x1b``, ``\\u202e``); TAB, LF and everything else as it is."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+class _InertStream:
+    """A text stream that writes through :func:`inert` (binary ``buffer`` writes pass as they are)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(inert(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):  # flush, fileno, buffer, encoding, isatty …
+        return getattr(self._stream, name)
+
+
+def as_of_day(text: str | None, store: Store, frames: dict | None = None, *, option: str = "--as-of"):
+    """The day ``--as-of`` names, or the store's own date when it names none.
+
+    A named day is read and bounded by :func:`geo.datecheck.check_day` (the one check of asked dates):
+    malformed, beyond what can be counted, or before the first day of ``frames`` (the tables the
+    command reports on; without them, the store's) is a :class:`GeoError`, so exit code 2 and a
+    bilingual message, never a traceback or figures of a day nothing had been recorded yet.
+    """
+    if text is None or not str(text).strip():
+        from ..progress import parse_as_of
+
+        return parse_as_of(None, store)
+    from .. import datecheck
+
+    return datecheck.check_day(text, store if frames is None else frames, what_zh="日期", what_en=option)
 
 
 def operator() -> str:
@@ -155,16 +206,21 @@ def parser_for(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit code (0 ok, 1 the command found problems, 2 bad input).
+    """Run one command; return its exit code (0 ok, 1 the command found problems, 2 bad input, a full disk
+    or a bug: never a traceback).
 
     A closed stdout (``… | head``) ends any command quietly with code 1, as the
     Python docs recommend, instead of a ``BrokenPipeError`` traceback.
     """
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _InertStream(out), _InertStream(err)
     try:
         return _run(parser_for(argv).parse_args(argv))
     except BrokenPipeError:
         _quiet_closed_pipe()
         return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -174,7 +230,29 @@ def _run(args: argparse.Namespace) -> int:
         return code
     except BrokenPipeError:
         raise
-    except (GeoError, ValueError, OSError) as exc:
+    except OSError as exc:
+        return report_error(_os_error(exc))
+    except (GeoError, ValueError) as exc:
         return report_error(exc)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug still ends in two plain lines, not a traceback
+        if os.environ.get("QINGSHAN_DEBUG"):
+            raise
+        return report_error(GeoError(
+            f"程序内部错误（{type(exc).__name__}：{str(exc)[:200]}），命令未完成。请把命令和这两行报告给维护人员"
+            f"（设 QINGSHAN_DEBUG=1 可看到详细信息）。",
+            f"internal error ({type(exc).__name__}: {str(exc)[:200]}); the command did not finish. Please report "
+            f"the command and these lines (QINGSHAN_DEBUG=1 shows the details)."))
+
+
+def _os_error(exc: OSError) -> BaseException:
+    """A full disk (``ENOSPC``, a quota) said in both languages; any other OS error as it is."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f"：{exc.filename}" if exc.filename else ""
+        return GeoError(f"磁盘已满，无法写入{where}。请腾出磁盘空间后重试。",
+                        f"the disk is full: cannot write{' ' + str(exc.filename) if exc.filename else ''}. "
+                        f"Free some space and try again.")
+    return exc

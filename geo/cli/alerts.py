@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import alerts, progress
 from ..errors import GeoError
-from . import add_store_arg, store_from
+from . import add_store_arg, as_of_day, store_from
 
 
 def add_cli(sub) -> None:
@@ -34,8 +34,9 @@ def run(args) -> int:
     if args.new_days <= 0:
         raise GeoError("--new-days 应为正整数。", "--new-days must be a positive number of days.")
     store = store_from(args)
-    day = progress.parse_as_of(args.as_of, store)
-    found = alerts.collect(alerts.load_frames(store), day, new_days=args.new_days, distance=args.distance)
+    frames = alerts.load_frames(store)
+    day = as_of_day(args.as_of, store, frames)
+    found = alerts.collect(frames, day, new_days=args.new_days, distance=args.distance)
     if args.format == "json":
         text = alerts.to_json(found, day) + "\n"
     elif args.format == "csv":

@@ -24,10 +24,11 @@ def _store(args, create: bool = False):
     return store_from(args, create=create)
 
 
-def _day(text: str | None, store) -> pd.Timestamp:
-    from ..progress import parse_as_of
+def _day(text: str | None, store, frames: dict | None = None) -> pd.Timestamp:
+    """``--as-of`` (default: the store's date), checked against the first day of ``frames`` (else the store's)."""
+    from . import as_of_day
 
-    return parse_as_of(text, store)
+    return as_of_day(text, store, frames)
 
 
 def _user(args, action: str) -> str:
@@ -146,8 +147,8 @@ def _complaints_list(args) -> int:
     from .. import complaints as C
 
     store = _store(args)
-    day = _day(args.as_of, store)
     c = store.read("complaints")
+    day = _day(args.as_of, store, {"complaints": c})
     if args.unplaced:
         sys.stdout.write(_tsv(C.unplaced(c)))
         return 0
@@ -229,8 +230,8 @@ def _inspect_list(args) -> int:
                             "备注": s["note"].fillna(""), "检查人": s["recorded_by"].fillna("")})
         sys.stdout.write(_tsv(out))
         return 0
-    day = _day(args.as_of, store)
     ins, visits = store.read("inspections"), store.read("inspection_visits")
+    day = _day(args.as_of, store, {"inspections": ins})
     sys.stdout.write(_tsv(I.labelled_inspections(ins[ins["held_on"] <= day], visits)))
     rule = I.joint_by_month(ins, pd.Timestamp(day.year, 1, 1), day)
     print("\nmonth\tjoint\trequired\tmet", file=sys.stderr)
@@ -266,9 +267,9 @@ def _assess(args) -> int:
     from .. import assess as A
 
     store = _store(args)
-    day = _day(args.as_of, store)
     scheme = A.load_scheme(args.year)
     frames = store.read_many(A.TABLES_NEEDED)
+    day = _day(args.as_of, store, frames)
     if args.circular:
         Path(args.circular).write_bytes(A.circular_pdf(store, args.year, day, scheme, generated_by=operator()))
         print(f"通报已写入 {args.circular} / circular written", file=sys.stderr)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import progress
 from ..errors import GeoError
-from . import add_store_arg, operator, store_from
+from . import add_store_arg, as_of_day, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -31,8 +31,8 @@ def run(args) -> int:
     if args.action == "briefing" and not args.out:
         raise GeoError("简报需要 --out 指定 PDF 文件。", "briefing needs --out FILE.pdf.")
     store = store_from(args)
-    day = progress.parse_as_of(args.as_of, store)
     frames = progress.load_frames(store)
+    day = as_of_day(args.as_of, store, frames)
     if args.action == "briefing":
         return briefing(store, frames, day, Path(args.out))
     data = progress.export_counts(progress.counts(frames, day), args.format, bom=bool(args.out))

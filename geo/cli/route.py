@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import patrol, rules
 from ..errors import GeoError
-from . import add_store_arg, operator, store_from
+from . import add_store_arg, as_of_day, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -65,7 +65,7 @@ def run(args) -> int:
     if not selections and not ids:
         raise GeoError("请用 --select 选择巡查对象类别，或用 --ids 指定点位。", "give --select and/or --ids")
     store = store_from(args)
-    as_of = rules.resolve_as_of(args.as_of, store.meta())
+    as_of = as_of_day(args.as_of, store) if args.as_of else rules.resolve_as_of(None, store.meta())
     service = {**patrol.DEFAULT_SERVICE_MIN, **service_minutes(args.service)}
     required = patrol.DEFAULT_REQUIRED if args.required is None else frozenset(
         s.strip() for s in args.required.split(",") if s.strip())

@@ -11,7 +11,7 @@ from ..intake import lab as labfile
 from ..errors import GeoError
 from ..io.readers import read_table as io_read_table
 from ..io.writers import write_csv, write_xlsx
-from . import PROBLEMS_PER_KIND, operator, store_from
+from . import PROBLEMS_PER_KIND, as_of_day, operator, store_from
 
 
 def add_cli(sub) -> None:
@@ -88,8 +88,9 @@ def latest(args) -> int:
     if not args.output:
         raise GeoError("请用 --out 指定输出文件。", "give the output file with --out")
     store = store_from(args)
-    as_of = rules.resolve_as_of(args.as_of, store.meta()).date()
-    out = water.latest_table(store.read_many(["sampling_points", "readings"]), as_of=as_of)
+    frames = store.read_many(["sampling_points", "readings"])
+    as_of = as_of_day(args.as_of, store, frames).date()  # a day before the first sampling is refused
+    out = water.latest_table(frames, as_of=as_of)
     write_table(out, args.output, water.assessment_meta("监测点位最新一次采样评价", as_of,
                                                         data_version=store.version(), generated_by=operator()))
     assessed_n = int(out["class"].notna().sum())
