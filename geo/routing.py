@@ -166,6 +166,12 @@ def _local_search(t: np.ndarray, c: np.ndarray) -> np.ndarray:
     return t
 
 
+#: The polish's iterated local search stops after this many kicks without a shorter tour (or at its
+#: deadline): ``POLISH_STALL_PER_STOP`` per stop, at least ``POLISH_STALL_MIN``.
+POLISH_STALL_MIN = 100
+POLISH_STALL_PER_STOP = 20
+
+
 def polish_route(route, matrix, *, deadline: float | None = None, seed: int = 0,
                  max_stall: int | None = None) -> list[int]:
     """Shorten one tour: 2-opt + Or-opt local search, then iterated local search until ``deadline``.
@@ -181,7 +187,8 @@ def polish_route(route, matrix, *, deadline: float | None = None, seed: int = 0,
     seed
         Seed of the kicks.
     max_stall
-        Stop after this many kicks without improvement (default ``50 × len(route)``, at least 300).
+        Stop after this many kicks without improvement (default :data:`POLISH_STALL_PER_STOP` per stop,
+        at least :data:`POLISH_STALL_MIN`).
 
     Returns
     -------
@@ -195,7 +202,7 @@ def polish_route(route, matrix, *, deadline: float | None = None, seed: int = 0,
         return t[1:-1].tolist()
     rng = np.random.default_rng(seed)
     best, best_cost = t, route_cost(t[1:-1], c)
-    stall, limit = 0, max_stall or max(300, 50 * (n - 2))
+    stall, limit = 0, max_stall or max(POLISH_STALL_MIN, POLISH_STALL_PER_STOP * (n - 2))
     while time.perf_counter() < deadline and stall < limit:
         # Segment-local double bridge: swap two adjacent segments within a window of 40 stops,
         # a kick that 2-opt and Or-opt cannot undo in one move.
@@ -238,12 +245,25 @@ def _pyvrp_data(c, service, prizes, required, teams, max_duration, target=None, 
     return ProblemData(locations, clients, [Depot(0)], [vt], [c], [c])
 
 
+#: PyVRP stops after this many iterations without a better solution (at least ``PATIENCE_MIN``, else
+#: ``PATIENCE_PER_STOP`` per stop), or at its time budget, whichever comes first. A district's day of a few
+#: dozen stops reaches its best within a few hundred iterations; the former 20,000 (HGS's restart rule) was
+#: never met within the budget, so every plan took the whole budget whatever its size (issue 25: the
+#: two-team demo plan took 5 s of solver for 19 stops; now about 1 s, same plans, see bench/page_speed.py).
+PATIENCE_MIN = 250
+PATIENCE_PER_STOP = 20
+
+
+def patience(n_clients: int) -> int:
+    """Iterations without improvement after which PyVRP stops (see :data:`PATIENCE_MIN`)."""
+    return int(max(PATIENCE_MIN, PATIENCE_PER_STOP * n_clients))
+
+
 def _run_pyvrp(data, seconds: float, seed: int, init=None):
     from pyvrp import solve as pyvrp_solve
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
-    n = data.num_clients
-    stop = MultipleCriteria([MaxRuntime(max(seconds, 0.01)), NoImprovement(max(20_000, 400 * n))])
+    stop = MultipleCriteria([MaxRuntime(max(seconds, 0.01)), NoImprovement(patience(data.num_clients))])
     with warnings.catch_warnings():
         # PyVRP warns when it cannot find a feasible plan; the caller reports that as Plan.feasible.
         warnings.filterwarnings("ignore", category=UserWarning, module="pyvrp")
@@ -255,7 +275,7 @@ def _routes_of(sol) -> list[list[int]]:
 
 
 def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_duration=None,
-          required=None, prizes=None, seed: int = 0, balance: float = 0.2) -> Plan:
+          required=None, prizes=None, seed: int = 0, balance: float = 0.2, polish: bool = True) -> Plan:
     """Plan tours for ``teams`` teams from the depot (node 0) over the other nodes.
 
     Parameters
@@ -282,6 +302,9 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
         With several teams and a day limit, weight of the time a tour runs
         beyond an even share of the work (0 = minimise total travel only,
         which may leave a team idle).
+    polish
+        Shorten each route by the intra-route polish (:func:`polish_route`) in the time left; ``False``
+        when only the set of visited nodes matters (the tiers of :func:`solve_by_priority`).
 
     Returns
     -------
@@ -313,6 +336,8 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
     simple_tsp = teams == 1 and max_duration is None and bool(required[1:].all())
     # A plain TSP profits most from the polish's iterated local search; a VRP from PyVRP.
     share = 0.3 if simple_tsp else 0.6
+    if not polish:  # nothing to leave time for
+        share = 1.0
     budget = max(deadline - time.perf_counter(), 0.05)
     if scale > 1:
         first = _run_pyvrp(data, budget * share * 0.4, seed)
@@ -334,7 +359,15 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
         best = _run_pyvrp(data, budget * share, seed)
 
     routes = _routes_of(best)
-    # Intra-route polish, time shared by route size (2-opt work grows with the square).
+    if polish:
+        routes = _polish_routes(routes, c, deadline, seed)
+    return _plan_of(routes, c, service, required, teams, max_duration, start)
+
+
+def _polish_routes(routes: list[list[int]], c: np.ndarray, deadline: float, seed: int) -> list[list[int]]:
+    """Intra-route polish of every route until ``deadline``, time shared by route size (2-opt work grows
+    with the square)."""
+    routes = [list(r) for r in routes]
     weights = np.array([len(r) ** 2 for r in routes], float)
     order = np.argsort(-weights)
     for pos, k in enumerate(order):
@@ -342,8 +375,13 @@ def solve(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_
         left = weights[order[pos:]].sum()
         seconds = (deadline - now) * weights[k] / left if left > 0 else 0.0
         routes[k] = polish_route(routes[k], c, deadline=now + max(seconds, 0.0), seed=seed + int(k))
+    return routes
 
-    routes += [[] for _ in range(teams - len(routes))]
+
+def _plan_of(routes, c, service, required, teams: int, max_duration, start: float) -> Plan:
+    """The :class:`Plan` of ``routes`` (node indices of ``c``): costs, dropped and missing nodes, feasibility."""
+    n = len(c)
+    routes = [list(r) for r in routes] + [[] for _ in range(teams - len(routes))]
     visited = {v for r in routes for v in r}
     left_out = [i for i in range(1, n) if i not in visited]
     travel = [route_cost(r, c) for r in routes]
@@ -365,7 +403,9 @@ def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float =
     priority is added, and so on. A lower-priority node therefore never takes
     the place of a higher-priority one, which a single prize-collecting solve
     with weighted prizes does not guarantee (its search trades them off).
-    The time budget is shared evenly by the tiers.
+    The time budget is shared evenly by the tiers (a tier that converges early leaves its time to the
+    next); only the last tier balances the teams and polishes the routes (:func:`polish_route`): a
+    tier's order of stops and split between teams are not used by the next, only the set it visits.
 
     ``weight`` (optional, non-negative per node) orders nodes within a tier: a node's
     prize grows from the base prize (weight 0) to twice it (the tier's largest weight),
@@ -395,18 +435,22 @@ def solve_by_priority(matrix, *, priority, teams: int = 1, time_limit_s: float =
             if top > 0:
                 prizes = np.where(fixed[nodes], 0, base + np.rint(base * np.clip(w, 0, None) / top)).astype(np.int64)
         left = time_limit_s - (time.perf_counter() - start)
+        last = k == len(levels) - 1
+        # A tier before the last decides only which stops are kept: neither the teams' balance nor the
+        # order of the stops is used by the next tier, so it is solved once, without either.
         plan = solve(sub, teams=teams, time_limit_s=max(left / (len(levels) - k), 0.05), service=service[nodes],
-                     max_duration=max_duration, required=fixed[nodes], prizes=prizes, seed=seed, balance=balance)
+                     max_duration=max_duration, required=fixed[nodes], prizes=prizes, seed=seed,
+                     balance=balance if last else 0.0, polish=last)
         if not plan.feasible:  # the required nodes alone do not fit: no point adding more
             break
         fixed[[nodes[v] for r in plan.routes for v in r]] = True
     routes = [[int(nodes[v]) for v in r] for r in plan.routes]
-    visited = {v for r in routes for v in r}
-    left_out = [i for i in range(1, n) if i not in visited]
-    return Plan(routes, dropped=[i for i in left_out if not required[i]],
-                missing=[i for i in left_out if required[i]], travel=plan.travel, duration=plan.duration,
-                feasible=plan.feasible and not any(required[i] for i in left_out),
-                seconds=time.perf_counter() - start)
+    if not last:  # stopped at an infeasible tier: its routes are the answer, polish them now
+        routes = _polish_routes(routes, c, start + float(time_limit_s), seed)
+    out = _plan_of(routes, c, service, required, teams, max_duration, start)
+    # the tiers' solves judged the day limit on their routes; the polish only shortens them
+    out.feasible = out.feasible and plan.feasible
+    return out
 
 
 def solve_matrix(matrix, *, teams: int = 1, time_limit_s: float = 5, service=None, max_duration=None,
