@@ -115,6 +115,53 @@ def test_formatted_blanks_at_xfd_are_not_padded_into_rows(tmp_path, monkeypatch)
     assert len(t.frame) == 3000 and t.frame.iloc[-1, 0] == "E3001" and t.row_numbers[-1] == 3001
 
 
+def test_a_ledger_over_its_row_limit_is_refused_early_naming_the_setting(tmp_path):
+    """The 200,000-row XFD sheet as a site ledger: refused at row 100,001 in the reader (max_ledger_rows),
+    in bounded memory; the same rows as a plain table stay within max_rows."""
+    from geo import intake
+
+    f = rss.sparse_sheet(tmp_path / "xfd.xlsx", rows=60)
+    lim = Limits(max_rows=100, max_ledger_rows=50)
+    with pytest.raises(GeoError) as exc:
+        intake.read_ledger(f, layer="enterprises", limits=lim)
+    _bilingual(exc.value, "max_ledger_rows", "max_ledger_rows")
+    assert "上限 50 行" in exc.value.zh
+    assert len(read_table(f, limits=lim).frame) == 60  # not a ledger: max_rows
+    assert Limits(max_rows=40, max_ledger_rows=50).for_ledger().max_rows == 40  # the lower of the two
+
+
+@pytest.mark.slow
+def test_the_200k_row_sheet_as_a_ledger_stays_under_the_ceiling(tmp_path):
+    f = rss.sparse_sheet(tmp_path / "xfd.xlsx")  # 200,000 rows, each with a formatted blank at XFD
+    r = _import(tmp_path, "enterprises", f)
+    assert r["rc"] == 2 and "max_ledger_rows" in r["out"] and "Traceback" not in r["out"]
+    assert r["mb"] < PEAK_MB, r
+
+
+def test_status_events_of_an_import_match_row_by_row(tmp_path):
+    """The column-at-a-time events (issue 26: 170 MB of per-row records for 100,000 rows) say what each row
+    says: its closure date when closed, today otherwise, and the row's note."""
+    import pandas as pd
+
+    from geo import intake
+    from geo.store import DEMO_STORE, open_store
+
+    store = tmp_path / "s.gpkg"
+    shutil.copyfile(DEMO_STORE, store)
+    ledger = tmp_path / "l.csv"
+    ledger.write_text("编号,企业名称,经度,纬度,状态,关停日期,备注\n"
+                      "N1,甲厂,118.90,29.10,已关停,2007-03-05,已拆除\n"
+                      "N2,乙厂,118.91,29.11,在产,,\n", encoding="utf-8")
+    intake.import_file(open_store(store), "enterprises", ledger, datum="wgs84", user="张三", today=dt.date(2007, 6, 30))
+    ev = open_store(store).read("status_events")
+    ev = ev[ev["feature_id"].isin(["N1", "N2"])].set_index("feature_id")
+    assert ev.loc["N1", "status"] == "closed" and pd.Timestamp(ev.loc["N1", "effective_on"]) == pd.Timestamp("2007-03-05")
+    assert pd.Timestamp(ev.loc["N2", "effective_on"]) == pd.Timestamp("2007-06-30")
+    assert "第2行" in ev.loc["N1", "note"] and ev.loc["N1", "note"].endswith("；已拆除")
+    assert "第3行" in ev.loc["N2", "note"] and not ev.loc["N2", "note"].endswith("；")
+    assert set(ev["recorded_by"]) == {"张三"}
+
+
 def test_a_stray_value_at_xfd_is_refused_by_its_cell(tmp_path):
     f = rss.sparse_sheet(tmp_path / "lone.xlsx", rows=2000, blank_xfd=False, lone_xfd=True)
     with pytest.raises(LimitError) as err:

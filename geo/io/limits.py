@@ -8,7 +8,9 @@ decompresses or parses more than the limit:
 2. for zips (a zipped Shapefile, and xlsx, which is a zip too) the uncompressed
    size every member declares in the central directory (``max_uncompressed_mb``,
    for the sum of the members and hence for each);
-3. the number of columns (``max_columns``) and data rows (``max_rows``), from the
+3. the number of columns (``max_columns``) and data rows (``max_rows``; a site ledger
+   ``max_ledger_rows``, :meth:`Limits.for_ledger`: importing one costs about 4 KB a row, so
+   100,000 rows peak near 420 MB and 200,000 near 700 MB, bench/readers_rss.py), from the
    ``.dbf`` header, the GeoPackage/GeoJSON layer info, or counted while streaming
    xlsx and CSV rows (the reader stops at the first row over the limit);
 4. the cells of a table (``max_cells``, filled cells of a sheet or CSV, rows × fields of a
@@ -25,6 +27,7 @@ The limits are deployment settings (``qingshan.toml``)::
     max_upload_mb = 20          # size of an uploaded or imported file
     max_uncompressed_mb = 200   # a zip's (xlsx, zipped Shapefile) declared uncompressed size
     max_rows = 200000           # data rows of one table
+    max_ledger_rows = 100000    # rows of one site ledger (a province's whole ledger is ~10⁵ sites)
     max_columns = 200           # columns of one table
     max_report_lines = 200      # findings listed per kind in an error report (totals always given)
     max_cells = 10000000        # filled cells of one table (a ledger: at most 100,000 rows × 100 columns)
@@ -40,12 +43,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from .. import config
 from ..errors import LimitError
 
-DEFAULTS = {"max_upload_mb": 20, "max_uncompressed_mb": 200, "max_rows": 200_000, "max_columns": 200,
+DEFAULTS = {"max_upload_mb": 20, "max_uncompressed_mb": 200, "max_rows": 200_000, "max_ledger_rows": 100_000, "max_columns": 200,
             "max_report_lines": 200, "max_cells": 10_000_000, "max_shared_strings": 1_000_000,
             "max_zip_ratio": 100, "max_vertices": 1_000_000, "max_feature_vertices": 200_000}
 
@@ -59,6 +62,7 @@ class Limits:
     max_upload_mb: float = DEFAULTS["max_upload_mb"]
     max_uncompressed_mb: float = DEFAULTS["max_uncompressed_mb"]
     max_rows: int = DEFAULTS["max_rows"]
+    max_ledger_rows: int = DEFAULTS["max_ledger_rows"]
     max_columns: int = DEFAULTS["max_columns"]
     max_report_lines: int = DEFAULTS["max_report_lines"]
     max_cells: int = DEFAULTS["max_cells"]
@@ -66,12 +70,16 @@ class Limits:
     max_zip_ratio: int = DEFAULTS["max_zip_ratio"]
     max_vertices: int = DEFAULTS["max_vertices"]
     max_feature_vertices: int = DEFAULTS["max_feature_vertices"]
+    #: The setting a row refusal names (``max_ledger_rows`` once :meth:`for_ledger` has applied it).
+    rows_setting: str = "max_rows"
 
     @classmethod
     def current(cls) -> "Limits":
         """``[limits]`` of ``qingshan.toml`` (``QINGSHAN_CONFIG``), each key defaulting to :data:`DEFAULTS`."""
         values = {}
         for f in fields(cls):
+            if f.name not in DEFAULTS:
+                continue
             v = config.get("limits", f.name, DEFAULTS[f.name])
             try:
                 v = float(v) if f.name.endswith("_mb") else int(v)
@@ -79,6 +87,12 @@ class Limits:
                 v = DEFAULTS[f.name]
             values[f.name] = v if v > 0 else DEFAULTS[f.name]
         return cls(**values)
+
+    def for_ledger(self) -> "Limits":
+        """These limits for a site ledger: at most ``max_ledger_rows`` rows (when lower than ``max_rows``)."""
+        if self.max_ledger_rows >= self.max_rows:
+            return self
+        return replace(self, max_rows=self.max_ledger_rows, rows_setting="max_ledger_rows")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -114,9 +128,9 @@ class Limits:
             more_zh, more_en = ("至少 ", "at least ") if at_least else ("", "")
             raise LimitError(
                 f"行数过多：文件有{more_zh}{rows:,} 行数据，上限 {self.max_rows:,} 行"
-                f"（qingshan.toml [limits] max_rows）；请分批导入。",
+                f"（qingshan.toml [limits] {self.rows_setting}）；请分批导入。",
                 f"too many rows: the file holds {more_en}{rows:,} data rows; the limit is {self.max_rows:,} "
-                f"([limits] max_rows in qingshan.toml); import it in parts")
+                f"([limits] {self.rows_setting} in qingshan.toml); import it in parts")
 
     def check_columns(self, columns: int) -> None:
         """A table of ``columns`` columns."""
