@@ -479,7 +479,7 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
         rid = "" if _blank(cell(r, "id")) else _text(cell(r, "id"))
         found: list[Finding] = []
 
-        def bad(f, zh, en, sev="error"):
+        def bad(f, zh, en, sev="error", found=found, row_no=row_no, rid=rid):  # bound now: one row's findings
             found.append(Finding(row_no, rid, label[f], zh, en, sev))
 
         for f, removed in controls.items():

@@ -35,7 +35,7 @@ from geo.cli import main as geo_main
 from geo.errors import GeoError, StoreError
 from geo.intake.lab import import_lab_file
 from geo.io import writers as W
-from geo.store import Change, copy_store, open_store
+from geo.store import open_store
 from geo.store.gpkg import GpkgStore
 from geo.updates import update_status
 from tests.conftest import DEMO, ROOT

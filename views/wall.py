@@ -480,7 +480,7 @@ def replay_date(report: dt.date) -> tuple[dt.date, str, str]:
     except GeoError as exc:  # malformed (2007-02-30) or beyond what can be counted (0001-01-01)
         return report, "live", f"{exc.zh.rstrip('。')}，显示最新数据"
     if day > report:
-        return report, "live", f"回放日期晚于数据截至日期，显示最新数据"
+        return report, "live", "回放日期晚于数据截至日期，显示最新数据"
     return day, "replay", ""
 
 

@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import buffers, rules
 from ..contract import SITE_LAYERS

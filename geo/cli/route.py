@@ -1,10 +1,8 @@
 """``python -m geo route``: plan a day's patrol for one or more teams and export GPX/KML/CSV/XLSX."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import pandas as pd
 
 from .. import patrol, rules
 from ..errors import GeoError

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import rules, water
+from .. import water
 from ..intake import lab as labfile
 from ..errors import GeoError
 from ..io.readers import read_table as io_read_table

@@ -34,18 +34,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from ..datecheck import future_message, future_year, is_future
+from ..datecheck import future_message, future_year
 from ..errors import GeoError
 from ..io import readers
 from ..io.cells import ND_WORDS, blank as _blank, parse_datetime  # noqa: F401 (ND_WORDS re-exported)
 from ..io.cells import CONTROLS_REMOVED, strip_controls
 from ..io.cells import parse_detection as parse_value
-from ..io.limits import Limits, bounded
+from ..io.limits import Limits
 from ..water import STANDARD
 from .report import Finding, bounded_findings, report_frame, total_count
 
@@ -206,7 +206,6 @@ def parse_lab_file(path_or_buffer, store, *, name: str | None = None,
     ``(readings, problems)``: the rows that passed, as ``readings`` rows (index = row number in
     the file), and every problem found. Write only when ``problems`` holds no error.
     """
-    problems: list[Finding] = []
     limits = limits or Limits.current()
     try:
         # Header: the row among the first rows with the most recognised headers (skips title rows).

@@ -54,7 +54,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -69,7 +69,7 @@ from ..crs import DATUM_LABELS, parse_datum, to_wgs84, transform_geometry
 from ..errors import GeoError
 from ..io import cells, coords, readers
 from ..io.cells import normalise_id, parse_class, parse_coord, parse_date, parse_number  # noqa: F401 (re-exported)
-from ..io.limits import Limits, bounded
+from ..io.limits import Limits
 from ..io.readers import decode_text  # noqa: F401 (re-exported)
 from . import datum as datums
 from .report import Finding, bounded_findings, report_frame
@@ -890,13 +890,13 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
             continue
         raw = r.cell(t)
         blank = raw.map(_blank).to_numpy(dtype=bool)
-        shown = lambda i: _text(raw.iloc[i])
+        shown = lambda i, raw=raw: _text(raw.iloc[i])
         if t in spec.codes:
             if t == "status" and layer in SITE_LAYERS:
                 parse = lambda v: parse_status(v, layer)
             else:
                 parse = lambda v, t=t: parse_code(v, layer, t)
-            parsed = raw.map(lambda v: None if _blank(v) else parse(v)).astype(object)
+            parsed = raw.map(lambda v, parse=parse: None if _blank(v) else parse(v)).astype(object)
             for i in np.flatnonzero(~blank & parsed.isna().to_numpy()):
                 what = "状态" if t == "status" else label
                 r.one(i, t, f"未知{what}“{shown(i)}”",
@@ -910,7 +910,7 @@ def _parse_values(r: _Rows, is_new: np.ndarray) -> dict[str, pd.Series]:
             parsed = pd.to_datetime(p.astype(object), errors="coerce")
         elif col.kind in ("float", "int"):
             parser = _target_class if t == "target_class" else parse_number
-            p = raw.map(lambda v: None if _blank(v) else parser(v))
+            p = raw.map(lambda v, parser=parser: None if _blank(v) else parser(v))
             for i in np.flatnonzero(~blank & p.isna().to_numpy()):
                 r.one(i, t, f"不是数字“{shown(i)}”", f"not a number: {shown(i)!r}")
             parsed = pd.to_numeric(p.astype(object), errors="coerce").astype("float64")

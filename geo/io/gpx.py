@@ -86,7 +86,7 @@ def read_waypoints(fh: BinaryIO, limits: Limits) -> Features:
     g = _gpx(fh, limits)
     if not g.waypoints:
         n = len(g.tracks)
-        raise GeoError(f"GPX 文件中没有航点（wpt）" + (f"，只有 {n} 条轨迹（可作为巡查路线读取）。" if n else "。"),
+        raise GeoError("GPX 文件中没有航点（wpt）" + (f"，只有 {n} 条轨迹（可作为巡查路线读取）。" if n else "。"),
                        "the GPX file holds no waypoint" + (f", only {n} track(s) (readable as a route)" if n else ""))
     columns = {col: [getattr(w, attr) for w in g.waypoints] for col, attr in GPX_COLUMNS.items()}
     # gpxpy's own time zone class becomes plain UTC, which every consumer (and parse_datetime) knows

@@ -757,7 +757,7 @@ def _pick_layer(layers: list[str], sheet, hint, what: str) -> str:
     if len(layers) == 1:
         return layers[0]
     if not layers:
-        raise GeoError(f"文件中没有图层。", f"the {what} holds no layer")
+        raise GeoError("文件中没有图层。", f"the {what} holds no layer")
     raise GeoError(f"文件中有多个图层，请指定其一（--sheet）：{'、'.join(layers)}。",
                    f"the {what} holds several layers; choose one with --sheet: {', '.join(layers)}")
 

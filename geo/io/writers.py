@@ -639,7 +639,7 @@ def _properties(gdf, headers: Mapping | None, labels: Mapping | None, decimals: 
         if pd.api.types.is_datetime64_any_dtype(s):
             v = s.dropna()
             dated = bool(len(v)) and bool((v == v.dt.normalize()).all())
-            props[col] = s.map(lambda x: None if pd.isna(x) else (x.strftime("%Y-%m-%d") if dated else
+            props[col] = s.map(lambda x, dated=dated: None if pd.isna(x) else (x.strftime("%Y-%m-%d") if dated else
                                                                   x.isoformat())).astype(object)
         elif pd.api.types.is_bool_dtype(s):
             props[col] = s.astype(object).where(s.notna(), None)
