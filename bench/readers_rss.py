@@ -296,6 +296,8 @@ def main() -> None:
         cases.append(("200k rows, blank XFD cells", f, import_cmd(store, "enterprises", f)))
         f = sparse_sheet(tmp / "plain.xlsx", blank_xfd=False)
         cases.append(("200k rows, no XFD (control)", f, import_cmd(store, "enterprises", f)))
+        f = sparse_sheet(tmp / "plain100k.xlsx", rows=100_000, blank_xfd=False)
+        cases.append(("100k rows (max_ledger_rows)", f, import_cmd(store, "enterprises", f)))
         f = sparse_sheet(tmp / "xfd_lone.xlsx", blank_xfd=False, lone_xfd=True)
         cases.append(("200k rows, lone XFD value", f, import_cmd(store, "enterprises", f)))
         f = polygon_shapefile_zip(tmp / "township.zip")
