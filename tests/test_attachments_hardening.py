@@ -19,7 +19,6 @@ from geo import inspections as I
 from geo.errors import GeoError, LimitError
 from geo.sitefile import site_file, to_pdf
 from geo.store import Change, open_store
-from geo.store.postgis import copy_store
 from tests.conftest import DEMO
 
 SITE = "E001"
@@ -241,15 +240,10 @@ def test_one_save_of_eleven_photos_is_refused_whole(tmp_path):
 
 # --- thumbnails in the store; pages read no originals --------------------------------------------
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    if request.param == "gpkg":
-        dst = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, dst)
-        return open_store(dst)
-    pg = open_store(request.getfixturevalue("pg_db"), create=True)
-    copy_store(open_store(DEMO), pg)
-    return pg
+@pytest.fixture
+def store(demo_each_backend):
+    """The demo on each backend (conftest's ``demo_each_backend``)."""
+    return demo_each_backend
 
 
 def _no_originals(monkeypatch, store):

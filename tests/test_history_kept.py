@@ -26,7 +26,6 @@ from geo import inspections as I
 from geo.cli import main
 from geo.errors import GeoError
 from geo.store import open_store
-from geo.store.postgis import copy_store
 from tests.apptests import sign_in, texts
 from tests.conftest import DEMO, ROOT
 from tests.test_casework import _png
@@ -36,15 +35,10 @@ GEOD = pyproj.Geod(ellps="WGS84")
 HANDLING = ["handled_on", "result", "handled_by", "handled_at", "recorded_by", "recorded_at"]
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request, tmp_path):
-    if request.param == "gpkg":
-        dst = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, dst)
-        return open_store(dst)
-    pg = open_store(request.getfixturevalue("pg_db"), create=True)
-    copy_store(open_store(DEMO), pg)
-    return pg
+@pytest.fixture
+def store(demo_each_backend):
+    """The demo on each backend (conftest's ``demo_each_backend``)."""
+    return demo_each_backend
 
 
 def _handling(store, cid: str) -> dict:
