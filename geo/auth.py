@@ -86,7 +86,7 @@ from pathlib import Path
 
 import bcrypt
 
-from .errors import GeoError
+from .errors import GeoError, InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRETS = ROOT / ".streamlit" / "secrets.toml"
@@ -162,9 +162,10 @@ def hash_password(password: str, *, rounds: int = 12) -> str:
     """A bcrypt hash of ``password`` (refuses empty passwords and those over 72 bytes)."""
     raw = password.encode("utf-8")
     if not raw:
-        raise ValueError("empty password")
+        raise InputError("密码不能为空。", "empty password")
     if len(raw) > MAX_PASSWORD_BYTES:
-        raise ValueError(f"password longer than {MAX_PASSWORD_BYTES} bytes")
+        raise InputError(f"密码过长：不能超过 {MAX_PASSWORD_BYTES} 字节（约 {MAX_PASSWORD_BYTES // 3} 个汉字）。",
+                         f"password longer than {MAX_PASSWORD_BYTES} bytes")
     return bcrypt.hashpw(raw, bcrypt.gensalt(rounds)).decode("ascii")
 
 

@@ -221,5 +221,8 @@ def cgcs2000_gk3_epsg(lon: float) -> int:
     """
     cm = int(round(lon / 3.0)) * 3
     if not 75 <= cm <= 135:
-        raise ValueError("longitude outside the CGCS2000 3-degree zones (75°E–135°E)")
+        from .errors import InputError
+
+        raise InputError("经度超出 CGCS2000 三度带范围（东经 75°–135°），不在中国境内？",
+                         "longitude outside the CGCS2000 3-degree zones (75°E–135°E)")
     return 4534 + (cm - 75) // 3

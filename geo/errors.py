@@ -32,6 +32,11 @@ class GeoError(Exception):
         return self.zh if self.zh == self.en else f"{self.zh}\n{self.en}"
 
 
+class InputError(GeoError, ValueError):
+    """A value given by the user is not one the function takes (also a ``ValueError``, for callers that
+    caught one before it said so in two languages)."""
+
+
 class StoreError(GeoError):
     """A store could not be opened or written; nothing was written."""
 

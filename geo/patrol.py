@@ -36,7 +36,7 @@ import shapely
 from . import rules
 from .contract import LAYER_LABELS, STORE_CRS
 from .crs import from_wgs84, metric_crs_for
-from .errors import GeoError
+from .errors import GeoError, InputError
 from .history import sites_on
 from .spatial import with_township
 
@@ -339,7 +339,8 @@ def depot_of(meta: dict, townships: gpd.GeoDataFrame) -> tuple[float, float]:
         except ValueError:
             pass
     if len(townships) == 0:
-        raise ValueError("no depot: set meta 'depot' to 'lon,lat' or load townships")
+        raise InputError("没有出发点：请在数据库元数据中设置 depot（经度,纬度），或先导入乡镇边界。",
+                         "no depot: set meta 'depot' to 'lon,lat' or load townships")
     crs = metric_crs_for(townships.total_bounds)
     c = gpd.GeoSeries([townships.to_crs(crs).union_all().centroid], crs=crs).to_crs(STORE_CRS).iloc[0]
     return float(c.x), float(c.y)

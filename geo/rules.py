@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .errors import GeoError
+from .errors import GeoError, InputError
 
 
 def riverside_limit_m() -> float:
@@ -214,9 +214,9 @@ def as_day(value) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise ValueError(f"not a date: {value!r}") from None
+        raise InputError(f"不是日期：“{value}”（应为 年-月-日，如 2007-06-30）。", f"not a date: {value!r}") from None
     if pd.isna(ts):
-        raise ValueError(f"not a date: {value!r}")
+        raise InputError(f"不是日期：“{value}”（应为 年-月-日，如 2007-06-30）。", f"not a date: {value!r}")
     return ts.normalize()
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import discharge, fmt, memo
-from .errors import GeoError
+from .errors import GeoError, InputError
 from .io.cells import parse_detection
 
 #: Class number for worse than Ⅴ (劣Ⅴ类).
@@ -196,11 +196,13 @@ def _arrays(parameter, value, waterbody, below_detection=None):
         np.asarray(below_detection, dtype=object), par.shape).ravel(), par.size)
     unknown = sorted({str(p) for p in pd.unique(par.ravel()) if p not in STANDARD})
     if unknown:
-        raise ValueError(f"unknown parameter code(s) {', '.join(map(repr, unknown))}; "
+        raise InputError(f"未知的指标代码：{'、'.join(unknown)}；可用：{'、'.join(STANDARD)}。",
+                         f"unknown parameter code(s) {', '.join(map(repr, unknown))}; "
                          f"known codes: {', '.join(STANDARD)}")
     bad_wb = sorted({str(w) for w in pd.unique(wb.ravel()) if w not in WATERBODIES})
     if bad_wb:
-        raise ValueError(f"unknown waterbody {', '.join(map(repr, bad_wb))}; use 'river' or 'lake'")
+        raise InputError(f"未知的水体类型：{'、'.join(bad_wb)}；应为 river（河流）或 lake（湖库）。",
+                         f"unknown waterbody {', '.join(map(repr, bad_wb))}; use 'river' or 'lake'")
     return par.ravel(), val.ravel(), wb.ravel(), bd, par.shape
 
 
@@ -680,7 +682,7 @@ def _river_line(rivers: pd.DataFrame, water_id: str):
 
     row = rivers[rivers["id"] == water_id]
     if not len(row):
-        raise ValueError(f"no river with id {water_id!r}")
+        raise InputError(f"没有编号为“{water_id}”的河流。", f"no river with id {water_id!r}")
     line = shapely.line_merge(row.geometry.iloc[0])
     return line
 

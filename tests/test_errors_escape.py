@@ -101,19 +101,22 @@ def test_a_day_with_sites_but_no_sampling_yet_is_counted(demo_store, capsys):
     assert "数据截至 2004年1月5日" in out and "断面未达标：0个" in out
 
 
-def test_a_bug_in_a_command_ends_in_two_plain_lines(demo_store, capsys, monkeypatch):
-    """What no check foresaw (here a TypeError inside the alerts) still ends with exit code 2, no traceback."""
+@pytest.mark.parametrize("kind", [TypeError, ValueError])
+def test_a_bug_in_a_command_ends_in_two_plain_lines(kind, demo_store, capsys, monkeypatch):
+    """What no check foresaw (a TypeError, or a ValueError from pandas: bad input is a GeoError) still ends
+    with exit code 2, no traceback, the Chinese line first saying it is an internal error."""
     from geo import alerts
 
     def broken(*args, **kwargs):
-        raise TypeError("Cannot cast DatetimeArray to dtype float64")
+        raise kind("Cannot cast DatetimeArray to dtype float64")
 
     monkeypatch.delenv("QINGSHAN_DEBUG", raising=False)
     monkeypatch.setattr(alerts, "collect", broken)
     code = geo_main(["alerts", "--store", str(demo_store)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert err.startswith("错误：程序内部错误（TypeError：Cannot cast") and "error: internal error (TypeError" in err
+    name = kind.__name__
+    assert err.startswith(f"错误：程序内部错误（{name}：Cannot cast") and f"error: internal error ({name}" in err
 
 
 def test_first_day_of_a_store_and_of_its_tables_agree(demo_store):
@@ -358,3 +361,21 @@ def test_csv_guard_sees_full_width_signs_leading_spaces_and_line_feeds():
         for (cell, _), orig in zip(back, column):
             want = "'" + orig if independent_guard(orig) else orig
             assert cell == want.replace("\r", "\n"), (orig, cell)
+
+
+@pytest.mark.parametrize("call, zh", [
+    (lambda: __import__("geo.auth", fromlist=["x"]).hash_password(""), "密码不能为空"),
+    (lambda: __import__("geo.rules", fromlist=["x"]).as_day("明天"), "不是日期"),
+    (lambda: __import__("geo.water", fromlist=["x"]).classify(["XYZ"], [1.0]), "未知的指标代码"),
+    (lambda: __import__("geo.water", fromlist=["x"]).classify(["COD"], [1.0], waterbody="sea"), "未知的水体类型"),
+    (lambda: __import__("geo.crs", fromlist=["x"]).cgcs2000_gk3_epsg(10.0), "三度带"),
+    (lambda: __import__("geo.io.writers", fromlist=["x"]).write_table(pd.DataFrame({"a": [1]}), "x.doc"), "不支持的输出格式"),
+])
+def test_bad_values_are_refused_in_both_languages(call, zh):
+    """Input a user gives (a password, a date, a code, a file name) is refused as InputError: Chinese first, and
+    still a ValueError for callers that caught one."""
+    from geo.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        call()
+    assert zh in exc.value.zh and exc.value.en != exc.value.zh and isinstance(exc.value, ValueError)

@@ -232,7 +232,7 @@ def _run(args: argparse.Namespace) -> int:
         raise
     except OSError as exc:
         return report_error(_os_error(exc))
-    except (GeoError, ValueError) as exc:
+    except GeoError as exc:  # bad input, said in both languages; any other exception is a bug (below)
         return report_error(exc)
     except KeyboardInterrupt:
         return 130

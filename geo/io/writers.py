@@ -81,6 +81,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
+
 __all__ = ["Meta", "write_xlsx", "write_csv", "write_geojson", "write_gpkg", "write_table", "neutralise",
            "neutralise_frame", "header_row", "meta_text", "short_version", "FORMULA_START", "DIALECTS"]
 
@@ -759,4 +761,5 @@ def write_table(df: pd.DataFrame, path, *, dialect: str = "for_machines", header
         return write_csv(df, path, dialect=dialect, headers=headers, labels=labels, meta=meta)
     if suffix in (".geojson", ".json"):
         return write_geojson(df, path, headers=headers, labels=labels, meta=meta)
-    raise ValueError(f"unsupported output {suffix!r} (.xlsx, .csv, .geojson)")
+    raise InputError(f"不支持的输出格式“{suffix}”：请用 .xlsx、.csv 或 .geojson。",
+                     f"unsupported output {suffix!r} (.xlsx, .csv, .geojson)")
