@@ -17,7 +17,7 @@ import streamlit as st
 
 import casework_ui as cw
 import ui
-from geo import auth
+from geo import auth, fmt
 from geo import complaints as C
 from geo.contract import CATEGORY_LABELS, CHANNEL_LABELS
 from geo.crs import DATUM_LABELS, DATUMS
@@ -43,7 +43,7 @@ cols[0].metric("受理", f["received"])
 cols[1].metric("办结", f["handled"])
 cols[2].metric("按期办结", f["on_time"])
 cols[3].metric("按期办结率", "—" if f["on_time_rate"] is None else f"{f['on_time_rate'] * 100:.0f}%")
-st.caption(f"{day.year}年1月1日至{day:%Y年%m月%d日}受理；上级转办 {f['forwarded']} 件（省 {f['by_channel']['province']}、"
+st.caption(f"{day.year}年1月1日至{fmt.date_zh(day)}受理；上级转办 {f['forwarded']} 件（省 {f['by_channel']['province']}、"
            f"市 {f['by_channel']['city']}、区 {f['by_channel']['district']}），直接受理 {f['direct']} 件；"
            f"敏感件 {f['sensitive']} 件，当日查处 {f['sensitive_same_day']} 件。")
 

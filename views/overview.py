@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import contract, progress, water
+from geo import contract, fmt, progress, water
 from geo.contract import LAYER_LABELS, SITE_LAYERS, status_label
 from geo.spatial import with_township
 from layers import mapview
@@ -113,5 +113,5 @@ def _status_table(version: str, as_of, towns: tuple) -> pd.DataFrame:
 
 table = _status_table(ui.data_version(*ui.SNAPSHOT_TABLES), as_of, tuple(towns))
 if len(table):
-    st.subheader(f"{as_of:%Y年%m月%d日} 各类点位状态")
+    st.subheader(f"{fmt.date_zh(as_of)} 各类点位状态")
     st.dataframe(table, width="stretch")

@@ -101,7 +101,7 @@ with c2:
 with c3:
     towns = st.multiselect("乡镇（街道）", ui.township_names(), placeholder="全区", key="towns")
 if as_of > report_day:
-    st.caption(f"注：数据截至 {report_day:%Y年%m月%d日}，之后的状态变化尚未录入，图表按已录入记录推算。")
+    st.caption(f"注：数据截至 {fmt.date_zh(report_day)}，之后的状态变化尚未录入，图表按已录入记录推算。")
 
 # --- KPI header ---------------------------------------------------------------------------------
 frames = _snap(as_of, campaign)
@@ -129,7 +129,7 @@ word, bad = P.outlook(int(k["overdue"]), proj)
 m5.metric("逾期未完成（处）", f"{k['overdue']}", border=True, delta_arrow="off", delta=word,
           delta_color="inverse" if bad else "off",
           help=f"{c.label}：{proj.verdict}" + ("" if proj.projected_on is None or proj.remaining <= 0
-                                               else f"（预计 {proj.projected_on:%Y年%m月%d日} 完成）"))
+                                               else f"（预计 {fmt.date_zh(proj.projected_on)} 完成）"))
 
 # --- map and timeline ---------------------------------------------------------------------------
 left, right = st.columns([1, 1.2])
@@ -160,7 +160,7 @@ with right:
     else:
         verdict = "" if proj.deadline is None else ("，可按期完成" if proj.on_time else "，**将超过期限**")
         st.caption(f"近 {window} 天完成 {proj.done - proj.done_window_start}{c.unit}（每天 {proj.pace_per_day:.2f}），"
-                   f"剩余 {proj.remaining}{c.unit}，预计 {proj.projected_on:%Y年%m月%d日} 完成{verdict}。虚线为按此进度的推算。")
+                   f"剩余 {proj.remaining}{c.unit}，预计 {fmt.date_zh(proj.projected_on)} 完成{verdict}。虚线为按此进度的推算。")
 
 # --- pending sites --------------------------------------------------------------------------------
 st.subheader("未完成点位")

@@ -206,7 +206,7 @@ left, right = st.columns([3, 2])
 with left:
     mapview.show(_map_html(version, as_of, tuple(kinds), selected), height=560)
 with right:
-    st.subheader(f"{as_of:%Y年%m月%d日} 最新评价")
+    st.subheader(f"{fmt.date_zh(as_of)} 最新评价")
     table = pd.DataFrame({
         "点位": shown_sec["id"], "名称": shown_sec["name"], "水体": shown_sec["waterbody"].map(WB_LABELS),
         "采样日期": shown_sec["sampled_on"].map(fmt.iso_date),
