@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+import casework_ui as cw
 import search_ui
 import login_ui
 import ui
@@ -57,7 +58,7 @@ def _too_large(data: bytes) -> bool:
     try:
         Limits.current().check_upload(len(data))
     except LimitError as exc:
-        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        cw.show_error(exc)
         return True
     return False
 
@@ -152,7 +153,7 @@ def import_tab(account: auth.Account | None) -> None:
     try:
         ledger = _read_upload(data, suffix, uploaded.name, sheet.strip(), layer)
     except intake.IntakeError as exc:
-        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        cw.show_error(exc)
         return
     ledger.source = uploaded.name or ledger.source  # shown in the event note, as text
     st.text(f"读取 {len(ledger.frame)} 行" + (f"，编码 {ledger.encoding}" if ledger.encoding else "")
@@ -205,7 +206,7 @@ def import_tab(account: auth.Account | None) -> None:
                           "The import settings changed; nothing was written: check the new preview and confirm again.")
             result = intake.prepare_for_store(store, ledger, layer, **options)
     except (GeoError, intake.IntakeError) as exc:  # a bad file, or a store failure: nothing was written
-        st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+        cw.show_error(exc)
         return
     if notice:
         st.warning(f"{_md(notice[0])}  \n{_md(notice[1])}")
@@ -340,7 +341,7 @@ def status_tab(account: auth.Account | None) -> None:
         try:
             res = update_status(ui.get_store(), layer, fid, status, effective, note, account.name)
         except GeoError as exc:
-            st.error(f"{_md(exc.zh)}  \n{_md(exc.en)}")
+            cw.show_error(exc)
         else:
             msg = f"已记录 {res.feature_id}：{status_label(res.event['status'], layer)}"
             if not res.changed_current and res.previous != res.event["status"]:
@@ -391,8 +392,8 @@ def water_tab(account: auth.Account | None) -> None:
     store = ui.get_store()
     try:
         readings, problems = labfile.parse_lab_file(io.BytesIO(data), store, name=uploaded.name)
-    except (GeoError, ValueError) as exc:
-        st.error(_md(getattr(exc, "zh", exc)))
+    except (GeoError, ValueError) as exc:  # a ValueError from a decoder: 操作失败, its text small
+        cw.show_error(exc)
         return
     errors = [p for p in problems if p.severity == "error"]
     if problems:
@@ -405,7 +406,7 @@ def water_tab(account: auth.Account | None) -> None:
             imported, problems, written = labfile.import_lab_file(store, io.BytesIO(data), name=uploaded.name,
                                                                   user=account.name)  # who, on every reading
         except Exception as exc:  # noqa: BLE001 - shown to the user, nothing was written
-            st.error(f"导入失败，未写入任何数据：{_md(getattr(exc, 'zh', None) or exc)}")  # GeoError: its Chinese
+            cw.show_error(exc)  # a GeoError in its two languages; anything else: 操作失败，未写入任何数据
         else:
             if written:
                 st.success(f"已导入 {len(imported)} 条监测数据。")

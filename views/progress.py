@@ -253,7 +253,7 @@ if st.session_state.get("briefing_for") == (version, ui.data_version("readings")
         pdf, xlsx = _briefing(ui.data_version(*TABLES), ui.data_version("readings"), as_of, district,
                               login_ui.generated_by())
     except GeoError as exc:
-        st.error(f"{ui.md_escape(exc.zh)}\n\n{ui.md_escape(exc.en)}")
+        cw.show_error(exc)
     else:
         b1, b2 = st.columns(2)
         b1.download_button("下载简报 PDF", pdf, file_name=f"关停进度简报_{stamp}.pdf", mime="application/pdf",
