@@ -119,15 +119,6 @@ ADDED_TABLES = CASEWORK_TABLES + ("section_classes", "edits")
 #: Separator of ``inspections.departments``.
 DEPARTMENT_SEP = "、"
 
-
-def code_label(column: str, code) -> str:
-    """Chinese label of a casework code (channel, category, kind, finding); the code itself when unknown."""
-    labels = {"channel": CHANNEL_LABELS, "category": CATEGORY_LABELS, "kind": INSPECTION_KIND_LABELS,
-              "finding": FINDING_LABELS, "layer": LAYER_LABELS}.get(column, {})
-    if code is None or (isinstance(code, float) and code != code):
-        return ""
-    return labels.get(code, str(code))
-
 C = Column
 TABLES: dict[str, Table] = {
     t.name: t
