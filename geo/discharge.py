@@ -12,8 +12,9 @@ pollutants for units built after 1 January 1998, by grade 一级 / 二级 / 三�
 - :func:`judge` says 达标 / 超标 for each reading with the exceedance multiple as the standard practice
   computes it: 超标倍数 = (C − C0) / C0 (C the measured concentration, C0 the limit); a reading at the limit
   is 达标. pH outside its range is 超标 without a multiple.
-- :func:`latest_outfalls` is what the water page, the wall and the briefing show for outfalls: the latest
-  sampling of every outfall, 达标 or 超标, and which parameters exceed by how much.
+- :func:`latest_outfalls` is what the water page, the wall, the briefing and the site file show for outfalls:
+  the latest sampling of every outfall, 达标 or 超标, and which parameters exceed by how much
+  (:func:`latest_sampling`: the same sampling reading by reading).
 """
 from __future__ import annotations
 
@@ -262,6 +263,19 @@ def exceedance_text(rows: pd.DataFrame) -> str:
     return "、".join(parts)
 
 
+def latest_sampling(readings: pd.DataFrame, points: pd.DataFrame, *, as_of=None) -> pd.DataFrame:
+    """The readings of each outfall's last sampling day up to ``as_of``, each judged (:func:`outfall_readings`).
+
+    What :func:`latest_outfalls` sums up per outfall, reading by reading: the site file (一企一档) lists
+    these, so its 达标 / 超标 and 超标倍数 are the water page's, the wall's and the briefing's.
+    """
+    r = outfall_readings(readings, points, as_of=as_of)
+    if len(r):
+        last = r.groupby("point_id")["day"].transform("max")
+        r = r[r["day"] == last]
+    return r
+
+
 def latest_outfalls(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFrame:
     """The latest sampling of every outfall up to ``as_of``, judged against its discharge limits.
 
@@ -277,10 +291,7 @@ def latest_outfalls(frames: dict[str, pd.DataFrame], as_of=None) -> pd.DataFrame
     out = pd.DataFrame({"id": pts["id"].astype(str).to_numpy(), "name": pts["name"].astype(str).to_numpy()})
     out["grade"] = terms["grade"].to_numpy()
     out["grade_label"] = terms["grade_label"].to_numpy()
-    r = outfall_readings(frames["readings"], pts, as_of=as_of)
-    if len(r):
-        last = r.groupby("point_id")["day"].transform("max")
-        r = r[r["day"] == last]
+    r = latest_sampling(frames["readings"], pts, as_of=as_of)
     judged = r[r["verdict"].isin([MEETS, EXCEEDS])]
     bad = judged[judged["verdict"] == EXCEEDS]
     g = judged.groupby("point_id")

@@ -4,9 +4,10 @@
 distance, outfall readings and their judgment, inspections and findings,
 complaints, attachments); :func:`to_pdf` prints it as one PDF.
 
-Outfalls are judged against GB 8978-1996 Table 4 (units built after
-1998-01-01), grade 一级 — the grade for discharges into class III waters, the
-target of the district's river sections: pH 6–9, COD ≤ 100 mg/L, NH3-N ≤ 15 mg/L.
+Outfalls are judged by :mod:`geo.discharge` and nothing else: each outfall's latest sampling
+(:func:`geo.discharge.latest_outfalls` and, reading by reading, :func:`geo.discharge.latest_sampling`)
+against GB 8978-1996 at the outfall's grade, or its permit limits — the same standard, limits, 达标 / 超标
+and 超标倍数 text as the water page, the wall and the briefing.
 """
 from __future__ import annotations
 
@@ -16,13 +17,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import contract, rules
+from . import contract, discharge, fmt, rules
 from .contract import CATEGORY_LABELS, CHANNEL_LABELS, FINDING_LABELS, INSPECTION_KIND_LABELS, SITE_LAYERS, TABLES
 from .errors import GeoError
 
-#: GB 8978-1996 Table 4, grade 一级: parameter → (min, max) in mg/L (pH dimensionless).
-DISCHARGE_LIMITS = {"pH": (6.0, 9.0), "COD": (None, 100.0), "NH3-N": (None, 15.0)}
-DISCHARGE_STANDARD = "GB 8978-1996 表4 一级标准"
 TABLES_NEEDED = ("townships", "rivers", "waterbodies", *SITE_LAYERS, "status_events", "sampling_points", "readings",
                  "complaints", "inspections", "inspection_visits", "attachments")
 
@@ -37,11 +35,13 @@ class SiteFile:
     facts: pd.DataFrame  # 项目 / 内容
     history: pd.DataFrame
     water: dict  # distance_m, water_name, limit_m, within_limit
-    outfalls: pd.DataFrame  # latest readings with their judgment
+    outfalls: pd.DataFrame  # each outfall's latest sampling, reading by reading, with its judgment
     visits: pd.DataFrame
     complaints: pd.DataFrame
     attachments: pd.DataFrame  # id, name, mime, size, sha256, uploaded_at, uploaded_by, note, thumb (no content)
     notes: list[str] = field(default_factory=list)
+    #: one row per outfall, as the water page lists it: 排口, 采样日期, 执行标准, 判定, 超标项目（超标倍数）
+    outfall_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _fmt(v, kind: str = "str") -> str:
@@ -58,18 +58,10 @@ def _fmt(v, kind: str = "str") -> str:
     return str(v)
 
 
-def judge(parameter: str, value: float) -> str:
-    """``达标`` / ``超标`` against :data:`DISCHARGE_LIMITS`, ``—`` for parameters without a limit here."""
-    lim = DISCHARGE_LIMITS.get(parameter)
-    if lim is None or value is None or np.isnan(value):
-        return "—"
-    lo, hi = lim
-    ok = (lo is None or value >= lo) and (hi is None or value <= hi)
-    return "达标" if ok else "超标"
-
-
-def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: bool = False) -> SiteFile:
+def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: bool = False, as_of=None) -> SiteFile:
     """Gather the file of site ``feature_id`` of ``layer`` (raises :class:`GeoError` when it does not exist).
+
+    Outfall readings count up to the end of ``as_of`` (default: all of them), as on the water page.
 
     From a store, attachments are read without their content: the listing and the stored thumbnails
     (:func:`geo.attachments.listing`); a thumbnail not stored yet (a row older than thumbnails) is made
@@ -118,7 +110,7 @@ def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: boo
         name = d["water_name"].iat[0] if "water_name" in d.columns else None
         water = {"distance_m": dist, "water_name": None if pd.isna(name) else name,
                  "limit_m": limit, "within_limit": None if dist is None or np.isnan(dist) else bool(dist <= limit)}
-    outfalls = _outfalls(t, fid) if layer == "enterprises" else pd.DataFrame()
+    outfalls, summary = _outfalls(t, fid, as_of) if layer == "enterprises" else (pd.DataFrame(), pd.DataFrame())
     visits = _visits(t, layer, fid)
     comp = t["complaints"]
     comp = comp[(comp["layer"] == layer) & (comp["feature_id"] == fid)].sort_values("received_on")
@@ -132,7 +124,8 @@ def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: boo
     mine = _attachments(store, t.get("attachments"), keys, cache_thumbs)
     return SiteFile(layer, fid, str(site["name"]), pd.DataFrame(facts, columns=["项目", "内容"]),
                     history.reset_index(drop=True), water, outfalls, visits.drop(columns="_id", errors="ignore"),
-                    complaints.reset_index(drop=True), mine.sort_values("uploaded_at").reset_index(drop=True))
+                    complaints.reset_index(drop=True), mine.sort_values("uploaded_at").reset_index(drop=True),
+                    outfall_summary=summary)
 
 
 def _attachments(store, att: pd.DataFrame | None, keys: set, cache_thumbs: bool) -> pd.DataFrame:
@@ -158,29 +151,50 @@ def _attachments(store, att: pd.DataFrame | None, keys: set, cache_thumbs: bool)
     return mine.drop(columns="content", errors="ignore")
 
 
-def _outfalls(t: dict, fid: str) -> pd.DataFrame:
+def _outfalls(t: dict, fid: str, as_of=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The outfalls of site ``fid`` judged by :mod:`geo.discharge`: (readings of the latest sampling, per outfall).
+
+    Both come from the functions the water page, the wall and the briefing use, so the file says what they say.
+    """
     sp = t["sampling_points"]
-    if "feature_id" not in sp.columns:
-        return pd.DataFrame()
-    mine = sp[(sp["kind"] == "outfall") & (sp["feature_id"] == fid)]
-    r = t["readings"]
-    r = r[r["point_id"].isin(mine["id"])]
-    if not len(r):
-        return pd.DataFrame()
-    r = r.sort_values("sampled_at")
-    latest = r.groupby(["point_id", "parameter"]).tail(1)
-    n_over = r.assign(j=[judge(p, v) for p, v in zip(r["parameter"], r["value"])]).query("j == '超标'") \
-        .groupby(["point_id", "parameter"]).size()
-    n_all = r.groupby(["point_id", "parameter"]).size()
-    names = dict(zip(mine["id"], mine["name"]))
-    return pd.DataFrame({
-        "排口": latest["point_id"].map(names), "指标": latest["parameter"],
-        "最近采样": latest["sampled_at"].dt.strftime("%Y-%m-%d"), "数值": latest["value"].round(3),
-        "单位": latest["unit"].fillna(""),
-        "判定": [judge(p, v) for p, v in zip(latest["parameter"], latest["value"])],
+    if "feature_id" not in sp.columns or "kind" not in sp.columns:
+        return pd.DataFrame(), pd.DataFrame()
+    mine = sp[(sp["kind"] == "outfall") & (sp["feature_id"].astype(str) == fid)]
+    if not len(mine):
+        return pd.DataFrame(), pd.DataFrame()
+    readings = t["readings"]
+    judged = discharge.outfall_readings(readings, mine, as_of=as_of)
+    if not len(judged):
+        return pd.DataFrame(), pd.DataFrame()
+    names = dict(zip(mine["id"].astype(str), mine["name"].astype(str)))
+    n_all = judged.groupby(["point_id", "parameter"]).size()
+    n_over = judged[judged["verdict"] == discharge.EXCEEDS].groupby(["point_id", "parameter"]).size()
+    last = discharge.latest_sampling(readings, mine, as_of=as_of)
+    last = last.sort_values("sampled_at", kind="stable").sort_values("point_id", kind="stable")
+    over = (last["verdict"] == discharge.EXCEEDS).to_numpy()
+    bd = last["below_detection"].astype("boolean").fillna(False).to_numpy(bool) if "below_detection" in last.columns \
+        else np.zeros(len(last), bool)
+    detail = pd.DataFrame({
+        "排口": last["point_id"].map(names), "指标": last["parameter"],
+        "采样日期": last["sampled_at"].dt.strftime("%Y-%m-%d"),
+        # as the water page prints a reading: four significant digits, ``<`` for a detection limit
+        "数值": [("<" if b else "") + fmt.plain(v, 4) for v, b in zip(last["value"], bd)],
+        "单位": last["unit"].fillna("") if "unit" in last.columns else "",
+        "限值": [lt or "—" for lt in last["limit_text"]],
+        "依据": [b or "—" for b in last["basis"]],
+        "判定": last["verdict"],
+        # the water page's wording, one reading at a time: ``TP 超标4.11倍``
+        "超标项目（超标倍数）": [discharge.exceedance_text(last.iloc[[k]]) if o else "—" for k, o in enumerate(over)],
         "超标次数/采样次数": [f"{int(n_over.get((a, b), 0))}/{int(n_all.get((a, b), 0))}"
-                        for a, b in zip(latest["point_id"], latest["parameter"])],
+                        for a, b in zip(last["point_id"], last["parameter"])],
     }).reset_index(drop=True)
+    o = discharge.latest_outfalls({"sampling_points": mine, "readings": readings}, as_of=as_of)
+    summary = pd.DataFrame({
+        "排口": o["name"], "采样日期": o["sampled_on"].map(fmt.iso_date),
+        "执行标准": discharge.CODE + " " + o["grade_label"], "判定": o["verdict"],
+        "超标项目（超标倍数）": o["exceeding"].fillna("").replace("", "—"),
+    }).reset_index(drop=True)
+    return detail, summary
 
 
 def _visits(t: dict, layer: str, fid: str) -> pd.DataFrame:
@@ -214,7 +228,7 @@ def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generate
                 generated_by=generated_by)
     doc = Doc(meta.title, meta=meta)
     if as_of is not None:
-        doc.para(f"截至 {pd.Timestamp(as_of):%Y年%m月%d日}")
+        doc.para(f"截至 {fmt.date_zh(as_of)}")
     doc.heading("基本情况").table(f.facts)
     doc.heading("状态记录").table(f.history)
     doc.heading("沿河距离")
@@ -224,7 +238,11 @@ def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generate
         inside = ("在" if f.water["within_limit"] else "不在") + f"沿河{f.water['limit_m']:g}米范围内"
         doc.para(f"距最近水体（{f.water['water_name'] or '—'}）{f.water['distance_m']:.0f} 米，{inside}。")
     if f.layer == "enterprises":
-        doc.heading(f"排口监测（按 {DISCHARGE_STANDARD} 判定）").table(f.outfalls)
+        doc.heading("排口监测（最新一次采样）")
+        doc.small(discharge.RULE + "。")
+        if len(f.outfall_summary):
+            doc.table(f.outfall_summary)
+        doc.table(f.outfalls)
     doc.heading("巡查记录").table(f.visits)
     doc.heading("信访投诉").table(f.complaints)
     doc.heading("附件")

@@ -142,3 +142,14 @@ def test_no_placeholder_branches_in_pages_and_layers():
                 if names & {"ImportError", "ModuleNotFoundError", "AttributeError"}:
                     bad.append(f"{p.relative_to(ROOT)}:{node.lineno}")
     assert bad == [], f"placeholder branches: {bad}"
+
+
+def test_one_date_formatter():
+    """Dates a person reads are written by geo.fmt.date_zh (2007年6月30日) or fmt.iso_date in tables, never by a
+    page's own strftime ("2007年06月30日" beside "2007年6月30日" was one of four formats, issue 25)."""
+    import re
+
+    own = re.compile(r":%Y年%m月%d日\}|strftime\(\"%Y年")
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in project_files() for i, line in
+           enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if own.search(line)]
+    assert bad == [], bad

@@ -10,9 +10,10 @@ import search_ui
 import login_ui
 import ui
 from geo import attachments as ATT
+from geo import discharge
 from geo.contract import LAYER_LABELS, SITE_LAYERS
 from geo.errors import GeoError
-from geo.sitefile import DISCHARGE_STANDARD, site_file, to_pdf
+from geo.sitefile import site_file, to_pdf
 from geo.store import StoreError
 
 REFUSED = (GeoError, StoreError)
@@ -69,7 +70,8 @@ if layer not in SITE_LAYERS or not fid:
     if not fid:
         st.stop()
 try:
-    f = site_file(_site_tables(ui.get_store(), layer, fid), layer, fid)
+    # outfalls judged up to the report date, as the water page judges them by default (geo.discharge)
+    f = site_file(_site_tables(ui.get_store(), layer, fid), layer, fid, as_of=ui.report_date())
 except GeoError as exc:
     st.title("一企一档")
     cw.show_error(exc)
@@ -92,8 +94,10 @@ else:
 st.subheader("状态记录")
 st.dataframe(f.history, hide_index=True, width="stretch")
 if layer == "enterprises":
-    st.subheader("排口监测")
-    st.caption(f"按 {DISCHARGE_STANDARD} 判定")
+    st.subheader("排口监测（最新一次采样）")
+    st.caption(discharge.RULE + "。")
+    if len(f.outfall_summary):
+        st.dataframe(f.outfall_summary, hide_index=True, width="stretch")
     _table(f.outfalls, "无排口监测数据。")
 st.subheader("巡查记录")
 _table(f.visits, "无巡查记录。")

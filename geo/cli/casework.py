@@ -244,9 +244,10 @@ def _site(args) -> int:
     from ..sitefile import site_file, to_pdf
 
     store = _store(args)
-    f = site_file(store, args.layer, args.id)
+    day = _day(None, store)  # the store's report date, the day the water page opens on
+    f = site_file(store, args.layer, args.id, as_of=day)
     if args.out:
-        Path(args.out).write_bytes(to_pdf(f, as_of=_day(None, store), data_version=store.version(),
+        Path(args.out).write_bytes(to_pdf(f, as_of=day, data_version=store.version(),
                                           generated_by=operator()))
         print(f"一企一档已写入 {args.out} / site file written", file=sys.stderr)
         return 0
