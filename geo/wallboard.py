@@ -8,17 +8,21 @@
   only townships that have targets.
 - :func:`casework_figures`: complaints and joint patrols this year, when the casework tables exist.
 - :func:`snapshot_args`: what the wall's one-day snapshot (:func:`geo.progress.snapshot`) must hold.
+- :func:`tiles`: the KPI tiles' figures of a day; :func:`earlier_days`, :func:`tile_changes` and
+  :func:`change_text`: what each figure did since the week and the month before (较上周 / 较上月), always
+  the difference of two :func:`tiles` results, never a second formula.
 
 No Streamlit here; every function takes the contract tables and a day, so a briefing can be replayed.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import assess, inspections, progress, water
+from . import assess, buffers, inspections, progress, water
 from . import complaints as casework_complaints
 from .errors import GeoError
 from .rules import as_day
@@ -41,6 +45,134 @@ def snapshot_args(as_of, new_days: int) -> dict:
     day = as_day(as_of)
     look_back = min(pd.Timestamp(year=day.year, month=1, day=1), day - pd.Timedelta(days=int(new_days)))
     return {"changed_since": look_back, "steps_of": tuple(progress.CAMPAIGNS)}
+
+
+# --- the KPI tiles ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tile:
+    """One KPI tile: ``value`` is its figure (the large number; ``total`` after a slash when there is one).
+
+    ``better``: which way the figure should move, ``+1`` when more is better (closures, sections meeting
+    their target, complaints handled on time), ``-1`` when fewer is (riverside violations). ``tone``:
+    ``""``, ``"warn"`` or ``"bad"`` (the tile's edge colour)."""
+
+    key: str
+    label: str
+    value: int
+    total: int | None
+    note: str
+    tone: str
+    better: int
+
+
+def tiles(frames: Mapping[str, pd.DataFrame], as_of, *, distance: float) -> dict:
+    """The wall's KPI tiles on ``as_of``, and what the map and the alerts reuse of their work.
+
+    ``frames``: whole tables, or a day's snapshot (:func:`geo.progress.snapshot` of ``as_of``) with the
+    small tables, the optional casework ones and ``readings`` (at least each point's last sampling day up
+    to ``as_of``). ``distance``: the riverside limit in metres.
+
+    Returns ``tiles`` (list of :class:`Tile`: the three campaigns, the riverside violations, the sections
+    meeting target and, with a ``complaints`` table, the complaints handled on time), ``violations`` (the
+    :func:`geo.buffers.check` result), ``classes`` (:func:`geo.water.latest_assessment`) and ``figures``
+    (:func:`casework_figures`). The one place the tiles' figures are computed: the changes against
+    earlier days (:func:`tile_changes`) are differences of this function's results.
+    """
+    day = as_day(as_of)
+    out = _closure_tiles(frames, day)
+    # the sites already stand on the day (a snapshot): nothing to replay
+    v = buffers.check(frames, distance=distance, as_of=None if progress.SNAPSHOT in frames else day)
+    n = len(v)
+    by = v["layer"].value_counts() if n else {}
+    out.append(Tile("riverside", f"沿河{distance:g}米违规（在产）", n, None,
+                    f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}",
+                    "bad" if n else "", -1))
+    water_tile, classes = _water_tile(frames, day)
+    out.append(water_tile)
+    figures = casework_figures(frames, day)
+    if figures and "complaints" in figures:
+        c = figures["complaints"]
+        out.append(Tile("complaints", "投诉按期办结", int(c["on_time"]), int(c["received"]), f"未办结 {c['open']} 件",
+                        "" if c["handled"] >= c["received"] else "warn", +1))
+    return {"tiles": out, "violations": v, "classes": classes, "figures": figures}
+
+
+def _closure_tiles(frames, day: pd.Timestamp) -> list[Tile]:
+    k = progress.kpis(frames, day)
+    chem, lime, live = k["chemical"], k["lime"], k["livestock"]
+    days = chem.get("days_to_deadline")
+    note = f"距{chem['deadline']:%m月%d日}期限 {days} 天" if days is not None and days >= 0 else \
+        (f"已超期 {-days} 天" if days is not None else "")
+    out = [Tile("chemical", "化工企业关停", int(chem["closed"]), int(chem["targets"]), note,
+                "" if (chem["rate"] or 0) >= 1 else ("warn" if days is None or days >= 0 else "bad"), +1)]
+    # done as the campaign defines it (关停, 改建 or 搬迁: rules.campaign_done), the figure the chart beside it draws
+    out.append(Tile("lime", "石灰窑（棚）整治", int(lime["done"]), int(lime["targets"]),
+                    f"关停 窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
+                    "" if (lime["rate"] or 0) >= 1 else "warn", +1))
+    ldays = live.get("days_to_deadline")
+    out.append(Tile("livestock", "养殖场治理", int(live["done"]), int(live["targets"]),
+                    f"治理中 {live['treating']} 家" + (f" · 距期限 {ldays} 天" if ldays is not None and ldays >= 0 else ""),
+                    "" if (live["rate"] or 0) >= 1 else "warn", +1))
+    return out
+
+
+def _water_tile(frames, day: pd.Timestamp) -> tuple[Tile, pd.DataFrame]:
+    a = water.latest_assessment(frames, as_of=day)
+    sections = a[a["id"].isin(frames["sampling_points"].query("kind == 'section'")["id"])] \
+        if "id" in a.columns else a
+    met = int(sections["meets"].fillna(False).astype(bool).sum())
+    total = int(sections["class"].notna().sum())
+    outfalls = a[a["kind"] == "outfall"] if "kind" in a.columns else a.iloc[:0]
+    judged = outfalls[outfalls["verdict"].isin(["达标", "超标"])]
+    over = int((judged["verdict"] == "超标").sum())
+    # outfalls are judged by GB 8978-1996, never counted among the GB 3838 sections
+    note = f"排污口超标 {over}/{len(judged)}（GB 8978）" if len(judged) else "按 GB 3838-2002 单因子评价"
+    return Tile("water", "水质达标断面", met, total, note, "bad" if over else ("" if met == total else "warn"), +1), a
+
+
+#: The earlier days a tile is compared with: what the comparison is called, and what it says without data.
+PERIODS = {"week": ("较上周", "上周无数据"), "month": ("较上月", "上月无数据")}
+
+
+def earlier_days(as_of) -> dict[str, pd.Timestamp]:
+    """The days the tiles of ``as_of`` are compared with: seven days before, and one calendar month before
+    (the last day of a shorter month when the month has no such day: 3月31日 → 2月28日)."""
+    day = as_day(as_of)
+    return {"week": day - pd.Timedelta(days=7), "month": (day - pd.DateOffset(months=1)).normalize()}
+
+
+def tile_changes(now: list[Tile], earlier: Mapping[str, list[Tile] | None]) -> dict[str, dict[str, int | None]]:
+    """Each tile's change since each earlier day: ``{tile key: {period: now − then}}``.
+
+    ``earlier``: :func:`tiles` of each :func:`earlier_days` day (``None`` for a day before the data's first
+    day, :func:`geo.datecheck.first_day`: nothing to compare with). A tile the earlier day did not have,
+    or a period left out: ``None``.
+    """
+    then = {p: ({t.key: t.value for t in ts} if ts is not None else None) for p, ts in earlier.items()}
+    out = {}
+    for t in now:
+        out[t.key] = {}
+        for p in PERIODS:
+            before = (then.get(p) or {}).get(t.key)
+            out[t.key][p] = None if before is None else int(t.value) - int(before)
+    return out
+
+
+def change_text(delta: int | None, better: int, period: str) -> tuple[str, str]:
+    """What a tile says of one change, and how it is judged.
+
+    Returns ``(text, judgement)``: ``较上周 ↑+3`` / ``较上周 ↓-2`` with ``better`` or ``worse`` (the figure
+    moved the way ``better`` wants, or against it: more closures are better, more violations worse),
+    ``较上周 持平`` with ``flat``, and ``— 上周无数据`` with ``none`` when there is nothing to compare with.
+    """
+    label, missing = PERIODS[period]
+    if delta is None:
+        return f"— {missing}", "none"
+    if delta == 0:
+        return f"{label} 持平", "flat"
+    arrow = "↑" if delta > 0 else "↓"
+    return f"{label} {arrow}{delta:+d}", "better" if delta * better > 0 else "worse"
 
 
 # --- closure ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """大屏 /wall: the unattended wall screen a director briefs from (1920×1080 or 4K), readable from 4 m.
 
 Dark, no scrolling, no Streamlit chrome. The header carries the data date (数据截至, the most prominent time
-on the screen) and, smaller and labelled, the current time. Below: KPI tiles across the width; the district
+on the screen) and, smaller and labelled, the current time. Below: KPI tiles across the width, each with its
+change since the week and the month before (较上周 / 较上月, :func:`geo.wallboard.tile_changes`); the district
 map on the left (tall, as the district is), rotating between the closure, riverside and water views; on the
 right the alert strip (:mod:`geo.alerts`), the trend charts (closures against their deadlines with the
 projection, and the share of sections meeting target by month) and the township standing
@@ -22,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from geo import alerts as A, buffers, config, datecheck, progress, rules, water, wallboard as W
+from geo import alerts as A, config, datecheck, progress, rules, wallboard as W
 from geo.errors import GeoError
 from layers import mapview
 from layers.wall import wall_map
@@ -34,7 +35,7 @@ NEW_DAYS = int(config.get("wall", "new_violation_days", A.NEW_DAYS))
 
 # Layout in units of --u (1 px at 1920×1080, 2 px at 4K): fixed heights, so nothing can push the page into
 # scrolling; the map column is narrow and tall because the district is (fit to its bounds inside).
-PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE, RANK_W = 10, 10, 88, 170, 640, 50, 72, 40, 300
+PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE, RANK_W = 10, 10, 88, 206, 640, 50, 72, 40, 300
 SIDE_H2, SIDE_LI = 42, 36  # the side panel's heading and list row heights
 BODY = PAD + HEAD + GAP + TILES + GAP + PAD  # what the body's height leaves to the rest of the screen
 
@@ -68,14 +69,23 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 .qs-now b {{font-weight:600; color:#c9d8e2; font-variant-numeric:tabular-nums;}}
 .qs-tiles {{display:flex; gap:calc(12*var(--u)); height:calc({TILES}*var(--u));}}
 /* equal tiles; with more than five, each as wide as its text needs (the widths add up to the screen's) */
-.qs-tile {{flex:1 1 0; min-width:0; background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(16*var(--u));
+.qs-tile {{flex:1 1 0; min-width:0; background:#12283a; border-radius:10px; padding:calc(10*var(--u)) calc(12*var(--u));
   border-left:calc(8*var(--u)) solid #009E73; overflow:hidden;}}
-.qs-tiles.qs-many .qs-tile {{flex:1 1 auto;}}
+/* …but never narrower than its label, figure and changes: a note that does not fit is cut (…), a change never */
+.qs-tiles.qs-many .qs-tile {{flex:1 1 auto; min-width:min-content;}}
 .qs-tile.qs-warn {{border-left-color:#E69F00;}} .qs-tile.qs-bad {{border-left-color:#D55E00;}}
 .qs-tile .qs-label {{font-size:calc(28*var(--u)); color:{MUTED}; white-space:nowrap;}}
 .qs-tile .qs-value {{font-size:calc(72*var(--u)); font-weight:800; line-height:1.1; color:#ffffff; white-space:nowrap;}}
 .qs-tile .qs-value small {{font-size:calc(36*var(--u)); color:#c9d8e2; font-weight:600;}}
-.qs-tile .qs-note {{font-size:calc(24*var(--u)); color:#c9d8e2; white-space:nowrap; overflow:hidden; text-overflow:ellipsis;}}
+/* one line, cut with … (clamped rather than nowrap: a note may be cut, so it does not set the tile's least width) */
+.qs-tile .qs-note {{font-size:calc(24*var(--u)); line-height:1.3; color:#c9d8e2; overflow:hidden; display:-webkit-box;
+  -webkit-box-orient:vertical; -webkit-line-clamp:1; line-clamp:1; word-break:break-all;}}
+/* the changes since last week and month: as large as the note, green when good for the figure, red when not */
+.qs-tile .qs-change {{font-size:calc(24*var(--u)); line-height:1.3; font-weight:700; color:{MUTED}; white-space:nowrap;
+  overflow:hidden; text-overflow:ellipsis; font-variant-numeric:tabular-nums;}}
+.qs-change .qs-better {{color:#3CC08F;}} .qs-change .qs-worse {{color:#FF6B4A;}}
+.qs-change .qs-flat, .qs-change .qs-none {{color:{MUTED}; font-weight:600;}}
+.qs-change .qs-sep {{margin:0 calc(6*var(--u));}}
 /* Streamlit wraps each keyed container in a layout element: sizes go on the wrapper and the block alike.
    Widths here; heights, which depend on the number of alert rows, come from layout_css(). */
 *:has(> .st-key-qs-body), .st-key-qs-body {{flex:none !important;}}
@@ -162,66 +172,37 @@ def zh_date(d) -> str:
 
 # --- tiles ------------------------------------------------------------------------------------------
 
-def tile(label: str, value: str, note: str = "", tone: str = "") -> str:
+def tile(label: str, value: str, note: str = "", tone: str = "", change: str = "") -> str:
     small = ""
     if "/" in value:
         value, small = value.split("/", 1)
         small = f"<small>/{html.escape(small)}</small>"
     return (f'<div class="qs-tile {tone}"><div class="qs-label">{html.escape(label)}</div>'
             f'<div class="qs-value">{html.escape(value)}{small}</div>'
-            f'<div class="qs-note">{html.escape(note)}</div></div>')
+            f'<div class="qs-note">{html.escape(note)}</div>{change}</div>')
 
 
-def closure_tiles(frames, as_of) -> list[str]:
-    k = progress.kpis(frames, as_of)
-    chem, lime, live = k["chemical"], k["lime"], k["livestock"]
-    days = chem.get("days_to_deadline")
-    note = f"距{chem['deadline']:%m月%d日}期限 {days} 天" if days is not None and days >= 0 else \
-        (f"已超期 {-days} 天" if days is not None else "")
-    out = [tile("化工企业关停", f"{chem['closed']}/{chem['targets']}", note,
-                "" if (chem["rate"] or 0) >= 1 else ("qs-warn" if days is None or days >= 0 else "qs-bad"))]
-    # done as the campaign defines it (关停, 改建 or 搬迁: rules.campaign_done), the figure the chart beside it draws
-    out.append(tile("石灰窑（棚）整治", f"{lime['done']}/{lime['targets']}",
-                    f"关停 窑{lime['kilns_closed']} 棚{lime['sheds_closed']} · 改建搬迁{lime['kilns_rebuilt_or_relocated']}",
-                    "" if (lime["rate"] or 0) >= 1 else "qs-warn"))
-    ldays = live.get("days_to_deadline")
-    out.append(tile("养殖场治理", f"{live['done']}/{live['targets']}",
-                    f"治理中 {live['treating']} 家" + (f" · 距期限 {ldays} 天" if ldays is not None and ldays >= 0 else ""),
-                    "" if (live["rate"] or 0) >= 1 else "qs-warn"))
+def change_line(t: W.Tile, changes: dict[str, int | None]) -> str:
+    """``较上周 ↑+3 · 较上月 ↑+12`` under a tile: each change coloured by whether it is good for the figure
+    (:func:`geo.wallboard.change_text`), ``— 上周无数据`` when the earlier day lies before the data."""
+    parts = []
+    for period in W.PERIODS:
+        delta = changes.get(period)
+        text, judged = W.change_text(delta, t.better, period)
+        parts.append(f'<span class="qs-delta qs-{judged}" data-period="{period}" '
+                     f'data-delta="{"" if delta is None else int(delta)}">{esc(text)}</span>')
+    sep = '<span class="qs-sep">·</span>'
+    return f'<div class="qs-change">{sep.join(parts)}</div>'
+
+
+def tile_html(tiles: list[W.Tile], changes: dict[str, dict[str, int | None]]) -> list[str]:
+    """The tiles as the wall shows them: label, figure, note and the changes since last week and month."""
+    out = []
+    for t in tiles:
+        value = str(t.value) if t.total is None else f"{t.value}/{t.total}"
+        out.append(tile(t.label, value, t.note, f"qs-{t.tone}" if t.tone else "",
+                        change_line(t, changes.get(t.key, {}))))
     return out
-
-
-def buffer_tile(frames, as_of):
-    # the sites already stand on the day (a snapshot): nothing to replay
-    v = buffers.check(frames, distance=BUFFER_M, as_of=None if progress.SNAPSHOT in frames else as_of)
-    n = len(v)
-    by = v["layer"].value_counts() if n else {}
-    note = f"养殖场{by.get('farms', 0)} 企业{by.get('enterprises', 0)} 窑棚{by.get('kilns', 0)}"
-    return tile(f"沿河{BUFFER_M:g}米违规（在产）", str(n), note, "qs-bad" if n else ""), v
-
-
-def water_tile(frames, as_of):
-    a = water.latest_assessment(frames, as_of=as_of)
-    sections = a[a["id"].isin(frames["sampling_points"].query("kind == 'section'")["id"])] \
-        if "id" in a.columns else a
-    met = int(sections["meets"].fillna(False).astype(bool).sum())
-    total = int(sections["class"].notna().sum())
-    outfalls = a[a["kind"] == "outfall"] if "kind" in a.columns else a.iloc[:0]
-    judged = outfalls[outfalls["verdict"].isin(["达标", "超标"])]
-    over = int((judged["verdict"] == "超标").sum())
-    # outfalls are judged by GB 8978-1996, never counted among the GB 3838 sections
-    note = f"排污口超标 {over}/{len(judged)}（GB 8978）" if len(judged) else "按 GB 3838-2002 单因子评价"
-    return tile("水质达标断面", f"{met}/{total}", note,
-                "qs-bad" if over else ("" if met == total else "qs-warn")), a
-
-
-def casework_tile(figures: dict | None) -> list[str]:
-    """A complaints tile once the casework tables exist (the patrols go to the side panel); nothing before."""
-    if not figures or "complaints" not in figures:
-        return []
-    c = figures["complaints"]
-    tone = "" if c["handled"] >= c["received"] else "qs-warn"
-    return [tile("投诉按期办结", f"{c['on_time']}/{c['received']}", f"未办结 {c['open']} 件", tone)]
 
 
 # --- alerts and standing -----------------------------------------------------------------------------
@@ -424,35 +405,47 @@ def _tables() -> dict[str, pd.DataFrame]:
 def _panel(version: str, as_of: dt.date) -> dict:
     day = pd.Timestamp(as_of)
     small = _tables()
+    # the tiles are compared with the week and the month before, unless that day lies before the data
+    first = _first_day(version)
+    earlier = {p: d for p, d in W.earlier_days(day).items() if first is None or d.date() >= first}
     # the campaigns' done steps and the water share's monthly aggregation run in the database, in that
     # order, while this thread does the rest (the database works outside Python's lock: on the wall's
-    # first draw they overlap)
+    # first draw they overlap); then the earlier days' tiles
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return _panel_rest(small, as_of, day, pool)
+        return _panel_rest(small, as_of, day, pool, earlier)
 
 
-def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp, pool) -> dict:
+def _tiles_on(store, small: dict, day: pd.Timestamp) -> list[W.Tile]:
+    """The tiles of an earlier ``day`` (:func:`geo.wallboard.tiles`, the one computation of the figures),
+    on that day's snapshot as the database replays it: run in the panel's worker, no Streamlit call."""
+    snap = progress.snapshot(store, day)
+    readings = store.latest_sampling(day, tuple(small["sampling_points"]["id"].astype(str)))
+    return W.tiles({**small, **snap, "readings": readings}, day, distance=BUFFER_M)["tiles"]
+
+
+def _panel_rest(small: dict, as_of: dt.date, day: pd.Timestamp, pool, earlier: dict | None = None) -> dict:
     # the sites on the day as the database replays them, the campaigns' done steps counted by the database
     # (in the pool, while this thread goes on) and the history only of the sites changed since the
     # earliest day the wall looks back to (W.snapshot_args)
     snap = ui.status_snapshot(as_of, **W.snapshot_args(day, NEW_DAYS), submit=pool.submit)
-    share_job = pool.submit(W.water_share_from_store, ui.get_store(), small["sampling_points"], day)
+    store = ui.get_store()
+    share_job = pool.submit(W.water_share_from_store, store, small["sampling_points"], day)
+    earlier_jobs = {p: pool.submit(_tiles_on, store, small, d) for p, d in (earlier or {}).items()}
     frames = {**small, **snap}
     # each point's last sampling day up to the date: all the water tile, the alerts and the assessment use
     frames["readings"] = ui.readings_query("latest_sampling", as_of, tuple(frames["sampling_points"]["id"].astype(str)))
-    tiles = closure_tiles(snap, as_of)
-    bt, violations = buffer_tile(frames, as_of)
-    wt, classes = water_tile(frames, as_of)
-    figures = W.casework_figures(frames, day)
-    tiles += [bt, wt] + casework_tile(figures)
+    now = W.tiles(frames, day, distance=BUFFER_M)
+    violations, classes, figures = now["violations"], now["classes"], now["figures"]
     alerts = A.collect(frames, day, new_days=NEW_DAYS, distance=BUFFER_M, snapshot=snap, riverside_now=violations)
     # the sites as the closure tiles count them, drawn by the map (which computes nothing itself)
     sites = {layer: progress.sites_as_of(snap, layer, as_of) for layer in ("enterprises", "kilns", "farms")}
     html_map = mapview.to_html(wall_map(frames, sites=sites, rotate_seconds=ROTATE, buffer_m=BUFFER_M,
                                         violations=violations, water_classes=classes))
     trends = W.closure_trends(snap, day)
-    return {"tiles": tiles, "map": html_map, "alerts": alerts, "trends": trends,
-            "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures,
+    changes = W.tile_changes(now["tiles"], {p: earlier_jobs[p].result() if p in earlier_jobs else None
+                                            for p in W.PERIODS})
+    return {"tiles": tile_html(now["tiles"], changes), "changes": changes, "map": html_map, "alerts": alerts,
+            "trends": trends, "standing": W.township_standing(frames, day, snapshot=snap), "figures": figures,
             "share": share_job.result(),
             # no site on the ledger and no sampling yet: the day lies before the data (geo.datecheck)
             "before_data": datecheck.holds_nothing({**snap, "readings": frames["readings"]})}
