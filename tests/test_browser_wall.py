@@ -114,6 +114,14 @@ def test_wall_reads_from_four_metres(server, size, expected, demo_frames):
         assert len(charts) == 2
         assert all(c["w"] > 250 * u and c["h"] > 250 * u for c in charts), charts
         assert charts[0]["lines"] >= 4 and charts[1]["rects"] >= 24, charts
+        # every chart says what its marks mean, whole (not cut by the title's width): the share chart's key
+        # names both bar colours and its target line, drawn as a rule at 100 %
+        titles = page.eval_on_selector_all(".qs-chart-title, .qs-chart-key", """els => els.map(e => ({
+          text: e.innerText, cut: e.scrollWidth > e.clientWidth + 1}))""")
+        assert len(titles) == 3 and not [t for t in titles if t["cut"]], titles
+        key = titles[2]["text"]
+        assert "全达标" in key and "有未达标" in key and "┄目标" in key, titles
+        assert page.locator(".st-key-qs-water g.mark-rule path, .st-key-qs-water g.mark-rule line").count() >= 1
 
         # readable: KPI numbers ≥ 64 px at 1080p, every text ≥ 24 px (both × 2 at 4K), map included
         kpi = page.eval_on_selector_all(".qs-value", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")

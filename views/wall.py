@@ -36,6 +36,8 @@ NEW_DAYS = int(config.get("wall", "new_violation_days", A.NEW_DAYS))
 # Layout in units of --u (1 px at 1920×1080, 2 px at 4K): fixed heights, so nothing can push the page into
 # scrolling; the map column is narrow and tall because the district is (fit to its bounds inside).
 PAD, GAP, HEAD, TILES, MAP_W, ALERT_ROW, ALERT_ROW2, CHART_TITLE, RANK_W = 10, 10, 88, 206, 640, 50, 72, 40, 300
+#: Height of the line under a chart title that keys its colours (the share chart).
+CHART_KEY = 32
 SIDE_H2, SIDE_LI = 42, 36  # the side panel's heading and list row heights
 BODY = PAD + HEAD + GAP + TILES + GAP + PAD  # what the body's height leaves to the rest of the screen
 
@@ -112,6 +114,9 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{overflo
 .qs-chart-title {{font-size:calc(28*var(--u)); font-weight:700; color:{TEXT}; white-space:nowrap; overflow:hidden;
   text-overflow:ellipsis; height:calc({CHART_TITLE}*var(--u)); line-height:calc({CHART_TITLE}*var(--u));}}
 .qs-chart-title span {{font-size:calc(24*var(--u)); font-weight:400; color:{MUTED}; margin-left:calc(10*var(--u));}}
+.qs-chart-key {{font-size:calc(24*var(--u)); line-height:calc({CHART_KEY}*var(--u)); height:calc({CHART_KEY}*var(--u));
+  color:{MUTED}; white-space:nowrap; overflow:hidden;}}
+.qs-chart-key .qs-key {{margin-right:calc(4*var(--u));}}
 .qs-alerts {{background:#12283a; border-radius:10px; padding:calc(6*var(--u)) calc(14*var(--u)); box-sizing:border-box;
   overflow:hidden;}}
 .qs-alert {{box-sizing:border-box; display:flex; align-items:center; gap:calc(14*var(--u)); height:calc({ALERT_ROW}*var(--u));
@@ -373,9 +378,22 @@ def water_chart(w: pd.DataFrame, as_of: pd.Timestamp) -> alt.TopLevelMixin:
         y=alt.Y("share:Q", title=None, scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format=".0%", values=[0, 0.5, 0.8, 1.0])),
         y2=alt.datum(0),
-        color=alt.Color("tone:N", scale=alt.Scale(domain=["all", "some"], range=["#009E73", "#E69F00"]),
-                        legend=None))
-    return _dark(bars.properties(width="container", height="container"))
+        color=alt.Color("tone:N", scale=alt.Scale(domain=list(SHARE_TONES), range=list(SHARE_TONES.values())),
+                        legend=None))  # the key is in the chart's title (share_key): no legend box to look up
+    # the target: every section meeting its own class target (GB 3838), drawn as a line the bars reach
+    target = alt.Chart(pd.DataFrame({"share": [1.0]})).mark_rule(color=MUTED, strokeDash=[6, 4],
+                                                                 strokeWidth=px(2)).encode(y="share:Q")
+    return _dark(alt.layer(bars, target).properties(width="container", height="container"))
+
+
+#: Bar colours of the share chart: every section meets its target, or some do not (Okabe–Ito).
+SHARE_TONES = {"all": "#009E73", "some": "#E69F00"}
+
+
+def share_key() -> str:
+    """The share chart's key, on the line under its title: what each colour and the dashed line mean."""
+    return (f'<span class="qs-key" style="color:{SHARE_TONES["all"]}">■</span>全达标 '
+            f'<span class="qs-key" style="color:{SHARE_TONES["some"]}">■</span>有未达标 ┄目标')
 
 
 def share_note(w: pd.DataFrame) -> str:
@@ -497,10 +515,12 @@ def layout_css(strip: int) -> str:
     chart = f"calc(100vh - ({BODY} + {strip} + {GAP} + {CHART_TITLE} + 12) * var(--u))"
     big = ", ".join(f"*:has(> .st-key-{k}), .st-key-{k}" for k in ("qs-body", "qs-map", "qs-right"))
     small = ", ".join(f"*:has(> .st-key-{k}), .st-key-{k}" for k in ("qs-lower", "qs-closure", "qs-water", "qs-rank"))
-    charts = ", ".join(f".st-key-{k} > [data-testid=stElementContainer]:has([data-testid=stVegaLiteChart])"
-                       for k in ("qs-closure", "qs-water"))
+    keyed = f"calc(100vh - ({BODY} + {strip} + {GAP} + {CHART_TITLE} + {CHART_KEY} + 12) * var(--u))"
+    charts, water = (f".st-key-{k} > [data-testid=stElementContainer]:has([data-testid=stVegaLiteChart])"
+                     for k in ("qs-closure", "qs-water"))
     return (f"<style>{big} {{height:{body} !important;}} .st-key-qs-map iframe {{height:{body} !important;}}"
-            f"{small} {{height:{lower} !important;}} {charts} {{height:{chart} !important;}}</style>")
+            f"{small} {{height:{lower} !important;}} {charts} {{height:{chart} !important;}}"
+            f"{water} {{height:{keyed} !important;}}</style>")
 
 
 def header(district: str, as_of: dt.date, mode: str, notice: str, notice_full: str = "") -> str:
@@ -546,7 +566,8 @@ def wall() -> None:
                             '</span></div>')
                     st.altair_chart(closure_chart(p["trends"], day), height="stretch", theme=None)
                 with st.container(key="qs-water", gap=None):
-                    st.html(f'<div class="qs-chart-title">断面达标率<span>{esc(share_note(p["share"]))}</span></div>')
+                    st.html(f'<div class="qs-chart-title">断面达标率<span>{esc(share_note(p["share"]))}</span></div>'
+                            f'<div class="qs-chart-key">{share_key()}</div>')
                     if len(p["share"]):
                         st.altair_chart(water_chart(p["share"], day), height="stretch", theme=None)
                     else:
