@@ -111,11 +111,11 @@ def show_error(exc) -> None:
         st.dataframe(pd.DataFrame([{"问题": str(p)} for p in problems[:200]]), hide_index=True)
 
 
-def inspection_from_plan(plan, get_store) -> str | None:
-    """The 转为巡查 box of /patrol: a signed-in inspector or planner turns the planned patrol into an inspection
-    with its stops (one commit; the author recorded); returns the new inspection's id once made.
+def inspection_from_plan(plan, get_store) -> list[str] | None:
+    """The 转为巡查 box of /patrol: a signed-in inspector or planner turns the planned patrol into one inspection
+    per team with the team's stops (one commit; the author recorded); returns the new inspections' ids once made.
 
-    The plan is converted once: the id is remembered with the plan, so a second click cannot make a twin.
+    The plan is converted once: the ids are remembered with the plan, so a second click cannot make twins.
     """
     from geo import inspections as insp
     from geo.contract import INSPECTION_KIND_LABELS
@@ -123,12 +123,17 @@ def inspection_from_plan(plan, get_store) -> str | None:
     from geo.store import StoreError
 
     st.subheader("转为巡查")
-    st.caption("把这份路线登记为一次巡查（含各站点），巡查员即可在“巡查登记”页逐点记录检查结果。"
-               "监测断面不是企业、窑、养殖场，不列为巡查点位；排污口计入所属企业。")
+    st.caption("把这份路线按组登记为巡查（每组一个巡查，含该组各站点，按路线顺序），巡查员即可在“巡查登记”页逐点"
+               "记录检查结果。监测断面不是企业、窑、养殖场，不列为巡查点位；排污口采样计入所属企业。")
+
+    def made_text(made: list[tuple[str, str, int]]) -> str:
+        return (f"已生成 {len(made)} 个巡查：" + "；".join(f"{md(i)}（{md(t)}，{n} 个点位）" for i, t, n in made)
+                + "。")
+
     made = st.session_state.get("cw_plan_inspection")
     if made and made[0] is plan:  # the plan itself is kept: an id() could be reused by the next plan
-        st.success(f"已转为巡查 {md(made[1])}。[去登记检查结果](inspect)")
-        return made[1]
+        st.success(f"已转为巡查。{made_text(made[1])}[去登记检查结果](inspect)")
+        return [i for i, _, _ in made[1]]
     acc = login_box()
     if not may(acc, "inspect"):
         return None
@@ -138,19 +143,21 @@ def inspection_from_plan(plan, get_store) -> str | None:
                             placeholder="选择巡查类型")
         departments = st.text_input(f"参加部门（用“、”分隔；联合巡查至少 {insp.JOINT_MIN_DEPARTMENTS} 个部门）",
                                     key="cw_p_departments", max_chars=200)
-        team = st.text_input("巡查组（可空）", key="cw_p_team", max_chars=60)
+        team = st.text_input("巡查组名称前缀（可空；每组巡查以“第一组”等命名）", key="cw_p_team", max_chars=60)
         held_on = st.date_input("巡查日期", value=plan.day, key="cw_p_day")
         note = st.text_input("备注（可空）", key="cw_p_note", max_chars=200)
         submitted = st.form_submit_button("转为巡查", type="primary")
     if not submitted:
         return None
     try:
-        iid = insp.from_plan(get_store(), plan, kind=kind, departments=departments, team=team.strip(),
+        ids = insp.from_plan(get_store(), plan, kind=kind, departments=departments, team=team.strip(),
                              note=note.strip(), user=acc.name, held_on=held_on)
     except (GeoError, StoreError) as exc:
         show_error(exc)
         return None
-    st.session_state["cw_plan_inspection"] = (plan, iid)
-    n = len(insp.stops_of(get_store(), iid))
-    st.success(f"已建立巡查 {md(iid)}，{n} 个点位，登记人 {md(acc.name)}。[去登记检查结果](inspect)")
-    return iid
+    store = get_store()
+    teams = store.read("inspections", where={"id": ids}).set_index("id")["team"]
+    made = [(i, teams.get(i) if isinstance(teams.get(i), str) else "", len(insp.stops_of(store, i))) for i in ids]
+    st.session_state["cw_plan_inspection"] = (plan, made)
+    st.success(f"{made_text(made)}登记人 {md(acc.name)}。[去登记检查结果](inspect)")
+    return ids

@@ -139,11 +139,53 @@ def visits_from_stops(inspection_id: str, stops: pd.DataFrame, store=None) -> gp
     return gpd.GeoDataFrame(df, geometry="geometry", crs=STORE_CRS)
 
 
+def plan_team_stops(plan, store=None) -> list[tuple[int, str, gpd.GeoDataFrame]]:
+    """Each team of a patrol plan with its visited stops in the team's route order: ``(team, label, stops)``.
+
+    Every stop the plan visits is kept (sampling stops at outfalls too: :func:`visits_from_stops` makes an
+    outfall a stop at the enterprise it belongs to, the contract's only layers of a stop being
+    :data:`~geo.contract.SITE_LAYERS`); teams without a stop that can be recorded (only river sections, or no
+    stops at all) are left out. ``label`` is the plan's name of the team (第一组 …).
+    """
+    from .patrol import team_label
+
+    v = plan.visited
+    labels = {}
+    if getattr(plan, "teams", None) is not None and {"team", "label"} <= set(plan.teams.columns):
+        labels = {int(t): str(lab) for t, lab in zip(plan.teams["team"], plan.teams["label"])}
+    out = []
+    for k in sorted({int(t) for t in v["team"].dropna()}):
+        stops = v[(v["team"] == k).fillna(False).to_numpy(bool)].sort_values("order", kind="stable")
+        if len(visits_from_stops("check", stops, store)):
+            out.append((k, labels.get(k) or team_label(k), stops))
+    return out
+
+
 def from_plan(store, plan, *, kind: str = "joint", departments, team: str = "", note: str = "", user: str,
-              held_on=None) -> str:
-    """Turn a patrol plan (:class:`geo.patrol.PatrolPlan`) into an inspection with its stops."""
-    return new_inspection(store, held_on=held_on or plan.day, kind=kind, departments=departments, team=team,
-                          note=note, stops=plan.visited, user=user)
+              held_on=None) -> list[str]:
+    """Turn a patrol plan (:class:`geo.patrol.PatrolPlan`) into one inspection per team; returns their ids.
+
+    Each team with stops (:func:`plan_team_stops`) becomes an inspection of its own, named by the team
+    (``team`` given: ``<team>（第一组）``), holding the team's stops in its route order. All of them are
+    written in one :meth:`~geo.store.Store.atomic` unit: a failure at any of them writes none.
+    """
+    user = _user(user)
+    now = dt.datetime.now().replace(microsecond=0)  # one time for all of them
+    team = (team or "").strip()
+
+    def work(tx) -> list[str]:
+        teams = plan_team_stops(plan, tx)
+        if not teams:
+            raise GeoError("路线中没有企业、窑（棚）或养殖场（监测断面不列为巡查点位），未建立巡查。",
+                           "the plan visits no enterprise, kiln or farm (river sections are not inspection "
+                           "stops); no inspection was made")
+        # one after the other in the unit: each reads the ones before it, so their ids follow on
+        return [new_inspection(tx, held_on=held_on or plan.day, kind=kind, departments=departments,
+                               team=f"{team}（{label}）" if team else label, note=note, stops=stops, user=user,
+                               now=now)
+                for _, label, stops in teams]
+
+    return store.atomic(work)
 
 
 @dataclass(frozen=True)
@@ -441,5 +483,5 @@ def stops_of(store, inspection_id: str) -> pd.DataFrame:
 
 
 __all__ = ["JOINT_PER_MONTH", "JOINT_MIN_DEPARTMENTS", "Proposal", "is_joint_patrol", "new_inspection", "from_plan",
-           "record_finding", "confirm", "joint_by_month", "findings_summary", "proposed_event", "stops_of",
-           "visits_from_stops", "labelled_inspections", "departments_of", "TABLES"]
+           "plan_team_stops", "record_finding", "confirm", "joint_by_month", "findings_summary", "proposed_event",
+           "stops_of", "visits_from_stops", "labelled_inspections", "departments_of", "TABLES"]

@@ -158,7 +158,7 @@ def test_plan_becomes_inspection_and_findings_feed_status(store):
 
     plan = plan_from_store(store, ["kilns-closed"], as_of="2007-06-30", params=PatrolParams(time_limit_s=1),
                            use_roads=False)
-    iid = I.from_plan(store, plan, departments=["环保局", "开发区管委会", "安监局", "经贸局"], user="执法队员甲")
+    [iid] = I.from_plan(store, plan, departments=["环保局", "开发区管委会", "安监局", "经贸局"], user="执法队员甲")
     stops = I.stops_of(store, iid)
     assert len(stops) == len(plan.visited) and stops["finding"].isna().all()
     # a closed kiln found producing again: a violation at a closed site proposes "operating"

@@ -149,18 +149,21 @@ def test_patrol_plan_becomes_an_inspection_once(env):
     at.run()
     assert not at.exception, at.exception
     ins = env.read("inspections")
-    assert len(ins) == n_before + 1
-    new = ins.sort_values("recorded_at").iloc[-1]
-    assert new["recorded_by"] == "li" and new["kind"] == "joint" and new["team"] == "联合巡查组"
-    assert new["held_on"] == pd.Timestamp(plan.day) and new["departments"] == DEPARTMENTS
-    stops = I.stops_of(env, new["id"])
-    v = plan.visited
-    assert list(zip(stops["layer"], stops["feature_id"])) == list(zip(v["layer"], v["id"]))
-    assert any(new["id"] in str(s.value).replace("\\", "") for s in at.success)  # markdown-escaped
+    teams = I.plan_team_stops(plan, env)
+    assert len(teams) >= 2 and len(ins) == n_before + len(teams)  # one inspection per team of the plan
+    new = ins.sort_values("id").iloc[-len(teams):]
+    assert set(new["recorded_by"]) == {"li"} and set(new["kind"]) == {"joint"}
+    assert list(new["team"]) == [f"联合巡查组（{label}）" for _, label, _ in teams]
+    assert set(new["held_on"]) == {pd.Timestamp(plan.day)} and set(new["departments"]) == {DEPARTMENTS}
+    for iid, (_, _, stops) in zip(new["id"], teams):
+        got = I.stops_of(env, iid)
+        want = I.visits_from_stops(iid, stops, env)
+        assert list(zip(got["layer"], got["feature_id"])) == list(zip(want["layer"], want["feature_id"]))
+        assert any(iid in str(s.value).replace("\\", "") for s in at.success)  # markdown-escaped
     # a rerun (or a second click) does not make a twin
     at.run()
     assert not at.exception and not [b for b in at.button if b.label == "转为巡查"]
-    assert len(env.read("inspections")) == n_before + 1 and "已转为巡查" in texts(at)
+    assert len(env.read("inspections")) == n_before + len(teams) and "已转为巡查" in texts(at)
 
 
 def test_patrol_conversion_is_open_to_planners_too(env):
