@@ -276,6 +276,8 @@ class ComplaintIntake:
     source: str = ""
     new_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
+    #: What the import changes in stored complaints, one ``edits`` row per field (who, when, old, new).
+    edits: pd.DataFrame = field(default_factory=lambda: contract.empty("edits"))
     #: Findings per severity before the report was bounded.
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -600,9 +602,55 @@ def prepare(frame: pd.DataFrame, row_numbers, *, frames: dict, existing: pd.Data
             handled_by=handled_by, handled_at=handled_at, geometry=geom))
     if not len(frame):
         problems.append(Finding(None, "", "", "登记簿中没有数据行", "the register has no rows"))
-    return ComplaintIntake(_rows_frame(out_rows), problems, datum, source,
-                           [i for i in (r["id"] for r in out_rows) if i not in stored],
-                           [i for i in (r["id"] for r in out_rows) if i in stored])
+    rows = _rows_frame(out_rows)
+    updated = [i for i in (r["id"] for r in out_rows) if i in stored]
+    return ComplaintIntake(rows, problems, datum, source,
+                           [i for i in (r["id"] for r in out_rows) if i not in stored], updated,
+                           edits=_edits(rows, existing, updated, user=user, now=now, source=source))
+
+
+#: Fields of a complaint a register brings again whose changes are kept in ``edits`` (the handling is kept
+#: as it was, :func:`_handling_of`; the place given by hand too, :func:`_stored_places`).
+EDITED_FIELDS = ("received_on", "channel", "category", "summary", "due_on", "sensitive", "layer", "feature_id",
+                 "complainant", "address", "office", "geometry")
+
+
+def _plain_value(v) -> str | None:
+    """A stored value as the text an ``edits`` row holds: ISO dates, ``lon, lat`` for a point, else as is."""
+    if v is None or _blank(v):
+        return None
+    if isinstance(v, shapely.Point):
+        return f"{v.x:.7f}, {v.y:.7f}"
+    if isinstance(v, (pd.Timestamp, dt.date)):
+        return pd.Timestamp(v).strftime("%Y-%m-%d")
+    return str(v)
+
+
+def _edits(rows: pd.DataFrame, existing: pd.DataFrame | None, updated: list[str], *, user: str, now,
+           source: str) -> pd.DataFrame:
+    """One ``edits`` row (``layer`` = ``complaints``) per field of :data:`EDITED_FIELDS` a re-imported
+    register changes in a stored complaint: the old and the new value, who and when."""
+    cols = TABLES["edits"].column_names
+    if not updated or existing is None or not len(existing):
+        return contract.empty("edits")
+    old = existing.drop_duplicates("id", keep="last")
+    old = old.set_index(old["id"].to_numpy())
+    new = rows.set_index(rows["id"].to_numpy())
+    recs = []
+    for cid in updated:
+        if cid not in old.index or cid not in new.index:
+            continue
+        for f in EDITED_FIELDS:
+            if f not in old.columns or f not in new.columns:
+                continue
+            a, b = _plain_value(old.at[cid, f]), _plain_value(new.at[cid, f])
+            if a != b:
+                recs.append({"layer": "complaints", "feature_id": cid, "field": f, "old": a, "new": b,
+                             "moved_m": np.nan, "source": f"导入 {source}" if source else "导入",
+                             "recorded_at": pd.Timestamp(now), "recorded_by": user})
+    if not recs:
+        return contract.empty("edits")
+    return contract.coerce("edits", pd.DataFrame(recs, columns=cols))
 
 
 def _rows_frame(out_rows: list[dict]) -> gpd.GeoDataFrame:
@@ -630,7 +678,10 @@ def commit(store, intake: ComplaintIntake) -> None:
         raise GeoError(f"有 {len(intake.errors)} 个错误，未写入任何数据。",
                        f"{len(intake.errors)} error(s); nothing was written", intake.errors)
     if len(intake.rows):
-        store.commit([Change("complaints", intake.rows, "upsert")])
+        changes = [Change("complaints", intake.rows, "upsert")]
+        if len(intake.edits):  # what the register changed, in the same commit
+            changes.append(Change("edits", intake.edits, "append"))
+        store.commit(changes)
 
 
 def _frames(store) -> dict:

@@ -90,6 +90,30 @@ def test_a_complaint_is_handled_once(store, tmp_path):
     assert _handling(store, cid) == before
 
 
+def test_a_register_that_changes_a_complaint_keeps_the_old_value_in_edits(store, tmp_path):
+    """Issue 26: every change to a complaint kept as history with its author, not only its handling."""
+    assert C.import_file(store, _register(tmp_path / "r.xlsx", ROWS), user="信访科", now=NOW).ok
+    cid = ROWS[1][1]
+    before = store.read("complaints").set_index("id").loc[cid]
+    rows = [list(r) for r in ROWS]
+    rows[1][5] = "工地夜间施工噪声，已持续一周"  # 诉求内容 rewritten by the hotline
+    rows[1][11] = "区住建局"  # 承办单位 changed
+    later = NOW + dt.timedelta(days=2)
+    again = C.import_file(store, _register(tmp_path / "r2.xlsx", rows), user="信访乙", now=later)
+    assert again.ok
+    ed = store.read("edits")
+    ed = ed[(ed["layer"] == "complaints") & (ed["feature_id"] == cid)].set_index("field")
+    assert set(ed.index) == {"summary", "office"}, ed
+    assert ed.at["summary", "old"] == before["summary"] and ed.at["summary", "new"] == "工地夜间施工噪声，已持续一周"
+    assert ed.at["office", "old"] == before["office"] and ed.at["office", "new"] == "区住建局"
+    assert set(ed["recorded_by"]) == {"信访乙"} and set(pd.to_datetime(ed["recorded_at"])) == {pd.Timestamp(later)}
+    # the rows that did not change leave no edit; the same register once more adds nothing
+    assert set(store.read("edits").query("layer == 'complaints'")["feature_id"]) == {cid}
+    n = len(store.read("edits"))
+    assert C.import_file(store, _register(tmp_path / "r3.xlsx", rows), user="信访乙", now=later).ok
+    assert len(store.read("edits")) == n
+
+
 # --- ledger updates -------------------------------------------------------------------------------
 
 def test_ledger_update_records_every_change_with_its_author(store, tmp_path, capsys):
