@@ -22,7 +22,7 @@ from .contract import CATEGORY_LABELS, CHANNEL_LABELS, FINDING_LABELS, INSPECTIO
 from .errors import GeoError
 
 TABLES_NEEDED = ("townships", "rivers", "waterbodies", *SITE_LAYERS, "status_events", "sampling_points", "readings",
-                 "complaints", "inspections", "inspection_visits", "attachments")
+                 "complaints", "inspections", "inspection_visits", "attachments", "edits")
 
 
 @dataclass
@@ -42,6 +42,8 @@ class SiteFile:
     notes: list[str] = field(default_factory=list)
     #: one row per outfall, as the water page lists it: 排口, 采样日期, 执行标准, 判定, 超标项目（超标倍数）
     outfall_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: every other recorded change (a ledger update's rename, move …): 修改时间, 字段, 原值, 新值, 移动距离, 修改人, 来源
+    edits: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _fmt(v, kind: str = "str") -> str:
@@ -101,6 +103,7 @@ def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: boo
     history = pd.DataFrame({"生效日期": ev["effective_on"].dt.strftime("%Y-%m-%d"),
                             "状态": [contract.status_label(s, layer) for s in ev["status"]],
                             "录入人": ev["recorded_by"].fillna(""), "备注": ev["note"].fillna("")})
+    changed = _edits_table(t.get("edits"), layer, fid)
     limit = rules.riverside_limit_m()
     water = {"distance_m": None, "water_name": None, "limit_m": limit, "within_limit": None}
     if len(t["rivers"]) or len(t["waterbodies"]):
@@ -125,7 +128,27 @@ def site_file(frames_or_store, layer: str, feature_id: str, *, cache_thumbs: boo
     return SiteFile(layer, fid, str(site["name"]), pd.DataFrame(facts, columns=["项目", "内容"]),
                     history.reset_index(drop=True), water, outfalls, visits.drop(columns="_id", errors="ignore"),
                     complaints.reset_index(drop=True), mine.sort_values("uploaded_at").reset_index(drop=True),
-                    outfall_summary=summary)
+                    outfall_summary=summary, edits=changed)
+
+
+def _edits_table(edits: pd.DataFrame | None, layer: str, fid: str) -> pd.DataFrame:
+    """The site's ``edits`` (:func:`geo.history.edits_of`) as a person reads them: labels, no codes, no blanks."""
+    from .history import edits_of
+
+    cols = ["修改时间", "字段", "原值", "新值", "移动距离", "修改人", "来源"]
+    if edits is None or not len(edits):
+        return pd.DataFrame(columns=cols)
+    e = edits_of(edits, layer, fid)
+    labels = {c.name: c.label or c.name for c in TABLES[layer].columns}
+    labels["geometry"] = "位置"
+    moved = pd.to_numeric(e["moved_m"], errors="coerce") if "moved_m" in e.columns else pd.Series(np.nan, index=e.index)
+    return pd.DataFrame({
+        "修改时间": pd.to_datetime(e["recorded_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        "字段": [labels.get(f, f) for f in e["field"]],
+        "原值": [_fmt(v) for v in e["old"]], "新值": [_fmt(v) for v in e["new"]],
+        "移动距离": ["—" if pd.isna(m) else f"{m:,.0f} 米" for m in moved],
+        "修改人": [_fmt(v) for v in e["recorded_by"]], "来源": [_fmt(v) for v in e["source"]],
+    }, columns=cols)
 
 
 def _attachments(store, att: pd.DataFrame | None, keys: set, cache_thumbs: bool) -> pd.DataFrame:
@@ -231,6 +254,8 @@ def to_pdf(f: SiteFile, *, as_of=None, data_version: str | None = None, generate
         doc.para(f"截至 {fmt.date_zh(as_of)}")
     doc.heading("基本情况").table(f.facts)
     doc.heading("状态记录").table(f.history)
+    if len(f.edits):
+        doc.heading("修改记录").table(f.edits)
     doc.heading("沿河距离")
     if f.water["distance_m"] is None:
         doc.para("无河流、水库数据。")

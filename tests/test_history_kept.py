@@ -146,6 +146,20 @@ def test_ledger_update_records_every_change_with_its_author(store, tmp_path, cap
     # the same ledger again changes nothing, so records nothing
     assert main(["import", "--store", url, "--layer", "farms", "--file", str(f), "--crs", "wgs84", "--user", "李四"]) == 0
     assert len(store.read("edits")) == 2
+    # the site file (page and PDF) shows them, in words
+    from geo.sitefile import site_file, to_pdf
+
+    sf = site_file(store, "farms", farm["id"])
+    assert sf.edits["字段"].tolist() == ["养殖场名称", "位置"] and set(sf.edits["修改人"]) == {"张三"}
+    assert sf.edits["移动距离"].tolist() == ["—", "963 米"] and sf.edits.at[0, "新值"] == f"{farm['name']}（新址）"
+    text = _pdf_text(to_pdf(sf))
+    assert "修改记录" in text and "963 米" in text
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
 
 
 # --- inspection findings --------------------------------------------------------------------------

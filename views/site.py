@@ -30,6 +30,7 @@ def _site_tables(store, layer: str, fid: str) -> dict[str, pd.DataFrame]:
     t[layer] = store.read(layer, where={"id": [fid]})
     mine = {"layer": [layer], "feature_id": [fid]}
     t["status_events"] = store.read("status_events", where=mine)
+    t["edits"] = store.read("edits", where=mine)
     t["complaints"] = store.read("complaints", where=mine)
     t["inspection_visits"] = store.read("inspection_visits", where=mine)
     t["inspections"] = store.read("inspections", where={"id": t["inspection_visits"]["inspection_id"].dropna()})
@@ -93,6 +94,9 @@ else:
     st.write(f"距最近水体（{cw.md(f.water['water_name'] or '—')}）{f.water['distance_m']:.0f} 米，{inside}。")
 st.subheader("状态记录")
 st.dataframe(f.history, hide_index=True, width="stretch")
+if len(f.edits):  # every other recorded change: a rename, a move (who, when, from which file row)
+    st.subheader("修改记录")
+    st.dataframe(f.edits, hide_index=True, width="stretch")
 if layer == "enterprises":
     st.subheader("排口监测（最新一次采样）")
     st.caption(discharge.RULE + "。")
