@@ -31,7 +31,6 @@ Timings only; nothing is asserted (speed is measured here, never in tests).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import statistics
@@ -39,13 +38,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.browser import CHROMIUM_ARGS  # noqa: E402
+from tests.browser import serve as browser_serve  # noqa: E402
 
 MINIMAL = ROOT / "bench" / "minimal_page.py"
 
@@ -95,38 +94,9 @@ def app_pages() -> list[str]:
 
 # -- serving ------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
 def serve(script: Path, store: Path, env: dict | None = None, timeout: float = 90.0):
-    """``streamlit run script`` on a free port against ``store`` (as tests/browser.py serves app.py)."""
-    port = free_port()
-    environment = {**os.environ, "QINGSHAN_STORE": str(store), **(env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    log = open(Path(tempfile.gettempdir()) / f"page-speed-{script.stem}-{port}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start in time; see {log.name}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    """``streamlit run script`` on a free port against ``store``, served as the browser tests serve app.py."""
+    return browser_serve(store, env=env, timeout=timeout, script=script)
 
 
 def chromium() -> str:

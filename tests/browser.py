@@ -41,11 +41,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(store_path: str | os.PathLike, *, env: dict | None = None, timeout: float = 60.0):
-    """Run ``streamlit run app.py`` on a free local port against ``store_path``; yield the base URL."""
+def serve(store_path: str | os.PathLike, *, env: dict | None = None, timeout: float = 60.0,
+          script: str | os.PathLike | None = None):
+    """Run ``streamlit run app.py`` (or ``script``) on a free local port against ``store_path``; yield the
+    base URL."""
     port = free_port()
     environment = {**os.environ, "QINGSHAN_STORE": str(store_path), **(env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"qingshan-streamlit-{port}.log", "w")

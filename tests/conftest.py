@@ -107,7 +107,8 @@ def demo_each_backend(request, tmp_path):
 
 @pytest.fixture
 def page_env(tmp_path, monkeypatch):
-    """For page tests with accounts: ``page_env(users)`` copies the demo, writes a secrets file of ``users``
+    """For page tests with accounts: ``page_env(users)`` copies the demo (or takes ``store=``, a path), writes a
+    secrets file of ``users``
     (``{name: (password, role)}``), points ``QINGSHAN_STORE``/``QINGSHAN_SECRETS`` at them and returns the
     store; Streamlit's caches are cleared before and after (``ui`` caches the store per process)."""
     import shutil
@@ -118,9 +119,10 @@ def page_env(tmp_path, monkeypatch):
     from geo import auth
     from geo.store import open_store
 
-    def make(users: dict, *, chdir: bool = False):
-        store = tmp_path / "store.gpkg"
-        shutil.copyfile(DEMO, store)
+    def make(users: dict, *, chdir: bool = False, store=None):
+        if store is None:  # a private copy of the demo; else the test's own GeoPackage, as it is
+            store = tmp_path / "store.gpkg"
+            shutil.copyfile(DEMO, store)
         secrets = tmp_path / "secrets.toml"
         secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
                                      for n, (pw, role) in users.items()), encoding="utf-8")

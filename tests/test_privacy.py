@@ -12,15 +12,13 @@ import json
 import shutil
 import sqlite3
 
-import bcrypt
 import openpyxl
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from geo import auth, export
+from geo import export
 from geo.store import DEMO_STORE, open_store
 from geo.store.base import Change
 from tests.apptests import sign_in
@@ -108,21 +106,13 @@ def test_anonymous_geopackage_has_no_name_in_its_tables_or_its_bytes(named):
 # --- the pages -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def env(named, monkeypatch):
+def env(named, page_env, monkeypatch):
     path, c = named
-    secrets = path.parent / "secrets.toml"
-    secrets.write_text("\n".join(auth.toml_entry(n, bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(), role)
-                                 for n, (pw, role) in USERS.items()), encoding="utf-8")
     cfg = path.parent / "qingshan.toml"
     cfg.write_text("[auth]\n", encoding="utf-8")
-    monkeypatch.setenv("QINGSHAN_STORE", str(path))
-    monkeypatch.setenv("QINGSHAN_SECRETS", str(secrets))
     monkeypatch.setenv("QINGSHAN_CONFIG", str(cfg))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield c
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    page_env(USERS, store=path)  # conftest: the accounts, the store, Streamlit's caches cleared
+    return c
 
 
 def _page(name: str) -> AppTest:

@@ -353,26 +353,35 @@ def _count_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Li
     refused at the declared ``uniqueCount`` or as soon as the count passes ``max_shared_strings``."""
     from .xmlsafe import CHUNK
 
-    n, carry = 0, b""
     with zf.open(info) as fh:
-        chunk = fh.read(CHUNK)
-        m = _SST_DECLARED.search(chunk[:4096])
+        first = fh.read(CHUNK)
+        m = _SST_DECLARED.search(first[:4096])
         if m:
             limits.check_shared_strings(int(m[1]), declared=True)
-        while chunk:
-            buf = carry + chunk
-            # a tag cut by the chunk's end is counted with the next chunk (a tag name is short: the last
-            # "<" of the final 64 bytes is the only one that can start an unfinished <si)
-            cut = buf.rfind(b"<", max(0, len(buf) - 64))
-            cut = len(buf) if cut < 0 else cut
-            n += len(_SI.findall(buf, 0, cut))
-            carry = buf[cut:]
-            if n > limits.max_shared_strings:
-                limits.check_shared_strings(n)
-            chunk = fh.read(CHUNK)
-    n += len(_SI.findall(carry))
+        # a tag name is short: the last "<" of the final 64 bytes is the only one that can start an unfinished <si
+        n = _count_streamed(fh, _SI, b"<", 64, limits.max_shared_strings, limits.check_shared_strings, first)
     limits.check_shared_strings(n)
     return n
+
+
+def _count_streamed(fh, pattern: re.Pattern, start: bytes, tail: int, limit: int, refuse, first: bytes = b"") -> int:
+    """Matches of ``pattern`` in a stream read in chunks, without holding more than one; ``refuse(n)`` as soon as
+    the count passes ``limit``. A match cut by a chunk's end is counted with the next chunk: it begins at the
+    last ``start`` byte among the final ``tail`` bytes (the longest a match's head can be)."""
+    from .xmlsafe import CHUNK
+
+    n, carry = 0, b""
+    chunk = first or fh.read(CHUNK)
+    while chunk:
+        buf = carry + chunk
+        cut = buf.rfind(start, max(0, len(buf) - tail))
+        cut = len(buf) if cut < 0 else cut
+        n += len(pattern.findall(buf, 0, cut))
+        carry = buf[cut:]
+        if n > limit:
+            refuse(n)
+        chunk = fh.read(CHUNK)
+    return n + len(pattern.findall(carry))
 
 
 def _xlsx_preflight(zf: zipfile.ZipFile, limits: Limits) -> None:
@@ -901,19 +910,10 @@ _POSITION = re.compile(rb"\[\s*-?\d[\d.eE+-]*\s*,\s*-?\d[\d.eE+-]*\s*(?:,\s*-?\d
 def _check_json_positions(fh, limits: Limits) -> None:
     """Count a GeoJSON's positions (``[x, y]`` or ``[x, y, z]``) on its bytes, before GDAL parses it, and
     refuse it as soon as they pass ``max_vertices``."""
-    from .xmlsafe import CHUNK
-
-    n, carry = 0, b""
-    while chunk := fh.read(CHUNK):
-        buf = carry + chunk
-        # a position holds no "[": one cut by the chunk's end starts at the last "[" of the final bytes
-        cut = buf.rfind(b"[", max(0, len(buf) - 128))
-        cut = len(buf) if cut < 0 else cut
-        n += len(_POSITION.findall(buf, 0, cut))
-        carry = buf[cut:]
-        if n > limits.max_vertices:
-            limits.check_vertices(n, at_least=True)
-    limits.check_vertices(n + len(_POSITION.findall(carry)))
+    # a position holds no "[": one cut by the chunk's end starts at the last "[" of the final bytes
+    n = _count_streamed(fh, _POSITION, b"[", 128, limits.max_vertices,
+                        lambda k: limits.check_vertices(k, at_least=True))
+    limits.check_vertices(n)
 
 
 class _KmlVertices:
